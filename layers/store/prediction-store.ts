@@ -1,0 +1,53 @@
+/**
+ * The record of every prediction, and the contract every store (embedded SQLite, Cassandra) implements.
+ * The contract test suite in test/contract/ is the executable form of this interface.
+ */
+
+export interface PredictionRecord {
+  /** UUID v4, chosen by the service. */
+  id: string;
+  /** ISO 8601 with milliseconds, UTC. */
+  createdAt: string;
+  /** The client's file name after sanitising; never used as a path. */
+  filename: string;
+  digit: number;
+  confidence: number;
+  /** Ten probabilities, index = digit, summing to 1. */
+  probabilities: number[];
+  modelVersion: string;
+  clientIp: string;
+  /** Where the original upload is kept (an object key in the uploads bucket), or null when it is not kept. */
+  imageKey: string | null;
+  /** SHA-256 of the original upload, hex. */
+  imageSha256: string;
+  /** The detected media type of the upload, e.g. image/png. */
+  imageType: string;
+  imageBytes: number;
+  /** The 28x28 input the model saw, as a PNG data URL. */
+  inputPreview: string;
+}
+
+export interface ListQuery {
+  /** 1..100; validated by the caller. */
+  limit: number;
+  /** The previous page's nextCursor; opaque to callers. A cursor the store cannot read is a BadRequestError. */
+  cursor?: string | undefined;
+  /** Only this digit. */
+  digit?: number | undefined;
+}
+
+export interface ListPage {
+  /** Newest first (createdAt descending, then id descending). */
+  items: PredictionRecord[];
+  /** Pass back as `cursor` for the next page; null on the last page. */
+  nextCursor: string | null;
+}
+
+export interface PredictionStore {
+  /** Stores one record durably; resolves only once the record would survive a crash. */
+  save(record: PredictionRecord): Promise<void>;
+  list(query: ListQuery): Promise<ListPage>;
+  /** True when the store answers a trivial query now. Never throws. */
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
