@@ -1,0 +1,179 @@
+/**
+ * The classifier: loads the TF.js layers model once per container and answers softmax probabilities for
+ * batches that honour the input contract (layers/model-contract.ts).
+ *
+ * Backend choice: native TensorFlow (`@tensorflow/tfjs-node`, an optional dependency) when it loads, else
+ * `@tensorflow/tfjs` on the WebAssembly backend, which needs no native code and is fast for a small CNN.
+ * The model files are read with `fs` rather than a `file://` handler because only tfjs-node registers one.
+ */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { IMAGE_CHANNELS, IMAGE_SIZE, NUM_CLASSES, PIXELS, assertValidInput } from './model-contract';
+
+export type BackendChoice = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+
+export interface Classifier {
+  /** The tfjs backend answering: 'tensorflow' (native) or 'wasm'. */
+  readonly backend: string;
+  /** Identifies the weights: from model/metrics.json when present, else a hash of model.json and weights. */
+  readonly version: string;
+  /** `input` holds N x 784 values; resolves N x 10 probabilities. */
+  predictBatch(input: Float32Array): Promise<Float32Array>;
+  dispose(): void;
+}
+
+export interface ClassifierOptions {
+  backend?: BackendChoice;
+  modelDir?: string;
+}
+
+/** The shipped model's directory: MODEL_DIR, else `model/` beside the code (works from source and from dist/). */
+export function defaultModelDir(): string {
+  if (process.env.MODEL_DIR) return resolve(process.env.MODEL_DIR);
+  const root = process.env.LAMBDA_TASK_ROOT ?? findPackageRoot(__dirname);
+  return join(root, 'model');
+}
+
+function findPackageRoot(from: string): string {
+  // Source lives in <root>/layers, compiled code in <root>/dist/layers.
+  const up = resolve(from, '..');
+  return up.endsWith(`${'/'}dist`) ? resolve(up, '..') : up;
+}
+
+let nativeLoaded: boolean | undefined;
+
+/** Registers the native backend if `@tensorflow/tfjs-node` can be loaded here. Never throws. */
+function tryLoadNative(): boolean {
+  if (nativeLoaded === undefined) {
+    try {
+      // Optional dependency: absent on machines where its native library could not be installed.
+      require('@tensorflow/tfjs-node');
+      nativeLoaded = true;
+    } catch {
+      nativeLoaded = false;
+    }
+  }
+  return nativeLoaded;
+}
+
+async function useWasm(): Promise<void> {
+  // The Emscripten runtime adds process-wide 'uncaughtException' and 'unhandledRejection' listeners that
+  // rethrow, which would turn any stray rejection in the service into a crash. Remove what it added.
+  const before = {
+    uncaughtException: new Set(process.listeners('uncaughtException')),
+    unhandledRejection: new Set(process.listeners('unhandledRejection')),
+  };
+  const wasm = await import('@tensorflow/tfjs-backend-wasm');
+  const dist = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
+  wasm.setWasmPaths(`${dist}/`);
+  const ok = await tf.setBackend('wasm');
+  for (const listener of process.listeners('uncaughtException')) {
+    if (!before.uncaughtException.has(listener)) process.removeListener('uncaughtException', listener);
+  }
+  for (const listener of process.listeners('unhandledRejection')) {
+    if (!before.unhandledRejection.has(listener)) process.removeListener('unhandledRejection', listener);
+  }
+  if (!ok) throw new Error('the wasm backend failed to initialise');
+}
+
+export async function selectBackend(choice: BackendChoice = 'auto'): Promise<string> {
+  if (choice === 'tensorflow' || (choice === 'auto' && tryLoadNative())) {
+    if (!tryLoadNative()) throw new Error('@tensorflow/tfjs-node is not installed or does not load here');
+    await tf.setBackend('tensorflow');
+  } else if (choice === 'cpu') {
+    await tf.setBackend('cpu');
+  } else {
+    await useWasm();
+  }
+  await tf.ready();
+  return tf.getBackend();
+}
+
+interface WeightsManifestEntry {
+  paths: string[];
+  weights: tf.io.WeightsManifestEntry[];
+}
+
+async function readArtifacts(modelDir: string): Promise<{ artifacts: tf.io.ModelArtifacts; digest: string }> {
+  const jsonPath = join(modelDir, 'model.json');
+  const json = await readFile(jsonPath);
+  const parsed = JSON.parse(json.toString('utf8')) as {
+    modelTopology: object;
+    weightsManifest: WeightsManifestEntry[];
+    format?: string;
+    generatedBy?: string;
+    convertedBy?: string | null;
+  };
+  const hash = createHash('sha256').update(json);
+  const buffers: Buffer[] = [];
+  const weightSpecs: tf.io.WeightsManifestEntry[] = [];
+  for (const group of parsed.weightsManifest) {
+    for (const path of group.paths) {
+      const bytes = await readFile(join(modelDir, path));
+      hash.update(bytes);
+      buffers.push(bytes);
+    }
+    weightSpecs.push(...group.weights);
+  }
+  const all = Buffer.concat(buffers);
+  const weightData = all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength) as ArrayBuffer;
+  const artifacts: tf.io.ModelArtifacts = { modelTopology: parsed.modelTopology, weightSpecs, weightData };
+  if (parsed.format) artifacts.format = parsed.format;
+  if (parsed.generatedBy) artifacts.generatedBy = parsed.generatedBy;
+  return { artifacts, digest: hash.digest('hex') };
+}
+
+async function readVersion(modelDir: string, digest: string): Promise<string> {
+  try {
+    const metrics = JSON.parse(await readFile(join(modelDir, 'metrics.json'), 'utf8')) as { version?: unknown };
+    if (typeof metrics.version === 'string' && metrics.version) return metrics.version;
+  } catch {
+    // No metrics.json beside the model: fall back to the content hash.
+  }
+  return `mnist-cnn-${digest.slice(0, 12)}`;
+}
+
+export async function loadClassifier(options: ClassifierOptions = {}): Promise<Classifier> {
+  const modelDir = options.modelDir ?? defaultModelDir();
+  const backend = await selectBackend(options.backend ?? 'auto');
+  const { artifacts, digest } = await readArtifacts(modelDir);
+  const model = await tf.loadLayersModel(tf.io.fromMemory(artifacts));
+  const version = await readVersion(modelDir, digest);
+
+  const predictBatch = async (input: Float32Array): Promise<Float32Array> => {
+    const n = assertValidInput(input);
+    const output = tf.tidy(() => {
+      const x = tf.tensor4d(input, [n, IMAGE_SIZE, IMAGE_SIZE, IMAGE_CHANNELS]);
+      return model.predict(x) as tf.Tensor;
+    });
+    try {
+      const values = (await output.data()) as Float32Array;
+      if (values.length !== n * NUM_CLASSES) throw new Error(`model answered ${values.length} values for ${n} images`);
+      return values;
+    } finally {
+      output.dispose();
+    }
+  };
+
+  // Warm up: the first call compiles kernels; pay for it at cold start, not on a user's request.
+  await predictBatch(new Float32Array(PIXELS));
+
+  return {
+    backend,
+    version,
+    predictBatch,
+    dispose: () => model.dispose(),
+  };
+}
+
+/** Index of the largest probability, and the probabilities as plain numbers summing to 1. */
+export function toPrediction(probabilities: Float32Array | number[]): { digit: number; confidence: number; probabilities: number[] } {
+  const values = Array.from(probabilities, Number);
+  const sum = values.reduce((a, b) => a + b, 0);
+  const normalised = values.map((v) => v / sum);
+  let digit = 0;
+  for (let i = 1; i < normalised.length; i += 1) if ((normalised[i] as number) > (normalised[digit] as number)) digit = i;
+  return { digit, confidence: normalised[digit] as number, probabilities: normalised };
+}
