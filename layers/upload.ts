@@ -1,0 +1,121 @@
+/**
+ * Extracts the one uploaded image from a /predict request: multipart/form-data with exactly one file part
+ * (any field name), or a raw body whose Content-Type is image/*. Parsing goes through busboy 1.6, which
+ * enforces size and count limits while streaming and has no dicer (CVE-2022-24434).
+ */
+import busboy from 'busboy';
+import { BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError } from './errors';
+
+export interface Upload {
+  bytes: Buffer;
+  /** Sanitised: no directories, no control characters, at most 200 characters. */
+  filename: string;
+  /** What the client declared (Content-Type of the part or body); never trusted for decoding. */
+  declaredType: string | undefined;
+}
+
+export interface UploadLimits {
+  maxFileBytes: number;
+}
+
+/** Multipart framing overhead allowed on top of the file itself. */
+const MULTIPART_SLACK_BYTES = 64 * 1024;
+
+const MAX_FILENAME_CHARS = 200;
+
+export function sanitiseFilename(raw: string | undefined, fallback = 'upload'): string {
+  if (!raw) return fallback;
+  const base = raw.normalize('NFC').split(/[/\\]/).pop() ?? '';
+  // Control characters (C0, DEL, C1) and the bidirectional overrides that can disguise an extension.
+  const cleaned = base.replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, '').trim();
+  const chars = Array.from(cleaned);
+  const short = chars.length > MAX_FILENAME_CHARS ? chars.slice(chars.length - MAX_FILENAME_CHARS).join('') : cleaned;
+  return short === '' || short === '.' || short === '..' ? fallback : short;
+}
+
+function mediaType(contentType: string | undefined): string {
+  return (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+}
+
+export async function readUpload(body: Buffer, contentType: string | undefined, limits: UploadLimits, rawFilename?: string): Promise<Upload> {
+  const type = mediaType(contentType);
+  if (type === 'multipart/form-data') {
+    if (body.length > limits.maxFileBytes + MULTIPART_SLACK_BYTES) throw tooLarge(limits);
+    return readMultipart(body, contentType as string, limits);
+  }
+  if (type.startsWith('image/')) {
+    if (body.length > limits.maxFileBytes) throw tooLarge(limits);
+    if (body.length === 0) throw new BadRequestError('The uploaded file is empty.', 'empty_file');
+    return { bytes: body, filename: sanitiseFilename(rawFilename), declaredType: type };
+  }
+  if (type === '' && body.length === 0) {
+    throw new BadRequestError('No file was sent. Send multipart/form-data with one file (field "image"), or an image/* body.', 'no_file');
+  }
+  throw new UnsupportedMediaTypeError(
+    `Content-Type ${type ? `"${type}"` : '(none)'} is not accepted: send multipart/form-data with one file, or an image/* body.`,
+  );
+}
+
+function tooLarge(limits: UploadLimits): PayloadTooLargeError {
+  const mib = (limits.maxFileBytes / (1024 * 1024)).toFixed(1);
+  return new PayloadTooLargeError(`The file is larger than ${mib} MiB.`, 'file_too_large');
+}
+
+function readMultipart(body: Buffer, contentType: string, limits: UploadLimits): Promise<Upload> {
+  return new Promise<Upload>((resolvePromise, rejectPromise) => {
+    let parser: busboy.Busboy;
+    try {
+      parser = busboy({
+        headers: { 'content-type': contentType },
+        limits: { fileSize: limits.maxFileBytes, files: 2, fields: 20, fieldSize: 8 * 1024, parts: 22, headerPairs: 20 },
+      });
+    } catch (error: unknown) {
+      rejectPromise(new BadRequestError(`Malformed multipart body: ${error instanceof Error ? error.message : 'unreadable header'}.`, 'malformed_multipart'));
+      return;
+    }
+
+    const files: Upload[] = [];
+    let failure: Error | undefined;
+    let pending = 0;
+    let finished = false;
+    const fail = (error: Error): void => {
+      failure ??= error;
+    };
+    const settle = (): void => {
+      if (!finished || pending > 0) return;
+      if (failure) return rejectPromise(failure);
+      if (files.length === 0) return rejectPromise(new BadRequestError('No file was found in the form: send one file (field "image").', 'no_file'));
+      if (files.length > 1) return rejectPromise(new BadRequestError('Send exactly one file per request.', 'too_many_files'));
+      const [file] = files as [Upload];
+      if (file.bytes.length === 0) return rejectPromise(new BadRequestError('The uploaded file is empty.', 'empty_file'));
+      resolvePromise(file);
+    };
+
+    parser.on('file', (_field, stream, info) => {
+      pending += 1;
+      const chunks: Buffer[] = [];
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      stream.on('limit', () => fail(tooLarge(limits)));
+      stream.on('error', (error: Error) => fail(new BadRequestError(`Malformed multipart body: ${error.message}.`, 'malformed_multipart')));
+      stream.on('close', () => {
+        files.push({ bytes: Buffer.concat(chunks), filename: sanitiseFilename(info.filename), declaredType: mediaType(info.mimeType) || undefined });
+        pending -= 1;
+        settle();
+      });
+    });
+    parser.on('filesLimit', () => fail(new BadRequestError('Send exactly one file per request.', 'too_many_files')));
+    parser.on('partsLimit', () => fail(new BadRequestError('The form has too many parts.', 'malformed_multipart')));
+    parser.on('fieldsLimit', () => fail(new BadRequestError('The form has too many fields.', 'malformed_multipart')));
+    parser.on('error', (error: unknown) => {
+      fail(new BadRequestError(`Malformed multipart body: ${error instanceof Error ? error.message : 'unreadable'}.`, 'malformed_multipart'));
+      finished = true;
+      pending = 0;
+      settle();
+    });
+    parser.on('close', () => {
+      finished = true;
+      settle();
+    });
+    parser.end(body);
+  });
+}
