@@ -1,0 +1,17 @@
+/** GET /health: the model version, the inference backend, and whether the store answers. */
+import { httpHandler, json } from '../layers/http';
+import { getClassifier, getConfig, getStore, warmUp } from '../layers/runtime';
+
+warmUp(getClassifier, getStore);
+
+export const handler = httpHandler('health', async () => {
+  const classifier = await getClassifier();
+  const storeOk = await getStore().then((store) => store.ping(), () => false);
+  const body = {
+    status: storeOk ? 'ok' : 'degraded',
+    modelVersion: classifier.version,
+    backend: classifier.backend,
+    store: { kind: getConfig().store, ok: storeOk },
+  };
+  return json(storeOk ? 200 : 503, body, storeOk ? {} : { 'Retry-After': '5' });
+});

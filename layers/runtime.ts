@@ -1,0 +1,68 @@
+/**
+ * What a container creates once and reuses across invocations: the configuration, the classifier and the
+ * prediction store, each behind one cached promise. A handler module starts what it needs at import time
+ * (the Lambda init phase), so the model is loaded and warmed before the first request arrives. A failed
+ * start is forgotten, so the next invocation tries again instead of failing forever.
+ */
+import { type Classifier, loadClassifier } from './classifier';
+import { type AppConfig, readConfig } from './config';
+import { describeError, log, setLogLevel } from './log';
+import { createStore } from './store/create-store';
+import type { PredictionStore } from './store/prediction-store';
+
+let config: AppConfig | undefined;
+let classifier: Promise<Classifier> | undefined;
+let store: Promise<PredictionStore> | undefined;
+
+export function getConfig(): AppConfig {
+  if (!config) {
+    config = readConfig();
+    setLogLevel(config.logLevel);
+  }
+  return config;
+}
+
+function cached<T>(current: Promise<T> | undefined, start: () => Promise<T>, forget: () => void, what: string): Promise<T> {
+  if (current) return current;
+  const started = start();
+  started.catch((error: unknown) => {
+    log('error', `${what} failed to start`, describeError(error));
+    forget();
+  });
+  return started;
+}
+
+export function getClassifier(): Promise<Classifier> {
+  classifier = cached(
+    classifier,
+    async () => {
+      const cfg = getConfig();
+      const began = Date.now();
+      const loaded = await loadClassifier({ backend: cfg.inferenceBackend, ...(cfg.modelDir ? { modelDir: cfg.modelDir } : {}) });
+      log('info', 'model loaded', { modelVersion: loaded.version, backend: loaded.backend, ms: Date.now() - began });
+      return loaded;
+    },
+    () => {
+      classifier = undefined;
+    },
+    'classifier',
+  );
+  return classifier;
+}
+
+export function getStore(): Promise<PredictionStore> {
+  store = cached(
+    store,
+    () => createStore(getConfig()),
+    () => {
+      store = undefined;
+    },
+    'store',
+  );
+  return store;
+}
+
+/** Starts the given parts at cold start without letting a failure escape as an unhandled rejection. */
+export function warmUp(...parts: Array<() => Promise<unknown>>): void {
+  for (const part of parts) part().catch(() => undefined);
+}
