@@ -1,0 +1,284 @@
+/**
+ * Cassandra settings, read and validated from the environment in one place, and the cassandra-driver
+ * ClientOptions they produce: a local node or cluster (plain CQL, SimpleStrategy or NetworkTopologyStrategy)
+ * or Amazon Keyspaces (TLS on 9142 trusting Amazon's roots, SigV4, keyspace and tables declared in
+ * CloudFormation rather than created at run time).
+ *
+ *   CASSANDRA_CONTACT_POINTS   host[:port],host[:port]…  (required, unless CASSANDRA_KEYSPACES_REGION is set)
+ *   CASSANDRA_LOCAL_DC         datacenter1 (Keyspaces: the region, e.g. eu-west-1)
+ *   CASSANDRA_KEYSPACE         digits
+ *   CASSANDRA_REPLICATION      SimpleStrategy:1 | NetworkTopologyStrategy:dc1=3[,dc2=3] | SingleRegionStrategy
+ *   CASSANDRA_CONSISTENCY      LOCAL_QUORUM (reads and writes)
+ *   CASSANDRA_CREATE_SCHEMA    true (false with Keyspaces)
+ *   CASSANDRA_TIMEOUT_MS       3000: bound on every store operation, connecting included
+ *   CASSANDRA_TLS              false (true with Keyspaces)
+ *   CASSANDRA_TLS_CA_FILE      PEM bundle to trust instead of the default (Keyspaces: Amazon's roots)
+ *   CASSANDRA_USERNAME/_PASSWORD  plain-text auth (e.g. Keyspaces service-specific credentials)
+ *   CASSANDRA_KEYSPACES_REGION Amazon Keyspaces in this region: contact point cassandra.<region>.amazonaws.com:9142,
+ *                              SigV4 with the Lambda role's credentials unless a username is given
+ */
+import { readFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
+import { X509Certificate } from 'node:crypto';
+import { auth, policies, types, type ClientOptions } from 'cassandra-driver';
+
+type Env = Record<string, string | undefined>;
+
+export class CassandraConfigError extends Error {
+  override name = 'CassandraConfigError';
+}
+
+export const CONSISTENCY_LEVELS = ['ONE', 'TWO', 'THREE', 'QUORUM', 'ALL', 'LOCAL_QUORUM', 'EACH_QUORUM', 'LOCAL_ONE'] as const;
+export type ConsistencyName = (typeof CONSISTENCY_LEVELS)[number];
+
+export type Replication =
+  | { class: 'SimpleStrategy'; replicationFactor: number }
+  | { class: 'NetworkTopologyStrategy'; dataCenters: Record<string, number> }
+  | { class: 'SingleRegionStrategy' };
+
+export interface CassandraConfig {
+  /** host:port each. */
+  contactPoints: string[];
+  localDataCenter: string;
+  keyspace: string;
+  replication: Replication;
+  consistency: ConsistencyName;
+  /** Create keyspace and tables at start (IF NOT EXISTS). Off for Keyspaces, where CloudFormation owns them. */
+  createSchema: boolean;
+  /** Every store operation (connecting included) answers within this many milliseconds, or fails with a 503. */
+  timeoutMs: number;
+  /**
+   * Width of a time bucket (partition) in milliseconds; one day by default. Part of the data layout: every
+   * writer and reader of a keyspace must agree on it, so it is not an environment setting. Tests shrink it.
+   */
+  bucketMs: number;
+  tls: { caPem: string[]; servername: string | undefined } | null;
+  auth: { kind: 'sigv4'; region: string } | { kind: 'password'; username: string; password: string } | null;
+  /** Set when talking to Amazon Keyspaces. */
+  keyspacesRegion: string | null;
+}
+
+export const DAY_MS = 86_400_000;
+const KEYSPACES_PORT = 9142;
+const CQL_PORT = 9042;
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (['true', '1', 'yes'].includes(raw)) return true;
+  if (['false', '0', 'no'].includes(raw)) return false;
+  throw new CassandraConfigError(`${name}=${JSON.stringify(env[name])} is not a boolean (true or false)`);
+}
+
+function parseContactPoints(raw: string, defaultPort: number): string[] {
+  const points = raw.split(',').map((p) => p.trim()).filter((p) => p !== '');
+  if (points.length === 0) throw new CassandraConfigError('CASSANDRA_CONTACT_POINTS is empty; expected host:port[,host:port…]');
+  return points.map((point) => {
+    const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+)(?::(\d{1,5}))?$/.exec(point);
+    const port = m?.[2] === undefined ? defaultPort : Number(m[2]);
+    if (!m || port < 1 || port > 65535) {
+      throw new CassandraConfigError(`CASSANDRA_CONTACT_POINTS: ${JSON.stringify(point)} is not host or host:port`);
+    }
+    return `${m[1]}:${port}`;
+  });
+}
+
+export function parseReplication(raw: string): Replication {
+  const [strategy, rest = ''] = raw.split(':', 2).map((s) => s.trim()) as [string, string?];
+  const fail = (why: string): never => {
+    throw new CassandraConfigError(
+      `CASSANDRA_REPLICATION=${JSON.stringify(raw)}: ${why} (expected SimpleStrategy:1, NetworkTopologyStrategy:dc1=3[,dc2=3] or SingleRegionStrategy)`,
+    );
+  };
+  const factor = (s: string): number => {
+    const n = Number(s);
+    return Number.isInteger(n) && n >= 1 && n <= 12 ? n : fail(`replication factor ${JSON.stringify(s)} is not 1..12`);
+  };
+  switch (strategy) {
+    case 'SimpleStrategy':
+      return { class: 'SimpleStrategy', replicationFactor: factor(rest || '1') };
+    case 'NetworkTopologyStrategy': {
+      const dataCenters: Record<string, number> = {};
+      for (const part of rest.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
+        const [dc, rf] = part.split('=').map((s) => s.trim());
+        if (!dc || rf === undefined || !/^[A-Za-z0-9_-]+$/.test(dc)) fail(`${JSON.stringify(part)} is not dc=factor`);
+        dataCenters[dc as string] = factor(rf as string);
+      }
+      if (Object.keys(dataCenters).length === 0) fail('no data centre given');
+      return { class: 'NetworkTopologyStrategy', dataCenters };
+    }
+    case 'SingleRegionStrategy':
+      return { class: 'SingleRegionStrategy' };
+    default:
+      return fail(`unknown strategy ${JSON.stringify(strategy)}`);
+  }
+}
+
+/** The CQL map literal of a replication setting (names were validated, so they can be inlined). */
+export function replicationCql(replication: Replication): string {
+  switch (replication.class) {
+    case 'SimpleStrategy':
+      return `{'class': 'SimpleStrategy', 'replication_factor': ${replication.replicationFactor}}`;
+    case 'NetworkTopologyStrategy':
+      return `{'class': 'NetworkTopologyStrategy', ${Object.entries(replication.dataCenters)
+        .map(([dc, rf]) => `'${dc}': ${rf}`)
+        .join(', ')}}`;
+    case 'SingleRegionStrategy':
+      return `{'class': 'SingleRegionStrategy'}`;
+  }
+}
+
+/**
+ * Amazon's roots as Node ships them: Amazon Root CA 1-4 and Starfield Services Root CA G2, which cross-signs
+ * them (the Starfield Class 2 root of Keyspaces' older chain is no longer in Node's bundle; the cross-signed
+ * chain does not need it). Taken from Node's built-in bundle so that nothing has to be downloaded or
+ * committed; pinning to these rather than every public root narrows whom a Keyspaces connection trusts.
+ */
+export function amazonRootCertificates(): string[] {
+  return rootCertificates.filter((pem) => {
+    const subject = new X509Certificate(pem).subject;
+    return /\bO=Amazon\b/.test(subject) || /Starfield (Class 2|Services Root)/.test(subject);
+  });
+}
+
+export function readCassandraConfig(env: Env = process.env): CassandraConfig {
+  const region = env.CASSANDRA_KEYSPACES_REGION?.trim() || null;
+  if (region !== null && !/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) {
+    throw new CassandraConfigError(`CASSANDRA_KEYSPACES_REGION=${JSON.stringify(region)} is not an AWS region (e.g. eu-west-1)`);
+  }
+  const rawPoints = env.CASSANDRA_CONTACT_POINTS?.trim() || (region ? `cassandra.${region}.amazonaws.com:${KEYSPACES_PORT}` : '');
+  if (rawPoints === '') {
+    throw new CassandraConfigError('CASSANDRA_CONTACT_POINTS is not set; expected host:port[,host:port…] (e.g. 127.0.0.1:9042)');
+  }
+  const contactPoints = parseContactPoints(rawPoints, region ? KEYSPACES_PORT : CQL_PORT);
+
+  const keyspace = env.CASSANDRA_KEYSPACE?.trim() || 'digits';
+  if (!/^[a-z][a-z0-9_]{0,47}$/.test(keyspace)) {
+    throw new CassandraConfigError(`CASSANDRA_KEYSPACE=${JSON.stringify(keyspace)} must be lower-case letters, digits and _ (at most 48), starting with a letter`);
+  }
+
+  const consistencyRaw = (env.CASSANDRA_CONSISTENCY?.trim() || 'LOCAL_QUORUM').toUpperCase();
+  if (!(CONSISTENCY_LEVELS as readonly string[]).includes(consistencyRaw)) {
+    throw new CassandraConfigError(`CASSANDRA_CONSISTENCY=${JSON.stringify(env.CASSANDRA_CONSISTENCY)} is not one of ${CONSISTENCY_LEVELS.join(', ')}`);
+  }
+  const consistency = consistencyRaw as ConsistencyName;
+  if (region && consistency !== 'LOCAL_QUORUM') {
+    // Keyspaces accepts only LOCAL_QUORUM for writes; one level serves both here.
+    throw new CassandraConfigError(`CASSANDRA_CONSISTENCY=${consistency}: Amazon Keyspaces writes need LOCAL_QUORUM`);
+  }
+
+  const timeoutRaw = env.CASSANDRA_TIMEOUT_MS?.trim() || '3000';
+  const timeoutMs = Number(timeoutRaw);
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 100 || timeoutMs > 120_000) {
+    throw new CassandraConfigError(`CASSANDRA_TIMEOUT_MS=${JSON.stringify(timeoutRaw)} is not a whole number of milliseconds in 100..120000`);
+  }
+
+  const tlsOn = bool(env, 'CASSANDRA_TLS', region !== null);
+  let tls: CassandraConfig['tls'] = null;
+  if (tlsOn) {
+    let caPem: string[];
+    const caFile = env.CASSANDRA_TLS_CA_FILE?.trim();
+    if (caFile) {
+      try {
+        caPem = [readFileSync(caFile, 'utf8')];
+      } catch (err: unknown) {
+        throw new CassandraConfigError(`CASSANDRA_TLS_CA_FILE=${JSON.stringify(caFile)} cannot be read: ${(err as Error).message}`);
+      }
+    } else {
+      caPem = region ? amazonRootCertificates() : [...rootCertificates];
+    }
+    const host = contactPoints[0]?.replace(/:\d+$/, '');
+    tls = { caPem, servername: host && !/^[\d.]+$|^\[/.test(host) ? host : undefined };
+  }
+
+  const username = env.CASSANDRA_USERNAME?.trim();
+  let authSetting: CassandraConfig['auth'] = null;
+  if (username) {
+    const password = env.CASSANDRA_PASSWORD;
+    if (!password) throw new CassandraConfigError('CASSANDRA_USERNAME is set but CASSANDRA_PASSWORD is not');
+    authSetting = { kind: 'password', username, password };
+  } else if (region) {
+    authSetting = { kind: 'sigv4', region };
+  }
+
+  const replication = parseReplication(env.CASSANDRA_REPLICATION?.trim() || (region ? 'SingleRegionStrategy' : 'SimpleStrategy:1'));
+
+  return {
+    contactPoints,
+    localDataCenter: env.CASSANDRA_LOCAL_DC?.trim() || region || 'datacenter1',
+    keyspace,
+    replication,
+    consistency,
+    createSchema: bool(env, 'CASSANDRA_CREATE_SCHEMA', region === null),
+    timeoutMs,
+    bucketMs: DAY_MS,
+    tls,
+    auth: authSetting,
+    keyspacesRegion: region,
+  };
+}
+
+/** SigV4 for Keyspaces, loaded only when used: the plugin pulls in aws-sdk v2, which costs cold-start time. */
+function sigV4AuthProvider(region: string): auth.AuthProvider {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const SigV4AuthProvider = require('aws-sigv4-auth-cassandra-plugin') as new (opts: { region: string }) => auth.AuthProvider;
+  return new SigV4AuthProvider({ region });
+}
+
+/** The cassandra-driver options a configuration produces. Pure apart from loading the SigV4 plugin. */
+export function buildClientOptions(config: CassandraConfig): ClientOptions {
+  const options: ClientOptions = {
+    contactPoints: config.contactPoints,
+    localDataCenter: config.localDataCenter,
+    queryOptions: {
+      consistency: types.consistencies[toDriverConsistencyKey(config.consistency)],
+      prepare: true,
+      // Every statement of the store is idempotent (an insert of a fixed id, or a read): the retry policy may
+      // replay it on another host after a socket error or client-side timeout.
+      isIdempotent: true,
+    },
+    socketOptions: {
+      connectTimeout: config.timeoutMs,
+      // A little below the operation bound, so that one retry on another host can still fit inside it.
+      readTimeout: Math.max(100, Math.floor(config.timeoutMs * 0.8)),
+      keepAlive: true,
+      tcpNoDelay: true,
+    },
+    policies: {
+      // The default policy retries at most once: on another host after an unavailable error, a socket error
+      // or a client-side timeout of an idempotent statement; a read timeout once when the data was missing.
+      retry: new policies.retry.RetryPolicy(),
+      // A node that comes back is found again within seconds, without restarting the service.
+      reconnection: new policies.reconnection.ExponentialReconnectionPolicy(500, 10_000, false),
+    },
+    pooling: { warmup: true, heartBeatInterval: 10_000 },
+    protocolOptions: { maxSchemaAgreementWaitSeconds: 10 },
+  };
+  if (config.tls) {
+    options.sslOptions = {
+      ca: config.tls.caPem,
+      rejectUnauthorized: true,
+      ...(config.tls.servername !== undefined ? { servername: config.tls.servername, host: config.tls.servername } : {}),
+    };
+  }
+  if (config.auth?.kind === 'password') {
+    options.authProvider = new auth.PlainTextAuthProvider(config.auth.username, config.auth.password);
+  } else if (config.auth?.kind === 'sigv4') {
+    options.authProvider = sigV4AuthProvider(config.auth.region);
+  }
+  return options;
+}
+
+function toDriverConsistencyKey(name: ConsistencyName): keyof typeof types.consistencies {
+  const keys: Record<ConsistencyName, keyof typeof types.consistencies> = {
+    ONE: 'one',
+    TWO: 'two',
+    THREE: 'three',
+    QUORUM: 'quorum',
+    ALL: 'all',
+    LOCAL_QUORUM: 'localQuorum',
+    EACH_QUORUM: 'eachQuorum',
+    LOCAL_ONE: 'localOne',
+  };
+  return keys[name];
+}
