@@ -1,0 +1,219 @@
+/**
+ * Test pictures made from real MNIST test digits: the plain 28x28 digit in any format the service decodes,
+ * and the digit as people send it (re-drawn large and off-centre, dark ink on light paper, coloured ink,
+ * transparent background, paper noise, uneven lighting, JPEG-compressed). Randomness is seeded, so every
+ * picture is the same on every run.
+ */
+import sharp from 'sharp';
+import { IMAGE_SIZE, PIXELS } from '../../layers/model-contract';
+import { loadMnist, type MnistSplit } from '../../model/mnist';
+
+export type OutputFormat = 'png' | 'jpeg' | 'webp' | 'gif' | 'tiff' | 'avif';
+
+export const MEDIA_TYPES: Record<OutputFormat, string> = {
+  png: 'image/png',
+  jpeg: 'image/jpeg',
+  webp: 'image/webp',
+  gif: 'image/gif',
+  tiff: 'image/tiff',
+  avif: 'image/avif',
+};
+
+export interface RenderedDigit {
+  bytes: Buffer;
+  mediaType: string;
+  label: number;
+  width: number;
+  height: number;
+}
+
+export type Rgb = readonly [number, number, number];
+
+export interface RenderOptions {
+  format?: OutputFormat;
+  /** How many times larger than 28x28 the digit is drawn (smoothly interpolated). Default 1. */
+  scale?: number;
+  /** Canvas size; default the digit's own size. */
+  canvasWidth?: number;
+  canvasHeight?: number;
+  /** Top-left corner of the digit on the canvas; default centred. */
+  left?: number;
+  top?: number;
+  /** Ink and paper colours; default white ink on black paper, as MNIST. */
+  ink?: Rgb;
+  paper?: Rgb;
+  /** Ink only in the alpha channel: the paper is fully transparent. */
+  transparent?: boolean;
+  /** Standard deviation (of 255) of Gaussian paper noise. */
+  noise?: number;
+  /** Lighting falls linearly from 1 at the top-left corner to this factor at the bottom-right. */
+  lightingLow?: number;
+  /** Encoder quality for JPEG, WebP and AVIF. */
+  quality?: number;
+  seed?: number;
+}
+
+let testSplit: MnistSplit | undefined;
+
+/** The MNIST test digit `index`: 784 bytes (0 background, 255 ink) and its label. */
+export function mnistDigit(index: number): { pixels: Uint8Array; label: number } {
+  testSplit ??= loadMnist('test');
+  if (!Number.isInteger(index) || index < 0 || index >= testSplit.count) throw new RangeError(`no test digit ${index}`);
+  return {
+    pixels: testSplit.images.subarray(index * PIXELS, (index + 1) * PIXELS),
+    label: testSplit.labels[index] as number,
+  };
+}
+
+/** mulberry32: a small, fast, seedable generator in [0, 1). */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function gaussian(random: () => number): number {
+  const u = Math.max(random(), 1e-12);
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random());
+}
+
+async function encode(raw: Buffer, width: number, height: number, channels: 1 | 2 | 3 | 4, format: OutputFormat, quality: number): Promise<Buffer> {
+  const image = sharp(raw, { raw: { width, height, channels } });
+  switch (format) {
+    case 'png':
+      return image.png().toBuffer();
+    case 'jpeg':
+      return image.jpeg({ quality }).toBuffer();
+    case 'webp':
+      return image.webp({ quality }).toBuffer();
+    case 'gif':
+      return image.gif().toBuffer();
+    case 'tiff':
+      return image.tiff().toBuffer();
+    case 'avif':
+      return image.avif({ quality }).toBuffer();
+  }
+}
+
+/** The ink coverage (0..1) of digit `index` drawn `scale` times larger, smoothly (bicubic) interpolated. */
+async function coverage(index: number, scale: number): Promise<{ values: Float32Array; size: number }> {
+  const { pixels } = mnistDigit(index);
+  const size = Math.round(IMAGE_SIZE * scale);
+  const data =
+    size === IMAGE_SIZE
+      ? Buffer.from(pixels)
+      : await sharp(Buffer.from(pixels), { raw: { width: IMAGE_SIZE, height: IMAGE_SIZE, channels: 1 } })
+          .resize(size, size, { kernel: 'cubic' })
+          .extractChannel(0)
+          .raw()
+          .toBuffer();
+  const values = new Float32Array(size * size);
+  for (let i = 0; i < values.length; i += 1) values[i] = (data[i] as number) / 255;
+  return { values, size };
+}
+
+/** Draws MNIST test digit `index` as a picture: see RenderOptions. */
+export async function renderDigit(index: number, options: RenderOptions = {}): Promise<RenderedDigit> {
+  const format = options.format ?? 'png';
+  const { values, size } = await coverage(index, options.scale ?? 1);
+  const width = options.canvasWidth ?? size;
+  const height = options.canvasHeight ?? size;
+  const left = options.left ?? Math.floor((width - size) / 2);
+  const top = options.top ?? Math.floor((height - size) / 2);
+  const ink = options.ink ?? [255, 255, 255];
+  const paper = options.paper ?? [0, 0, 0];
+  const random = seededRandom(options.seed ?? 1);
+  const noise = options.noise ?? 0;
+  const lightingLow = options.lightingLow ?? 1;
+  const plain = !options.transparent && noise === 0 && lightingLow === 1 && ink.every((c) => c === ink[0]) && paper.every((c) => c === paper[0]);
+  const channels = options.transparent ? 4 : plain ? 1 : 3;
+  const raw = Buffer.alloc(width * height * channels);
+  for (let y = 0; y < height; y += 1) {
+    for (let x = 0; x < width; x += 1) {
+      const dx = x - left;
+      const dy = y - top;
+      const a = dx >= 0 && dy >= 0 && dx < size && dy < size ? (values[dy * size + dx] as number) : 0;
+      const light = 1 - (1 - lightingLow) * ((x / Math.max(1, width - 1) + y / Math.max(1, height - 1)) / 2);
+      const grain = noise > 0 ? noise * gaussian(random) : 0;
+      const p = (y * width + x) * channels;
+      if (options.transparent) {
+        raw[p] = ink[0];
+        raw[p + 1] = ink[1];
+        raw[p + 2] = ink[2];
+        raw[p + 3] = Math.round(a * 255);
+        continue;
+      }
+      for (let c = 0; c < Math.min(channels, 3); c += 1) {
+        const colour = (paper[c] as number) * (1 - a) + (ink[c] as number) * a;
+        raw[p + c] = Math.max(0, Math.min(255, Math.round(colour * light + grain)));
+      }
+    }
+  }
+  const bytes = await encode(raw, width, height, channels as 1 | 3 | 4, format, options.quality ?? 90);
+  return { bytes, mediaType: MEDIA_TYPES[format], label: mnistDigit(index).label, width, height };
+}
+
+/** The plain 28x28 MNIST digit, white ink on black, losslessly as PNG unless another format is asked for. */
+export function plainDigit(index: number, format: OutputFormat = 'png'): Promise<RenderedDigit> {
+  return renderDigit(index, { format, quality: 100 });
+}
+
+/** Dark ink on light paper, the digit scaled `scale` times and placed off-centre on a canvas with room around it. */
+function offCentre(random: () => number, scale: number): Pick<RenderOptions, 'scale' | 'canvasWidth' | 'canvasHeight' | 'left' | 'top'> {
+  const size = Math.round(IMAGE_SIZE * scale);
+  const canvasWidth = Math.round(size * (1.3 + random() * 0.7));
+  const canvasHeight = Math.round(size * (1.3 + random() * 0.7));
+  return {
+    scale,
+    canvasWidth,
+    canvasHeight,
+    left: Math.floor(random() * (canvasWidth - size)),
+    top: Math.floor(random() * (canvasHeight - size)),
+  };
+}
+
+/**
+ * The "re-drawn" digit of the accuracy-over-HTTP script: dark ink on light paper, 5 to 15 times larger,
+ * off-centre on a larger sheet, JPEG-compressed (quality 70 to 90). Same index and seed, same bytes.
+ */
+export function redrawnDigit(index: number, seed: number): Promise<RenderedDigit> {
+  const random = seededRandom(seed * 100_003 + index);
+  const scale = 5 + random() * 10;
+  const shade = 225 + Math.floor(random() * 30);
+  const inkShade = Math.floor(random() * 50);
+  return renderDigit(index, {
+    ...offCentre(random, scale),
+    ink: [inkShade, inkShade, inkShade],
+    paper: [shade, shade, shade],
+    format: 'jpeg',
+    quality: 70 + Math.floor(random() * 21),
+    seed,
+  });
+}
+
+/** The variants the preprocessing must see through, each a function of the digit index and a seed. */
+export const VARIANTS: Record<string, (index: number, seed: number) => Promise<RenderedDigit>> = {
+  inverted: (index) => renderDigit(index, { ink: [0, 0, 0], paper: [255, 255, 255] }),
+  offCentre: (index, seed) => renderDigit(index, { canvasWidth: 120, canvasHeight: 90, ...pick(seededRandom(seed), 120 - 28, 90 - 28) }),
+  scaled: (index, seed) => {
+    const random = seededRandom(seed);
+    return renderDigit(index, { ...offCentre(random, 5 + random() * 10), ink: [255, 255, 255], paper: [0, 0, 0] });
+  },
+  jpeg: (index, seed) => renderDigit(index, { ...offCentre(seededRandom(seed), 6), format: 'jpeg', quality: 60 }),
+  transparent: (index) => renderDigit(index, { scale: 4, canvasWidth: 160, canvasHeight: 160, transparent: true, ink: [0, 0, 0] }),
+  transparentWhiteInk: (index) => renderDigit(index, { scale: 4, canvasWidth: 160, canvasHeight: 160, transparent: true, ink: [255, 255, 255] }),
+  colouredInk: (index, seed) =>
+    renderDigit(index, { ...offCentre(seededRandom(seed), 8), ink: [20, 40, 170], paper: [250, 240, 205], format: 'jpeg', quality: 85 }),
+  noisyUnevenLight: (index, seed) =>
+    renderDigit(index, { ...offCentre(seededRandom(seed), 8), ink: [30, 30, 30], paper: [235, 235, 230], noise: 12, lightingLow: 0.55, seed }),
+  redrawn: (index, seed) => redrawnDigit(index, seed),
+};
+
+function pick(random: () => number, maxLeft: number, maxTop: number): { left: number; top: number } {
+  return { left: Math.floor(random() * (maxLeft + 1)), top: Math.floor(random() * (maxTop + 1)) };
+}
