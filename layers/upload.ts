@@ -1,6 +1,6 @@
 /**
  * Extracts the one uploaded image from a /predict request: multipart/form-data with exactly one file part
- * (any field name), or a raw body whose Content-Type is image/*. Parsing goes through busboy 1.6, which
+ * (any field name), or a raw body whose Content-Type is image/* (or application/octet-stream: no claim). Parsing goes through busboy 1.6, which
  * enforces size and count limits while streaming and has no dicer (CVE-2022-24434).
  */
 import busboy from 'busboy';
@@ -43,10 +43,10 @@ export async function readUpload(body: Buffer, contentType: string | undefined, 
     if (body.length > limits.maxFileBytes + MULTIPART_SLACK_BYTES) throw tooLarge(limits);
     return readMultipart(body, contentType as string, limits);
   }
-  if (type.startsWith('image/')) {
+  if (type.startsWith('image/') || type === 'application/octet-stream') {
     if (body.length > limits.maxFileBytes) throw tooLarge(limits);
     if (body.length === 0) throw new BadRequestError('The uploaded file is empty.', 'empty_file');
-    return { bytes: body, filename: sanitiseFilename(rawFilename), declaredType: type };
+    return { bytes: body, filename: sanitiseFilename(rawFilename), declaredType: type === 'application/octet-stream' ? undefined : type };
   }
   if (type === '' && body.length === 0) {
     throw new BadRequestError('No file was sent. Send multipart/form-data with one file (field "image"), or an image/* body.', 'no_file');
