@@ -3,7 +3,12 @@ import type { AppConfig } from '../config';
 import type { PredictionStore } from './prediction-store';
 import { SqliteStore } from './sqlite-store';
 
-export async function createStore(config: AppConfig): Promise<PredictionStore> {
+export async function createStore(config: AppConfig, env: Record<string, string | undefined> = process.env): Promise<PredictionStore> {
   if (config.store === 'sqlite') return new SqliteStore(config.sqlitePath);
-  throw new Error('the Cassandra store is not wired yet');
+  const { readCassandraConfig } = await import('./cassandra-config.js');
+  const { createCassandraStore } = await import('./cassandra-store.js');
+  const store = createCassandraStore(readCassandraConfig(env));
+  // Connect and create the schema at cold start; a failure here is a 503 and the next call tries again.
+  await store.init();
+  return store;
 }

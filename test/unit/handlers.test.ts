@@ -44,7 +44,7 @@ async function storedCount(): Promise<number> {
   return count;
 }
 
-async function expectRefused(event: APIGatewayProxyEventV2, status: number | number[], code?: string): Promise<ErrorBody> {
+async function expectRefused(event: APIGatewayProxyEventV2, status: number | number[], code?: string): Promise<void> {
   const before = await storedCount();
   const result = await predict(event);
   const statuses = Array.isArray(status) ? status : [status];
@@ -54,13 +54,12 @@ async function expectRefused(event: APIGatewayProxyEventV2, status: number | num
   assert.ok(body.error.message.length > 0);
   if (code) assert.equal(body.error.code, code);
   assert.equal(await storedCount(), before, 'nothing is stored for a refused upload');
-  return body;
 }
 
 before(async () => {
-  ({ handler: predict } = (await import('../../functions/predict')) as { handler: Handler });
-  ({ handler: history } = (await import('../../functions/history')) as { handler: Handler });
-  ({ handler: health } = (await import('../../functions/health')) as { handler: Handler });
+  ({ handler: predict } = (await import('../../functions/predict.js')) as { handler: Handler });
+  ({ handler: history } = (await import('../../functions/history.js')) as { handler: Handler });
+  ({ handler: health } = (await import('../../functions/health.js')) as { handler: Handler });
 });
 
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -104,7 +103,7 @@ describe('POST /predict', () => {
 
   it('stores the sanitised file name, never a path', async () => {
     const digit = await plainDigit(3);
-    for (const [sent, stored] of [['../../etc/passwd.png', 'passwd.png'], ['C:\\Users\\me\\three.png', 'three.png'], ['..', 'upload']]) {
+    for (const [sent, stored] of [['../../etc/passwd.png', 'passwd.png'], ['C:\\Users\\me\\three.png', 'three.png'], ['..', 'upload']] as const) {
       const result = await predict(predictEvent([{ filename: sent, contentType: 'image/png', content: digit.bytes }]));
       assert.equal(parse<{ filename: string }>(result).filename, stored);
     }
@@ -222,7 +221,7 @@ describe('GET /health', () => {
 
 describe('unexpected failures', () => {
   it('become a generic 500 that hides the details, and the next request is served again', async () => {
-    const { getStore } = await import('../../layers/runtime');
+    const { getStore } = await import('../../layers/runtime.js');
     const store = await getStore();
     const original = store.save.bind(store);
     store.save = async () => {

@@ -1,0 +1,77 @@
+/**
+ * `npm start`: the whole local stack in one command. Compiles the handlers, starts serverless-offline on
+ * http://localhost:3000 with the embedded SQLite store (or a local Cassandra node with `-- --cassandra`, or
+ * the cluster in CASSANDRA_CONTACT_POINTS), prints the URLs, and stops everything on Ctrl-C.
+ */
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { ROOT, startOffline, type OfflineService } from './offline';
+import type { CassandraNode } from './cassandra/launcher';
+
+function build(): void {
+  process.stdout.write('Compiling the handlers (tsc)...\n');
+  const result = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json')], { stdio: 'inherit' });
+  if (result.status !== 0) throw new Error('the TypeScript build failed');
+}
+
+async function main(): Promise<void> {
+  const args = new Set(process.argv.slice(2));
+  const unknown = [...args].filter((arg) => arg !== '--cassandra');
+  if (unknown.length > 0) throw new Error(`unknown option ${unknown.join(' ')}; usage: npm start [-- --cassandra]`);
+
+  build();
+  const env: Record<string, string> = {};
+  let cassandra: CassandraNode | undefined;
+  let service: OfflineService | undefined;
+  let stopping = false;
+  const stopAll = async (code: number): Promise<never> => {
+    if (!stopping) {
+      stopping = true;
+      process.stdout.write('\nStopping...\n');
+      await service?.stop();
+      await cassandra?.stop();
+    }
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void stopAll(0));
+  process.on('SIGTERM', () => void stopAll(0));
+
+  if (args.has('--cassandra') && !process.env.CASSANDRA_CONTACT_POINTS) {
+    const { startCassandra } = await import('./cassandra/launcher.js');
+    cassandra = await startCassandra({
+      nativePort: Number(process.env.CASSANDRA_PORT ?? 9042),
+      dataDir: join(ROOT, '.local', 'cassandra', 'dev'),
+      onProgress: (message) => process.stdout.write(`[cassandra] ${message}\n`),
+    });
+    env.CASSANDRA_CONTACT_POINTS = cassandra.contactPoint;
+    env.CASSANDRA_LOCAL_DC = cassandra.localDataCenter;
+    process.stdout.write(`[cassandra] ${cassandra.contactPoint}, data in ${cassandra.dataDir}\n`);
+  }
+  const store = env.CASSANDRA_CONTACT_POINTS || process.env.CASSANDRA_CONTACT_POINTS ? `Cassandra at ${env.CASSANDRA_CONTACT_POINTS ?? process.env.CASSANDRA_CONTACT_POINTS}` : 'embedded SQLite (.local/predictions.sqlite)';
+
+  service = await startOffline({ port: Number(process.env.PORT ?? 3000), lambdaPort: Number(process.env.LAMBDA_PORT ?? 3002), env, output: 'inherit', startTimeoutMs: 120_000 });
+  service.child.once('exit', (code) => {
+    if (!stopping) {
+      process.stderr.write(`serverless-offline exited (${code}); stopping.\n`);
+      void stopAll(1);
+    }
+  });
+  const url = service.url.replace('127.0.0.1', 'localhost');
+  process.stdout.write(
+    [
+      '',
+      'Digit service is up.',
+      `  predict  POST ${url}/predict     curl -F image=@digit.png ${url}/predict`,
+      `  history  GET  ${url}/history`,
+      `  health   GET  ${url}/health`,
+      `  store    ${store}`,
+      'Ctrl-C stops everything.',
+      '',
+    ].join('\n'),
+  );
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`npm start failed: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});
