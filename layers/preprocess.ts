@@ -279,7 +279,15 @@ function estimateBackground(v: Float32Array, width: number, height: number): Flo
   }
   for (let s = 0; s < small.length; s += 1) small[s] = (small[s] as number) / (counts[s] as number);
   const radius = Math.max(1, Math.floor(Math.min(sw, sh) / 4));
-  const opened = rankFilter(rankFilter(small, sw, sh, radius, false), sw, sh, radius, true);
+  // The lighting's overall slope is fitted as a plane and taken out before the opening, and put back after:
+  // an opening clipped at the picture's edge would flatten a gradient there and leave a bright corner that
+  // looks like ink. The plane is fitted twice, the second time without the brightest quarter (the ink).
+  let plane = fitPlane(small, sw, sh, Infinity);
+  const residuals = Float32Array.from(small, (value, i) => value - evaluatePlane(plane, i % sw, Math.floor(i / sw)));
+  plane = fitPlane(small, sw, sh, quantile(residuals, 0.75), residuals);
+  const flat = Float32Array.from(small, (value, i) => value - evaluatePlane(plane, i % sw, Math.floor(i / sw)));
+  const opened = rankFilter(rankFilter(flat, sw, sh, radius, false), sw, sh, radius, true);
+  for (let i = 0; i < opened.length; i += 1) opened[i] = (opened[i] as number) + evaluatePlane(plane, i % sw, Math.floor(i / sw));
   if (block === 1) return opened;
   // Bilinear back to full size, sampling block centres.
   const x0s = new Int32Array(width);
@@ -314,6 +322,61 @@ function estimateBackground(v: Float32Array, width: number, height: number): Flo
     }
   }
   return out;
+}
+
+type Plane = readonly [number, number, number];
+
+function evaluatePlane(plane: Plane, x: number, y: number): number {
+  return plane[0] + plane[1] * x + plane[2] * y;
+}
+
+function quantile(values: Float32Array, q: number): number {
+  const sorted = Float32Array.from(values).sort();
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number;
+}
+
+/** Least-squares plane a + b x + c y through the samples whose residual (if given) is at most `limit`. */
+function fitPlane(values: Float32Array, width: number, height: number, limit: number, residuals?: Float32Array): Plane {
+  let n = 0;
+  let sx = 0;
+  let sy = 0;
+  let sz = 0;
+  let sxx = 0;
+  let syy = 0;
+  let sxy = 0;
+  let sxz = 0;
+  let syz = 0;
+  for (let y = 0; y < height; y += 1) {
+    for (let x = 0; x < width; x += 1) {
+      const i = y * width + x;
+      if (residuals !== undefined && (residuals[i] as number) > limit) continue;
+      const z = values[i] as number;
+      n += 1;
+      sx += x;
+      sy += y;
+      sz += z;
+      sxx += x * x;
+      syy += y * y;
+      sxy += x * y;
+      sxz += x * z;
+      syz += y * z;
+    }
+  }
+  if (n < 3) return [n > 0 ? sz / n : 0, 0, 0];
+  // Centred normal equations for the two slopes.
+  const mx = sx / n;
+  const my = sy / n;
+  const mz = sz / n;
+  const cxx = sxx / n - mx * mx;
+  const cyy = syy / n - my * my;
+  const cxy = sxy / n - mx * my;
+  const cxz = sxz / n - mx * mz;
+  const cyz = syz / n - my * mz;
+  const det = cxx * cyy - cxy * cxy;
+  if (Math.abs(det) < 1e-9) return [mz, 0, 0];
+  const b = (cxz * cyy - cyz * cxy) / det;
+  const c = (cyz * cxx - cxz * cxy) / det;
+  return [mz - b * mx - c * my, b, c];
 }
 
 /**
