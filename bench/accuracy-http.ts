@@ -1,0 +1,136 @@
+/**
+ * Accuracy of the whole service, measured over HTTP (`npm run accuracy:http`): the MNIST test digits are sent
+ * to POST /predict one request each, as a person's upload would be, and the answers are scored.
+ *
+ *   plain:   each 28x28 MNIST test image as a PNG; should match `npm run evaluate` within 0.1 points
+ *   redrawn: the same digit re-drawn as dark ink on light paper, off-centre, 5-15x larger, JPEG-compressed
+ *
+ * Starts its own serverless-offline (throwaway SQLite store) unless --url names a running service.
+ * Writes bench/out/accuracy-http.json.
+ *
+ *   npm run accuracy:http -- [--count 10000] [--concurrency 8] [--variants plain,redrawn] [--url http://...]
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ROOT, startOffline, type OfflineService } from '../scripts/offline';
+import { plainDigit, redrawnDigit, type RenderedDigit } from '../test/support/digit-images';
+
+const VARIANTS: Record<string, (index: number) => Promise<RenderedDigit>> = {
+  plain: (index) => plainDigit(index, 'png'),
+  redrawn: (index) => redrawnDigit(index, index + 1),
+};
+
+interface VariantResult {
+  variant: string;
+  count: number;
+  correct: number;
+  accuracy: number;
+  errors: number;
+  seconds: number;
+  confusions: Record<string, number>;
+}
+
+async function runVariant(base: string, variant: string, count: number, concurrency: number): Promise<VariantResult> {
+  const render = VARIANTS[variant];
+  if (!render) throw new Error(`unknown variant ${variant}; known: ${Object.keys(VARIANTS).join(', ')}`);
+  const started = Date.now();
+  let next = 0;
+  let done = 0;
+  let correct = 0;
+  let errors = 0;
+  const confusions: Record<string, number> = {};
+  let lastShown = -1;
+  const show = (): void => {
+    // On a terminal the line redraws each percent; into a log it is written each tenth.
+    const step = process.stderr.isTTY ? 1 : 10;
+    const percent = Math.floor((done / count) * (100 / step)) * step;
+    if (percent === lastShown && done !== count) return;
+    lastShown = percent;
+    const elapsed = (Date.now() - started) / 1000;
+    const left = done > 0 ? (elapsed / done) * (count - done) : Number.NaN;
+    const accuracy = done > 0 ? ((correct / done) * 100).toFixed(2) : '--';
+    process.stderr.write(`${process.stderr.isTTY ? '\r' : ''}${variant.padEnd(8)} ${String(done).padStart(5)}/${count} ${String(percent).padStart(3)}%  accuracy ${accuracy}%  errors ${errors}  ${Number.isFinite(left) ? `${Math.round(left)} s left` : ''}${process.stderr.isTTY ? '\x1b[K' : '\n'}`);
+  };
+  const worker = async (): Promise<void> => {
+    for (;;) {
+      const index = next++;
+      if (index >= count) return;
+      const digit = await render(index);
+      const form = new FormData();
+      form.append('image', new Blob([new Uint8Array(digit.bytes)], { type: digit.mediaType }), `mnist-${variant}-${index}`);
+      const response = await fetch(`${base}/predict`, { method: 'POST', body: form });
+      if (response.status === 200) {
+        const { digit: predicted } = (await response.json()) as { digit: number };
+        if (predicted === digit.label) correct += 1;
+        else confusions[`${digit.label}->${predicted}`] = (confusions[`${digit.label}->${predicted}`] ?? 0) + 1;
+      } else {
+        errors += 1;
+        const body = await response.text();
+        if (errors <= 5) process.stderr.write(`\n#${index} (label ${digit.label}): HTTP ${response.status} ${body.slice(0, 200)}\n`);
+      }
+      done += 1;
+      show();
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  if (process.stderr.isTTY) process.stderr.write('\n');
+  return { variant, count, correct, accuracy: correct / count, errors, seconds: (Date.now() - started) / 1000, confusions };
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      count: { type: 'string', default: '10000' },
+      concurrency: { type: 'string', default: '8' },
+      variants: { type: 'string', default: 'plain,redrawn' },
+      url: { type: 'string' },
+    },
+  });
+  const count = Number(values.count);
+  const concurrency = Number(values.concurrency);
+  if (!Number.isInteger(count) || count < 1 || count > 10_000) throw new Error('--count must be 1..10000');
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw new Error('--concurrency must be 1..64');
+
+  let service: OfflineService | undefined;
+  let scratch: string | undefined;
+  let base = values.url;
+  if (!base) {
+    scratch = mkdtempSync(join(tmpdir(), 'digit-accuracy-'));
+    process.stderr.write('starting serverless-offline with a throwaway SQLite store...\n');
+    service = await startOffline({ env: { PREDICTION_STORE: 'sqlite', SQLITE_PATH: join(scratch, 'p.sqlite'), LOG_LEVEL: 'warn' }, startTimeoutMs: 120_000 });
+    base = service.url;
+  }
+  try {
+    const health = (await (await fetch(`${base}/health`)).json()) as { modelVersion: string; backend: string };
+    const results: VariantResult[] = [];
+    for (const variant of String(values.variants).split(',')) results.push(await runVariant(base, variant.trim(), count, concurrency));
+
+    let evaluated: number | undefined;
+    try {
+      evaluated = (JSON.parse(readFileSync(join(ROOT, 'model', 'metrics.json'), 'utf8')) as { accuracy?: number }).accuracy;
+    } catch {
+      evaluated = undefined;
+    }
+    const report = { measuredAt: new Date().toISOString(), url: base, modelVersion: health.modelVersion, backend: health.backend, concurrency, evaluateAccuracy: evaluated ?? null, results };
+    mkdirSync(join(ROOT, 'bench', 'out'), { recursive: true });
+    writeFileSync(join(ROOT, 'bench', 'out', 'accuracy-http.json'), `${JSON.stringify(report, null, 2)}\n`);
+
+    console.log(`\nmodel ${health.modelVersion} on ${health.backend}, ${count} MNIST test digits per variant, over HTTP`);
+    for (const r of results) {
+      const top = Object.entries(r.confusions).sort((a, b) => b[1] - a[1]).slice(0, 5).map(([k, v]) => `${k} x${v}`).join(', ');
+      console.log(`  ${r.variant.padEnd(8)} ${(r.accuracy * 100).toFixed(2)}%  (${r.correct}/${r.count}, ${r.errors} errors, ${r.seconds.toFixed(0)} s)  most confused: ${top || '-'}`);
+    }
+    if (evaluated !== undefined) console.log(`  npm run evaluate (model/metrics.json): ${(evaluated * 100).toFixed(2)}%`);
+    console.log('written: bench/out/accuracy-http.json');
+  } finally {
+    await service?.stop();
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`accuracy:http failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(1);
+});
