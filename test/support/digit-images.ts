@@ -214,6 +214,27 @@ export const VARIANTS: Record<string, (index: number, seed: number) => Promise<R
   redrawn: (index, seed) => redrawnDigit(index, seed),
 };
 
+/**
+ * A digit written as pen strokes (polylines in a 0..100 square), drawn `size` px tall on a `canvas`-px
+ * sheet with a pen `penWidth` px wide: the fine-pen pictures MNIST-derived ones cannot give.
+ */
+export async function penStrokes(
+  strokes: readonly (readonly [number, number])[][],
+  options: { size: number; canvas: number; penWidth: number; format?: OutputFormat },
+): Promise<Buffer> {
+  const scale = options.size / 100;
+  const offset = (options.canvas - options.size) / 2;
+  const lines = strokes
+    .map((points) => {
+      const d = points.map(([x, y], i) => `${i === 0 ? 'M' : 'L'}${(offset + x * scale).toFixed(1)},${(offset + y * scale).toFixed(1)}`).join(' ');
+      return `<path d="${d}" fill="none" stroke="#1a1a40" stroke-width="${options.penWidth}" stroke-linecap="round" stroke-linejoin="round"/>`;
+    })
+    .join('');
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${options.canvas}" height="${options.canvas}"><rect width="100%" height="100%" fill="#fbfaf5"/>${lines}</svg>`;
+  const raster = sharp(Buffer.from(svg)).flatten({ background: '#ffffff' });
+  return options.format === 'jpeg' ? raster.jpeg({ quality: 90 }).toBuffer() : raster.png().toBuffer();
+}
+
 function pick(random: () => number, maxLeft: number, maxTop: number): { left: number; top: number } {
   return { left: Math.floor(random() * (maxLeft + 1)), top: Math.floor(random() * (maxTop + 1)) };
 }

@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import sharp from 'sharp';
 import { IMAGE_SIZE, PIXELS, assertValidInput } from '../../layers/model-contract';
 import { preprocessImage } from '../../layers/preprocess';
-import { MEDIA_TYPES, VARIANTS, mnistDigit, plainDigit, renderDigit, type OutputFormat } from '../support/digit-images';
+import { MEDIA_TYPES, VARIANTS, mnistDigit, penStrokes, plainDigit, renderDigit, type OutputFormat } from '../support/digit-images';
 
 /** Ten test digits, one of each class, so every shape is seen. */
 const DIGITS = [3, 2, 1, 18, 4, 8, 11, 0, 61, 7];
@@ -47,6 +47,22 @@ function centreOfMass(input: Float32Array): { x: number; y: number } {
     sy += m * Math.floor(i / IMAGE_SIZE);
   }
   return { x: sx / total, y: sy / total };
+}
+
+/** Mean stroke width in pixels: 2 x area / boundary of the ink above half strength (MNIST averages 2.8). */
+function strokeWidth(input: Float32Array): number {
+  let area = 0;
+  let boundary = 0;
+  const inked = (x: number, y: number): boolean =>
+    x >= 0 && y >= 0 && x < IMAGE_SIZE && y < IMAGE_SIZE && (input[y * IMAGE_SIZE + x] as number) > 0.5;
+  for (let y = 0; y < IMAGE_SIZE; y += 1) {
+    for (let x = 0; x < IMAGE_SIZE; x += 1) {
+      if (!inked(x, y)) continue;
+      area += 1;
+      if (!inked(x - 1, y) || !inked(x + 1, y) || !inked(x, y - 1) || !inked(x, y + 1)) boundary += 1;
+    }
+  }
+  return (2 * area) / boundary;
 }
 
 function inkBox(input: Float32Array, threshold = 0): { width: number; height: number } {
@@ -188,6 +204,40 @@ describe('preprocessImage sees through the way people send digits', () => {
     assertMnistLike(fromLight, 'light ink');
     assertMnistLike(fromDark, 'dark ink');
     assert.ok(correlation(fromLight, fromDark) > 0.98);
+  });
+});
+
+describe('preprocessImage gives fine pen lines MNIST\'s stroke width', () => {
+  // A 4 written in two strokes, in a 0..100 square.
+  const four: [number, number][][] = [
+    [
+      [65, 0],
+      [5, 70],
+      [100, 70],
+    ],
+    [
+      [72, 30],
+      [72, 100],
+    ],
+  ];
+
+  for (const penWidth of [2, 4, 8]) {
+    it(`a 300 px tall 4 drawn with a ${penWidth} px pen looks like the same 4 drawn at MNIST's size and weight`, async () => {
+      const mnistSized = (await preprocessImage(await penStrokes(four, { size: 18, canvas: 28, penWidth: 2.6 }))).input;
+      const finePen = (await preprocessImage(await penStrokes(four, { size: 300, canvas: 400, penWidth, format: 'jpeg' }))).input;
+      assertMnistLike(finePen, `${penWidth} px pen`);
+      // Scaled down as it is, a 2 px line on a 300 px digit would be 0.13 px wide: a faint hairline.
+      assert.ok(strokeWidth(finePen) >= 2, `stroke width ${strokeWidth(finePen).toFixed(2)}`);
+      assert.ok(correlation(finePen, mnistSized) > 0.85, `correlation ${correlation(finePen, mnistSized).toFixed(3)}`);
+    });
+  }
+
+  it('leaves MNIST\'s own strokes as they are', async () => {
+    for (const index of DIGITS) {
+      const original = Float32Array.from(mnistDigit(index).pixels, (v) => v / 255);
+      const result = await preprocessPlain(index);
+      assert.ok(Math.abs(strokeWidth(result) - strokeWidth(original)) < 0.1, `digit ${index}`);
+    }
   });
 });
 
