@@ -1,13 +1,13 @@
 /** GET /history: stored predictions, newest first, one page at a time. */
 import { listHistory, parseHistoryQuery } from '../layers/history-service';
 import { httpHandler, json } from '../layers/http';
-import { getStore, warmUp } from '../layers/runtime';
+import { getStore, getUploadsBucket, warmUp } from '../layers/runtime';
 
-warmUp(getStore);
+warmUp(getStore, async () => getUploadsBucket());
 
 export const handler = httpHandler('history', async (event, info) => {
   const query = parseHistoryQuery(event.queryStringParameters);
-  const page = await listHistory(await getStore(), query);
+  const page = await listHistory(await getStore(), query, getUploadsBucket());
   info.logFields.items = page.items.length;
   return json(200, page);
 });

@@ -18,6 +18,22 @@ export interface AppConfig {
   /** Largest accepted image, in pixels, checked from the header before decoding. */
   maxPixels: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** Where original uploads are kept; undefined when UPLOADS_BUCKET is unset (uploads are then not kept). */
+  uploads: UploadsBucketConfig | undefined;
+}
+
+/** The uploads bucket: S3 in the cloud, the local S3-compatible server (scripts/s3-local.ts) locally. */
+export interface UploadsBucketConfig {
+  bucket: string;
+  region: string;
+  /** An S3-compatible endpoint instead of AWS's own (local development and tests). */
+  endpoint: string | undefined;
+  /** Path-style URLs (http://host/bucket/key), which local S3 servers need. */
+  forcePathStyle: boolean;
+  /** Static credentials for a local endpoint; undefined means the default chain (the Lambda role in the cloud). */
+  credentials: { accessKeyId: string; secretAccessKey: string } | undefined;
+  /** How long a presigned GET URL in /history stays valid. */
+  urlTtlSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -51,6 +67,49 @@ export function projectRoot(): string {
   return up.endsWith('/dist') ? resolve(up, '..') : up;
 }
 
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  throw new ConfigError(`${name}=${JSON.stringify(raw)} is not true or false`);
+}
+
+/** S3 bucket names: 3 to 63 lower-case letters, digits, dots and hyphens, starting and ending alphanumeric. */
+const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+/** SigV4 presigned URLs live at most 7 days; the history's links are meant to be short-lived. */
+const MAX_URL_TTL_SECONDS = 7 * 24 * 3600;
+
+function urlTtl(env: Env): number {
+  const ttl = positiveInt(env, 'UPLOAD_URL_TTL_SECONDS', 900);
+  if (ttl > MAX_URL_TTL_SECONDS) throw new ConfigError(`UPLOAD_URL_TTL_SECONDS=${ttl} is more than ${MAX_URL_TTL_SECONDS} (7 days, SigV4's limit)`);
+  return ttl;
+}
+
+export function readUploadsConfig(env: Env = process.env): UploadsBucketConfig | undefined {
+  const bucket = env.UPLOADS_BUCKET;
+  if (!bucket) return undefined;
+  if (!BUCKET_NAME.test(bucket)) throw new ConfigError(`UPLOADS_BUCKET=${JSON.stringify(bucket)} is not a valid S3 bucket name`);
+  const endpoint = env.S3_ENDPOINT || undefined;
+  if (endpoint !== undefined && !/^https?:\/\/[^\s/]+\/?$/.test(endpoint)) {
+    throw new ConfigError(`S3_ENDPOINT=${JSON.stringify(endpoint)} is not an http(s)://host[:port] URL`);
+  }
+  const accessKeyId = env.S3_ACCESS_KEY_ID || undefined;
+  const secretAccessKey = env.S3_SECRET_ACCESS_KEY || undefined;
+  if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) {
+    throw new ConfigError('S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY go together: set both or neither');
+  }
+  return {
+    bucket,
+    region: env.S3_REGION || env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-east-1',
+    endpoint,
+    forcePathStyle: bool(env, 'S3_FORCE_PATH_STYLE', endpoint !== undefined),
+    credentials: accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey } : undefined,
+    urlTtlSeconds: urlTtl(env),
+  };
+}
+
 export function readConfig(env: Env = process.env): AppConfig {
   const hasCassandra = Boolean(env.CASSANDRA_CONTACT_POINTS);
   const store = oneOf<StoreKind>(env, 'PREDICTION_STORE', ['sqlite', 'cassandra'], hasCassandra ? 'cassandra' : 'sqlite');
@@ -66,5 +125,6 @@ export function readConfig(env: Env = process.env): AppConfig {
     maxUploadBytes: positiveInt(env, 'MAX_UPLOAD_BYTES', MAX_UPLOAD_BYTES),
     maxPixels: positiveInt(env, 'MAX_PIXELS', MAX_PIXELS),
     logLevel: oneOf(env, 'LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const, 'info'),
+    uploads: readUploadsConfig(env),
   };
 }

@@ -1,6 +1,10 @@
-/** The history use case: validate the query string, read one page from the store, newest first. */
+/**
+ * The history use case: validate the query string, read one page from the store, newest first, and give
+ * each item whose upload was kept a short-lived URL to fetch it.
+ */
 import { BadRequestError } from './errors';
-import type { ListPage, ListQuery, PredictionStore } from './store/prediction-store';
+import type { ListQuery, PredictionRecord, PredictionStore } from './store/prediction-store';
+import type { UploadsBucket } from './uploads-bucket';
 
 export const DEFAULT_LIMIT = 20;
 export const MAX_LIMIT = 100;
@@ -33,6 +37,24 @@ export function parseHistoryQuery(params: Params): ListQuery {
   return query;
 }
 
-export async function listHistory(store: PredictionStore, query: ListQuery): Promise<ListPage> {
-  return store.list(query);
+export interface HistoryItem extends PredictionRecord {
+  /** A presigned GET URL of the original upload, valid for a short while; null when the upload was not kept. */
+  imageUrl: string | null;
+}
+
+export interface HistoryPage {
+  items: HistoryItem[];
+  nextCursor: string | null;
+}
+
+export async function listHistory(store: PredictionStore, query: ListQuery, uploads?: UploadsBucket): Promise<HistoryPage> {
+  const page = await store.list(query);
+  // Presigning is local computation (no request to S3), so a page of 100 costs little.
+  const items = await Promise.all(
+    page.items.map(async (record) => ({
+      ...record,
+      imageUrl: record.imageKey !== null && uploads ? await uploads.signedUrl(record.imageKey) : null,
+    })),
+  );
+  return { items, nextCursor: page.nextCursor };
 }

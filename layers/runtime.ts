@@ -1,6 +1,6 @@
 /**
- * What a container creates once and reuses across invocations: the configuration, the classifier and the
- * prediction store, each behind one cached promise. A handler module starts what it needs at import time
+ * What a container creates once and reuses across invocations: the configuration, the classifier, the
+ * prediction store (each behind one cached promise) and the uploads bucket's S3 client. A handler module starts what it needs at import time
  * (the Lambda init phase), so the model is loaded and warmed before the first request arrives. A failed
  * start is forgotten, so the next invocation tries again instead of failing forever.
  */
@@ -9,10 +9,12 @@ import { type AppConfig, readConfig } from './config';
 import { describeError, log, setLogLevel } from './log';
 import { createStore } from './store/create-store';
 import type { PredictionStore } from './store/prediction-store';
+import { createUploadsBucket, type UploadsBucket } from './uploads-bucket';
 
 let config: AppConfig | undefined;
 let classifier: Promise<Classifier> | undefined;
 let store: Promise<PredictionStore> | undefined;
+let uploads: { bucket: UploadsBucket | undefined } | undefined;
 
 export function getConfig(): AppConfig {
   if (!config) {
@@ -60,6 +62,15 @@ export function getStore(): Promise<PredictionStore> {
     'store',
   );
   return store;
+}
+
+/** The uploads bucket (one S3 client per container), or undefined when UPLOADS_BUCKET is not set. */
+export function getUploadsBucket(): UploadsBucket | undefined {
+  if (!uploads) {
+    const cfg = getConfig().uploads;
+    uploads = { bucket: cfg ? createUploadsBucket(cfg) : undefined };
+  }
+  return uploads.bucket;
 }
 
 /** Starts the given parts at cold start without letting a failure escape as an unhandled rejection. */

@@ -1,0 +1,90 @@
+/**
+ * The uploads bucket: keeps every original upload, byte for byte, under a key derived from its SHA-256 and
+ * its detected type (never from the client's file name), and hands out short-lived presigned GET URLs for
+ * the history. S3 in the cloud; the local S3-compatible server (scripts/s3-local.ts) in development.
+ * Content addressing makes a retry or a repeated upload rewrite the same object with the same bytes.
+ */
+import { GetObjectCommand, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import type { UploadsBucketConfig } from './config';
+import type { ImageMediaType } from './image-format';
+
+const EXTENSIONS: Record<ImageMediaType, string> = {
+  'image/png': 'png',
+  'image/jpeg': 'jpg',
+  'image/webp': 'webp',
+  'image/gif': 'gif',
+  'image/tiff': 'tiff',
+  'image/avif': 'avif',
+};
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+/**
+ * `uploads/<first two hex digits>/<sha256>.<ext>`: the two-digit prefix spreads keys over S3's partitions and
+ * keeps a local directory listing short. Throws on anything but a lower-case hex SHA-256.
+ */
+export function uploadKey(sha256: string, mediaType: ImageMediaType): string {
+  if (!SHA256_HEX.test(sha256)) throw new Error(`not a lower-case hex SHA-256 digest: ${JSON.stringify(sha256)}`);
+  const extension = EXTENSIONS[mediaType];
+  if (extension === undefined) throw new Error(`no key extension for media type ${JSON.stringify(mediaType)}`);
+  return `uploads/${sha256.slice(0, 2)}/${sha256}.${extension}`;
+}
+
+/** What the prediction and history use cases need from the bucket; a fake stands in for it in unit tests. */
+export interface UploadsBucket {
+  readonly bucket: string;
+  /** Writes the object; resolves once S3 has acknowledged it. */
+  put(key: string, bytes: Buffer, contentType: ImageMediaType, sha256: string): Promise<void>;
+  /** A GET URL for the object that expires after the configured time. */
+  signedUrl(key: string): Promise<string>;
+}
+
+export function s3ClientConfig(config: UploadsBucketConfig): S3ClientConfig {
+  return {
+    region: config.region,
+    forcePathStyle: config.forcePathStyle,
+    ...(config.endpoint ? { endpoint: config.endpoint } : {}),
+    ...(config.credentials ? { credentials: config.credentials } : {}),
+    // Bounded attempts: a bucket that does not answer must become a quick 503, not a hung request.
+    maxAttempts: 2,
+    // Local S3-compatible servers do not all understand the SDK's default CRC32 trailers; the SHA-256 sent
+    // with each object is checked by S3 itself.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  };
+}
+
+export class S3UploadsBucket implements UploadsBucket {
+  readonly bucket: string;
+
+  constructor(
+    private readonly client: S3Client,
+    private readonly config: UploadsBucketConfig,
+  ) {
+    this.bucket = config.bucket;
+  }
+
+  async put(key: string, bytes: Buffer, contentType: ImageMediaType, sha256: string): Promise<void> {
+    await this.client.send(
+      new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: key,
+        Body: bytes,
+        ContentType: contentType,
+        ContentLength: bytes.length,
+        // S3 refuses the write if the bytes it received do not hash to this value.
+        ChecksumSHA256: Buffer.from(sha256, 'hex').toString('base64'),
+        CacheControl: 'private, max-age=31536000, immutable',
+      }),
+    );
+  }
+
+  signedUrl(key: string): Promise<string> {
+    return getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.bucket, Key: key }), { expiresIn: this.config.urlTtlSeconds });
+  }
+}
+
+export function createUploadsBucket(config: UploadsBucketConfig): UploadsBucket {
+  return new S3UploadsBucket(new S3Client(s3ClientConfig(config)), config);
+}
