@@ -220,9 +220,11 @@ export function readCassandraConfig(env: Env = process.env): CassandraConfig {
 
 /** SigV4 for Keyspaces, loaded only when used: the plugin pulls in aws-sdk v2, which costs cold-start time. */
 function sigV4AuthProvider(region: string): auth.AuthProvider {
+  // aws-sdk v2 prints an end-of-support notice on load; the plugin needs v2, so keep the log clean.
+  process.env.AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE ??= '1';
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const SigV4AuthProvider = require('aws-sigv4-auth-cassandra-plugin') as new (opts: { region: string }) => auth.AuthProvider;
-  return new SigV4AuthProvider({ region });
+  const plugin = require('aws-sigv4-auth-cassandra-plugin') as { SigV4AuthProvider: new (opts: { region: string }) => auth.AuthProvider };
+  return new plugin.SigV4AuthProvider({ region });
 }
 
 /** The cassandra-driver options a configuration produces. Pure apart from loading the SigV4 plugin. */

@@ -137,6 +137,15 @@ async function connectAndPrepareSchema(client: Client, config: CassandraConfig):
   }
 }
 
+/**
+ * Shuts a client down once its connect has settled. cassandra-driver ignores a shutdown() that arrives while
+ * it is still connecting, and the connection it then opens keeps a heartbeat timer running for ever.
+ */
+async function shutdownWhenSettled(shared: SharedClient): Promise<void> {
+  await shared.ready.catch(() => {});
+  await shared.client.shutdown().catch(() => {});
+}
+
 // ---------------------------------------------------------------------------------------------------------
 
 export interface CassandraStoreOptions {
@@ -274,7 +283,7 @@ export class CassandraStore implements PredictionStore {
     shared.users -= 1;
     if (shared.users <= 0) {
       if (clients.get(this.key) === shared) clients.delete(this.key);
-      await shared.client.shutdown().catch(() => {});
+      await shutdownWhenSettled(shared);
     }
   }
 
@@ -302,26 +311,27 @@ export class CassandraStore implements PredictionStore {
 
   private discardClient(shared: SharedClient): void {
     if (clients.get(this.key) === shared) clients.delete(this.key);
-    shared.client.shutdown().catch(() => {});
+    void shutdownWhenSettled(shared);
   }
 
-  /** A client that has connected; if the last connect failed, this store leases a fresh client once. */
+  /**
+   * A client that has connected. If its connect failed, this call fails (a 503 through run()) and the store
+   * swaps its lease for a fresh client, so that the next call connects anew: the cluster may be up by then.
+   */
   private async connected(): Promise<Client> {
     if (this.closed) throw new Error('CassandraStore is closed');
     const shared = this.shared;
     try {
       await shared.ready;
       return shared.client;
-    } catch {
-      if (this.shared === shared) {
-        // The first caller to see the failure swaps the lease; concurrent callers then await the same new client.
+    } catch (err: unknown) {
+      if (this.shared === shared && !this.closed) {
         shared.users -= 1;
         ({ key: this.key, shared: this.shared } = acquireClient(this.config, this.options));
         const next = this.shared;
         next.ready.catch(() => this.discardClient(next));
       }
-      await this.shared.ready;
-      return this.shared.client;
+      throw err;
     }
   }
 

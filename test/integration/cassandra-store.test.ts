@@ -1,0 +1,229 @@
+/**
+ * CassandraStore against a real Cassandra node: the shared store contract, plus what only a real cluster
+ * shows: paging across time-bucket boundaries, 1,000 concurrent writes, exact round trips through both
+ * tables, and a quick 503 when the cluster cannot be reached.
+ *
+ * The node comes from CASSANDRA_CONTACT_POINTS (scripts/cassandra/with-cassandra.ts sets it); when it is not
+ * set, this file starts its own node with the project's launcher and stops it afterwards. Each run uses a
+ * keyspace of its own, dropped at the end.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server, type Socket } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { Client } from 'cassandra-driver';
+import { HttpError, ServiceUnavailableError } from '../../layers/errors';
+import { readCassandraConfig, type CassandraConfig } from '../../layers/store/cassandra-config';
+import { createCassandraStore, type CassandraStore } from '../../layers/store/cassandra-store';
+import type { PredictionRecord } from '../../layers/store/prediction-store';
+import { freePort, startCassandra, type CassandraNode } from '../../scripts/cassandra/launcher';
+import { describeStoreContract } from '../contract/prediction-store.contract';
+import { makeRecord, probabilitiesFor } from '../support/records';
+
+const keyspace = `it_${randomBytes(6).toString('hex')}`;
+let node: CassandraNode | null = null;
+let admin: Client;
+let baseConfig: CassandraConfig;
+
+before(async () => {
+  if (!process.env.CASSANDRA_CONTACT_POINTS) {
+    node = await startCassandra({ onProgress: (msg) => console.error(`[cassandra] ${msg}`) });
+    process.env.CASSANDRA_CONTACT_POINTS = node.contactPoint;
+    process.env.CASSANDRA_LOCAL_DC = node.localDataCenter;
+  }
+  baseConfig = readCassandraConfig({ ...process.env, CASSANDRA_KEYSPACE: keyspace, CASSANDRA_TIMEOUT_MS: '10000' });
+  admin = new Client({ contactPoints: baseConfig.contactPoints, localDataCenter: baseConfig.localDataCenter });
+  await admin.connect();
+});
+
+after(async () => {
+  await admin.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`).catch((err: unknown) => console.error('drop keyspace:', err));
+  await admin.shutdown();
+  await node?.stop();
+});
+
+/** A store on this run's keyspace; `bucketMs` shrinks the time buckets so that a test spans several. */
+async function openStore(overrides: Partial<CassandraConfig> = {}): Promise<CassandraStore> {
+  const store = createCassandraStore({ ...baseConfig, ...overrides });
+  await store.init();
+  return store;
+}
+
+async function emptyTables(): Promise<void> {
+  for (const table of ['predictions_by_time', 'predictions_by_digit', 'prediction_buckets']) {
+    await admin.execute(`TRUNCATE ${keyspace}.${table}`);
+  }
+}
+
+function byNewest(a: PredictionRecord, b: PredictionRecord): number {
+  if (a.createdAt !== b.createdAt) return a.createdAt < b.createdAt ? 1 : -1;
+  return a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
+}
+
+async function readAll(store: CassandraStore, limit: number, digit?: number): Promise<{ items: PredictionRecord[]; pages: number }> {
+  const items: PredictionRecord[] = [];
+  let cursor: string | undefined;
+  let pages = 0;
+  do {
+    const page = await store.list({ limit, cursor, digit });
+    assert.ok(page.items.length <= limit);
+    items.push(...page.items);
+    cursor = page.nextCursor ?? undefined;
+    pages += 1;
+    assert.ok(pages <= 10_000, 'paging terminates');
+  } while (cursor);
+  return { items, pages };
+}
+
+describeStoreContract('CassandraStore (real node)', async () => {
+  const store = await openStore();
+  await emptyTables();
+  return { store, cleanup: () => store.close() };
+});
+
+describe('CassandraStore on a real node', () => {
+  it('pages newest first across time-bucket boundaries and over empty buckets, each record once', async () => {
+    // Minute buckets; records 13 s apart for ~6 minutes, some exactly on a bucket's first and last millisecond,
+    // and a few days earlier, so that pages start, end and continue in different buckets and skip empty ones.
+    const bucketMs = 60_000;
+    const store = await openStore({ bucketMs });
+    try {
+      await emptyTables();
+      const base = Math.floor(Date.now() / bucketMs) * bucketMs;
+      const times = [
+        ...Array.from({ length: 28 }, (_, i) => base - i * 13_000),
+        base - 3 * bucketMs, // first millisecond of a bucket
+        base - 3 * bucketMs - 1, // last millisecond of the one before
+        base - 3 * bucketMs - 1,
+        base - 3 * 86_400_000,
+        base - 5 * 86_400_000 - 7,
+      ];
+      const records = times.map((t, i) => makeRecord({ digit: i % 3, createdAt: new Date(t).toISOString() }));
+      const buckets = new Set(records.map((r) => store.bucketOf(r.createdAt)));
+      assert.ok(buckets.size >= 8, `records span ${buckets.size} buckets`);
+      for (const record of records) await store.save(record);
+
+      for (const limit of [1, 4, 7, 100]) {
+        const { items, pages } = await readAll(store, limit);
+        assert.deepEqual(items.map((r) => r.id), [...records].sort(byNewest).map((r) => r.id), `limit ${limit}`);
+        assert.ok(pages <= Math.ceil(records.length / limit) + 1, `limit ${limit}: ${pages} pages, no empty pages in between`);
+      }
+      for (const digit of [0, 1, 2]) {
+        const { items } = await readAll(store, 3, digit);
+        assert.deepEqual(items.map((r) => r.id), records.filter((r) => r.digit === digit).sort(byNewest).map((r) => r.id), `digit ${digit}`);
+      }
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('keeps all of 1,000 concurrent writes, each readable exactly once', async () => {
+    const store = await openStore({ timeoutMs: 60_000 });
+    try {
+      await emptyTables();
+      const records = Array.from({ length: 1000 }, (_, i) =>
+        makeRecord({ digit: i % 10, createdAt: new Date(Date.now() - (i % 50)).toISOString() }),
+      );
+      const started = Date.now();
+      await Promise.all(records.map((r) => store.save(r)));
+      console.error(`# 1000 concurrent saves took ${Date.now() - started} ms`);
+
+      const { items } = await readAll(store, 100);
+      const ids = items.map((r) => r.id);
+      assert.equal(ids.length, 1000);
+      assert.equal(new Set(ids).size, 1000, 'no record twice');
+      assert.deepEqual(new Set(ids), new Set(records.map((r) => r.id)));
+
+      const sevens = await readAll(store, 100, 7);
+      assert.equal(sevens.items.length, 100);
+      assert.ok(sevens.items.every((r) => r.digit === 7));
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('reads a record back exactly as written, from the per-digit table too', async () => {
+    const store = await openStore();
+    try {
+      await emptyTables();
+      const record = makeRecord({
+        digit: 9,
+        confidence: 0.987654321012345,
+        probabilities: [...probabilitiesFor(9, 0.9).slice(0, 9), 0.1 + Number.EPSILON],
+        filename: 'Ziffer ½ – 九 – 🖊️ “neun” ĳ.png',
+        imageKey: null,
+        clientIp: '::ffff:127.0.0.1',
+        imageBytes: 4_718_592,
+      });
+      await store.save(record);
+      assert.deepEqual((await store.list({ limit: 10 })).items, [record]);
+      assert.deepEqual((await store.list({ limit: 10, digit: 9 })).items, [record]);
+      assert.deepEqual((await store.list({ limit: 10, digit: 8 })).items, []);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('rejects a cursor whose paging state was tampered with, or reused for another digit, with a 400', async () => {
+    const store = await openStore();
+    try {
+      await emptyTables();
+      for (let i = 0; i < 5; i++) await store.save(makeRecord({ digit: 4, createdAt: new Date(Date.now() - i).toISOString() }));
+      const page = await store.list({ limit: 2 });
+      assert.ok(page.nextCursor);
+      const state = JSON.parse(Buffer.from(page.nextCursor, 'base64url').toString('utf8')) as { p: string };
+      assert.ok(state.p, 'the cursor carries the driver’s paging state');
+      const tampered = Buffer.from(JSON.stringify({ ...state, p: 'deadbeef' })).toString('base64url');
+      await assert.rejects(store.list({ limit: 2, cursor: tampered }), (err: unknown) => err instanceof HttpError && err.statusCode === 400);
+      await assert.rejects(store.list({ limit: 2, cursor: page.nextCursor, digit: 4 }), (err: unknown) => err instanceof HttpError && err.statusCode === 400);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('CassandraStore when the cluster cannot be reached', () => {
+  const timeoutMs = 1500;
+
+  async function expectQuick503(store: CassandraStore): Promise<void> {
+    for (const attempt of [() => store.save(makeRecord()), () => store.list({ limit: 5 })]) {
+      const started = Date.now();
+      await assert.rejects(attempt(), (err: unknown) => {
+        assert.ok(err instanceof ServiceUnavailableError, `a 503, got ${String(err)}`);
+        assert.ok(Number(err.headers['Retry-After']) > 0);
+        return true;
+      });
+      const elapsed = Date.now() - started;
+      assert.ok(elapsed <= timeoutMs + 250, `answered in ${elapsed} ms, within the ${timeoutMs} ms timeout`);
+    }
+    const started = Date.now();
+    assert.equal(await store.ping(), false);
+    assert.ok(Date.now() - started <= timeoutMs + 250);
+  }
+
+  it('answers 503 within the timeout when nothing listens on the contact point', async () => {
+    const port = await freePort();
+    const store = createCassandraStore({ ...baseConfig, contactPoints: [`127.0.0.1:${port}`], timeoutMs });
+    try {
+      await expectQuick503(store);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('answers 503 within the timeout when the contact point accepts connections but never answers', async () => {
+    const sockets: Socket[] = [];
+    const silent: Server = createServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const address = silent.address();
+    const port = typeof address === 'object' && address !== null ? address.port : 0;
+    const store = createCassandraStore({ ...baseConfig, contactPoints: [`127.0.0.1:${port}`], timeoutMs });
+    try {
+      await expectQuick503(store);
+    } finally {
+      await store.close();
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
+  });
+});
