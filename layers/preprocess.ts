@@ -161,16 +161,6 @@ function bump(hist: Uint32Array, bin: number): void {
   hist[bin] = (hist[bin] as number) + 1;
 }
 
-/** 256-bin histogram of values clamped to 0..255 (rounded). */
-function histogram(values: Float32Array, offset = 0, bins = 256): Uint32Array {
-  const hist = new Uint32Array(bins);
-  for (let i = 0; i < values.length; i += 1) {
-    const b = Math.round((values[i] as number) + offset);
-    bump(hist, b < 0 ? 0 : b >= bins ? bins - 1 : b);
-  }
-  return hist;
-}
-
 function percentileOf(hist: Uint32Array, total: number, q: number): number {
   const target = q * total;
   let seen = 0;
@@ -270,19 +260,23 @@ function estimateBackground(v: Float32Array, width: number, height: number): Flo
   const sw = Math.ceil(width / block);
   const sh = Math.ceil(height / block);
   const small = new Float32Array(sw * sh);
-  const counts = new Float32Array(sw * sh);
-  const column = new Int32Array(width);
-  for (let x = 0; x < width; x += 1) column[x] = Math.floor(x / block);
   for (let y = 0; y < height; y += 1) {
     const row = Math.floor(y / block) * sw;
     const src = y * width;
-    for (let x = 0; x < width; x += 1) {
-      const s = row + (column[x] as number);
-      small[s] = (small[s] as number) + (v[src + x] as number);
-      counts[s] = (counts[s] as number) + 1;
+    for (let bx = 0; bx < sw; bx += 1) {
+      const end = Math.min(width, (bx + 1) * block);
+      let sum = 0;
+      for (let x = bx * block; x < end; x += 1) sum += v[src + x] as number;
+      small[row + bx] = (small[row + bx] as number) + sum;
     }
   }
-  for (let s = 0; s < small.length; s += 1) small[s] = (small[s] as number) / (counts[s] as number);
+  for (let by = 0; by < sh; by += 1) {
+    const rows = Math.min(height, (by + 1) * block) - by * block;
+    for (let bx = 0; bx < sw; bx += 1) {
+      const cols = Math.min(width, (bx + 1) * block) - bx * block;
+      small[by * sw + bx] = (small[by * sw + bx] as number) / (rows * cols);
+    }
+  }
   const radius = Math.max(1, Math.floor(Math.min(sw, sh) / 4));
   // The lighting's overall slope is fitted as a plane and taken out before the opening, and put back after:
   // an opening clipped at the picture's edge would flatten a gradient there and leave a bright corner that
@@ -466,8 +460,15 @@ export function extractInk(grey: Float32Array, width: number, height: number): I
     ({ median, sigma } = noiseOf(residual));
   }
 
-  const inkHist = histogram(residual);
-  const coreThreshold = Math.max(otsu(inkHist, n), median + NOISE_SIGMAS_CORE * sigma, median + MIN_INK_CONTRAST);
+  const stride = Math.max(1, Math.floor(n / 50_000));
+  const inkHist = new Uint32Array(256);
+  let sampled = 0;
+  for (let i = 0; i < n; i += stride) {
+    const r = Math.round(residual[i] as number);
+    bump(inkHist, r < 0 ? 0 : r > 255 ? 255 : r);
+    sampled += 1;
+  }
+  const coreThreshold = Math.max(otsu(inkHist, sampled), median + NOISE_SIGMAS_CORE * sigma, median + MIN_INK_CONTRAST);
   let coreCount = 0;
   const coreHist = new Uint32Array(256);
   for (let i = 0; i < n; i += 1) {
