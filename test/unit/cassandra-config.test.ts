@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { auth, errors, policies, types } from 'cassandra-driver';
 import { HttpError, ServiceUnavailableError } from '../../layers/errors';
@@ -18,6 +19,7 @@ import {
   replicationCql,
 } from '../../layers/store/cassandra-config';
 import { createCassandraStore, schemaStatements, toStoreError } from '../../layers/store/cassandra-store';
+import { KEYSPACES_RESOURCES_PATH, renderKeyspacesResources } from '../../scripts/cassandra/keyspaces-resources';
 
 describe('readCassandraConfig for a local node', () => {
   it('defaults to datacenter1, keyspace digits, SimpleStrategy RF 1, LOCAL_QUORUM, schema created, no TLS, no auth', () => {
@@ -159,6 +161,13 @@ describe('schema', () => {
     assert.match(ddl, /digits\.predictions_by_time[\s\S]*PRIMARY KEY \(\(bucket\), created_at, id\)[\s\S]*CLUSTERING ORDER BY \(created_at DESC, id DESC\)/);
     assert.match(ddl, /digits\.predictions_by_digit[\s\S]*PRIMARY KEY \(\(digit, bucket\), created_at, id\)[\s\S]*CLUSTERING ORDER BY \(created_at DESC, id DESC\)/);
     assert.doesNotMatch(ddl, /INDEX|ALLOW FILTERING/i);
+  });
+
+  it('declares the same tables for Amazon Keyspaces in resources/keyspaces.yml (regenerate it after a schema change)', () => {
+    const committed = readFileSync(KEYSPACES_RESOURCES_PATH, 'utf8');
+    assert.equal(committed, renderKeyspacesResources(), 'run: npx tsx scripts/cassandra/keyspaces-resources.ts');
+    assert.match(committed, /Type: AWS::Cassandra::Keyspace[\s\S]*ReplicationStrategy: SINGLE_REGION/);
+    assert.equal(committed.match(/Type: AWS::Cassandra::Table/g)?.length, 3);
   });
 });
 
