@@ -1,17 +1,22 @@
 /**
- * `npm start`: the whole local stack in one command. Compiles the handlers, starts serverless-offline on
- * http://localhost:3000 with the embedded SQLite store (or a local Cassandra node with `-- --cassandra`, or
- * the cluster in CASSANDRA_CONTACT_POINTS), prints the URLs, and stops everything on Ctrl-C.
+ * `npm start`: the whole local stack in one command. Compiles the handlers and the page, starts the local
+ * S3-compatible server (the page bucket with website hosting, the uploads bucket; scripts/s3-local.ts),
+ * serverless-offline on http://localhost:3000 with the embedded SQLite store (or a local Cassandra node with
+ * `-- --cassandra`, or the cluster in CASSANDRA_CONTACT_POINTS), publishes the page with a config.json naming
+ * the API, prints the URLs, and stops everything on Ctrl-C.
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { ROOT, startOffline, type OfflineService } from './offline';
 import type { CassandraNode } from './cassandra/launcher';
+import { defaultS3Directory, type LocalS3, startS3Local } from './s3-local';
 
 function build(): void {
-  process.stdout.write('Compiling the handlers (tsc)...\n');
-  const result = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json')], { stdio: 'inherit' });
-  if (result.status !== 0) throw new Error('the TypeScript build failed');
+  process.stdout.write('Compiling the handlers and the page (tsc)...\n');
+  for (const project of ['tsconfig.build.json', 'web/tsconfig.json']) {
+    const result = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, project)], { stdio: 'inherit' });
+    if (result.status !== 0) throw new Error(`the TypeScript build of ${project} failed`);
+  }
 }
 
 async function main(): Promise<void> {
@@ -23,12 +28,14 @@ async function main(): Promise<void> {
   const env: Record<string, string> = {};
   let cassandra: CassandraNode | undefined;
   let service: OfflineService | undefined;
+  let s3: LocalS3 | undefined;
   let stopping = false;
   const stopAll = async (code: number): Promise<never> => {
     if (!stopping) {
       stopping = true;
       process.stdout.write('\nStopping...\n');
       await service?.stop();
+      await s3?.stop();
       await cassandra?.stop();
     }
     process.exit(code);
@@ -49,6 +56,9 @@ async function main(): Promise<void> {
   }
   const store = env.CASSANDRA_CONTACT_POINTS || process.env.CASSANDRA_CONTACT_POINTS ? `Cassandra at ${env.CASSANDRA_CONTACT_POINTS ?? process.env.CASSANDRA_CONTACT_POINTS}` : 'embedded SQLite (.local/predictions.sqlite)';
 
+  s3 = await startS3Local({ port: Number(process.env.S3_PORT ?? 4569), directory: defaultS3Directory(ROOT) });
+  Object.assign(env, s3.serviceEnv());
+
   service = await startOffline({ port: Number(process.env.PORT ?? 3000), lambdaPort: Number(process.env.LAMBDA_PORT ?? 3002), env, output: 'inherit', startTimeoutMs: 120_000 });
   service.child.once('exit', (code) => {
     if (!stopping) {
@@ -57,14 +67,18 @@ async function main(): Promise<void> {
     }
   });
   const url = service.url.replace('127.0.0.1', 'localhost');
+  // The page calls the API by the address it listens on, so the browser never tries IPv6 first.
+  await s3.publishPage({ apiUrl: service.url });
   process.stdout.write(
     [
       '',
       'Digit service is up.',
+      `  page     ${s3.pageUrl}     (served from the local bucket "${s3.pageBucket}")`,
       `  predict  POST ${url}/predict     curl -F image=@digit.png ${url}/predict`,
       `  history  GET  ${url}/history`,
       `  health   GET  ${url}/health`,
       `  store    ${store}`,
+      `  uploads  bucket "${s3.uploadsBucket}" on ${s3.endpoint}, data in .local/s3`,
       'Ctrl-C stops everything.',
       '',
     ].join('\n'),

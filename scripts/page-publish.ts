@@ -1,0 +1,81 @@
+/**
+ * Publishes the upload page to its bucket: the static files of web/ (with the compiled module) and the
+ * generated `config.json` that tells the page where the API is. One function for both places the page is
+ * served from: the local S3-compatible server (scripts/s3-local.ts, at every `npm start`) and the S3 bucket
+ * of a deployed stage (scripts/deploy-page.ts, after `serverless deploy`). config.json is never committed.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { extname, join, relative, sep } from 'node:path';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+
+export const WEB_DIR = join(__dirname, '..', 'web');
+
+/** What the page reads at load time (web/src/app.ts, `loadConfig`). */
+export interface PageConfig {
+  /** The HTTP API's base URL, without a trailing slash. */
+  apiUrl: string;
+}
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.webmanifest': 'application/manifest+json',
+};
+
+/** Sources and build files that stay out of the bucket. */
+function published(path: string): boolean {
+  const name = path.split(sep).pop() ?? '';
+  if (name.startsWith('.') || name === 'config.json' || name === 'tsconfig.json') return false;
+  if (path.endsWith('.ts') || path.endsWith('.map')) return false;
+  return CONTENT_TYPES[extname(name)] !== undefined;
+}
+
+function walk(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? walk(path) : [path];
+  });
+}
+
+/** The files that make the page, as bucket keys (relative to web/, with forward slashes). */
+export function pageFiles(webDir = WEB_DIR): Array<{ key: string; path: string; contentType: string }> {
+  const files = walk(webDir)
+    .filter((path) => published(relative(webDir, path)))
+    .map((path) => ({ key: relative(webDir, path).split(sep).join('/'), path, contentType: CONTENT_TYPES[extname(path)] as string }));
+  if (!files.some((file) => file.key === 'index.html')) throw new Error(`${webDir} has no index.html`);
+  if (!files.some((file) => file.key === 'dist/app.js')) throw new Error(`${webDir}/dist/app.js is missing: run \`npm run build\` first`);
+  return files;
+}
+
+export async function publishPage(client: S3Client, bucket: string, config: PageConfig, webDir = WEB_DIR): Promise<string[]> {
+  const keys: string[] = [];
+  for (const file of pageFiles(webDir)) {
+    await client.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: file.key,
+        Body: readFileSync(file.path),
+        ContentType: file.contentType,
+        // The page is small and changes with every deploy: browsers revalidate instead of keeping stale code.
+        CacheControl: 'no-cache',
+      }),
+    );
+    keys.push(file.key);
+  }
+  await client.send(
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: 'config.json',
+      Body: `${JSON.stringify({ apiUrl: config.apiUrl.replace(/\/+$/, '') } satisfies PageConfig)}\n`,
+      ContentType: CONTENT_TYPES['.json'],
+      CacheControl: 'no-cache',
+    }),
+  );
+  keys.push('config.json');
+  return keys;
+}
