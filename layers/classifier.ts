@@ -7,6 +7,7 @@
  * The model files are read with `fs` rather than a `file://` handler because only tfjs-node registers one.
  */
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -58,6 +59,15 @@ function tryLoadNative(): boolean {
   return nativeLoaded;
 }
 
+/**
+ * The wasm backend's binaries: beside this code in the production bundle (scripts/bundle.ts copies them next
+ * to each handler, where no node_modules holds the package), else in the installed package.
+ */
+function wasmDirectory(): string {
+  if (existsSync(join(__dirname, 'tfjs-backend-wasm.wasm'))) return __dirname;
+  return dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
+}
+
 async function useWasm(): Promise<void> {
   // The Emscripten runtime adds process-wide 'uncaughtException' and 'unhandledRejection' listeners that
   // rethrow, which would turn any stray rejection in the service into a crash. Remove what it added.
@@ -66,8 +76,7 @@ async function useWasm(): Promise<void> {
     unhandledRejection: new Set(process.listeners('unhandledRejection')),
   };
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
-  const dist = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
-  wasm.setWasmPaths(`${dist}/`);
+  wasm.setWasmPaths(`${wasmDirectory()}/`);
   const ok = await tf.setBackend('wasm');
   for (const listener of process.listeners('uncaughtException')) {
     if (!before.uncaughtException.has(listener)) process.removeListener('uncaughtException', listener);
