@@ -78,12 +78,14 @@ export interface StartCassandraOptions {
   initialToken?: string;
   /** JMX on this local port (for nodetool); off when absent, so that several nodes never collide. */
   jmxPort?: number;
-  /** Cassandra's auto_bootstrap; true by default. */
+  /** Cassandra's auto_bootstrap; true by default. A brand-new cluster's nodes join without it (no data to stream). */
   autoBootstrap?: boolean;
+  /** -Dcassandra.ring_delay_ms: 100 by default (a single node need not wait for gossip); more for cluster members. */
+  ringDelayMs?: number;
   onProgress?: (msg: string) => void;
   /** Overrides the JVM (default: OpenJDK 17, or $CASSANDRA_JAVA). */
   javaPath?: string;
-  /** Milliseconds to wait for CQL before giving up; 90 s by default. */
+  /** Milliseconds to wait for CQL before giving up; $CASSANDRA_START_TIMEOUT_MS, else 90 s. */
   startTimeoutMs?: number;
 }
 
@@ -303,7 +305,7 @@ export async function startCassandra(opts: StartCassandraOptions = {}): Promise<
     '-Dcassandra-foreground=yes',
     // A single node (or a small local cluster) need not wait a minute for gossip to settle.
     '-Dcassandra.skip_wait_for_gossip_to_settle=0',
-    '-Dcassandra.ring_delay_ms=100',
+    `-Dcassandra.ring_delay_ms=${opts.ringDelayMs ?? 100}`,
     `-Dlogback.configurationFile=${pathToFileURL(logbackPath).href}`,
     `-Djna.tmpdir=${path.join(dataDir, 'tmp')}`,
     `-Djava.io.tmpdir=${path.join(dataDir, 'tmp')}`,
@@ -354,7 +356,7 @@ export async function startCassandra(opts: StartCassandraOptions = {}): Promise<
     exited = true;
   });
 
-  const timeoutMs = opts.startTimeoutMs ?? START_TIMEOUT_MS;
+  const timeoutMs = opts.startTimeoutMs ?? (Number(process.env.CASSANDRA_START_TIMEOUT_MS) || START_TIMEOUT_MS);
   let lastReport = Date.now();
   for (;;) {
     if (exited) {
@@ -394,4 +396,64 @@ export async function startCassandra(opts: StartCassandraOptions = {}): Promise<
     }
     await sleep(500);
   }
+}
+
+export interface StartClusterOptions {
+  /** Nodes on 127.0.0.1 … 127.0.0.<nodes>; 3 by default. */
+  nodes?: number;
+  clusterName?: string;
+  heap?: string;
+  /** One data directory per node under it (node1, node2, …), kept; fresh ones removed on stop when absent. */
+  dataDir?: string;
+  onProgress?: (msg: string) => void;
+}
+
+export interface CassandraCluster {
+  nodes: CassandraNode[];
+  /** Every node's host:port, for CASSANDRA_CONTACT_POINTS. */
+  contactPoints: string[];
+  /** The options each node was started with, to start a stopped node again (same address, token and data). */
+  nodeOptions: StartCassandraOptions[];
+  stop(): Promise<void>;
+}
+
+/**
+ * A local multi-node cluster: one JVM per loopback address (127.0.0.1, .2, .3 need no aliases on Linux), the
+ * same cluster name, seed, storage and CQL ports, one evenly spaced token each. Nodes start one after the
+ * other: Cassandra lets only one node join the ring at a time.
+ */
+export async function startCluster(opts: StartClusterOptions = {}): Promise<CassandraCluster> {
+  const count = opts.nodes ?? 3;
+  const tokens = evenTokens(count);
+  const storagePort = await freePort('127.0.0.1');
+  const nativePort = await freePort('127.0.0.1');
+  const clusterName = opts.clusterName ?? `digit-service-cluster-${randomBytes(3).toString('hex')}`;
+  const base = opts.dataDir ?? path.join(REPO_ROOT, '.local', 'cassandra', `cluster-${Date.now()}-${randomBytes(3).toString('hex')}`);
+  const nodeOptions: StartCassandraOptions[] = tokens.map((token, i) => ({
+    address: `127.0.0.${i + 1}`,
+    nativePort,
+    storagePort,
+    dataDir: path.join(base, `node${i + 1}`),
+    clusterName,
+    seeds: ['127.0.0.1'],
+    initialToken: token,
+    // A fresh cluster has nothing to stream, and a joining node under load can miss the 100 ms gossip window
+    // that bootstrap allows ("Unable to contact any seeds"): join directly, and give gossip a second.
+    autoBootstrap: false,
+    ringDelayMs: i === 0 ? 100 : 1000,
+    ...(opts.heap !== undefined ? { heap: opts.heap } : {}),
+    onProgress: (msg: string) => opts.onProgress?.(`[node${i + 1}] ${msg}`),
+  }));
+  const nodes: CassandraNode[] = [];
+  const stop = async (): Promise<void> => {
+    await Promise.all(nodes.map((n) => n.stop()));
+    if (opts.dataDir === undefined) await rm(base, { recursive: true, force: true });
+  };
+  try {
+    for (const options of nodeOptions) nodes.push(await startCassandra(options));
+  } catch (err: unknown) {
+    await stop();
+    throw err;
+  }
+  return { nodes, contactPoints: nodes.map((n) => n.contactPoint), nodeOptions, stop };
 }
