@@ -133,8 +133,8 @@ function panel(
 }
 
 /**
- * Loss on the left, accuracy on the right. The accuracy axis starts at 97% because everything of interest
- * happens above it; a point below is drawn on the axis.
+ * Loss on the left, accuracy on the right. The accuracy axis starts between 90% and 97% because everything
+ * of interest happens above it; a point below is drawn on the axis.
  */
 export function trainingCurvesSvg(history: CurvePoint[], title: string): string {
   const width = 980;
@@ -142,8 +142,9 @@ export function trainingCurvesSvg(history: CurvePoint[], title: string): string 
   const epochs = history.map((h) => h.epoch);
   const losses = history.flatMap((h) => [h.loss, h.valLoss ?? h.loss]);
   const lossHi = Math.min(1, Math.max(...losses)) * 1.05;
-  const accuracies = history.flatMap((h) => [h.accuracy, h.valAccuracy ?? h.accuracy]);
-  const accLo = Math.max(0.9, Math.min(0.97, Math.floor(Math.min(...accuracies) * 100) / 100));
+  // The first epoch's training accuracy (still warming up) would squash the axis; it is drawn on the floor.
+  const accuracies = history.flatMap((h, i) => [...(i > 0 || history.length < 3 ? [h.accuracy] : []), h.valAccuracy ?? h.accuracy]);
+  const accLo = Math.max(0.9, Math.min(0.97, Math.floor(Math.min(...accuracies) * 100 - 0.5) / 100));
   const lossPanel = panel(80, 80, 360, 260, 'Loss (cross-entropy)', epochs, [
     { label: 'training (augmented)', colour: '#1f77b4', values: history.map((h) => h.loss) },
     { label: 'test', colour: '#d62728', dashed: true, values: history.map((h) => h.valLoss) },

@@ -44,7 +44,7 @@ export interface TrainOptions {
 
 export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
   seed: 20251121,
-  epochs: 15,
+  epochs: 12,
   batchSize: 128,
   maxLearningRate: 3e-3,
   outDir: resolve(__dirname),
@@ -63,6 +63,8 @@ export interface EpochRecord {
 }
 
 export interface TrainingHistory {
+  /** False in the checkpoints written after each epoch before the last. */
+  complete: boolean;
   version: string;
   seed: number;
   epochs: number;
@@ -144,6 +146,7 @@ export async function train(tf: typeof tfTypes, options: TrainOptions): Promise<
   const images = normalisePixels(trainSplit.images.subarray(0, count * PIXELS));
   const labels = trainSplit.labels.subarray(0, count);
   const test = options.validate ? toTensors(tf, loadMnist('test')) : null;
+  const datasetSha256 = mnistChecksums();
 
   const model = createModel(tf, { seed: options.seed });
   const optimizer = tf.train.adam(options.maxLearningRate);
@@ -232,31 +235,41 @@ export async function train(tf: typeof tfTypes, options: TrainOptions): Promise<
       learningRate,
       seconds,
     });
+    // A checkpoint after every epoch: a run cut short (a busy shared machine, a deadline) still leaves a
+    // usable model and its history behind; the last write is the finished model.
+    if (epoch < options.epochs && step < totalSteps) await writeOutputs(false);
   }
 
-  const trainingTimeSeconds = (Date.now() - startedAt.getTime()) / 1000;
-  const weightsSha256 = await saveModel(model, tf, options.outDir);
-  const result: TrainingHistory = {
-    version: modelVersion(weightsSha256),
-    seed: options.seed,
-    epochs: options.epochs,
-    batchSize: options.batchSize,
-    maxLearningRate: options.maxLearningRate,
-    schedule: 'one-cycle per step: linear warm-up from max/25 over 15% of steps, cosine decay to max/1000',
-    augment: options.augment,
-    architecture: ARCHITECTURE_SUMMARY,
-    parameterCount: model.countParams(),
-    backend: tf.getBackend(),
-    tfjsVersion: tf.version.tfjs,
-    trainImages: count,
-    datasetSha256: mnistChecksums(),
-    startedAt: startedAt.toISOString(),
-    finishedAt: new Date().toISOString(),
-    trainingTimeSeconds,
-    weightsSha256,
-    history,
-  };
-  writeFileSync(join(options.outDir, 'training-history.json'), `${JSON.stringify(result, null, 2)}\n`);
+  async function writeOutputs(complete: boolean): Promise<TrainingHistory> {
+    const trainingTimeSeconds = (Date.now() - startedAt.getTime()) / 1000;
+    const weightsSha256 = await saveModel(model, tf, options.outDir);
+    const result: TrainingHistory = {
+      complete,
+      version: modelVersion(weightsSha256),
+      seed: options.seed,
+      epochs: options.epochs,
+      batchSize: options.batchSize,
+      maxLearningRate: options.maxLearningRate,
+      schedule: 'one-cycle per step: linear warm-up from max/25 over 15% of steps, cosine decay to max/1000',
+      augment: options.augment,
+      architecture: ARCHITECTURE_SUMMARY,
+      parameterCount: model.countParams(),
+      backend: tf.getBackend(),
+      tfjsVersion: tf.version.tfjs,
+      trainImages: count,
+      datasetSha256,
+      startedAt: startedAt.toISOString(),
+      finishedAt: new Date().toISOString(),
+      trainingTimeSeconds,
+      weightsSha256,
+      history,
+    };
+    writeFileSync(join(options.outDir, 'training-history.json'), `${JSON.stringify(result, null, 2)}\n`);
+    return result;
+  }
+
+  const result = await writeOutputs(true);
+  const trainingTimeSeconds = result.trainingTimeSeconds;
   test?.x.dispose();
   test?.y.dispose();
   model.dispose();
