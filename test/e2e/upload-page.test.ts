@@ -1,0 +1,284 @@
+/**
+ * The upload page in a real browser: Debian's headless Chromium driven by playwright-core, the page opened
+ * from the local bucket website (scripts/s3-local.ts) and talking to serverless-offline, as `npm start` runs
+ * them. A person's paths: choose, drop and paste a file, draw a digit, read the history (filter, more pages),
+ * and get a clear message for a file that is not an image. A file name written as HTML is shown as text and
+ * never run. Screenshots (desktop and phone widths) go to test/e2e/screenshots/ (git-ignored).
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import sharp from 'sharp';
+import { ROOT, startOffline, type OfflineService } from '../../scripts/offline';
+import { type LocalS3, startS3Local } from '../../scripts/s3-local';
+import { plainDigit, redrawnDigit } from '../support/digit-images';
+
+const CHROMIUM = '/usr/bin/chromium';
+const SHOTS = join(__dirname, 'screenshots');
+// Without the background-networking flags Chromium keeps calling out to hosts this machine cannot reach.
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const XSS_NAME = '<img src=x onerror=alert(1)>.png';
+
+interface HistoryItem {
+  id: string;
+  digit: number;
+  filename: string;
+}
+
+describe('the upload page in headless Chromium', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'digit-e2e-'));
+  let s3: LocalS3;
+  let service: OfflineService;
+  let context: BrowserContext;
+  let page: Page;
+  const dialogs: string[] = [];
+  const pageErrors: string[] = [];
+
+  async function openPage(width = 1200, height = 900): Promise<void> {
+    await page.setViewportSize({ width, height });
+    await page.goto(s3.pageUrl);
+    await page.waitForSelector('html[data-ready="true"]');
+    await page.waitForFunction(() => !/Loading/.test(document.getElementById('history-status')?.textContent ?? ''));
+  }
+
+  async function historyItems(query = 'limit=100'): Promise<HistoryItem[]> {
+    const response = await fetch(`${service.url}/history?${query}`);
+    return ((await response.json()) as { items: HistoryItem[] }).items;
+  }
+
+  async function postDirect(bytes: Buffer, filename: string, type = 'image/png'): Promise<void> {
+    const form = new FormData();
+    form.append('image', new Blob([new Uint8Array(bytes)], { type }), filename);
+    const response = await fetch(`${service.url}/predict`, { method: 'POST', body: form });
+    assert.equal(response.status, 200, await response.text());
+  }
+
+  async function waitForResult(previousStatus: string | undefined): Promise<void> {
+    await page.waitForFunction((before) => {
+      const status = document.getElementById('status')?.textContent ?? '';
+      const error = document.getElementById('error');
+      return (status.startsWith('Read as') && status !== before) || (error !== null && !error.hidden);
+    }, previousStatus ?? '');
+    // The history reloads after each prediction.
+    await page.waitForFunction(() => !/Loading/.test(document.getElementById('history-status')?.textContent ?? ''));
+  }
+
+  before(async () => {
+    assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install -y chromium (scripts/test-all.sh and .ci/run do)`);
+    // The page's module as the sources say now, whether or not `npm run build` ran before this file.
+    const build = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'web/tsconfig.json')], { encoding: 'utf8' });
+    assert.equal(build.status, 0, build.stdout + build.stderr);
+    mkdirSync(SHOTS, { recursive: true });
+
+    s3 = await startS3Local({ directory: join(dir, 's3') });
+    service = await startOffline({
+      env: { ...s3.serviceEnv(), PREDICTION_STORE: 'sqlite', SQLITE_PATH: join(dir, 'p.sqlite'), LOG_LEVEL: 'warn' },
+      startTimeoutMs: 120_000,
+    });
+    await s3.publishPage({ apiUrl: service.url });
+
+    context = await chromium.launchPersistentContext(join(dir, 'chromium-profile'), {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: CHROMIUM_ARGS,
+      viewport: { width: 1200, height: 900 },
+    });
+    page = context.pages()[0] ?? (await context.newPage());
+    page.on('dialog', (dialog) => {
+      dialogs.push(dialog.message());
+      void dialog.dismiss();
+    });
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+  });
+
+  after(async () => {
+    await context?.close();
+    await service?.stop();
+    await s3?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('is served by the bucket website with a generated config.json naming the API', async () => {
+    const html = await fetch(s3.pageUrl);
+    assert.equal(html.status, 200);
+    assert.match(html.headers.get('content-type') ?? '', /text\/html/);
+    const config = (await (await fetch(`${s3.pageUrl}config.json`)).json()) as { apiUrl: string };
+    assert.deepEqual(config, { apiUrl: service.url });
+
+    await openPage();
+    assert.equal(await page.title(), 'Digit reader');
+    assert.match(await page.textContent('#history-status') ?? '', /Nothing yet/);
+  });
+
+  it('reads an uploaded file: the right digit, its confidence, ten bars and the 28x28 input', async () => {
+    const digit = await redrawnDigit(0, 11);
+    await openPage();
+    await page.setInputFiles('#file', { name: 'photo-of-a-seven.jpg', mimeType: 'image/jpeg', buffer: digit.bytes });
+    await waitForResult(undefined);
+
+    assert.equal(await page.isHidden('#error'), true, await page.textContent('#error') ?? '');
+    assert.equal(await page.textContent('#digit'), String(digit.label));
+    assert.match(await page.textContent('#confidence') ?? '', /^\d+(\.\d)?% sure$/);
+    assert.equal(await page.textContent('#result-file'), 'photo-of-a-seven.jpg');
+    assert.equal(await page.locator('#bars li').count(), 10);
+    assert.equal(await page.locator('#bars li.best .label').textContent(), String(digit.label));
+    assert.match((await page.getAttribute('#seen', 'src')) ?? '', /^data:image\/png;base64,/);
+    assert.equal(await page.evaluate(() => (document.getElementById('seen') as HTMLImageElement).naturalWidth), 28);
+    await page.screenshot({ path: join(SHOTS, 'desktop-upload-result.png'), fullPage: true });
+  });
+
+  it('reads a digit drawn on the canvas with the mouse (pointer events) and exported as PNG', async () => {
+    await openPage();
+    const box = (await page.locator('#pad').boundingBox())!;
+    assert.equal(await page.isDisabled('#send-drawing'), true, 'nothing to send before drawing');
+    // A "7": a bar across the top, then a stroke down to the lower left.
+    const at = (x: number, y: number): [number, number] => [box.x + box.width * x, box.y + box.height * y];
+    await page.mouse.move(...at(0.28, 0.22));
+    await page.mouse.down();
+    await page.mouse.move(...at(0.72, 0.22), { steps: 12 });
+    await page.mouse.move(...at(0.42, 0.8), { steps: 16 });
+    await page.mouse.up();
+    const before = await page.textContent('#status');
+    await page.click('#send-drawing');
+    await waitForResult(before ?? undefined);
+
+    assert.equal(await page.isHidden('#error'), true, await page.textContent('#error') ?? '');
+    assert.equal(await page.textContent('#digit'), '7');
+    assert.equal(await page.textContent('#result-file'), 'drawing.png');
+    await page.screenshot({ path: join(SHOTS, 'desktop-drawing-result.png'), fullPage: true });
+  });
+
+  it('shows both in the history, newest first, with thumbnails and a link to the kept original', async () => {
+    await openPage();
+    const entries = page.locator('#history li');
+    assert.equal(await entries.count(), 2);
+    assert.deepEqual(await page.locator('#history .h-file').allTextContents(), ['drawing.png', 'photo-of-a-seven.jpg']);
+    const thumbs = await page.locator('#history li img').evaluateAll((images) => images.map((image) => [(image as HTMLImageElement).src.slice(0, 22), (image as HTMLImageElement).naturalWidth]));
+    assert.deepEqual(thumbs, [['data:image/png;base64,', 28], ['data:image/png;base64,', 28]]);
+    const original = await page.locator('#history li').nth(1).locator('a').getAttribute('href');
+    assert.ok(original !== null && original.startsWith(`${s3.endpoint}/${s3.uploadsBucket}/uploads/`), String(original));
+    const fetched = await fetch(original);
+    assert.equal(fetched.status, 200);
+    assert.equal(fetched.headers.get('content-type'), 'image/jpeg');
+    await fetched.arrayBuffer();
+  });
+
+  it('takes a file dropped on the drop zone and an image pasted from the clipboard', async () => {
+    const dropped = await plainDigit(1); // a 2
+    const pasted = await plainDigit(2); // a 1
+    await openPage();
+    const send = async (how: 'drop' | 'paste', bytes: Buffer, name: string): Promise<void> => {
+      const before = await page.textContent('#status');
+      await page.evaluate(
+        ({ how, data, name }) => {
+          const transfer = new DataTransfer();
+          transfer.items.add(new File([new Uint8Array(data)], name, { type: 'image/png' }));
+          if (how === 'drop') document.getElementById('drop')!.dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+          else document.dispatchEvent(new ClipboardEvent('paste', { clipboardData: transfer, bubbles: true, cancelable: true }));
+        },
+        { how, data: [...bytes], name },
+      );
+      await waitForResult(before ?? undefined);
+    };
+    await send('drop', dropped.bytes, 'dropped.png');
+    assert.equal(await page.textContent('#digit'), String(dropped.label));
+    assert.equal(await page.textContent('#result-file'), 'dropped.png');
+    await send('paste', pasted.bytes, 'pasted.png');
+    assert.equal(await page.textContent('#digit'), String(pasted.label));
+    assert.equal(await page.textContent('#result-file'), 'pasted.png');
+  });
+
+  it('filters the history by digit and pages through it with "Show more"', async () => {
+    // 13 more sevens: with 12 to a page, the sevens need two pages.
+    const seven = await plainDigit(0);
+    for (let i = 0; i < 13; i += 1) await postDirect(seven.bytes, `seven-${i}.png`);
+    const sevens = (await historyItems('limit=100&digit=7')).length;
+    assert.ok(sevens > 12, `${sevens} sevens stored`);
+
+    await openPage();
+    await page.selectOption('#filter', '7');
+    await page.waitForFunction(() => /shown/.test(document.getElementById('history-status')?.textContent ?? ''));
+    assert.equal(await page.locator('#history li').count(), 12);
+    assert.deepEqual([...new Set(await page.locator('#history .h-digit').evaluateAll((nodes) => nodes.map((node) => node.firstChild?.textContent)))], ['7']);
+    assert.equal(await page.isVisible('#more'), true);
+    await page.click('#more');
+    await page.waitForFunction((count) => document.querySelectorAll('#history li').length === count, sevens);
+    assert.equal(await page.isHidden('#more'), true, 'no more pages');
+
+    await page.selectOption('#filter', '1');
+    await page.waitForFunction(() => /shown/.test(document.getElementById('history-status')?.textContent ?? ''));
+    assert.deepEqual(await page.locator('#history .h-file').allTextContents(), ['pasted.png']);
+  });
+
+  it('explains a file that is not an image, a blank picture and an empty file, and stores none of them', async () => {
+    const stored = (await historyItems()).length;
+    await openPage();
+    const cases: Array<[string, string, Buffer, RegExp]> = [
+      ['notes.txt', 'text/plain', Buffer.from('this is not a picture'), /not a picture this service can read/],
+      ['blank.png', 'image/png', await sharp({ create: { width: 64, height: 64, channels: 3, background: '#ffffff' } }).png().toBuffer(), /No digit found/],
+      ['empty.png', 'image/png', Buffer.alloc(0), /empty/],
+    ];
+    for (const [name, mimeType, buffer, message] of cases) {
+      await page.setInputFiles('#file', { name, mimeType, buffer });
+      await page.waitForSelector('#error:not([hidden])');
+      assert.match(await page.textContent('#error') ?? '', message, name);
+      assert.equal(await page.getAttribute('#error', 'role'), 'alert');
+      if (name === 'notes.txt') await page.screenshot({ path: join(SHOTS, 'desktop-error-not-an-image.png') });
+      await page.evaluate(() => {
+        document.getElementById('error')!.hidden = true;
+      });
+    }
+    assert.equal((await historyItems()).length, stored);
+  });
+
+  it(`shows a stored file name such as ${XSS_NAME} as text, and never runs it`, async () => {
+    const digit = await plainDigit(3); // a 0
+    await postDirect(digit.bytes, XSS_NAME);
+    assert.equal((await historyItems())[0]?.filename, XSS_NAME, 'the service stores the name as sent');
+
+    await openPage();
+    await page.setInputFiles('#file', { name: XSS_NAME, mimeType: 'image/png', buffer: digit.bytes });
+    await waitForResult(undefined);
+    assert.equal(await page.textContent('#result-file'), XSS_NAME);
+    const shown = await page.locator('#history .h-file').allTextContents();
+    assert.deepEqual(shown.slice(0, 2), [XSS_NAME, XSS_NAME]);
+    // Every <img> in the history is a thumbnail the page made; none came from the name.
+    const sources = await page.locator('#history img').evaluateAll((images) => images.map((image) => image.getAttribute('src') ?? ''));
+    assert.ok(sources.every((src) => src.startsWith('data:image/png;base64,')));
+    assert.equal(await page.locator('img[src="x"]').count(), 0);
+    await page.waitForTimeout(500);
+    assert.deepEqual(dialogs, [], 'no alert() ran');
+    await page.screenshot({ path: join(SHOTS, 'desktop-history-xss-name.png'), fullPage: true });
+  });
+
+  it('fits a phone-sized screen and is usable from the keyboard', async () => {
+    await openPage(390, 844);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `the page is ${overflow}px wider than the screen`);
+    await page.screenshot({ path: join(SHOTS, 'phone-start.png'), fullPage: false });
+    await page.keyboard.press('Tab'); // the skip link
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'file', 'the file chooser is the first control after the skip link');
+
+    const digit = await redrawnDigit(2, 11);
+    await page.setInputFiles('#file', { name: 'phone-photo.jpg', mimeType: 'image/jpeg', buffer: digit.bytes });
+    await waitForResult(undefined);
+    assert.equal(await page.textContent('#digit'), String(digit.label));
+    await page.screenshot({ path: join(SHOTS, 'phone-result.png'), fullPage: true });
+    assert.deepEqual(pageErrors, [], 'no script errors on the page');
+    assert.deepEqual(dialogs, []);
+  });
+});
