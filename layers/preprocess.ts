@@ -40,6 +40,8 @@ const NOISE_SIGMAS_CORE = 5;
 const NOISE_SIGMAS_FLOOR = 3;
 /** A connected piece of ink lighter than this share of the heaviest piece is a speck, not part of the digit. */
 const SPECK_MASS_RATIO = 0.02;
+/** A piece of ink lying along the picture's edge for this share of its shorter side is not the digit. */
+const EDGE_CONTACT = 0.3;
 /** Ink weaker than this (of full ink) does not widen the crop. */
 const BOX_LEVEL = 0.1;
 /** Stroke widths in the 20 px box: MNIST's average is about 2.8; thinner than MIN_STROKE is thickened to TARGET_STROKE. */
@@ -196,18 +198,12 @@ function otsu(hist: Uint32Array, total: number): number {
   return best;
 }
 
-/** True when the paper is lighter than the ink: the border (mostly paper) sits in the upper half of the range. */
-function isDarkInkOnLightPaper(grey: Float32Array, width: number, height: number): boolean {
-  const ring = Math.max(1, Math.round(Math.min(width, height) * 0.02));
-  const border: number[] = [];
-  for (let y = 0; y < height; y += 1) {
-    const edgeRow = y < ring || y >= height - ring;
-    for (let x = 0; x < width; x += 1) {
-      if (edgeRow || x < ring || x >= width - ring) border.push(grey[y * width + x] as number);
-    }
-  }
-  border.sort((a, b) => a - b);
-  const borderMedian = border[border.length >> 1] as number;
+/**
+ * True when the paper is lighter than the ink. Paper covers most of any picture of a digit, so the median
+ * grey is paper: dark ink on light paper when it sits in the upper half of the picture's range. (The border
+ * would be a worse witness: a photo of a sheet often has a dark desk around it.)
+ */
+function isDarkInkOnLightPaper(grey: Float32Array): boolean {
   const stride = Math.max(1, Math.floor(grey.length / 20_000));
   const hist = new Uint32Array(256);
   let count = 0;
@@ -217,7 +213,7 @@ function isDarkInkOnLightPaper(grey: Float32Array, width: number, height: number
   }
   const low = percentileOf(hist, count, 0.02);
   const high = percentileOf(hist, count, 0.98);
-  return borderMedian > (low + high) / 2;
+  return percentileOf(hist, count, 0.5) > (low + high) / 2;
 }
 
 /** Sliding minimum or maximum over a window of `radius` on each side, along rows then columns. */
@@ -280,10 +276,9 @@ function estimateBackground(v: Float32Array, width: number, height: number): Flo
   const radius = Math.max(1, Math.floor(Math.min(sw, sh) / 4));
   // The lighting's overall slope is fitted as a plane and taken out before the opening, and put back after:
   // an opening clipped at the picture's edge would flatten a gradient there and leave a bright corner that
-  // looks like ink. The plane is fitted twice, the second time without the brightest quarter (the ink).
-  let plane = fitPlane(small, sw, sh, Infinity);
-  const residuals = Float32Array.from(small, (value, i) => value - evaluatePlane(plane, i % sw, Math.floor(i / sw)));
-  plane = fitPlane(small, sw, sh, quantile(residuals, 0.75), residuals);
+  // looks like ink. The plane is fitted to the eroded copy, where ink, and a desk showing along the edges,
+  // are already replaced by the paper next to them; only its interior, where no window was clipped, counts.
+  const plane = fitPlane(rankFilter(small, sw, sh, radius, false), sw, sh, radius);
   const flat = Float32Array.from(small, (value, i) => value - evaluatePlane(plane, i % sw, Math.floor(i / sw)));
   const opened = rankFilter(rankFilter(flat, sw, sh, radius, false), sw, sh, radius, true);
   for (let i = 0; i < opened.length; i += 1) opened[i] = (opened[i] as number) + evaluatePlane(plane, i % sw, Math.floor(i / sw));
@@ -329,13 +324,8 @@ function evaluatePlane(plane: Plane, x: number, y: number): number {
   return plane[0] + plane[1] * x + plane[2] * y;
 }
 
-function quantile(values: Float32Array, q: number): number {
-  const sorted = Float32Array.from(values).sort();
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number;
-}
-
-/** Least-squares plane a + b x + c y through the samples whose residual (if given) is at most `limit`. */
-function fitPlane(values: Float32Array, width: number, height: number, limit: number, residuals?: Float32Array): Plane {
+/** Least-squares plane a + b x + c y through the samples at least `margin` inside the edges. */
+function fitPlane(values: Float32Array, width: number, height: number, margin: number): Plane {
   let n = 0;
   let sx = 0;
   let sy = 0;
@@ -345,11 +335,10 @@ function fitPlane(values: Float32Array, width: number, height: number, limit: nu
   let sxy = 0;
   let sxz = 0;
   let syz = 0;
-  for (let y = 0; y < height; y += 1) {
-    for (let x = 0; x < width; x += 1) {
-      const i = y * width + x;
-      if (residuals !== undefined && (residuals[i] as number) > limit) continue;
-      const z = values[i] as number;
+  const inset = 2 * margin < Math.min(width, height) ? margin : 0;
+  for (let y = inset; y < height - inset; y += 1) {
+    for (let x = inset; x < width - inset; x += 1) {
+      const z = values[y * width + x] as number;
       n += 1;
       sx += x;
       sy += y;
@@ -379,25 +368,44 @@ function fitPlane(values: Float32Array, width: number, height: number, limit: nu
 }
 
 /**
- * Median and robust standard deviation (1.4826 x MAD) of the residual, in grey levels, from at most about
- * 20,000 evenly spread pixels (plenty for two order statistics, and it keeps large pictures fast).
+ * The paper's level and noise in the residual, in grey levels, from at most about 20,000 evenly spread
+ * pixels. The level is the histogram's mode: the paper is the most common grey even when a desk or shadow
+ * covers a large part of the picture (which would pull a median). The noise is measured on the paper's dark
+ * side only (1.4826 x the median distance below the mode), since ink, desk and shadow all lie above it.
+ * Both are 0 for a clean synthetic picture such as an MNIST digit.
  */
 function noiseOf(residual: Float32Array): { median: number; sigma: number } {
   const stride = Math.max(1, Math.floor(residual.length / 20_000));
   const signed = new Uint32Array(511);
-  let count = 0;
   for (let i = 0; i < residual.length; i += stride) {
     const b = Math.round(residual[i] as number) + 255;
     bump(signed, b < 0 ? 0 : b > 510 ? 510 : b);
-    count += 1;
   }
-  const median = percentileOf(signed, count, 0.5) - 255;
-  const deviations = new Uint32Array(256);
-  for (let i = 0; i < residual.length; i += stride) {
-    const d = Math.round(Math.abs((residual[i] as number) - median));
-    bump(deviations, d > 255 ? 255 : d);
+  let mode = 255;
+  let best = -1;
+  for (let b = 0; b < signed.length; b += 1) {
+    let around = 0;
+    for (let k = Math.max(0, b - 2); k <= Math.min(510, b + 2); k += 1) around += signed[k] as number;
+    if (around > best) {
+      best = around;
+      mode = b;
+    }
   }
-  return { median, sigma: 1.4826 * percentileOf(deviations, count, 0.5) };
+  // The fullest single bin near the fullest neighbourhood (a clean black background is exactly 0).
+  const centre = mode;
+  for (let k = Math.max(0, centre - 2); k <= Math.min(510, centre + 2); k += 1) {
+    if ((signed[k] as number) > (signed[mode] as number)) mode = k;
+  }
+  // Distances below the mode, and half of the pixels at the mode itself (its share of the symmetric noise).
+  const below = new Uint32Array(256);
+  let count = 0;
+  for (let b = 0; b <= mode; b += 1) {
+    const n = b === mode ? Math.ceil((signed[b] as number) / 2) : (signed[b] as number);
+    below[Math.min(255, mode - b)] = (below[Math.min(255, mode - b)] as number) + n;
+    count += n;
+  }
+  const sigma = count > 0 ? 1.4826 * percentileOf(below, count, 0.5) : 0;
+  return { median: mode - 255, sigma };
 }
 
 /** A 3x3 binomial blur ([1 2 1] along rows and columns), edges repeated. */
@@ -436,7 +444,7 @@ function noDigit(): HttpError {
  */
 export function extractInk(grey: Float32Array, width: number, height: number): InkPatch {
   const n = width * height;
-  const lightPaper = isDarkInkOnLightPaper(grey, width, height);
+  const lightPaper = isDarkInkOnLightPaper(grey);
   const v = lightPaper ? grey.map((g) => 255 - g) : grey;
   const background = estimateBackground(v, width, height);
   let residual: Float32Array = new Float32Array(n);
@@ -451,7 +459,7 @@ export function extractInk(grey: Float32Array, width: number, height: number): I
     for (let i = 0; i < n; i += 1) residual[i] = (v[i] as number) - (background[i] as number);
   }
 
-  // Noise of the paper: median and MAD of the residual (most pixels are paper). Noisy paper is smoothed
+  // The paper's level and noise (see noiseOf). Noisy paper is smoothed
   // first, so that grain next to a stroke does not chain onto it and widen the crop; clean pictures (an
   // MNIST digit itself) are left exactly as they are.
   let { median, sigma } = noiseOf(residual);
@@ -510,6 +518,7 @@ function cropToDigit(
   const stack = new Int32Array(n);
   const mass: number[] = [0];
   const hasCore: boolean[] = [false];
+  const onEdge: number[] = [0];
   const boxes: [number, number, number, number][] = [[0, 0, 0, 0]];
   let next = 1;
   for (let start = 0; start < n; start += 1) {
@@ -521,6 +530,7 @@ function cropToDigit(
     labels[start] = label;
     let m = 0;
     let core = false;
+    let edgePixels = 0;
     let x0 = width;
     let y0 = height;
     let x1 = -1;
@@ -531,6 +541,7 @@ function cropToDigit(
       const y = (p - x) / width;
       m += ink[p] as number;
       if ((residual[p] as number) > coreThreshold) core = true;
+      if (x === 0 || y === 0 || x === width - 1 || y === height - 1) edgePixels += 1;
       if ((ink[p] as number) > BOX_LEVEL) {
         if (x < x0) x0 = x;
         if (x > x1) x1 = x;
@@ -553,18 +564,33 @@ function cropToDigit(
     }
     mass.push(m);
     hasCore.push(core);
+    onEdge.push(edgePixels);
     boxes.push([x0, y0, x1, y1]);
   }
+  // A piece that runs along the picture's edge for a long stretch is the desk or the shadow around a
+  // photographed sheet, not the digit (a stroke that reaches the edge touches it only for its width), as
+  // long as something else is left to be the digit.
+  const candidate = (l: number): boolean => hasCore[l] === true;
+  const edgeRun = EDGE_CONTACT * Math.min(width, height);
+  const alongEdge = (l: number): boolean => (onEdge[l] as number) >= edgeRun;
   let heaviest = 0;
-  for (let l = 1; l < next; l += 1) if (hasCore[l] && (mass[l] as number) > heaviest) heaviest = mass[l] as number;
+  let heaviestInside = 0;
+  for (let l = 1; l < next; l += 1) {
+    if (!candidate(l)) continue;
+    heaviest = Math.max(heaviest, mass[l] as number);
+    if (!alongEdge(l)) heaviestInside = Math.max(heaviestInside, mass[l] as number);
+  }
   if (heaviest === 0) throw noDigit();
+  const dropEdgePieces = heaviestInside > 0;
+  if (dropEdgePieces) heaviest = heaviestInside;
   const keep = new Uint8Array(next);
   let bx0 = width;
   let by0 = height;
   let bx1 = -1;
   let by1 = -1;
   for (let l = 1; l < next; l += 1) {
-    if (!hasCore[l] || (mass[l] as number) < SPECK_MASS_RATIO * heaviest) continue;
+    if (!candidate(l) || (mass[l] as number) < SPECK_MASS_RATIO * heaviest) continue;
+    if (dropEdgePieces && alongEdge(l)) continue;
     keep[l] = 1;
     const [x0, y0, x1, y1] = boxes[l] as [number, number, number, number];
     bx0 = Math.min(bx0, x0);

@@ -196,6 +196,22 @@ export function redrawnDigit(index: number, seed: number): Promise<RenderedDigit
   });
 }
 
+/**
+ * A phone photo of a sheet lying on a dark desk: the sheet fills the middle, the desk shows along two or
+ * more edges, the digit is written in dark ink on the sheet, JPEG-compressed.
+ */
+export async function sheetOnDesk(index: number, seed: number): Promise<RenderedDigit> {
+  const random = seededRandom(seed * 7 + index);
+  const sheet = await renderDigit(index, { scale: 8, canvasWidth: 300, canvasHeight: 300, ink: [25, 25, 35], paper: [238, 236, 228], noise: 4, seed });
+  const left = 20 + Math.floor(random() * 60);
+  const top = 20 + Math.floor(random() * 60);
+  const bytes = await sharp({ create: { width: 300 + left + 10, height: 300 + top + 10, channels: 3, background: { r: 70, g: 55, b: 45 } } })
+    .composite([{ input: sheet.bytes, left, top }])
+    .jpeg({ quality: 85 })
+    .toBuffer();
+  return { bytes, mediaType: 'image/jpeg', label: sheet.label, width: 310 + left, height: 310 + top };
+}
+
 /** The variants the preprocessing must see through, each a function of the digit index and a seed. */
 export const VARIANTS: Record<string, (index: number, seed: number) => Promise<RenderedDigit>> = {
   inverted: (index) => renderDigit(index, { ink: [0, 0, 0], paper: [255, 255, 255] }),
@@ -211,6 +227,7 @@ export const VARIANTS: Record<string, (index: number, seed: number) => Promise<R
     renderDigit(index, { ...offCentre(seededRandom(seed), 8), ink: [20, 40, 170], paper: [250, 240, 205], format: 'jpeg', quality: 85 }),
   noisyUnevenLight: (index, seed) =>
     renderDigit(index, { ...offCentre(seededRandom(seed), 8), ink: [30, 30, 30], paper: [235, 235, 230], noise: 12, lightingLow: 0.55, seed }),
+  sheetOnDesk: (index, seed) => sheetOnDesk(index, seed),
   redrawn: (index, seed) => redrawnDigit(index, seed),
 };
 
