@@ -1,0 +1,139 @@
+/**
+ * serverless.yml as the framework resolves it, per stage: `serverless print` through the project's own
+ * framework binary, offline (no AWS credentials, no telemetry). prod must be image functions running the
+ * bundle's handlers from the one container image, on Keyspaces with least-privilege IAM; dev must be handler
+ * functions that serverless-offline can run from dist/. The same events in both.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { HANDLERS } from '../../scripts/bundle';
+
+const ROOT = join(__dirname, '..', '..');
+const run = promisify(execFile);
+
+interface FunctionConfig {
+  handler?: string | null;
+  image?: { name: string; command: string[] } | null;
+  memorySize?: number;
+  timeout?: number;
+  events: Array<{ httpApi?: { method: string; path: string } }>;
+}
+
+interface Statement {
+  Effect: string;
+  Action: string[];
+  Resource: unknown;
+}
+
+interface PrintedConfig {
+  provider: {
+    environment: Record<string, unknown>;
+    ecr?: { images: Record<string, { path?: string; platform?: string }> };
+    iam: { role: { statements: Statement[] } };
+  };
+  functions: Record<string, FunctionConfig>;
+  resources: { Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }> };
+}
+
+/** The deployer's shell may hold local settings; the cloud stage must not pick them up. */
+const DEPLOYER_ENV = { MODEL_DIR: '/home/someone/model', CASSANDRA_CONTACT_POINTS: '127.0.0.1:9042', PREDICTION_STORE: 'sqlite' };
+
+async function print(stage: string): Promise<PrintedConfig> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    // No AWS credentials or profile: print must resolve everything offline.
+    if (value !== undefined && !key.startsWith('AWS_')) env[key] = value;
+  }
+  const { stdout } = await run(
+    process.execPath,
+    [join(ROOT, 'node_modules/serverless/bin/serverless.js'), 'print', '--stage', stage, '--format', 'json'],
+    { cwd: ROOT, env: { ...env, ...DEPLOYER_ENV, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' }, timeout: 25_000, maxBuffer: 16 << 20 },
+  );
+  return JSON.parse(stdout) as PrintedConfig;
+}
+
+const ROUTES: Record<string, { method: string; path: string }> = {
+  predict: { method: 'POST', path: '/predict' },
+  history: { method: 'GET', path: '/history' },
+  health: { method: 'GET', path: '/health' },
+};
+
+let prod: PrintedConfig;
+let dev: PrintedConfig;
+
+before(async () => {
+  [prod, dev] = await Promise.all([print('prod'), print('dev')]);
+});
+
+describe('serverless.yml, stage prod (the cloud)', () => {
+  it('makes predict, history and health image functions of the one image, each running its bundled handler', () => {
+    assert.deepEqual(Object.keys(prod.functions).sort(), [...HANDLERS].sort());
+    for (const name of HANDLERS) {
+      const fn = prod.functions[name] as FunctionConfig;
+      assert.ok(!fn.handler, `${name} must not also have a handler (the framework refuses both)`);
+      assert.deepEqual(fn.image, { name: 'digit', command: [`functions/${name}.handler`] });
+      assert.deepEqual(fn.events, [{ httpApi: ROUTES[name] }]);
+    }
+    assert.equal(prod.provider.ecr?.images.digit?.path, './');
+    assert.ok(existsSync(join(ROOT, 'Dockerfile')), 'the image is built from ./Dockerfile');
+  });
+
+  it('sets memory and a timeout for every function, within the HTTP API limit of 30 s', () => {
+    for (const name of HANDLERS) {
+      const fn = prod.functions[name] as FunctionConfig;
+      assert.ok(fn.memorySize !== undefined && fn.memorySize >= 512 && fn.memorySize <= 10_240, `${name} memorySize`);
+      assert.ok(fn.timeout !== undefined && fn.timeout <= 29, `${name} timeout`);
+    }
+  });
+
+  it('stores in Amazon Keyspaces and serves the model inside the image, whatever the deployer has set locally', () => {
+    const env = prod.provider.environment;
+    assert.equal(env.PREDICTION_STORE, 'cassandra');
+    assert.equal(env.CASSANDRA_KEYSPACES_REGION, 'eu-west-1');
+    assert.equal(env.CASSANDRA_CONTACT_POINTS, 'cassandra.eu-west-1.amazonaws.com:9142');
+    assert.equal(env.MODEL_DIR, '');
+    assert.deepEqual(env.UPLOADS_BUCKET, { Ref: 'UploadsBucket' });
+  });
+
+  it('grants only row reads and writes on the keyspace tables, reads of the system keyspaces, and the uploads prefix', () => {
+    const statements = prod.provider.iam.role.statements;
+    const cassandra = statements.filter((s) => s.Action.some((a) => a.startsWith('cassandra:')));
+    const actions = cassandra.flatMap((s) => s.Action).sort();
+    assert.deepEqual(actions, ['cassandra:Modify', 'cassandra:Select', 'cassandra:Select']);
+    const resources = JSON.stringify(cassandra.map((s) => s.Resource));
+    assert.match(resources, /\/keyspace\/digits\/table\/\*/);
+    assert.match(resources, /\/keyspace\/system\*/);
+    assert.ok(!statements.some((s) => s.Resource === '*'), 'no statement on every resource');
+    assert.ok(!statements.flatMap((s) => s.Action).some((a) => a.endsWith(':*')), 'no wildcard action');
+  });
+
+  it('declares the Keyspaces keyspace and tables and the buckets as resources', () => {
+    const types = Object.values(prod.resources.Resources).map((r) => r.Type);
+    assert.ok(types.includes('AWS::Cassandra::Keyspace'));
+    assert.ok(types.filter((t) => t === 'AWS::Cassandra::Table').length >= 2);
+    assert.ok(prod.resources.Resources.UploadsBucket);
+  });
+});
+
+describe('serverless.yml, stage dev (serverless-offline)', () => {
+  it('makes the same functions handler functions from dist/, with the same routes and no image', () => {
+    assert.deepEqual(Object.keys(dev.functions).sort(), [...HANDLERS].sort());
+    for (const name of HANDLERS) {
+      const fn = dev.functions[name] as FunctionConfig;
+      assert.equal(fn.handler, `dist/functions/${name}.handler`);
+      assert.ok(!fn.image, `${name} must not have an image: serverless-offline would give it no route`);
+      assert.ok(existsSync(join(ROOT, 'functions', `${name}.ts`)), `functions/${name}.ts compiles to dist/functions/${name}.js`);
+      assert.deepEqual(fn.events, (prod.functions[name] as FunctionConfig).events);
+    }
+  });
+
+  it('takes the store and the model from the local environment', () => {
+    assert.equal(dev.provider.environment.CASSANDRA_CONTACT_POINTS, DEPLOYER_ENV.CASSANDRA_CONTACT_POINTS);
+    assert.equal(dev.provider.environment.MODEL_DIR, DEPLOYER_ENV.MODEL_DIR);
+    assert.equal(dev.provider.environment.CASSANDRA_KEYSPACES_REGION, '');
+  });
+});
