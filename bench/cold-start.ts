@@ -1,0 +1,202 @@
+/**
+ * `npm run bench:cold-start`: the production bundle's cold start, process start to first prediction, as a
+ * new Lambda container of the predict function pays it. Builds the bundle, lays it out alone like /var/task
+ * (scripts/bundle.ts), then starts a fresh Node process per run that requires functions/predict.js (which
+ * starts loading the model and the store at import, as in the Lambda init phase) and invokes it with one
+ * real MNIST digit. Measured per backend: wasm, and native TensorFlow where @tensorflow/tfjs-node is built.
+ *
+ *   npm run bench:cold-start -- [--runs 5]
+ *
+ * Store: Cassandra when CASSANDRA_CONTACT_POINTS is set (a keyspace of its own, created by one unmeasured
+ * run first, as Keyspaces has its tables before the function starts; dropped afterwards), else SQLite in a
+ * temporary file. Prints a table and writes bench/out/cold-start.json: per backend the median, min and max of
+ * each phase, peak RSS, and the sizes of the bundle and of the node_modules it needs.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Client } from 'cassandra-driver';
+import { bundle, layOutTaskRoot, ROOT } from '../scripts/bundle';
+import { plainDigit } from '../test/support/digit-images';
+import { predictEvent } from '../test/support/events';
+
+/** One container: timings in ms since the process's time origin (its start), and its peak RSS. */
+const HARNESS = `
+'use strict';
+const { readFileSync } = require('node:fs');
+const { join } = require('node:path');
+const event = JSON.parse(readFileSync(process.argv[2], 'utf8'));
+(async () => {
+  const requireStart = performance.now();
+  const { handler } = require(join(process.env.LAMBDA_TASK_ROOT, 'functions', 'predict.js'));
+  const requireEnd = performance.now();
+  const response = await handler(event, { awsRequestId: 'cold-start' });
+  const firstPrediction = performance.now();
+  const body = JSON.parse(response.body);
+  const again = performance.now();
+  await handler(event, { awsRequestId: 'warm' });
+  const warm = performance.now() - again;
+  process.stdout.write('RESULT ' + JSON.stringify({
+    statusCode: response.statusCode, digit: body.digit, requireStart, requireEnd, firstPrediction, warm,
+    rssMb: process.memoryUsage().rss / 1048576, maxRssMb: process.resourceUsage().maxRSS / 1024,
+  }) + '\\n');
+  process.exit(0);
+})().catch((error) => { console.error(error); process.exit(1); });
+`;
+
+interface RunResult {
+  statusCode: number;
+  digit: number;
+  /** ms from the process start to the first line of the harness (Node's own start-up). */
+  requireStart: number;
+  /** ms from the process start to the end of `require('functions/predict.js')` (the init phase's synchronous part). */
+  requireEnd: number;
+  /** ms from the process start to the first prediction's response: the cold start. */
+  firstPrediction: number;
+  /** ms of the second invocation in the same process. */
+  warm: number;
+  rssMb: number;
+  maxRssMb: number;
+  /** ms from spawning the process to reading its result, seen from outside. */
+  wallMs: number;
+}
+
+function runOnce(work: string, taskRoot: string, eventFile: string, env: Record<string, string>): Promise<RunResult> {
+  const began = performance.now();
+  const child = spawn(process.execPath, [join(work, 'harness.js'), eventFile], {
+    cwd: taskRoot,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: work, LAMBDA_TASK_ROOT: taskRoot, NODE_OPTIONS: '--enable-source-maps', LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => {
+      const wallMs = performance.now() - began;
+      const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));
+      if (code !== 0 || !line) return reject(new Error(`run failed (${code}):\n${stdout}\n${stderr}`));
+      const result = { ...(JSON.parse(line.slice(7)) as Omit<RunResult, 'wallMs'>), wallMs };
+      if (result.statusCode !== 200) return reject(new Error(`predict answered ${result.statusCode}:\n${stderr}`));
+      resolve(result);
+    });
+  });
+}
+
+function stats(values: number[]): { median: number; min: number; max: number } {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  const median = sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+  const round = (n: number): number => Math.round(n * 10) / 10;
+  return { median: round(median), min: round(sorted[0] as number), max: round(sorted[sorted.length - 1] as number) };
+}
+
+function directoryBytes(dir: string): number {
+  let total = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) total += directoryBytes(path);
+    else if (entry.isFile()) total += statSync(path).size;
+  }
+  return total;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' } } });
+  const runs = Number(values.runs);
+  if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive integer, got ${values.runs}`);
+
+  const work = mkdtempSync(join(tmpdir(), 'cold-start-'));
+  const keyspace = `bench_${randomBytes(6).toString('hex')}`;
+  const cassandra = process.env.CASSANDRA_CONTACT_POINTS;
+  try {
+    const built = await bundle({ outDir: join(work, 'bundle'), quiet: true });
+    const taskRoot = join(work, 'var', 'task');
+    layOutTaskRoot(taskRoot, built.dir);
+    writeFileSync(join(work, 'harness.js'), HARNESS);
+    const digit = await plainDigit(0);
+    const eventFile = join(work, 'event.json');
+    writeFileSync(eventFile, JSON.stringify(predictEvent([{ filename: 'seven.png', contentType: digit.mediaType, content: digit.bytes }])));
+
+    const storeEnv: Record<string, string> = cassandra
+      ? { CASSANDRA_CONTACT_POINTS: cassandra, CASSANDRA_LOCAL_DC: process.env.CASSANDRA_LOCAL_DC ?? 'datacenter1', CASSANDRA_KEYSPACE: keyspace }
+      : { PREDICTION_STORE: 'sqlite', SQLITE_PATH: join(work, 'predictions.sqlite') };
+    const tfjsNode = join(taskRoot, 'node_modules', '@tensorflow', 'tfjs-node');
+    const nativeBuilt = existsSync(join(tfjsNode, 'lib', 'napi-v8', 'tfjs_binding.node'));
+    const backends = nativeBuilt ? ['wasm', 'tensorflow'] : ['wasm'];
+
+    // One unmeasured run creates the keyspace and tables (in the cloud, CloudFormation has made them already).
+    await runOnce(work, taskRoot, eventFile, { ...storeEnv, INFERENCE_BACKEND: 'wasm' });
+
+    const report: Record<string, unknown> = {};
+    for (const backend of backends) {
+      const results: RunResult[] = [];
+      for (let i = 0; i < runs; i += 1) {
+        const result = await runOnce(work, taskRoot, eventFile, { ...storeEnv, INFERENCE_BACKEND: backend });
+        if (result.digit !== digit.label) throw new Error(`${backend}: predicted ${result.digit}, expected ${digit.label}`);
+        results.push(result);
+      }
+      report[backend] = {
+        runs,
+        coldStartMs: stats(results.map((r) => r.firstPrediction)),
+        nodeStartMs: stats(results.map((r) => r.requireStart)),
+        requireHandlerMs: stats(results.map((r) => r.requireEnd - r.requireStart)),
+        firstInvokeMs: stats(results.map((r) => r.firstPrediction - r.requireEnd)),
+        wallFromSpawnMs: stats(results.map((r) => r.wallMs)),
+        warmInvokeMs: stats(results.map((r) => r.warm)),
+        peakRssMb: stats(results.map((r) => r.maxRssMb)),
+      };
+    }
+
+    const nodeModules = join(taskRoot, 'node_modules');
+    const withoutNative = directoryBytes(nodeModules) - (nativeBuilt ? directoryBytes(tfjsNode) : 0);
+    const output = {
+      measuredAt: new Date().toISOString(),
+      machine: 'shared 2-core machine (other jobs running); Lambda gives 1 vCPU at 1769 MB',
+      node: process.version,
+      store: cassandra ? `cassandra ${cassandra}` : 'sqlite',
+      modelDir: built.modelDir,
+      sizes: {
+        handlerBundleBytes: built.handlerBytes,
+        bundleDirBytes: built.totalBytes,
+        nodeModulesBytes: directoryBytes(nodeModules),
+        nodeModulesWithoutTfjsNodeBytes: withoutNative,
+      },
+      backends: report,
+    };
+    mkdirSync(join(ROOT, 'bench', 'out'), { recursive: true });
+    const outFile = join(ROOT, 'bench', 'out', 'cold-start.json');
+    writeFileSync(outFile, `${JSON.stringify(output, null, 2)}\n`);
+
+    const mb = (n: number): string => `${(n / 1e6).toFixed(1)} MB`;
+    console.log(`store: ${output.store}; ${runs} cold starts per backend; model ${built.modelDir}`);
+    console.log(`bundle: ${Object.entries(built.handlerBytes).map(([k, v]) => `${k}.js ${mb(v)}`).join(', ')}; dir ${mb(built.totalBytes)}`);
+    console.log(`node_modules: ${mb(output.sizes.nodeModulesBytes)} (${mb(withoutNative)} without @tensorflow/tfjs-node)`);
+    console.log('backend     cold start (median, min-max)   require   first invoke   warm   peak RSS');
+    for (const [backend, r] of Object.entries(report) as Array<[string, Record<string, { median: number; min: number; max: number }>]>) {
+      const c = r.coldStartMs as { median: number; min: number; max: number };
+      console.log(
+        `${backend.padEnd(11)} ${`${c.median} ms (${c.min}-${c.max})`.padEnd(30)} ${String(r.requireHandlerMs?.median).padEnd(9)} ${String(
+          r.firstInvokeMs?.median,
+        ).padEnd(14)} ${String(r.warmInvokeMs?.median).padEnd(6)} ${r.peakRssMb?.median} MB`,
+      );
+    }
+    console.log(`written to ${outFile}`);
+  } finally {
+    if (cassandra) {
+      const admin = new Client({ contactPoints: cassandra.split(','), localDataCenter: process.env.CASSANDRA_LOCAL_DC ?? 'datacenter1' });
+      await admin.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`).catch(() => undefined);
+      await admin.shutdown();
+    }
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});
