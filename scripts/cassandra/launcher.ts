@@ -85,6 +85,8 @@ export interface StartCassandraOptions {
   onProgress?: (msg: string) => void;
   /** Overrides the JVM (default: OpenJDK 17, or $CASSANDRA_JAVA). */
   javaPath?: string;
+  /** Aborting it while the node starts stops the node and rejects (Ctrl-C during start-up). */
+  signal?: AbortSignal;
   /** Milliseconds to wait for CQL before giving up; $CASSANDRA_START_TIMEOUT_MS, else 90 s. */
   startTimeoutMs?: number;
 }
@@ -363,6 +365,10 @@ export async function startCassandra(opts: StartCassandraOptions = {}): Promise<
       const err = failure(`Cassandra exited during start-up (code ${String(child.exitCode)}, signal ${String(child.signalCode)})`);
       await stop();
       throw err;
+    }
+    if (opts.signal?.aborted) {
+      await stop();
+      throw new Error('Cassandra start-up aborted');
     }
     const elapsed = Date.now() - started;
     if (elapsed > timeoutMs) {

@@ -20,7 +20,13 @@ async function main(): Promise<void> {
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`--port must be a TCP port, got ${values.port}`);
 
+  // A signal during start-up stops the half-started node too.
+  const starting = new AbortController();
+  const abortStart = (): void => starting.abort();
+  process.once('SIGINT', abortStart);
+  process.once('SIGTERM', abortStart);
   const node = await startCassandra({
+    signal: starting.signal,
     address: values.address,
     nativePort: port,
     storagePort: 7000,
@@ -35,6 +41,9 @@ async function main(): Promise<void> {
   console.log(`  log           : ${node.logFile}`);
   console.log(`  use it        : CASSANDRA_CONTACT_POINTS=${node.contactPoint} CASSANDRA_LOCAL_DC=${node.localDataCenter}`);
   console.log('Ctrl-C stops it.');
+
+  process.removeListener('SIGINT', abortStart);
+  process.removeListener('SIGTERM', abortStart);
 
   let stopping = false;
   const shutdown = (signal: string): void => {

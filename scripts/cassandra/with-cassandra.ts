@@ -25,7 +25,17 @@ async function main(): Promise<number> {
   let node: CassandraNode | null = null;
   const env = { ...process.env };
   if (env.CASSANDRA_CONTACT_POINTS === undefined || env.CASSANDRA_CONTACT_POINTS.trim() === '') {
-    node = await startCassandra({ onProgress: (msg) => console.error(`[with-cassandra] ${msg}`) });
+    // A signal during start-up stops the half-started node too.
+    const starting = new AbortController();
+    const abortStart = (): void => starting.abort();
+    process.once('SIGINT', abortStart);
+    process.once('SIGTERM', abortStart);
+    try {
+      node = await startCassandra({ signal: starting.signal, onProgress: (msg) => console.error(`[with-cassandra] ${msg}`) });
+    } finally {
+      process.removeListener('SIGINT', abortStart);
+      process.removeListener('SIGTERM', abortStart);
+    }
     env.CASSANDRA_CONTACT_POINTS = node.contactPoint;
     env.CASSANDRA_LOCAL_DC = node.localDataCenter;
   } else {
