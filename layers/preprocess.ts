@@ -445,23 +445,26 @@ function noDigit(): HttpError {
 export function extractInk(grey: Float32Array, width: number, height: number): InkPatch {
   const n = width * height;
   const lightPaper = isDarkInkOnLightPaper(grey);
-  const v = lightPaper ? grey.map((g) => 255 - g) : grey;
+  const v = new Float32Array(n);
+  if (lightPaper) for (let i = 0; i < n; i += 1) v[i] = 255 - (grey[i] as number);
+  else v.set(grey);
   const background = estimateBackground(v, width, height);
   let residual: Float32Array = new Float32Array(n);
   if (lightPaper) {
     // Light falling on paper scales paper and ink alike, so ink is measured relative to the paper under it
     // (flat-field correction): a stroke in a shadow keeps the contrast it has in the light.
     for (let i = 0; i < n; i += 1) {
-      const paper = Math.max(255 - (background[i] as number), 16);
-      residual[i] = (((v[i] as number) - (background[i] as number)) * 255) / paper;
+      const b = background[i] as number;
+      const paper = b < 239 ? 255 - b : 16;
+      residual[i] = (((v[i] as number) - b) * 255) / paper;
     }
   } else {
     for (let i = 0; i < n; i += 1) residual[i] = (v[i] as number) - (background[i] as number);
   }
 
-  // The paper's level and noise (see noiseOf). Noisy paper is smoothed
-  // first, so that grain next to a stroke does not chain onto it and widen the crop; clean pictures (an
-  // MNIST digit itself) are left exactly as they are.
+  // The paper's level and noise (see noiseOf). Noisy paper is smoothed first, so that grain next to a
+  // stroke does not chain onto it and widen the crop; clean pictures (an MNIST digit itself) are left
+  // exactly as they are.
   let { median, sigma } = noiseOf(residual);
   for (let pass = 0; pass < 2 && sigma > 1; pass += 1) {
     residual = smooth(residual, width, height);
@@ -492,9 +495,9 @@ export function extractInk(grey: Float32Array, width: number, height: number): I
   if (inkLevel - floor < MIN_INK_CONTRAST / 2) throw noDigit();
 
   const ink = new Float32Array(n);
-  const span = inkLevel - floor;
+  const gain = 1 / (inkLevel - floor);
   for (let i = 0; i < n; i += 1) {
-    const t = ((residual[i] as number) - floor) / span;
+    const t = ((residual[i] as number) - floor) * gain;
     ink[i] = t <= 0 ? 0 : t >= 1 ? 1 : t;
   }
   return cropToDigit(ink, residual, coreThreshold, width, height);
