@@ -122,7 +122,7 @@ async function decodeWorkingCopy(bytes: Buffer): Promise<Raster> {
  * usual dark ink on a transparent background; when the visible content itself is light (white strokes
  * exported from a drawing canvas), white would erase it, so that case is flattened onto black.
  */
-export function toGreyscale(raster: Raster): Float32Array {
+function toGreyscale(raster: Raster): Float32Array {
   const { data, width, height, channels } = raster;
   const n = width * height;
   const grey = new Float32Array(n);
@@ -442,7 +442,7 @@ function noDigit(): HttpError {
  * noise below a floor set from the paper's own noise zeroed, and the crop taken around the connected pieces
  * of ink that matter.
  */
-export function extractInk(grey: Float32Array, width: number, height: number): InkPatch {
+function extractInk(grey: Float32Array, width: number, height: number): InkPatch {
   const n = width * height;
   const lightPaper = isDarkInkOnLightPaper(grey);
   const v = new Float32Array(n);
@@ -620,7 +620,7 @@ function cropToDigit(
  * Stroke width is estimated as 2 x area / boundary of the ink above half strength. A picture that is not
  * larger than the box cannot be thickened meaningfully and is left alone (the MNIST digit itself).
  */
-export function thickenThinStrokes(patch: InkPatch): InkPatch {
+function thickenThinStrokes(patch: InkPatch): InkPatch {
   const { values, width, height } = patch;
   const longer = Math.max(width, height);
   if (longer <= 2 * DIGIT_BOX) return patch;
@@ -710,7 +710,7 @@ function resize(patch: InkPatch, width: number, height: number): Float32Array {
  * pixels so that its centre of mass lands nearest the frame's centre (14, 14), as MNIST did; the shift is
  * clamped so that no ink leaves the frame.
  */
-export function frameDigit(patch: InkPatch): Float32Array {
+function frameDigit(patch: InkPatch): Float32Array {
   const longer = Math.max(patch.width, patch.height);
   const w = Math.max(1, Math.round((patch.width * DIGIT_BOX) / longer));
   const h = Math.max(1, Math.round((patch.height * DIGIT_BOX) / longer));
