@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client } from 'cassandra-driver';
-import { bundle, layOutTaskRoot, ROOT } from '../scripts/bundle';
+import { bundle, INSTALLED_EXTERNALS, layOutTaskRoot, productionClosure, ROOT } from '../scripts/bundle';
 import { plainDigit } from '../test/support/digit-images';
 import { predictEvent } from '../test/support/events';
 
@@ -95,9 +95,10 @@ function stats(values: number[]): { median: number; min: number; max: number } {
   return { median: round(median), min: round(sorted[0] as number), max: round(sorted[sorted.length - 1] as number) };
 }
 
-function directoryBytes(dir: string): number {
+function directoryBytes(dir: string, skip: (name: string) => boolean = () => false): number {
   let total = 0;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (skip(entry.name)) continue;
     const path = join(dir, entry.name);
     if (entry.isDirectory()) total += directoryBytes(path);
     else if (entry.isFile()) total += statSync(path).size;
@@ -153,7 +154,10 @@ async function main(): Promise<void> {
     }
 
     const nodeModules = join(taskRoot, 'node_modules');
-    const withoutNative = directoryBytes(nodeModules) - (nativeBuilt ? directoryBytes(tfjsNode) : 0);
+    // What node_modules would weigh without @tensorflow/tfjs-node and all it alone pulls in (TF.js itself among it).
+    const withoutNative = productionClosure(undefined, INSTALLED_EXTERNALS.filter((name) => name !== '@tensorflow/tfjs-node'))
+      .filter((key) => existsSync(join(taskRoot, key)))
+      .reduce((sum, key) => sum + directoryBytes(join(taskRoot, key), (name) => name === 'node_modules'), 0);
     const output = {
       measuredAt: new Date().toISOString(),
       machine: 'shared 2-core machine (other jobs running); Lambda gives 1 vCPU at 1769 MB',
@@ -164,7 +168,7 @@ async function main(): Promise<void> {
         handlerBundleBytes: built.handlerBytes,
         bundleDirBytes: built.totalBytes,
         nodeModulesBytes: directoryBytes(nodeModules),
-        nodeModulesWithoutTfjsNodeBytes: withoutNative,
+        nodeModulesWithoutTfjsNodeClosureBytes: withoutNative,
       },
       backends: report,
     };
@@ -175,7 +179,7 @@ async function main(): Promise<void> {
     const mb = (n: number): string => `${(n / 1e6).toFixed(1)} MB`;
     console.log(`store: ${output.store}; ${runs} cold starts per backend; model ${built.modelDir}`);
     console.log(`bundle: ${Object.entries(built.handlerBytes).map(([k, v]) => `${k}.js ${mb(v)}`).join(', ')}; dir ${mb(built.totalBytes)}`);
-    console.log(`node_modules: ${mb(output.sizes.nodeModulesBytes)} (${mb(withoutNative)} without @tensorflow/tfjs-node)`);
+    console.log(`node_modules: ${mb(output.sizes.nodeModulesBytes)} (${mb(withoutNative)} without @tensorflow/tfjs-node and what only it needs)`);
     console.log('backend     cold start (median, min-max)   require   first invoke   warm   peak RSS');
     for (const [backend, r] of Object.entries(report) as Array<[string, Record<string, { median: number; min: number; max: number }>]>) {
       const c = r.coldStartMs as { median: number; min: number; max: number };

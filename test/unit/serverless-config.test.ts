@@ -40,7 +40,12 @@ interface PrintedConfig {
 }
 
 /** The deployer's shell may hold local settings; the cloud stage must not pick them up. */
-const DEPLOYER_ENV = { MODEL_DIR: '/home/someone/model', CASSANDRA_CONTACT_POINTS: '127.0.0.1:9042', PREDICTION_STORE: 'sqlite' };
+const DEPLOYER_ENV = {
+  MODEL_DIR: '/home/someone/model',
+  CASSANDRA_CONTACT_POINTS: '127.0.0.1:9042',
+  PREDICTION_STORE: 'sqlite',
+  INFERENCE_BACKEND: 'tensorflow',
+};
 
 async function print(stage: string): Promise<PrintedConfig> {
   const env: Record<string, string> = {};
@@ -90,12 +95,13 @@ describe('serverless.yml, stage prod (the cloud)', () => {
     }
   });
 
-  it('stores in Amazon Keyspaces and serves the model inside the image, whatever the deployer has set locally', () => {
+  it('stores in Amazon Keyspaces and serves the model inside the image on wasm, whatever the deployer has set locally', () => {
     const env = prod.provider.environment;
     assert.equal(env.PREDICTION_STORE, 'cassandra');
     assert.equal(env.CASSANDRA_KEYSPACES_REGION, 'eu-west-1');
     assert.equal(env.CASSANDRA_CONTACT_POINTS, 'cassandra.eu-west-1.amazonaws.com:9142');
     assert.equal(env.MODEL_DIR, '');
+    assert.equal(env.INFERENCE_BACKEND, 'wasm', 'the backend with the shorter measured cold start');
     assert.deepEqual(env.UPLOADS_BUCKET, { Ref: 'UploadsBucket' });
   });
 
@@ -134,6 +140,7 @@ describe('serverless.yml, stage dev (serverless-offline)', () => {
   it('takes the store and the model from the local environment', () => {
     assert.equal(dev.provider.environment.CASSANDRA_CONTACT_POINTS, DEPLOYER_ENV.CASSANDRA_CONTACT_POINTS);
     assert.equal(dev.provider.environment.MODEL_DIR, DEPLOYER_ENV.MODEL_DIR);
+    assert.equal(dev.provider.environment.INFERENCE_BACKEND, DEPLOYER_ENV.INFERENCE_BACKEND);
     assert.equal(dev.provider.environment.CASSANDRA_KEYSPACES_REGION, '');
   });
 });
