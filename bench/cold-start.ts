@@ -3,7 +3,8 @@
  * new Lambda container of the predict function pays it. Builds the bundle, lays it out alone like /var/task
  * (scripts/bundle.ts), then starts a fresh Node process per run that requires functions/predict.js (which
  * starts loading the model and the store at import, as in the Lambda init phase) and invokes it with one
- * real MNIST digit. Measured per backend: wasm, and native TensorFlow where @tensorflow/tfjs-node is built.
+ * real MNIST digit. Measured per backend: wasm, and native TensorFlow where @tensorflow/tfjs-node is built;
+ * then history and health the same way on wasm (the backend prod uses), for their cold start and peak RSS.
  *
  *   npm run bench:cold-start -- [--runs 5]
  *
@@ -21,17 +22,18 @@ import { parseArgs } from 'node:util';
 import { Client } from 'cassandra-driver';
 import { bundle, INSTALLED_EXTERNALS, layOutTaskRoot, productionClosure, ROOT } from '../scripts/bundle';
 import { plainDigit } from '../test/support/digit-images';
-import { predictEvent } from '../test/support/events';
+import { httpEvent, predictEvent } from '../test/support/events';
 
 /** One container: timings in ms since the process's time origin (its start), and its peak RSS. */
 const HARNESS = `
 'use strict';
 const { readFileSync } = require('node:fs');
 const { join } = require('node:path');
-const event = JSON.parse(readFileSync(process.argv[2], 'utf8'));
+const name = process.argv[2];
+const event = JSON.parse(readFileSync(process.argv[3], 'utf8'));
 (async () => {
   const requireStart = performance.now();
-  const { handler } = require(join(process.env.LAMBDA_TASK_ROOT, 'functions', 'predict.js'));
+  const { handler } = require(join(process.env.LAMBDA_TASK_ROOT, 'functions', name + '.js'));
   const requireEnd = performance.now();
   const response = await handler(event, { awsRequestId: 'cold-start' });
   const firstPrediction = performance.now();
@@ -64,9 +66,9 @@ interface RunResult {
   wallMs: number;
 }
 
-function runOnce(work: string, taskRoot: string, eventFile: string, env: Record<string, string>): Promise<RunResult> {
+function runOnce(work: string, taskRoot: string, handler: string, eventFile: string, env: Record<string, string>): Promise<RunResult> {
   const began = performance.now();
-  const child = spawn(process.execPath, [join(work, 'harness.js'), eventFile], {
+  const child = spawn(process.execPath, [join(work, 'harness.js'), handler, eventFile], {
     cwd: taskRoot,
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: work, LAMBDA_TASK_ROOT: taskRoot, NODE_OPTIONS: '--enable-source-maps', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -81,7 +83,7 @@ function runOnce(work: string, taskRoot: string, eventFile: string, env: Record<
       const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));
       if (code !== 0 || !line) return reject(new Error(`run failed (${code}):\n${stdout}\n${stderr}`));
       const result = { ...(JSON.parse(line.slice(7)) as Omit<RunResult, 'wallMs'>), wallMs };
-      if (result.statusCode !== 200) return reject(new Error(`predict answered ${result.statusCode}:\n${stderr}`));
+      if (result.statusCode !== 200) return reject(new Error(`${handler} answered ${result.statusCode}:\n${stderr}`));
       resolve(result);
     });
   });
@@ -122,6 +124,11 @@ async function main(): Promise<void> {
     const digit = await plainDigit(0);
     const eventFile = join(work, 'event.json');
     writeFileSync(eventFile, JSON.stringify(predictEvent([{ filename: 'seven.png', contentType: digit.mediaType, content: digit.bytes }])));
+    const getEvents: Record<string, string> = {};
+    for (const name of ['history', 'health']) {
+      getEvents[name] = join(work, `${name}.json`);
+      writeFileSync(getEvents[name], JSON.stringify(httpEvent({ path: `/${name}` })));
+    }
 
     const storeEnv: Record<string, string> = cassandra
       ? { CASSANDRA_CONTACT_POINTS: cassandra, CASSANDRA_LOCAL_DC: process.env.CASSANDRA_LOCAL_DC ?? 'datacenter1', CASSANDRA_KEYSPACE: keyspace }
@@ -131,13 +138,13 @@ async function main(): Promise<void> {
     const backends = nativeBuilt ? ['wasm', 'tensorflow'] : ['wasm'];
 
     // One unmeasured run creates the keyspace and tables (in the cloud, CloudFormation has made them already).
-    await runOnce(work, taskRoot, eventFile, { ...storeEnv, INFERENCE_BACKEND: 'wasm' });
+    await runOnce(work, taskRoot, 'predict', eventFile, { ...storeEnv, INFERENCE_BACKEND: 'wasm' });
 
     const report: Record<string, unknown> = {};
     for (const backend of backends) {
       const results: RunResult[] = [];
       for (let i = 0; i < runs; i += 1) {
-        const result = await runOnce(work, taskRoot, eventFile, { ...storeEnv, INFERENCE_BACKEND: backend });
+        const result = await runOnce(work, taskRoot, 'predict', eventFile, { ...storeEnv, INFERENCE_BACKEND: backend });
         if (result.digit !== digit.label) throw new Error(`${backend}: predicted ${result.digit}, expected ${digit.label}`);
         results.push(result);
       }
@@ -149,6 +156,21 @@ async function main(): Promise<void> {
         firstInvokeMs: stats(results.map((r) => r.firstPrediction - r.requireEnd)),
         wallFromSpawnMs: stats(results.map((r) => r.wallMs)),
         warmInvokeMs: stats(results.map((r) => r.warm)),
+        peakRssMb: stats(results.map((r) => r.maxRssMb)),
+      };
+    }
+
+    // history and health, each its own function (container), on the backend prod uses: for their memory sizes.
+    const others: Record<string, unknown> = {};
+    for (const name of ['history', 'health']) {
+      const results: RunResult[] = [];
+      for (let i = 0; i < runs; i += 1) {
+        results.push(await runOnce(work, taskRoot, name, getEvents[name] as string, { ...storeEnv, INFERENCE_BACKEND: 'wasm' }));
+      }
+      others[name] = {
+        backend: 'wasm',
+        runs,
+        coldStartMs: stats(results.map((r) => r.firstPrediction)),
         peakRssMb: stats(results.map((r) => r.maxRssMb)),
       };
     }
@@ -171,6 +193,7 @@ async function main(): Promise<void> {
         nodeModulesWithoutTfjsNodeClosureBytes: withoutNative,
       },
       backends: report,
+      otherFunctions: others,
     };
     mkdirSync(join(ROOT, 'bench', 'out'), { recursive: true });
     const outFile = join(ROOT, 'bench', 'out', 'cold-start.json');
@@ -188,6 +211,10 @@ async function main(): Promise<void> {
           r.firstInvokeMs?.median,
         ).padEnd(14)} ${String(r.warmInvokeMs?.median).padEnd(6)} ${r.peakRssMb?.median} MB`,
       );
+    }
+    for (const [name, r] of Object.entries(others) as Array<[string, Record<string, { median: number; min: number; max: number }>]>) {
+      const c = r.coldStartMs as { median: number; min: number; max: number };
+      console.log(`${name} (wasm): cold start to first answer ${c.median} ms (${c.min}-${c.max}), peak RSS ${r.peakRssMb?.median} MB`);
     }
     console.log(`written to ${outFile}`);
   } finally {
