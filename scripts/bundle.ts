@@ -9,8 +9,8 @@
  *
  * One bundle per handler, so that each function's cold start parses only its own code and runs only its own
  * warm-up (history does not load the model). Native modules cannot be bundled and stay external: sharp,
- * better-sqlite3 and @tensorflow/tfjs-node; modules that cassandra-driver and aws-sdk require only for
- * features the service does not use (kerberos and friends) are external too and never installed.
+ * better-sqlite3 and @tensorflow/tfjs-node; modules required only on paths the service never takes (kerberos,
+ * node-fetch) are external too and never installed.
  * The package-lock is the project's own, cut down to what the externals reach, so that
  * `npm ci --omit=dev` in the image installs exactly the versions that the tests ran with.
  */
@@ -38,21 +38,11 @@ export const HANDLERS = ['predict', 'history', 'health'] as const;
 export const INSTALLED_EXTERNALS = ['sharp', 'better-sqlite3', '@tensorflow/tfjs-node'] as const;
 
 /**
- * Required only on code paths the service never takes (optional natives and integrations of cassandra-driver
- * and aws-sdk v2, tfjs-node's own optional loaders); left external and absent, where a `require` inside a
- * try, or never reached, is harmless.
+ * Required only on code paths the service never takes, so left external and never installed: cassandra-driver
+ * loads kerberos only for DSE GSSAPI authentication, and tfjs-core loads node-fetch only when there is no global
+ * fetch (Node 20 has one).
  */
-const ABSENT_EXTERNALS = [
-  'kerberos',
-  'snappy',
-  'lz4',
-  'lz4-napi',
-  'cardinal',
-  'aws-crt',
-  '@aws-sdk/signature-v4-crt',
-  // tfjs-core loads node-fetch only when the global fetch is missing, and Node 20 has one.
-  'node-fetch',
-];
+const ABSENT_EXTERNALS = ['kerberos', 'node-fetch'];
 
 /**
  * aws-sigv4-auth-cassandra-plugin requires the whole of aws-sdk v2 (10 MB of the 13 MB a handler weighed) for
@@ -70,10 +60,10 @@ const awsSdkCoreOnly: Plugin = {
 };
 
 /**
- * `@tensorflow/tfjs` pulls in four packages beside core and layers; serving a layers model in Node uses none
- * of them: the WebGL backend (no GPU in Lambda; in Node it never initialises), the converter (graph models)
- * and tfjs-data. They become empty modules, which takes 0.8 MB of code out of every handler's cold start; what
- * tfjs itself adds (chained ops, gradients) stays. The bundle test proves predictions unchanged.
+ * `@tensorflow/tfjs` pulls in three packages beside core, layers and the cpu backend that serving a layers
+ * model in Node never uses: the WebGL backend (no GPU in Lambda; in Node it never initialises), the converter
+ * (graph models) and tfjs-data. They become empty modules, which takes 0.8 MB of code out of every handler's
+ * cold start; what tfjs itself adds (chained ops, gradients) stays. The bundle test proves predictions right.
  */
 const UNUSED_TFJS = /^@tensorflow\/tfjs-(backend-webgl|converter|data)$/;
 const tfjsServingOnly: Plugin = {
