@@ -14,6 +14,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -208,6 +209,38 @@ describe('the production bundle alone in a /var/task layout', () => {
 
   it('predicts a real MNIST digit on the wasm backend and lists it in the history, against Cassandra', async () => {
     assertPredictedAndListed(await predictThenHistory('wasm'), 'wasm');
+  });
+
+  it('loads the Keyspaces SigV4 authentication it bundles, and answers 503 when Keyspaces cannot be reached', async () => {
+    // Keyspaces cannot be reached from here; what can be proven is that the bundled SigV4 plugin and its
+    // aws-sdk v2 credential chain load and build the client (a failure to load would surface as a plain Error
+    // from the store's constructor), so that only the unreachable endpoint is left to fail, as a quick 503.
+    const closedPort = await new Promise<number>((resolve) => {
+      const server = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = server.address() as AddressInfo;
+        server.close(() => resolve(port));
+      });
+    });
+    const output = await invoke('health', [httpEvent({ path: '/health' })], {
+      CASSANDRA_KEYSPACES_REGION: 'eu-west-1',
+      CASSANDRA_CONTACT_POINTS: `127.0.0.1:${closedPort}`,
+      CASSANDRA_TIMEOUT_MS: '1000',
+      AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+      AWS_SECRET_ACCESS_KEY: 'not-a-secret',
+      AWS_SESSION_TOKEN: 'not-a-token',
+      AWS_REGION: 'eu-west-1',
+      INFERENCE_BACKEND: 'wasm',
+      LOG_LEVEL: 'warn',
+    });
+    const [health] = output.results;
+    assert.equal(health?.statusCode, 503, output.log);
+    assert.deepEqual(health?.body.store, { kind: 'cassandra', ok: false });
+    const failures = output.log
+      .split('\n')
+      .filter((line) => line.includes('"store failed to start"'))
+      .map((line) => (JSON.parse(line) as { errorName: string }).errorName);
+    assert.ok(failures.length > 0, output.log);
+    assert.deepEqual([...new Set(failures)], ['ServiceUnavailableError'], output.log);
   });
 
   // @tensorflow/tfjs-node is optional: where its native library could not be installed, the service (and the
