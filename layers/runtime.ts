@@ -4,7 +4,7 @@
  * (the Lambda init phase), so the model is loaded and warmed before the first request arrives. A failed
  * start is forgotten, so the next invocation tries again instead of failing forever.
  */
-import { type Classifier, loadClassifier } from './classifier';
+import type { Classifier } from './classifier';
 import { type AppConfig, readConfig } from './config';
 import { describeError, log, setLogLevel } from './log';
 import { createStore } from './store/create-store';
@@ -40,6 +40,8 @@ export function getClassifier(): Promise<Classifier> {
     async () => {
       const cfg = getConfig();
       const began = Date.now();
+      // Loaded on first use: the history function never needs TensorFlow.js in its bundle or its memory.
+      const { loadClassifier } = await import('./classifier.js');
       const loaded = await loadClassifier({ backend: cfg.inferenceBackend, ...(cfg.modelDir ? { modelDir: cfg.modelDir } : {}) });
       log('info', 'model loaded', { modelVersion: loaded.version, backend: loaded.backend, ms: Date.now() - began });
       return loaded;

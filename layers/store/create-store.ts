@@ -1,10 +1,15 @@
-/** Chooses the store the configuration names. The Cassandra driver is loaded only when it is used. */
+/**
+ * Chooses the store the configuration names. Each store's driver is loaded only when it is used, so the
+ * cloud image never loads better-sqlite3 and a first `npm start` never loads the Cassandra driver.
+ */
 import type { AppConfig } from '../config';
 import type { PredictionStore } from './prediction-store';
-import { SqliteStore } from './sqlite-store';
 
 export async function createStore(config: AppConfig, env: Record<string, string | undefined> = process.env): Promise<PredictionStore> {
-  if (config.store === 'sqlite') return new SqliteStore(config.sqlitePath);
+  if (config.store === 'sqlite') {
+    const { SqliteStore } = await import('./sqlite-store.js');
+    return new SqliteStore(config.sqlitePath);
+  }
   const { readCassandraConfig } = await import('./cassandra-config.js');
   const { createCassandraStore } = await import('./cassandra-store.js');
   const store = createCassandraStore(readCassandraConfig(env));
