@@ -36,7 +36,8 @@ function published(path: string): boolean {
 }
 
 function walk(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
+  // Sorted: the same files are sent in the same order on every machine.
+  return [...readdirSync(dir)].sort().flatMap((name) => {
     const path = join(dir, name);
     return statSync(path).isDirectory() ? walk(path) : [path];
   });

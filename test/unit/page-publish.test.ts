@@ -1,0 +1,73 @@
+/**
+ * Publishing the page to its bucket: which files of web/ go up (the page, not its sources or a stale
+ * config), with which content types, and the generated config.json naming the API. The S3 client is a fake
+ * that records the commands; test/e2e/ publishes to the real local server.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import type { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { pageFiles, publishPage } from '../../scripts/page-publish';
+
+const dirs: string[] = [];
+after(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+
+function webDir(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'digit-web-'));
+  dirs.push(dir);
+  for (const [path, content] of Object.entries(files)) {
+    mkdirSync(join(dir, path, '..'), { recursive: true });
+    writeFileSync(join(dir, path), content);
+  }
+  return dir;
+}
+
+const PAGE = {
+  'index.html': '<!doctype html>',
+  'styles.css': 'body{}',
+  'favicon.svg': '<svg/>',
+  'dist/app.js': 'export {};',
+  'dist/app.js.map': '{}',
+  'src/app.ts': 'export {};',
+  'tsconfig.json': '{}',
+  'config.json': '{"apiUrl":"http://stale.example"}',
+  '.DS_Store': '',
+};
+
+describe('pageFiles', () => {
+  it('publishes the page and its compiled module, never its sources, build files or a stale config.json', () => {
+    const files = pageFiles(webDir(PAGE));
+    assert.deepEqual(
+      files.map((file) => [file.key, file.contentType]).sort(),
+      [
+        ['dist/app.js', 'text/javascript; charset=utf-8'],
+        ['favicon.svg', 'image/svg+xml'],
+        ['index.html', 'text/html; charset=utf-8'],
+        ['styles.css', 'text/css; charset=utf-8'],
+      ],
+    );
+  });
+
+  it('refuses to publish a page whose module was not built', () => {
+    const { 'dist/app.js': _built, ...unbuilt } = PAGE;
+    assert.throws(() => pageFiles(webDir(unbuilt)), /npm run build/);
+  });
+});
+
+describe('publishPage', () => {
+  it('uploads every file, then a config.json naming the API without a trailing slash', async () => {
+    const sent: PutObjectCommand[] = [];
+    const client = { send: async (command: PutObjectCommand) => void sent.push(command) } as unknown as S3Client;
+
+    const keys = await publishPage(client, 'page-bucket', { apiUrl: 'https://api.example/' }, webDir(PAGE));
+
+    assert.deepEqual(keys, ['dist/app.js', 'favicon.svg', 'index.html', 'styles.css', 'config.json']);
+    assert.ok(sent.every((command) => command.input.Bucket === 'page-bucket'));
+    const config = sent.find((command) => command.input.Key === 'config.json');
+    assert.equal(config?.input.ContentType, 'application/json; charset=utf-8');
+    assert.equal(config?.input.CacheControl, 'no-cache');
+    assert.deepEqual(JSON.parse(String(config?.input.Body)), { apiUrl: 'https://api.example' });
+  });
+});
