@@ -56,7 +56,7 @@ export async function preprocessImage(bytes: Buffer, options: PreprocessOptions 
   const { width, height } = await readHeader(bytes);
   const picture = await decodeWorkingCopy(bytes);
   const grey = toGreyscale(picture);
-  const ink = thickenThinStrokes(extractInk(grey, picture.width, picture.height));
+  const ink = thickenThinStrokes(extractInk(grey, picture.width, picture.height, isLossless(format, bytes)));
   const input = frameDigit(ink);
   return { input, preview: await previewPng(input), format, width, height };
 }
@@ -80,6 +80,12 @@ function tooManyPixels(width?: number, height?: number): HttpError {
     `the image has more than ${MAX_INPUT_PIXELS / 1_000_000} megapixels${size}`,
     'too_many_pixels',
   );
+}
+
+/** Whether the encoding keeps pixels exactly: lossy ones (JPEG, AVIF, lossy WebP) add ringing around strokes. */
+function isLossless(format: ImageMediaType, bytes: Buffer): boolean {
+  if (format === 'image/webp') return bytes.length >= 16 && bytes.subarray(12, 16).toString('latin1') === 'VP8L';
+  return format === 'image/png' || format === 'image/gif' || format === 'image/tiff';
 }
 
 /** Reads only the header: refuses huge pictures before a single pixel is decoded. */
@@ -442,7 +448,7 @@ function noDigit(): HttpError {
  * noise below a floor set from the paper's own noise zeroed, and the crop taken around the connected pieces
  * of ink that matter.
  */
-function extractInk(grey: Float32Array, width: number, height: number): InkPatch {
+function extractInk(grey: Float32Array, width: number, height: number, lossless: boolean): InkPatch {
   const n = width * height;
   const lightPaper = isDarkInkOnLightPaper(grey);
   const v = new Float32Array(n);
@@ -481,17 +487,24 @@ function extractInk(grey: Float32Array, width: number, height: number): InkPatch
   }
   const coreThreshold = Math.max(otsu(inkHist, sampled), median + NOISE_SIGMAS_CORE * sigma, median + MIN_INK_CONTRAST);
   let coreCount = 0;
+  let coreMax = 0;
   const coreHist = new Uint32Array(256);
   for (let i = 0; i < n; i += 1) {
     const r = residual[i] as number;
     if (r > coreThreshold) {
       coreCount += 1;
+      if (r > coreMax) coreMax = r;
       bump(coreHist, Math.min(255, Math.round(r)));
     }
   }
   if (coreCount === 0) throw noDigit();
-  const inkLevel = percentileOf(coreHist, coreCount, 0.9);
-  const floor = median + Math.max(NOISE_SIGMAS_FLOOR * sigma, 1);
+  // Stroke cores are stretched to full ink (as in MNIST) at the 90th percentile of the ink, which outliers
+  // cannot move. A noiseless, losslessly encoded picture (an MNIST digit, a canvas drawing) is only scaled,
+  // by its own maximum and without a floor, so that its grey levels keep their proportions and an MNIST
+  // digit comes back as it was, centre of mass included.
+  const clean = lossless && sigma === 0;
+  const inkLevel = clean ? coreMax : percentileOf(coreHist, coreCount, 0.9);
+  const floor = clean ? median : median + Math.max(NOISE_SIGMAS_FLOOR * sigma, 1);
   if (inkLevel - floor < MIN_INK_CONTRAST / 2) throw noDigit();
 
   const ink = new Float32Array(n);
@@ -500,19 +513,25 @@ function extractInk(grey: Float32Array, width: number, height: number): InkPatch
     const t = ((residual[i] as number) - floor) * gain;
     ink[i] = t <= 0 ? 0 : t >= 1 ? 1 : t;
   }
-  return cropToDigit(ink, residual, coreThreshold, width, height);
+  // JPEG ringing, blur and enlargement leave a faint fringe that would widen the crop, and noise leaves
+  // specks. A noiseless picture already at about MNIST's scale has neither: there faint edge pixels are the
+  // antialiasing the model expects and every mark belongs to the box, as in MNIST itself.
+  const mnistScale = clean && Math.max(width, height) <= 2 * IMAGE_SIZE;
+  return cropToDigit(ink, residual, coreThreshold, mnistScale ? 0 : BOX_LEVEL, mnistScale, width, height);
 }
 
 /**
  * Labels 8-connected pieces of ink, keeps the pieces that hold real ink (a core pixel) and weigh at least
- * SPECK_MASS_RATIO of the heaviest, and crops to the box of their pixels above BOX_LEVEL with everything
- * else zeroed. The faint fringe below BOX_LEVEL (JPEG ringing, blur) does not widen the box; MNIST's own
- * boxes are the same at that level (99.99% of its test digits).
+ * SPECK_MASS_RATIO of the heaviest, and crops to the box of their pixels above `boxLevel` with everything
+ * else zeroed. With `keepAll` (a noiseless picture, where nothing is noise) every piece is kept, as MNIST
+ * kept every mark of its scans in the box; only a desk along the edge is still left out.
  */
 function cropToDigit(
   ink: Float32Array,
   residual: Float32Array,
   coreThreshold: number,
+  boxLevel: number,
+  keepAll: boolean,
   width: number,
   height: number,
 ): InkPatch {
@@ -545,7 +564,7 @@ function cropToDigit(
       m += ink[p] as number;
       if ((residual[p] as number) > coreThreshold) core = true;
       if (x === 0 || y === 0 || x === width - 1 || y === height - 1) edgePixels += 1;
-      if ((ink[p] as number) > BOX_LEVEL) {
+      if ((ink[p] as number) > boxLevel) {
         if (x < x0) x0 = x;
         if (x > x1) x1 = x;
         if (y < y0) y0 = y;
@@ -573,7 +592,7 @@ function cropToDigit(
   // A piece that runs along the picture's edge for a long stretch is the desk or the shadow around a
   // photographed sheet, not the digit (a stroke that reaches the edge touches it only for its width), as
   // long as something else is left to be the digit.
-  const candidate = (l: number): boolean => hasCore[l] === true;
+  const candidate = (l: number): boolean => keepAll || hasCore[l] === true;
   const edgeRun = EDGE_CONTACT * Math.min(width, height);
   const alongEdge = (l: number): boolean => (onEdge[l] as number) >= edgeRun;
   let heaviest = 0;
@@ -592,7 +611,7 @@ function cropToDigit(
   let bx1 = -1;
   let by1 = -1;
   for (let l = 1; l < next; l += 1) {
-    if (!candidate(l) || (mass[l] as number) < SPECK_MASS_RATIO * heaviest) continue;
+    if (!candidate(l) || (!keepAll && (mass[l] as number) < SPECK_MASS_RATIO * heaviest)) continue;
     if (dropEdgePieces && alongEdge(l)) continue;
     keep[l] = 1;
     const [x0, y0, x1, y1] = boxes[l] as [number, number, number, number];
@@ -707,8 +726,8 @@ function resize(patch: InkPatch, width: number, height: number): Float32Array {
 
 /**
  * Scales the digit's longer side to 20 px keeping its aspect ratio, and places it in 28x28 shifted by whole
- * pixels so that its centre of mass lands nearest the frame's centre (14, 14), as MNIST did; the shift is
- * clamped so that no ink leaves the frame.
+ * pixels so that its centre of mass lands within half a pixel of the frame's centre (14, 14), as MNIST did;
+ * the shift is clamped so that no ink leaves the frame.
  */
 function frameDigit(patch: InkPatch): Float32Array {
   const longer = Math.max(patch.width, patch.height);
@@ -726,12 +745,13 @@ function frameDigit(patch: InkPatch): Float32Array {
       sy += m * y;
     }
   }
-  // MNIST's centres of mass sit at pixel index 14 (mean 14.0 over its test set), so that convention is kept.
-  const centre = IMAGE_SIZE / 2;
+  // MNIST's centres of mass, in pixel-index coordinates, all lie in [13.5, 14.5) on both axes (its test set):
+  // the shift is chosen to land there too, so an MNIST digit keeps exactly its place.
   const cx = total > 0 ? sx / total : (w - 1) / 2;
   const cy = total > 0 ? sy / total : (h - 1) / 2;
-  const left = Math.min(Math.max(Math.round(centre - cx), 0), IMAGE_SIZE - w);
-  const top = Math.min(Math.max(Math.round(centre - cy), 0), IMAGE_SIZE - h);
+  const low = IMAGE_SIZE / 2 - 0.5;
+  const left = Math.min(Math.max(Math.ceil(low - cx - 1e-6), 0), IMAGE_SIZE - w);
+  const top = Math.min(Math.max(Math.ceil(low - cy - 1e-6), 0), IMAGE_SIZE - h);
   const input = new Float32Array(PIXELS);
   for (let y = 0; y < h; y += 1) {
     for (let x = 0; x < w; x += 1) input[(top + y) * IMAGE_SIZE + left + x] = scaled[y * w + x] as number;

@@ -108,13 +108,16 @@ async function preprocessPlain(index: number): Promise<Float32Array> {
 }
 
 describe('preprocessImage on the plain MNIST digit', () => {
-  it('gives back the MNIST digit itself (already 20 px, centred by mass)', async () => {
-    for (const index of DIGITS) {
+  it('gives back the MNIST digit itself (already 20 px, centred by mass), pixel for pixel', async () => {
+    // So that the service scores plain MNIST digits as `npm run evaluate` does. (Over the whole test set
+    // 3 digits of 10,000 differ: their ink boxes are 19 px, which preprocessing scales to 20.)
+    for (let index = 0; index < 200; index += 1) {
       const { pixels } = mnistDigit(index);
       const result = await preprocessImage((await plainDigit(index)).bytes, { declaredType: 'image/png' });
-      const original = Float32Array.from(pixels, (v) => v / 255);
-      assert.ok(correlation(result.input, original) > 0.995, `digit ${index}`);
-      assertMnistLike(result.input, `digit ${index}`);
+      let largest = 0;
+      for (let i = 0; i < PIXELS; i += 1) largest = Math.max(largest, Math.abs((result.input[i] as number) - (pixels[i] as number) / 255));
+      assert.ok(largest <= 0.01, `digit ${index}: a pixel differs by ${largest.toFixed(3)}`);
+      if (DIGITS.includes(index)) assertMnistLike(result.input, `digit ${index}`);
     }
   });
 
