@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Client } from 'cassandra-driver';
+import { startCassandra } from '../../scripts/cassandra/launcher';
 import { startOffline, type OfflineService } from '../../scripts/offline';
 import { plainDigit, redrawnDigit } from '../support/digit-images';
 import { multipart } from '../support/events';
@@ -230,4 +231,15 @@ export async function startService(env: Record<string, string>, startTimeoutMs =
       if (attempt >= 3 || !(error instanceof Error) || !error.message.includes('EADDRINUSE')) throw error;
     }
   }
+}
+
+/**
+ * The Cassandra a test runs against: CASSANDRA_CONTACT_POINTS when set (scripts/cassandra/with-cassandra.ts
+ * sets it for `npm test`), else a node of its own on free ports, stopped by `stop()`.
+ */
+export async function testCassandra(): Promise<{ contactPoints: string; stop(): Promise<void> }> {
+  const given = process.env.CASSANDRA_CONTACT_POINTS;
+  if (given) return { contactPoints: given, stop: async () => undefined };
+  const node = await startCassandra({ onProgress: (msg) => console.error(`[cassandra] ${msg}`) });
+  return { contactPoints: node.contactPoint, stop: () => node.stop() };
 }
