@@ -27,6 +27,7 @@ import { buildClientOptions, replicationCql, type CassandraConfig } from './cass
 import type { ListPage, ListQuery, PredictionRecord, PredictionStore } from './prediction-store';
 
 const RETRY_AFTER_SECONDS = 5;
+const INIT_TIMEOUT_MS = 30_000;
 const MAX_PAGE_STATE_CHARS = 2048;
 
 interface CursorState {
@@ -202,9 +203,13 @@ export class CassandraStore implements PredictionStore {
     };
   }
 
-  /** Connects, creates the schema where allowed; call at cold start to take that cost before the first request. */
+  /**
+   * Connects and creates the schema where allowed; call at cold start to take that cost before the first
+   * request. Creating a keyspace and three tables takes seconds on a loaded node, so this waits longer than a
+   * request would (requests arriving meanwhile get a 503 after `timeoutMs`).
+   */
   async init(): Promise<void> {
-    await this.run(async () => undefined);
+    await this.run(async () => undefined, Math.max(this.config.timeoutMs, INIT_TIMEOUT_MS));
   }
 
   bucketOf(createdAt: string): number {
@@ -357,10 +362,10 @@ export class CassandraStore implements PredictionStore {
    * now" errors into a 503. The driver's own timeouts and single retry fit inside this bound; the bound
    * guarantees the answer even if they do not.
    */
-  private async run<T>(operation: (client: Client) => Promise<T>): Promise<T> {
+  private async run<T>(operation: (client: Client) => Promise<T>, timeoutMs = this.config.timeoutMs): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new StoreTimeoutError(this.config.timeoutMs)), this.config.timeoutMs);
+      timer = setTimeout(() => reject(new StoreTimeoutError(timeoutMs)), timeoutMs);
     });
     try {
       return await Promise.race([this.connected().then(operation), deadline]);
