@@ -267,6 +267,12 @@ export async function startCassandra(opts: StartCassandraOptions = {}): Promise<
     throw new Error(`Cassandra 5.0 needs OpenJDK 17 at ${java} (apt-get install openjdk-17-jdk-headless, or set CASSANDRA_JAVA)`);
   }
 
+  if (await portAnswers(address, port)) {
+    throw new Error(
+      `${address}:${port} is already in use (another Cassandra node? then set CASSANDRA_CONTACT_POINTS=${address}:${port} and use it instead)`,
+    );
+  }
+
   const lib = await resolveClasspath(progress);
   // Rendered before anything is written, so that a bad option leaves no directory behind.
   const yaml = render(await readFile(path.join(HERE, 'cassandra.yaml'), 'utf8'), {
