@@ -7,6 +7,7 @@
 import sharp from 'sharp';
 import { IMAGE_SIZE, PIXELS } from '../../layers/model-contract';
 import { loadMnist, type MnistSplit } from '../../model/mnist';
+import { createRng } from '../../model/augment';
 
 export type OutputFormat = 'png' | 'jpeg' | 'webp' | 'gif' | 'tiff' | 'avif';
 
@@ -65,17 +66,8 @@ export function mnistDigit(index: number): { pixels: Uint8Array; label: number }
   };
 }
 
-/** mulberry32: a small, fast, seedable generator in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The same seeded generator (mulberry32) as training's augmentation, so pictures repeat on every machine. */
+export const seededRandom = createRng;
 
 function gaussian(random: () => number): number {
   const u = Math.max(random(), 1e-12);
