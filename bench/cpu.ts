@@ -1,0 +1,108 @@
+/**
+ * Where the CPU goes, for the load bench: per-thread CPU time of a process read from /proc (so a run can say
+ * how many CPU milliseconds a request costs in the service's main thread, in its libuv and V8 helper threads,
+ * and in Cassandra's JVM), and a V8 CPU profile (--cpu-prof) of the service's main thread summarised by
+ * what the code belongs to (multipart parsing, preprocessing, inference, the store driver, serverless-offline).
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+
+const TICKS_PER_SECOND = 100;
+
+/** CPU ms per thread name (threads of one name summed) of process `pid`; empty when it has gone. */
+export function threadCpuMs(pid: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      // The name sits in parentheses and may hold spaces; the fields after it are space-separated.
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime
+      const key = tid === String(pid) ? 'main' : name.replace(/[-_ ]?\d+$/, '').trim() || name;
+      out[key] = (out[key] ?? 0) + (ticks * 1000) / TICKS_PER_SECOND;
+    } catch {
+      // The thread ended between listing and reading.
+    }
+  }
+  return out;
+}
+
+export function cpuDelta(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [key, value] of Object.entries(after)) out[key] = value - (before[key] ?? 0);
+  for (const [key, value] of Object.entries(before)) if (!(key in after)) out[key] = -value;
+  return out;
+}
+
+export const sum = (values: Record<string, number>): number => Object.values(values).reduce((a, b) => a + b, 0);
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string };
+}
+
+interface CpuProfile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+/** What a sampled function belongs to, from its script URL. */
+export function categorise(url: string, functionName: string): string {
+  if (functionName === '(idle)') return 'idle';
+  if (functionName === '(garbage collector)') return 'garbage collection';
+  if (functionName === '(program)') return 'native, outside JS (V8, libuv, I/O)';
+  const u = url.replace(/\\/g, '/');
+  if (/\/busboy\/|\/streamsearch\//.test(u)) return 'multipart parsing (busboy)';
+  if (/layers\/(preprocess|image-format)/.test(u)) return 'preprocessing (JS pixel work)';
+  if (/\/sharp\//.test(u)) return 'sharp (JS side)';
+  if (/@tensorflow/.test(u)) return 'inference (TF.js)';
+  if (/cassandra-driver|long\/|adm-zip/.test(u)) return 'store (cassandra-driver)';
+  if (/serverless-offline|@hapi\/|\/hapi\/|\/boom\/|\/podium\/|\/shot\/|\/ammo\/|\/subtext\//.test(u)) return 'serverless-offline (hapi, Lambda emulation)';
+  if (/node_modules\/serverless\/|@serverless\//.test(u)) return 'serverless framework';
+  if (/layers\/|functions\//.test(u)) return 'service code (handlers, log, store)';
+  if (u.startsWith('node:') || u === '') return 'Node core (http, streams, buffers, crypto, JSON)';
+  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(u)?.[1];
+  return pkg ? `other: ${pkg}` : `other: ${u.split('/').slice(-2).join('/')}`;
+}
+
+export interface ProfileSummary {
+  totalMs: number;
+  busyMs: number;
+  byCategory: Record<string, number>;
+  /** The functions with the most self time: what each category is made of. */
+  topFunctions: Array<{ category: string; name: string; where: string; ms: number }>;
+}
+
+/** Self time per category in ms, from a V8 .cpuprofile, and the top functions. */
+export function summariseProfile(profile: CpuProfile, top = 20): ProfileSummary {
+  const nodeById = new Map<number, ProfileNode>();
+  for (const node of profile.nodes) nodeById.set(node.id, node);
+  const selfMs = new Map<number, number>();
+  let totalMs = 0;
+  profile.samples.forEach((id, i) => {
+    const ms = (profile.timeDeltas[i] ?? 0) / 1000;
+    totalMs += ms;
+    selfMs.set(id, (selfMs.get(id) ?? 0) + ms);
+  });
+  const byCategory: Record<string, number> = {};
+  const byFunction = new Map<string, { category: string; name: string; where: string; ms: number }>();
+  for (const [id, ms] of selfMs) {
+    const frame = nodeById.get(id)?.callFrame ?? { functionName: '(unknown)', url: '' };
+    const category = categorise(frame.url, frame.functionName);
+    byCategory[category] = (byCategory[category] ?? 0) + ms;
+    const where = frame.url.replace(/^.*node_modules\//, '').replace(/^file:\/\/\/work\/main\//, '') || '(native)';
+    const key = `${frame.functionName}|${where}`;
+    const entry = byFunction.get(key) ?? { category, name: frame.functionName || '(anonymous)', where, ms: 0 };
+    entry.ms += ms;
+    byFunction.set(key, entry);
+  }
+  const topFunctions = [...byFunction.values()].filter((f) => f.category !== 'idle').sort((a, b) => b.ms - a.ms).slice(0, top);
+  return { totalMs, busyMs: totalMs - (byCategory.idle ?? 0), byCategory, topFunctions };
+}
