@@ -46,6 +46,8 @@ export interface OutageResult {
   restartMs: number;
   recoveryMs: number;
   restarted: CassandraNode;
+  /** When the node was stopped or killed, on the answers' clock (their `sentAt`). */
+  stoppedAtMs: number;
 }
 
 /**
@@ -114,6 +116,7 @@ export async function outage(options: {
 
   enter('outage');
   const stoppedAt = performance.now();
+  const stoppedAtMs = stoppedAt - origin;
   if (options.kill) process.kill(options.node.pid, 'SIGKILL');
   await options.node.stop();
   show(`node ${options.node.contactPoint} ${options.kill ? 'killed' : 'stopped'}`, true);
@@ -134,6 +137,7 @@ export async function outage(options: {
     restartMs: restartedAt - stoppedAt,
     recoveryMs: firstOk.length > 0 ? Math.min(...firstOk) - restartedAt : Number.NaN,
     restarted,
+    stoppedAtMs,
   };
 }
 
@@ -160,11 +164,14 @@ export interface NodeDownResult {
   /** ms from the kill to the node answering CQL again. */
   downMs: number;
   restarted: CassandraNode;
+  /** When the node was killed, on the answers' clock (their `sentAt`). */
+  killedAtMs: number;
 }
 
 /**
- * Steady load on a multi-node cluster while one node is killed (SIGKILL) and, after `downOk` more
- * successes, started again on its own data; load goes on until `afterOk` successes follow its return.
+ * Steady load on a multi-node cluster while one node is killed (SIGKILL; or stopped with SIGTERM when `kill`
+ * is false) and, after `downOk` more successes, started again on its own data; load goes on until `afterOk`
+ * successes follow its return. `killedAt` (ms on the answers' clock) dates the kill.
  */
 export async function nodeDown(options: {
   base: string;
@@ -176,6 +183,7 @@ export async function nodeDown(options: {
   beforeOk: number;
   downOk: number;
   afterOk: number;
+  kill?: boolean;
 }): Promise<NodeDownResult> {
   const show = progress('node down', 1000);
   let phase: Phase = 'before';
@@ -222,9 +230,10 @@ export async function nodeDown(options: {
   await waitFor(() => ok.before >= options.beforeOk, 120_000, `${options.beforeOk} successes before the kill`);
   enter('outage');
   const killedAt = performance.now();
-  process.kill(options.node.pid, 'SIGKILL');
+  const killedAtMs = performance.now() - origin;
+  if (options.kill ?? true) process.kill(options.node.pid, 'SIGKILL');
   await options.node.stop();
-  show(`node ${options.node.address} killed`, true);
+  show(`node ${options.node.address} ${options.kill ?? true ? 'killed' : 'stopped'}`, true);
   await waitFor(() => ok.outage >= options.downOk, 180_000, `${options.downOk} successes with the node down`);
   enter('restarting');
   const restarted = await startCassandra({ ...options.restartOptions, onProgress: (msg) => show(`[restart] ${msg}`, true) });
@@ -233,5 +242,5 @@ export async function nodeDown(options: {
   await waitFor(() => ok.after >= options.afterOk, 120_000, `${options.afterOk} successes after the node returned`);
   finished = true;
   await load;
-  return { answers, downMs, restarted };
+  return { answers, downMs, restarted, killedAtMs };
 }
