@@ -92,6 +92,7 @@ function panel(
   series: Series[],
   yRange: [number, number],
   formatY: (v: number) => string,
+  legendAt: 'top' | 'bottom',
 ): string {
   const [lo, hi] = yRange;
   const px = (i: number): number => x0 + (epochs.length <= 1 ? w / 2 : (i / (epochs.length - 1)) * w);
@@ -125,9 +126,9 @@ function panel(
       const [cx, cy] = p.split(',');
       out.push(`<circle cx="${cx}" cy="${cy}" r="2.8" fill="${s.colour}"/>`);
     }
-    const ly = y0 + 16 + k * 18;
-    out.push(`<line x1="${x0 + w - 150}" y1="${ly - 4}" x2="${x0 + w - 124}" y2="${ly - 4}" stroke="${s.colour}" stroke-width="2.2"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/>`);
-    out.push(`<text x="${x0 + w - 118}" y="${ly}" font-size="12" fill="#222">${escapeXml(s.label)}</text>`);
+    const ly = legendAt === 'top' ? y0 + 18 + k * 18 : y0 + h - 14 - (series.length - 1 - k) * 18;
+    out.push(`<line x1="${x0 + w - 180}" y1="${ly - 4}" x2="${x0 + w - 154}" y2="${ly - 4}" stroke="${s.colour}" stroke-width="2.2"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/>`);
+    out.push(`<text x="${x0 + w - 148}" y="${ly}" font-size="12" fill="#222">${escapeXml(s.label)}</text>`);
   });
   return out.join('\n');
 }
@@ -148,17 +149,22 @@ export function trainingCurvesSvg(history: CurvePoint[], title: string): string 
   const lossPanel = panel(80, 80, 360, 260, 'Loss (cross-entropy)', epochs, [
     { label: 'training (augmented)', colour: '#1f77b4', values: history.map((h) => h.loss) },
     { label: 'test', colour: '#d62728', dashed: true, values: history.map((h) => h.valLoss) },
-  ], [0, lossHi], (v) => v.toFixed(2));
+  ], [0, lossHi], (v) => v.toFixed(2), 'top');
   const accPanel = panel(570, 80, 360, 260, 'Accuracy', epochs, [
     { label: 'training (augmented)', colour: '#1f77b4', values: history.map((h) => h.accuracy) },
     { label: 'test', colour: '#d62728', dashed: true, values: history.map((h) => h.valAccuracy) },
-  ], [accLo, 1], (v) => `${(v * 100).toFixed(1)}%`);
+  ], [accLo, 1], (v) => `${(v * 100).toFixed(1)}%`, 'bottom');
+  const clipped = history.flatMap((h) => [h.accuracy, h.valAccuracy ?? 1]).some((v) => v < accLo);
+  const note = clipped
+    ? `<text x="750" y="${height - 16}" font-size="11" text-anchor="middle" fill="#777">points below ${(accLo * 100).toFixed(0)}% are drawn on the axis</text>`
+    : '';
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="${FONT}">`,
     `<rect width="100%" height="100%" fill="#ffffff"/>`,
     `<text x="${width / 2}" y="30" font-size="17" font-weight="bold" text-anchor="middle" fill="#222">${escapeXml(title)}</text>`,
     lossPanel,
     accPanel,
+    note,
     '</svg>',
   ].join('\n');
 }
