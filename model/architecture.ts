@@ -3,7 +3,7 @@
  *
  * conv5x5(32) -> pool -> conv3x3(64) -> conv3x3(64) -> pool -> dense(128) -> softmax(10), each hidden layer
  * followed by batch normalisation and ReLU, dropout before the dense layers. About 190k weights (0.76 MB as
- * float32) and under 5M multiply-adds per image: a training epoch takes about 80 s on native TensorFlow here
+ * float32) and under 5M multiply-adds per image: a training epoch takes about 100 s on native TensorFlow here
  * and inference about a millisecond on wasm. Convolutions and the hidden dense layer carry no bias because
  * the batch normalisation after them has its own shift. Valid padding on purpose: MNIST's digits sit inside a
  * 20x20 box in the 28x28 frame, so the border holds nothing worth padding for.
