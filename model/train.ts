@@ -325,6 +325,8 @@ async function main(): Promise<void> {
   const { options, backend } = parseOptions(process.argv.slice(2));
   let tf: typeof tfTypes;
   if (backend === 'tensorflow') {
+    // TensorFlow's C++ start-up notes (oneDNN, CPU features) would otherwise open every training log.
+    process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
     try {
       // tfjs-node re-exports @tensorflow/tfjs and registers the native backend on load.
       tf = require('@tensorflow/tfjs-node') as typeof tfTypes;
