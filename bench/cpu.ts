@@ -45,6 +45,7 @@ export const sum = (values: Record<string, number>): number => Object.values(val
 interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string };
+  children?: number[];
 }
 
 interface CpuProfile {
@@ -61,11 +62,12 @@ export function categorise(url: string, functionName: string): string {
   const u = url.replace(/\\/g, '/');
   if (/\/busboy\/|\/streamsearch\//.test(u)) return 'multipart parsing (busboy)';
   if (/layers\/(preprocess|image-format)/.test(u)) return 'preprocessing (JS pixel work)';
-  if (/\/sharp\//.test(u)) return 'sharp (JS side)';
+  if (/\/sharp\//.test(u)) return 'sharp (decode, resize, encode: calls into libvips)';
   if (/@tensorflow/.test(u)) return 'inference (TF.js)';
   if (/cassandra-driver|long\/|adm-zip/.test(u)) return 'store (cassandra-driver)';
   if (/serverless-offline|@hapi\/|\/hapi\/|\/boom\/|\/podium\/|\/shot\/|\/ammo\/|\/subtext\//.test(u)) return 'serverless-offline (hapi, Lambda emulation)';
   if (/node_modules\/serverless\/|@serverless\//.test(u)) return 'serverless framework';
+  if (u === 'node:inspector') return 'the profiler itself';
   if (/layers\/|functions\//.test(u)) return 'service code (handlers, log, store)';
   if (u.startsWith('node:') || u === '') return 'Node core (http, streams, buffers, crypto, JSON)';
   const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(u)?.[1];
@@ -83,7 +85,20 @@ export interface ProfileSummary {
 /** Self time per category in ms, from a V8 .cpuprofile, and the top functions. */
 export function summariseProfile(profile: CpuProfile, top = 20): ProfileSummary {
   const nodeById = new Map<number, ProfileNode>();
-  for (const node of profile.nodes) nodeById.set(node.id, node);
+  const parentOf = new Map<number, number>();
+  for (const node of profile.nodes) {
+    nodeById.set(node.id, node);
+    for (const child of node.children ?? []) parentOf.set(child, node.id);
+  }
+  // A native function (no script URL: a C++ binding such as TensorFlow's op execution or sharp's pipeline,
+  // or a V8 builtin) is charged to the code that called it.
+  const callerUrl = (id: number): string => {
+    for (let at = parentOf.get(id), hops = 0; at !== undefined && hops < 50; at = parentOf.get(at), hops += 1) {
+      const url = nodeById.get(at)?.callFrame.url;
+      if (url) return url;
+    }
+    return '';
+  };
   const selfMs = new Map<number, number>();
   let totalMs = 0;
   profile.samples.forEach((id, i) => {
@@ -95,9 +110,12 @@ export function summariseProfile(profile: CpuProfile, top = 20): ProfileSummary 
   const byFunction = new Map<string, { category: string; name: string; where: string; ms: number }>();
   for (const [id, ms] of selfMs) {
     const frame = nodeById.get(id)?.callFrame ?? { functionName: '(unknown)', url: '' };
-    const category = categorise(frame.url, frame.functionName);
+    const special = frame.functionName.startsWith('(') && frame.functionName !== '(anonymous)';
+    const category = categorise(frame.url || (special ? '' : callerUrl(id)), frame.functionName);
     byCategory[category] = (byCategory[category] ?? 0) + ms;
-    const where = frame.url.replace(/^.*node_modules\//, '').replace(/^file:\/\/\/work\/main\//, '') || '(native)';
+    const caller = frame.url ? '' : callerUrl(id);
+    const short = (url: string): string => url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*?\/(dist\/)/, '$1');
+    const where = frame.url ? short(frame.url) : caller ? `(native, called from ${short(caller)})` : '(native)';
     const key = `${frame.functionName}|${where}`;
     const entry = byFunction.get(key) ?? { category, name: frame.functionName || '(anonymous)', where, ms: 0 };
     entry.ms += ms;

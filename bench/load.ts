@@ -16,13 +16,14 @@
  * profile itself, bench/out/predict.cpuprofile.
  *
  *   npm run bench -- [--duration 20] [--connections 1,8,32] [--quick] [--cold-start-runs 5]
- *                    [--skip-cold-start] [--no-profile]
+ *                    [--skip-cold-start] [--no-profile] [--backend wasm|tensorflow|auto]
  *
  * --quick: 3-second runs and 2 cold starts, to check the bench itself; its figures mean little.
+ * --backend: the service's INFERENCE_BACKEND; wasm by default, as the cloud stage runs.
  */
 import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
@@ -92,13 +93,17 @@ async function runLoad(base: string, endpoint: Endpoint, connections: number, se
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     const instance = autocannon({ url: base, connections, duration: seconds, requests, timeout: 30 }, (error, res) => (error ? reject(error) : resolve(res)));
     instance.on('response', () => (answered += 1));
+    // On a terminal the line is redrawn every second; into a log, a line every five seconds.
+    const tty = process.stderr.isTTY;
     const timer = setInterval(() => {
       const elapsed = (Date.now() - started) / 1000;
-      process.stderr.write(`\r[bench] ${endpoint.name} at ${connections} connection(s): ${elapsed.toFixed(0)}/${seconds} s, ${answered} answers, ${(answered / Math.max(elapsed, 0.001)).toFixed(0)} req/s   `);
+      if (!tty && Math.round(elapsed) % 5 !== 0) return;
+      const line = `[bench] ${endpoint.name} at ${connections} connection(s): ${elapsed.toFixed(0)}/${seconds} s, ${answered} answers, ${(answered / Math.max(elapsed, 0.001)).toFixed(0)} req/s`;
+      process.stderr.write(tty ? `\r${line}\x1b[K` : `${line}\n`);
     }, 1000);
     instance.on('done', () => {
       clearInterval(timer);
-      process.stderr.write('\n');
+      if (tty) process.stderr.write('\n');
     });
   });
   const cpu = cpuDelta(cpuBefore, threadCpuMs(servicePid));
@@ -188,7 +193,10 @@ const fmt = (n: number | null | undefined, digits = 1): string => (n === null ||
 
 function markdown(report: BenchReport): string {
   const lines: string[] = [];
-  lines.push(`Measured ${report.measuredAt} on ${report.machine}; ${report.durationSeconds} s per run, Cassandra ${report.store}, inference on ${report.backend}, model ${report.modelVersion}.`);
+  lines.push(
+    `Measured ${report.measuredAt} on ${report.machine}; ${report.durationSeconds} s per run, Cassandra ${report.store}, inference on ${report.backend}, ` +
+      `model ${report.modelVersion}; 1-minute load average ${report.loadAverage.start.toFixed(1)} before the runs, ${report.loadAverage.end.toFixed(1)} after.`,
+  );
   lines.push('');
   lines.push('| endpoint | connections | requests/s | vs /health | p50 ms | p90 ms | p99 ms | errors | non-2xx | service CPU ms/req | Cassandra CPU ms/req |');
   lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
@@ -252,6 +260,8 @@ interface BenchReport {
   measuredAt: string;
   machine: string;
   durationSeconds: number;
+  /** 1-minute load average when the load runs began and when they ended: other work on the machine shows here. */
+  loadAverage: { start: number; end: number };
   store: string;
   backend: string;
   modelVersion: string;
@@ -272,6 +282,7 @@ async function main(): Promise<void> {
       'cold-start-runs': { type: 'string' },
       'skip-cold-start': { type: 'boolean', default: false },
       'no-profile': { type: 'boolean', default: false },
+      backend: { type: 'string', default: 'wasm' },
     },
   });
   const duration = Number(values.duration ?? (values.quick ? 3 : 20));
@@ -301,6 +312,8 @@ async function main(): Promise<void> {
     CASSANDRA_CONTACT_POINTS: contactPoints,
     CASSANDRA_LOCAL_DC: process.env.CASSANDRA_LOCAL_DC ?? 'datacenter1',
     CASSANDRA_KEYSPACE: keyspace,
+    // The cloud stage's backend (serverless.yml), and the faster one for single images here.
+    INFERENCE_BACKEND: String(values.backend),
   };
   let service: OfflineService | undefined;
   try {
@@ -321,6 +334,7 @@ async function main(): Promise<void> {
       { name: 'GET /history', method: 'GET', path: '/history' },
     ];
     const load: LoadRow[] = [];
+    const loadAtStart = loadavg()[0] ?? 0;
     for (const endpoint of endpoints) {
       for (const connections of levels) load.push(await runLoad(service.url, endpoint, connections, duration, pid, node?.pid));
     }
@@ -328,6 +342,7 @@ async function main(): Promise<void> {
       const ceiling = load.find((r) => r.endpoint === 'GET /health' && r.connections === row.connections);
       row.ratioToHealth = ceiling && ceiling.requestsPerSecond > 0 ? row.requestsPerSecond / ceiling.requestsPerSecond : null;
     }
+    const loadAtEnd = loadavg()[0] ?? 0;
     await service.stop();
     service = undefined;
 
@@ -380,6 +395,7 @@ async function main(): Promise<void> {
       measuredAt: new Date().toISOString(),
       machine: `${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}${training ? ', UNDER CONTENTION (training running)' : ''}`,
       durationSeconds: duration,
+      loadAverage: { start: loadAtStart, end: loadAtEnd },
       store: `5.0 (${node ? 'one local node' : contactPoints}), LOCAL_QUORUM`,
       backend: health.backend,
       modelVersion: health.modelVersion,
