@@ -11,6 +11,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { projectRoot } from './config';
 import { IMAGE_CHANNELS, IMAGE_SIZE, NUM_CLASSES, PIXELS, assertValidInput } from './model-contract';
 
 export type BackendChoice = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
@@ -30,17 +31,10 @@ export interface ClassifierOptions {
   modelDir?: string;
 }
 
-/** The shipped model's directory: MODEL_DIR, else `model/` beside the code (works from source and from dist/). */
+/** The shipped model's directory: MODEL_DIR, else `model/` in the project root (source, dist/ or the bundle). */
 export function defaultModelDir(): string {
   if (process.env.MODEL_DIR) return resolve(process.env.MODEL_DIR);
-  const root = process.env.LAMBDA_TASK_ROOT ?? findPackageRoot(__dirname);
-  return join(root, 'model');
-}
-
-function findPackageRoot(from: string): string {
-  // Source lives in <root>/layers, compiled code in <root>/dist/layers.
-  const up = resolve(from, '..');
-  return up.endsWith(`${'/'}dist`) ? resolve(up, '..') : up;
+  return join(projectRoot(), 'model');
 }
 
 let nativeLoaded: boolean | undefined;

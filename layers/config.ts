@@ -60,9 +60,12 @@ function positiveInt(env: Env, name: string, fallback: number): number {
   return value;
 }
 
-/** The project root: LAMBDA_TASK_ROOT in Lambda, else the directory above layers/ (or dist/layers/). */
+/**
+ * The directory that holds model/ and .local/: the one above layers/ when running from source, above dist/
+ * when compiled, and the task root in the bundle (handlers in <root>/functions/). Derived from where the code
+ * is, not from LAMBDA_TASK_ROOT: serverless-offline sets that to /var/task on a developer's machine too.
+ */
 export function projectRoot(): string {
-  if (process.env.LAMBDA_TASK_ROOT) return process.env.LAMBDA_TASK_ROOT;
   const up = resolve(__dirname, '..');
   return up.endsWith('/dist') ? resolve(up, '..') : up;
 }
