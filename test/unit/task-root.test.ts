@@ -1,8 +1,8 @@
 /**
  * Where the service looks for its model and its embedded store when MODEL_DIR and SQLITE_PATH are unset: the
- * Lambda task root when there is one, else the project. serverless-offline sets LAMBDA_TASK_ROOT=/var/task for
- * the handlers it runs, a directory that does not exist on a developer's machine; found by the reliability
- * tests, which run serverless-offline without MODEL_DIR.
+ * project the code lives in (the task root in the bundle, whose handlers sit in <root>/functions/), never
+ * LAMBDA_TASK_ROOT as such: serverless-offline sets that to /var/task for the handlers it runs, a directory that
+ * does not exist on a developer's machine. Found by the reliability tests, which run without MODEL_DIR.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -34,14 +34,14 @@ describe('the task root, with MODEL_DIR unset', () => {
     assert.equal(projectRoot(), REPO);
   });
 
-  it('is LAMBDA_TASK_ROOT when that directory exists (Lambda, the bundle layout)', () => {
-    const taskRoot = mkdtempSync(join(tmpdir(), 'task-root-'));
+  it('is the project the code lives in, whatever existing directory LAMBDA_TASK_ROOT names', () => {
+    const elsewhere = mkdtempSync(join(tmpdir(), 'task-root-'));
     try {
-      process.env.LAMBDA_TASK_ROOT = taskRoot;
-      assert.equal(defaultModelDir(), join(taskRoot, 'model'));
-      assert.equal(projectRoot(), taskRoot);
+      process.env.LAMBDA_TASK_ROOT = elsewhere;
+      assert.equal(defaultModelDir(), join(REPO, 'model'));
+      assert.equal(projectRoot(), REPO);
     } finally {
-      rmSync(taskRoot, { recursive: true, force: true });
+      rmSync(elsewhere, { recursive: true, force: true });
     }
   });
 
