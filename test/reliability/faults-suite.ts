@@ -14,7 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Client } from 'cassandra-driver';
 import { freePort, startCassandra, type CassandraNode, type StartCassandraOptions } from '../../scripts/cassandra/launcher';
 import { ROOT, type OfflineService } from '../../scripts/offline';
-import { adminClient, allHistory, digitForms, duplicates, freshKeyspace, percentile, startService, statusCounts } from './harness';
+import { adminClient, allHistory, digitForms, duplicates, freshKeyspace, percentile, serviceErrors, startService, statusCounts } from './harness';
 import { outage, storeTablesAgree, type OutageResult } from './scenarios';
 
 /** CASSANDRA_TIMEOUT_MS for these services: the bound on every store operation. */
@@ -64,6 +64,8 @@ export function describeNodeOutage(plan: OutagePlan): void {
     });
 
     after(async () => {
+      const errors = serviceErrors(service);
+      if (errors) console.error(`service errors (last 10):\n${errors}`);
       await service?.stop();
       await admin?.shutdown().catch(() => undefined);
       await node?.stop();

@@ -14,7 +14,7 @@ import { types, type Client } from 'cassandra-driver';
 import { startCluster, type CassandraCluster, type CassandraNode } from '../../scripts/cassandra/launcher';
 import type { OfflineService } from '../../scripts/offline';
 import { describeNodeOutage } from './faults-suite';
-import { adminClient, allHistory, digitForms, duplicates, freshKeyspace, percentile, startService, statusCounts } from './harness';
+import { adminClient, allHistory, digitForms, duplicates, freshKeyspace, percentile, serviceErrors, startService, statusCounts } from './harness';
 import { nodeDown, storeTablesAgree, type NodeDownResult } from './scenarios';
 
 describeNodeOutage({ kill: true, connections: 4, pauseMs: 10, beforeOk: 200, outageMs: 10_000, afterOk: 200 });
@@ -59,6 +59,8 @@ describe('a three-node cluster (RF 3, LOCAL_QUORUM) losing one node during load'
   });
 
   after(async () => {
+    const errors = serviceErrors(service);
+    if (errors) console.error(`service errors (last 10):\n${errors}`);
     await service?.stop();
     await admin?.shutdown().catch(() => undefined);
     for (const node of restarted) await node.stop();
