@@ -316,6 +316,13 @@ async function main(): Promise<void> {
     INFERENCE_BACKEND: String(values.backend),
   };
   let service: OfflineService | undefined;
+  // Ctrl-C (or a SIGTERM) stops what the bench started before it exits: no JVM or service is left behind.
+  const interrupt = (signal: NodeJS.Signals): void => {
+    log(`${signal}: stopping the service and Cassandra...`);
+    void Promise.allSettled([service?.stop(), node?.stop()]).then(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupt);
+  process.once('SIGTERM', interrupt);
   try {
     log('preparing the digit uploads (32 plain PNGs, 32 re-drawn JPEG photos)...');
     const plain = await digitForms(32, 'plain');
