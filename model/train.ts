@@ -5,9 +5,9 @@
  *   npm run train                         # native TensorFlow (npm run native-tf once), defaults below
  *   npm run train -- --seed 7 --epochs 20 --out .local/run2
  *
- * Seeded: the seed fixes the weight initialisation, the data order and every augmentation draw. Native
- * TensorFlow runs its reductions on several threads, so two runs with one seed agree in data and schedule but
- * not necessarily in the last bits of the weights.
+ * Seeded: the seed fixes the weight initialisation, the data order, the dropout masks and every augmentation
+ * draw. Two runs on this machine wrote bit-identical weights; another CPU (other oneDNN kernels) may differ
+ * in the last bits.
  *
  * The test set is evaluated after each epoch only to draw the training curves; nothing is chosen by it (the
  * model written is the one after the last epoch, never the best epoch on test).
