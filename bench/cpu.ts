@@ -33,10 +33,24 @@ export function threadCpuMs(pid: number): Record<string, number> {
   return out;
 }
 
+/**
+ * CPU ms of process `pid` in all, from /proc/<pid>/stat: unlike the per-thread figures it keeps the time of
+ * threads that have ended (libuv grows and shrinks its pool). null when the process has gone.
+ */
+export function processCpuMs(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
+  } catch {
+    return null;
+  }
+}
+
+/** Per-thread CPU used between two readings; a thread that ended in between is left out (see processCpuMs). */
 export function cpuDelta(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const [key, value] of Object.entries(after)) out[key] = value - (before[key] ?? 0);
-  for (const [key, value] of Object.entries(before)) if (!(key in after)) out[key] = -value;
+  for (const [key, value] of Object.entries(after)) out[key] = Math.max(0, value - (before[key] ?? 0));
   return out;
 }
 
@@ -63,7 +77,8 @@ export function categorise(url: string, functionName: string): string {
   if (/\/busboy\/|\/streamsearch\//.test(u)) return 'multipart parsing (busboy)';
   if (/layers\/(preprocess|image-format)/.test(u)) return 'preprocessing (JS pixel work)';
   if (/\/sharp\//.test(u)) return 'sharp (decode, resize, encode: calls into libvips)';
-  if (/@tensorflow/.test(u)) return 'inference (TF.js)';
+  // WebAssembly code here is TF.js's wasm backend (sharp's libvips is native code on its own threads).
+  if (/@tensorflow/.test(u) || u.startsWith('wasm://')) return 'inference (TF.js)';
   if (/cassandra-driver|long\/|adm-zip/.test(u)) return 'store (cassandra-driver)';
   if (/serverless-offline|@hapi\/|\/hapi\/|\/boom\/|\/podium\/|\/shot\/|\/ammo\/|\/subtext\//.test(u)) return 'serverless-offline (hapi, Lambda emulation)';
   if (/node_modules\/serverless\/|@serverless\//.test(u)) return 'serverless framework';

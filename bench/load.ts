@@ -31,7 +31,7 @@ import { startCassandra, type CassandraNode } from '../scripts/cassandra/launche
 import { ROOT, type OfflineService } from '../scripts/offline';
 import { digitForms, dropKeyspace, freshKeyspace, startService, type DigitForm } from '../test/reliability/harness';
 import { writeLoadChartPng } from './chart';
-import { cpuDelta, type ProfileSummary, sum, summariseProfile, threadCpuMs } from './cpu';
+import { cpuDelta, processCpuMs, type ProfileSummary, sum, summariseProfile, threadCpuMs } from './cpu';
 import type { InferenceResult } from './inference';
 import type { StagesResult } from './stages';
 
@@ -64,12 +64,6 @@ const log = (line: string): void => {
   process.stderr.write(`[bench] ${line}\n`);
 };
 
-function jvmCpuMs(pid: number | undefined): number | null {
-  if (pid === undefined) return null;
-  const threads = threadCpuMs(pid);
-  return Object.keys(threads).length ? sum(threads) : null;
-}
-
 async function runLoad(base: string, endpoint: Endpoint, connections: number, seconds: number, servicePid: number, cassandraPid: number | undefined): Promise<LoadRow> {
   let next = 0;
   const forms = endpoint.forms;
@@ -87,7 +81,8 @@ async function runLoad(base: string, endpoint: Endpoint, connections: number, se
       : { method: endpoint.method, path: endpoint.path },
   ];
   const cpuBefore = threadCpuMs(servicePid);
-  const jvmBefore = jvmCpuMs(cassandraPid);
+  const serviceBefore = processCpuMs(servicePid);
+  const jvmBefore = cassandraPid === undefined ? null : processCpuMs(cassandraPid);
   let answered = 0;
   const started = Date.now();
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
@@ -107,7 +102,8 @@ async function runLoad(base: string, endpoint: Endpoint, connections: number, se
     });
   });
   const cpu = cpuDelta(cpuBefore, threadCpuMs(servicePid));
-  const jvmAfter = jvmCpuMs(cassandraPid);
+  const serviceAfter = processCpuMs(servicePid);
+  const jvmAfter = cassandraPid === undefined ? null : processCpuMs(cassandraPid);
   const total = result.requests.total;
   const statusCodes: Record<string, number> = {};
   for (const [code, stat] of Object.entries(result.statusCodeStats ?? {})) statusCodes[code] = (stat as { count: number }).count;
@@ -125,7 +121,7 @@ async function runLoad(base: string, endpoint: Endpoint, connections: number, se
     non2xx: result.non2xx,
     statusCodes,
     cpuMsPerRequest: {
-      service: perRequest(sum(cpu)),
+      service: serviceBefore !== null && serviceAfter !== null ? perRequest(serviceAfter - serviceBefore) : perRequest(sum(cpu)),
       serviceByThread: Object.fromEntries(Object.entries(cpu).filter(([, ms]) => ms > 0).map(([name, ms]) => [name, perRequest(ms)])),
       cassandra: jvmBefore !== null && jvmAfter !== null ? perRequest(jvmAfter - jvmBefore) : null,
     },
