@@ -394,6 +394,16 @@ const UNAVAILABLE_CODES = new Set<number>([
   types.responseErrorCodes.truncateError,
 ]);
 
+/**
+ * cassandra-driver 4.x throws a plain Error('No connection available') when a host it already counts as up has
+ * no open connection yet (a node that has just come back), and its prepare path does not try the next host on
+ * it. Found by the three-node test (test/reliability/faults.test.ts): a /history right after a killed node
+ * returned was answered 500. The cluster is only briefly unable to answer: a 503.
+ */
+function isNoConnectionYet(err: unknown): boolean {
+  return err instanceof Error && err.constructor === Error && err.message === 'No connection available';
+}
+
 /** Errors meaning "the cluster cannot answer now" become a 503 with Retry-After; anything else stays as it is. */
 export function toStoreError(err: unknown): unknown {
   if (err instanceof BadRequestError || err instanceof ServiceUnavailableError) return err;
@@ -402,7 +412,8 @@ export function toStoreError(err: unknown): unknown {
     err instanceof errors.NoHostAvailableError ||
     err instanceof errors.OperationTimedOutError ||
     err instanceof errors.BusyConnectionError ||
-    (err instanceof errors.ResponseError && UNAVAILABLE_CODES.has(err.code));
+    (err instanceof errors.ResponseError && UNAVAILABLE_CODES.has(err.code)) ||
+    isNoConnectionYet(err);
   if (!unavailable) return err;
   const store = new ServiceUnavailableError('The prediction store is not answering right now; retry shortly.', RETRY_AFTER_SECONDS, 'store_unavailable');
   (store as Error & { cause?: unknown }).cause = err;
