@@ -123,7 +123,13 @@ export async function allHistory(base: string, query = ''): Promise<HistoryItem[
     const params = new URLSearchParams(query);
     params.set('limit', '100');
     if (cursor) params.set('cursor', cursor);
-    const response = await fetch(`${base}/history?${params.toString()}`, { signal: AbortSignal.timeout(30_000) });
+    let response = await fetch(`${base}/history?${params.toString()}`, { signal: AbortSignal.timeout(30_000) });
+    // A 503 says "retry shortly" (a node just back, its connections not yet open): do so, as a client would.
+    for (let retries = 0; response.status === 503 && retries < 5; retries += 1) {
+      await response.arrayBuffer();
+      await sleep(Math.min(5, Number(response.headers.get('retry-after')) || 1) * 1000);
+      response = await fetch(`${base}/history?${params.toString()}`, { signal: AbortSignal.timeout(30_000) });
+    }
     if (response.status !== 200) throw new Error(`GET /history answered ${response.status}: ${await response.text()}`);
     const page = (await response.json()) as { items: HistoryItem[]; nextCursor: string | null };
     items.push(...page.items);
