@@ -13,7 +13,8 @@ export interface StoreUnderTest {
   cleanup(): Promise<void>;
 }
 
-function byNewest(a: PredictionRecord, b: PredictionRecord): number {
+/** The order every store lists in: createdAt descending, then id descending. */
+export function byNewest(a: PredictionRecord, b: PredictionRecord): number {
   if (a.createdAt !== b.createdAt) return a.createdAt < b.createdAt ? 1 : -1;
   return a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
 }

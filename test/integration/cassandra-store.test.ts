@@ -17,7 +17,7 @@ import { readCassandraConfig, type CassandraConfig } from '../../layers/store/ca
 import { createCassandraStore, type CassandraStore } from '../../layers/store/cassandra-store';
 import type { PredictionRecord } from '../../layers/store/prediction-store';
 import { freePort, startCassandra, type CassandraNode } from '../../scripts/cassandra/launcher';
-import { describeStoreContract } from '../contract/prediction-store.contract';
+import { byNewest, describeStoreContract } from '../contract/prediction-store.contract';
 import { makeRecord, probabilitiesFor } from '../support/records';
 
 const keyspace = `it_${randomBytes(6).toString('hex')}`;
@@ -55,10 +55,6 @@ async function emptyTables(): Promise<void> {
   }
 }
 
-function byNewest(a: PredictionRecord, b: PredictionRecord): number {
-  if (a.createdAt !== b.createdAt) return a.createdAt < b.createdAt ? 1 : -1;
-  return a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
-}
 
 async function readAll(store: CassandraStore, limit: number, digit?: number): Promise<{ items: PredictionRecord[]; pages: number }> {
   const items: PredictionRecord[] = [];

@@ -36,6 +36,24 @@ export async function loadWithoutLoss(base: string, forms: DigitForm[], total: n
 
 export type Phase = 'before' | 'outage' | 'restarting' | 'after';
 
+/**
+ * When each phase of a fault scenario began, relative to `origin` (the load's start, which answers' send times
+ * are relative to), so that every answer is counted in the phase its request was sent in.
+ */
+function phaseClock(origin: number): { enter(next: Phase): void; at(sentAt: number): Phase } {
+  const starts: Array<[number, Phase]> = [[0, 'before']];
+  return {
+    enter: (next) => {
+      starts.push([performance.now() - origin, next]);
+    },
+    at: (sentAt) => {
+      let found: Phase = 'before';
+      for (const [at, p] of starts) if (sentAt >= at) found = p;
+      return found;
+    },
+  };
+}
+
 export interface PhasedAnswer extends Answer {
   phase: Phase;
 }
@@ -80,16 +98,12 @@ export async function outage(options: {
 
   // Answers carry their send time relative to the load's start, which is this moment.
   const origin = performance.now();
-  const phaseStarts: Array<[number, Phase]> = [[0, 'before']];
+  const phases = phaseClock(origin);
   const enter = (next: Phase): void => {
     phase = next;
-    phaseStarts.push([performance.now() - origin, next]);
+    phases.enter(next);
   };
-  const phaseAt = (sentAt: number): Phase => {
-    let found: Phase = 'before';
-    for (const [at, p] of phaseStarts) if (sentAt >= at) found = p;
-    return found;
-  };
+  const phaseAt = phases.at;
   const load = predictLoad({
     base: options.base,
     forms: options.forms,
@@ -191,16 +205,12 @@ export async function nodeDown(options: {
   const answers: PhasedAnswer[] = [];
   let finished = false;
   const origin = performance.now();
-  const phaseStarts: Array<[number, Phase]> = [[0, 'before']];
+  const phases = phaseClock(origin);
   const enter = (next: Phase): void => {
     phase = next;
-    phaseStarts.push([performance.now() - origin, next]);
+    phases.enter(next);
   };
-  const phaseAt = (sentAt: number): Phase => {
-    let found: Phase = 'before';
-    for (const [at, p] of phaseStarts) if (sentAt >= at) found = p;
-    return found;
-  };
+  const phaseAt = phases.at;
   const load = predictLoad({
     base: options.base,
     forms: options.forms,
