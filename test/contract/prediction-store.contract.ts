@@ -19,7 +19,8 @@ export function byNewest(a: PredictionRecord, b: PredictionRecord): number {
   return a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
 }
 
-async function readAll(store: PredictionStore, limit: number, digit?: number): Promise<{ items: PredictionRecord[]; pages: number }> {
+/** Every record, following nextCursor page by page; each page checked to hold at most `limit` items. */
+export async function readAll(store: PredictionStore, limit: number, digit?: number, maxPages = 1000): Promise<{ items: PredictionRecord[]; pages: number }> {
   const items: PredictionRecord[] = [];
   let cursor: string | undefined;
   let pages = 0;
@@ -29,7 +30,7 @@ async function readAll(store: PredictionStore, limit: number, digit?: number): P
     items.push(...page.items);
     pages += 1;
     cursor = page.nextCursor ?? undefined;
-    assert.ok(pages < 1000, 'paging terminates');
+    assert.ok(pages < maxPages, 'paging terminates');
   } while (cursor);
   return { items, pages };
 }

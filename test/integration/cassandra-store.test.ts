@@ -17,7 +17,7 @@ import { readCassandraConfig, type CassandraConfig } from '../../layers/store/ca
 import { createCassandraStore, type CassandraStore } from '../../layers/store/cassandra-store';
 import type { PredictionRecord } from '../../layers/store/prediction-store';
 import { freePort, startCassandra, type CassandraNode } from '../../scripts/cassandra/launcher';
-import { byNewest, describeStoreContract } from '../contract/prediction-store.contract';
+import { byNewest, describeStoreContract, readAll } from '../contract/prediction-store.contract';
 import { makeRecord, probabilitiesFor } from '../support/records';
 
 const keyspace = `it_${randomBytes(6).toString('hex')}`;
@@ -56,21 +56,6 @@ async function emptyTables(): Promise<void> {
 }
 
 
-async function readAll(store: CassandraStore, limit: number, digit?: number): Promise<{ items: PredictionRecord[]; pages: number }> {
-  const items: PredictionRecord[] = [];
-  let cursor: string | undefined;
-  let pages = 0;
-  do {
-    const page = await store.list({ limit, cursor, digit });
-    assert.ok(page.items.length <= limit);
-    items.push(...page.items);
-    cursor = page.nextCursor ?? undefined;
-    pages += 1;
-    assert.ok(pages <= 10_000, 'paging terminates');
-  } while (cursor);
-  return { items, pages };
-}
-
 describeStoreContract('CassandraStore (real node)', async () => {
   const store = await openStore();
   await emptyTables();
@@ -100,12 +85,12 @@ describe('CassandraStore on a real node', () => {
       for (const record of records) await store.save(record);
 
       for (const limit of [1, 4, 7, 100]) {
-        const { items, pages } = await readAll(store, limit);
+        const { items, pages } = await readAll(store, limit, undefined, 10_001);
         assert.deepEqual(items.map((r) => r.id), [...records].sort(byNewest).map((r) => r.id), `limit ${limit}`);
         assert.ok(pages <= Math.ceil(records.length / limit) + 1, `limit ${limit}: ${pages} pages, no empty pages in between`);
       }
       for (const digit of [0, 1, 2]) {
-        const { items } = await readAll(store, 3, digit);
+        const { items } = await readAll(store, 3, digit, 10_001);
         assert.deepEqual(items.map((r) => r.id), records.filter((r) => r.digit === digit).sort(byNewest).map((r) => r.id), `digit ${digit}`);
       }
     } finally {
@@ -124,13 +109,13 @@ describe('CassandraStore on a real node', () => {
       await Promise.all(records.map((r) => store.save(r)));
       console.error(`# 1000 concurrent saves took ${Date.now() - started} ms`);
 
-      const { items } = await readAll(store, 100);
+      const { items } = await readAll(store, 100, undefined, 10_001);
       const ids = items.map((r) => r.id);
       assert.equal(ids.length, 1000);
       assert.equal(new Set(ids).size, 1000, 'no record twice');
       assert.deepEqual(new Set(ids), new Set(records.map((r) => r.id)));
 
-      const sevens = await readAll(store, 100, 7);
+      const sevens = await readAll(store, 100, 7, 10_001);
       assert.equal(sevens.items.length, 100);
       assert.ok(sevens.items.every((r) => r.digit === 7));
     } finally {

@@ -40,9 +40,10 @@ export type Phase = 'before' | 'outage' | 'restarting' | 'after';
  * When each phase of a fault scenario began, relative to `origin` (the load's start, which answers' send times
  * are relative to), so that every answer is counted in the phase its request was sent in.
  */
-function phaseClock(origin: number): { enter(next: Phase): void; at(sentAt: number): Phase } {
+function phaseClock(origin: number): { current(): Phase; enter(next: Phase): void; at(sentAt: number): Phase } {
   const starts: Array<[number, Phase]> = [[0, 'before']];
   return {
+    current: () => starts[starts.length - 1]![1],
     enter: (next) => {
       starts.push([performance.now() - origin, next]);
     },
@@ -88,7 +89,6 @@ export async function outage(options: {
   maxRequests?: number;
 }): Promise<OutageResult> {
   const show = progress('outage', 1000);
-  let phase: Phase = 'before';
   const answers: PhasedAnswer[] = [];
   let okBefore = 0;
   let okAfter = 0;
@@ -99,11 +99,6 @@ export async function outage(options: {
   // Answers carry their send time relative to the load's start, which is this moment.
   const origin = performance.now();
   const phases = phaseClock(origin);
-  const enter = (next: Phase): void => {
-    phase = next;
-    phases.enter(next);
-  };
-  const phaseAt = phases.at;
   const load = predictLoad({
     base: options.base,
     forms: options.forms,
@@ -114,13 +109,13 @@ export async function outage(options: {
     stopWhen: () => finished,
     onAnswer: (answer) => {
       // An answer belongs to the phase in which its request was sent.
-      answers.push({ ...answer, phase: phaseAt(answer.sentAt) });
-      if (answer.status === 200 && phase === 'before') okBefore += 1;
-      if (answer.status === 200 && phase === 'after') {
+      answers.push({ ...answer, phase: phases.at(answer.sentAt) });
+      if (answer.status === 200 && phases.current() === 'before') okBefore += 1;
+      if (answer.status === 200 && phases.current() === 'after') {
         okAfter += 1;
         if (okAfter >= options.afterOk) finished = true;
       }
-      show(`${phase}: ${answers.length} answered, last ${answer.status} in ${Math.round(answer.ms)} ms`);
+      show(`${phases.current()}: ${answers.length} answered, last ${answer.status} in ${Math.round(answer.ms)} ms`);
     },
   });
   const deadline = (ms: number): number => Date.now() + ms;
@@ -128,7 +123,7 @@ export async function outage(options: {
   while (okBefore < options.beforeOk && Date.now() < until) await sleep(50);
   if (okBefore < options.beforeOk) throw new Error(`only ${okBefore} successes before the outage`);
 
-  enter('outage');
+  phases.enter('outage');
   const stoppedAt = performance.now();
   const stoppedAtMs = stoppedAt - origin;
   if (options.kill) process.kill(options.node.pid, 'SIGKILL');
@@ -136,10 +131,10 @@ export async function outage(options: {
   show(`node ${options.node.contactPoint} ${options.kill ? 'killed' : 'stopped'}`, true);
   await sleep(options.outageMs);
 
-  enter('restarting');
+  phases.enter('restarting');
   const restarted = await startCassandra({ ...options.restartOptions, onProgress: (msg) => show(`[restart] ${msg}`, true) });
   restartedAt = performance.now();
-  enter('after');
+  phases.enter('after');
   show(`node answers CQL again, ${Math.round(restartedAt - stoppedAt)} ms after it stopped`, true);
   until = deadline(120_000);
   while (!finished && Date.now() < until) await sleep(50);
@@ -200,17 +195,11 @@ export async function nodeDown(options: {
   kill?: boolean;
 }): Promise<NodeDownResult> {
   const show = progress('node down', 1000);
-  let phase: Phase = 'before';
   const ok: Record<Phase, number> = { before: 0, outage: 0, restarting: 0, after: 0 };
   const answers: PhasedAnswer[] = [];
   let finished = false;
   const origin = performance.now();
   const phases = phaseClock(origin);
-  const enter = (next: Phase): void => {
-    phase = next;
-    phases.enter(next);
-  };
-  const phaseAt = phases.at;
   const load = predictLoad({
     base: options.base,
     forms: options.forms,
@@ -220,10 +209,10 @@ export async function nodeDown(options: {
     requestTimeoutMs: 60_000,
     stopWhen: () => finished,
     onAnswer: (answer) => {
-      answers.push({ ...answer, phase: phaseAt(answer.sentAt) });
-      if (answer.status === 200) ok[phase] += 1;
-      if (phase === 'after' && ok.after >= options.afterOk) finished = true;
-      show(`${phase}: ${answers.length} answered, last ${answer.status} in ${Math.round(answer.ms)} ms`);
+      answers.push({ ...answer, phase: phases.at(answer.sentAt) });
+      if (answer.status === 200) ok[phases.current()] += 1;
+      if (phases.current() === 'after' && ok.after >= options.afterOk) finished = true;
+      show(`${phases.current()}: ${answers.length} answered, last ${answer.status} in ${Math.round(answer.ms)} ms`);
     },
   });
   const waitFor = async (what: () => boolean, ms: number, why: string): Promise<void> => {
@@ -238,17 +227,17 @@ export async function nodeDown(options: {
     }
   };
   await waitFor(() => ok.before >= options.beforeOk, 120_000, `${options.beforeOk} successes before the kill`);
-  enter('outage');
+  phases.enter('outage');
   const killedAt = performance.now();
   const killedAtMs = performance.now() - origin;
   if (options.kill ?? true) process.kill(options.node.pid, 'SIGKILL');
   await options.node.stop();
   show(`node ${options.node.address} ${options.kill ?? true ? 'killed' : 'stopped'}`, true);
   await waitFor(() => ok.outage >= options.downOk, 180_000, `${options.downOk} successes with the node down`);
-  enter('restarting');
+  phases.enter('restarting');
   const restarted = await startCassandra({ ...options.restartOptions, onProgress: (msg) => show(`[restart] ${msg}`, true) });
   const downMs = performance.now() - killedAt;
-  enter('after');
+  phases.enter('after');
   await waitFor(() => ok.after >= options.afterOk, 120_000, `${options.afterOk} successes after the node returned`);
   finished = true;
   await load;

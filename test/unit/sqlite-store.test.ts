@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { SqliteStore } from '../../layers/store/sqlite-store';
-import { describeStoreContract } from '../contract/prediction-store.contract';
+import { describeStoreContract, readAll } from '../contract/prediction-store.contract';
 
 function tempDbPath(): { path: string; remove(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'digit-sqlite-'));
@@ -52,13 +52,7 @@ describe('SqliteStore durability', () => {
       assert.ok(acknowledged.length >= 200, 'the writer acknowledged records before it was killed');
 
       const reopened = new SqliteStore(temp.path);
-      const stored = new Set<string>();
-      let cursor: string | undefined;
-      do {
-        const page = await reopened.list({ limit: 100, cursor });
-        for (const item of page.items) stored.add(item.id);
-        cursor = page.nextCursor ?? undefined;
-      } while (cursor);
+      const stored = new Set((await readAll(reopened, 100)).items.map((item) => item.id));
       await reopened.close();
       const lost = acknowledged.filter((id) => !stored.has(id));
       assert.deepEqual(lost, [], 'no acknowledged record is lost');
