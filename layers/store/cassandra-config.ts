@@ -21,6 +21,7 @@ import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import { auth, policies, types, type ClientOptions } from 'cassandra-driver';
+import { GuardedSigV4AuthProvider } from './keyspaces-sigv4-auth';
 
 type Env = Record<string, string | undefined>;
 
@@ -218,13 +219,13 @@ export function readCassandraConfig(env: Env = process.env): CassandraConfig {
   };
 }
 
-/** SigV4 for Keyspaces, loaded only when used: the plugin pulls in aws-sdk v2, which costs cold-start time. */
+/**
+ * SigV4 for Keyspaces. Not the plugin's provider as it stands: without AWS credentials it leaves an unhandled
+ * rejection, which ends a Node 20 process (see keyspaces-sigv4-auth.ts); the guarded one reports it to the driver.
+ * The plugin is still loaded only here, when used: it pulls in aws-sdk v2, which costs cold-start time.
+ */
 function sigV4AuthProvider(region: string): auth.AuthProvider {
-  // aws-sdk v2 prints an end-of-support notice on load; the plugin needs v2, so keep the log clean.
-  process.env.AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE ??= '1';
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const plugin = require('aws-sigv4-auth-cassandra-plugin') as { SigV4AuthProvider: new (opts: { region: string }) => auth.AuthProvider };
-  return new plugin.SigV4AuthProvider({ region });
+  return new GuardedSigV4AuthProvider(region);
 }
 
 /** The cassandra-driver options a configuration produces. Pure apart from loading the SigV4 plugin. */

@@ -18,6 +18,7 @@ import {
   readCassandraConfig,
   replicationCql,
 } from '../../layers/store/cassandra-config';
+import { GuardedSigV4AuthProvider } from '../../layers/store/keyspaces-sigv4-auth';
 import { createCassandraStore, schemaStatements, toStoreError } from '../../layers/store/cassandra-store';
 import { KEYSPACES_RESOURCES_PATH, renderKeyspacesResources } from '../../scripts/cassandra/keyspaces-resources';
 
@@ -100,7 +101,52 @@ describe('readCassandraConfig for Amazon Keyspaces', () => {
     const subjects = ca.map((pem) => new X509Certificate(pem).subject);
     assert.ok(subjects.some((s) => s.includes('CN=Amazon Root CA 1')));
     assert.ok(subjects.every((s) => /O=Amazon|Starfield/.test(s)), `only Amazon/Starfield roots: ${subjects.join('; ')}`);
-    assert.equal(options.authProvider?.constructor.name, 'SigV4AuthProvider');
+    assert.ok(options.authProvider instanceof GuardedSigV4AuthProvider);
+  });
+
+  it('answers the driver with an AuthenticationError, and leaves nothing unhandled, when no AWS credentials exist', async (t) => {
+    // Arrange: no credentials anywhere the SDK looks, and no wait on the instance metadata endpoint.
+    const saved = { ...process.env };
+    t.after(() => {
+      for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
+      Object.assign(process.env, saved);
+    });
+    for (const key of Object.keys(process.env)) if (/^(AWS_|AMAZON_)/.test(key)) delete process.env[key];
+    Object.assign(process.env, {
+      AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/aws/credentials',
+      AWS_CONFIG_FILE: '/nonexistent/aws/config',
+      AWS_EC2_METADATA_DISABLED: 'true',
+    });
+    const escaped: unknown[] = [];
+    const onEscape = (err: unknown): void => void escaped.push(err);
+    process.on('unhandledRejection', onEscape);
+    process.on('uncaughtException', onEscape);
+    t.after(() => {
+      process.off('unhandledRejection', onEscape);
+      process.off('uncaughtException', onEscape);
+    });
+    const provider = buildClientOptions(readCassandraConfig(keyspacesEnv)).authProvider;
+    assert.ok(provider);
+
+    // Act: the calls cassandra-driver's Connection makes (startAuthenticating, then authenticate on a challenge).
+    const authenticator = provider.newAuthenticator('cassandra.eu-west-1.amazonaws.com:9142', 'com.amazonaws.cassandra.auth.SigV4Authenticator');
+    const initial = await new Promise<Buffer>((resolve, reject) =>
+      authenticator.initialResponse((err: Error | null, token: Buffer) => (err ? reject(err) : resolve(token))),
+    );
+    const answer = await Promise.race([
+      new Promise<unknown>((resolve) =>
+        authenticator.evaluateChallenge(Buffer.from('nonce=0123456789abcdef'), (err: Error | null) => resolve(err)),
+      ),
+      new Promise<string>((resolve) => setTimeout(resolve, 5_000, 'the callback was never called')),
+    ]);
+    // Let a rejection the authenticator dropped be reported before looking.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+
+    // Assert
+    assert.equal(initial.toString('utf8'), 'SigV4\0\0');
+    assert.ok(answer instanceof errors.AuthenticationError, `the driver is told, with an Error: got ${String(answer)}`);
+    assert.match(answer.message, /no AWS credentials for Keyspaces SigV4 in eu-west-1/);
+    assert.deepEqual(escaped, []);
   });
 
   it('uses service-specific credentials instead of SigV4 when a username is given', () => {
