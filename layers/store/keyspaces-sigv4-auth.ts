@@ -106,7 +106,7 @@ export class GuardedSigV4AuthProvider extends driverAuth.AuthProvider {
     this.inner = new this.plugin.SigV4AuthProvider({ region });
   }
 
-  override newAuthenticator(): auth.Authenticator {
+  override newAuthenticator(_endpoint: string, _name: string): auth.Authenticator {
     return new GuardedSigV4Authenticator(this.plugin, this.inner.region, this.inner.chain);
   }
 }
