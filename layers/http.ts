@@ -65,10 +65,15 @@ export function httpHandler(
       result = await body(event, info);
     } catch (error: unknown) {
       result = toErrorResult(error, requestId);
-      if (error instanceof HttpError) info.logFields.errorCode = error.code;
+      if (error instanceof HttpError) {
+        info.logFields.errorCode = error.code;
+        // A 503 says only "retry"; what the dependency answered is what an operator needs to know.
+        const cause = (error as Error & { cause?: unknown }).cause;
+        if (cause !== undefined) info.logFields.cause = describeCause(cause);
+      }
     }
     const latencyMs = Number(process.hrtime.bigint() - started) / 1e6;
-    log('info', 'request', {
+    log((result.statusCode ?? 200) >= 500 ? 'warn' : 'info', 'request', {
       requestId,
       route,
       status: result.statusCode,
@@ -77,4 +82,15 @@ export function httpHandler(
     });
     return result;
   };
+}
+
+/** An error's name, message and the fields cassandra-driver and the AWS SDK put on theirs, without the stack. */
+function describeCause(cause: unknown): Record<string, unknown> {
+  if (!(cause instanceof Error)) return { error: String(cause) };
+  const fields: Record<string, unknown> = { name: cause.name, message: cause.message };
+  for (const key of ['code', 'writeType', 'received', 'blockFor', 'consistencies']) {
+    const value = (cause as unknown as Record<string, unknown>)[key];
+    if (value !== undefined) fields[key] = value;
+  }
+  return fields;
 }
