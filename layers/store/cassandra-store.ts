@@ -6,7 +6,9 @@
  *   predictions_by_digit  ((digit, bucket), created_at DESC, id DESC)   history of one digit, newest first
  *   prediction_buckets    ((scope), bucket DESC)                        which buckets hold records
  * A save writes both tables and the bucket index in one LOGGED batch: either every table gets the record or,
- * after the batch log replays, all do; a reader never sees it in one list and not the other for long.
+ * after the batch log replays, all do; a reader never sees it in one list and not the other for long. While a
+ * node is going away, a logged batch can fail or hang on its batch log though a quorum is there; then the same
+ * statements are sent unlogged (see writeBatch).
  *
  * Why a bucket index rather than a configured horizon: a reader walking buckets backwards must know where to
  * stop and which buckets to skip. With the index ("scope" = 'all' or 'digit:N', one row per non-empty
@@ -22,6 +24,7 @@
  */
 import { Client, errors, types, type ClientOptions } from 'cassandra-driver';
 import { BadRequestError, ServiceUnavailableError } from '../errors';
+import { log } from '../log';
 import { decodeCursor, encodeCursor } from './cursor';
 import { buildClientOptions, replicationCql, type CassandraConfig } from './cassandra-config';
 import type { ListPage, ListQuery, PredictionRecord, PredictionStore } from './prediction-store';
@@ -169,6 +172,92 @@ async function shutdownWhenSettled(shared: SharedClient): Promise<void> {
 export interface CassandraStoreOptions {
   /** Overrides the client options built from the config (tests). */
   clientOptions?: ClientOptions;
+  /** Overrides DIRECT_WRITE_AFTER_MS (tests). */
+  directAfterMs?: number;
+}
+
+/**
+ * How long a logged batch may go unanswered, while the driver counts a node of the local data centre down,
+ * before its statements are also sent unlogged. Far above a healthy write (p99 under 50 ms at 8 connections
+ * on a loaded two-core machine), far below the write timeout a batch log hangs for.
+ */
+export const DIRECT_WRITE_AFTER_MS = 500;
+
+export interface BatchStatement {
+  query: string;
+  params: unknown[];
+}
+
+/** What writeBatch needs of a cassandra-driver Client. */
+export interface BatchClient {
+  batch(queries: BatchStatement[], options: { prepare: boolean; logged: boolean }): Promise<unknown>;
+  hosts: { values(): Array<{ isUp(): boolean; datacenter: string }> };
+}
+
+/**
+ * Writes `statements` atomically: one LOGGED batch, whose batch log (kept on two other nodes until every
+ * mutation is acknowledged) guarantees that either all of them apply or, after its replay, all do.
+ *
+ * A logged batch needs its batch log acknowledged by two nodes its coordinator's failure detector counts
+ * alive; in a three-node cluster those are always the two other nodes. So when a node goes away, logged batches
+ * fail on their batch log even though a quorum of every partition's replicas is there to take the writes:
+ * - a node being stopped answers the batch-log writes sent to it with a failure while it drains (quick
+ *   WriteFailure, writeType BATCH_LOG: the batch's own mutations were never sent);
+ * - a node that died hangs them until the write timeout, for the 10-20 s before the others convict it (phi
+ *   accrual). The driver knows sooner: it has lost its connections to that node.
+ * In both cases the same statements are then sent as an UNLOGGED batch: after a batch-log failure at once, and
+ * when the logged batch has not answered within `directAfterMs` while the driver counts a node of the local
+ * data centre down. The first success answers. Both write the same rows with the same values, in any order and
+ * any number of times (idempotent upserts of fixed keys). When the unlogged batch succeeds, every statement was
+ * applied at the requested consistency, so nothing is half-written. Only if it fails too is the write refused
+ * (a 503) with tables possibly differing, which takes a second node in trouble.
+ */
+export async function writeBatch(
+  client: BatchClient,
+  statements: BatchStatement[],
+  options: { localDataCenter: string; directAfterMs: number; onDirect?: (reason: string) => void },
+): Promise<'logged' | 'direct'> {
+  let directWrite: Promise<'direct'> | undefined;
+  const direct = (reason: string): Promise<'direct'> => {
+    if (directWrite === undefined) {
+      options.onDirect?.(reason);
+      directWrite = client.batch(statements, { prepare: true, logged: false }).then(() => 'direct' as const);
+    }
+    return directWrite;
+  };
+  const logged: Promise<'logged' | 'direct'> = client.batch(statements, { prepare: true, logged: true }).then(
+    () => 'logged' as const,
+    (err: unknown) => {
+      if (isBatchLogFailure(err)) return direct(`batch log failed: ${err instanceof Error ? err.message : String(err)}`);
+      throw err;
+    },
+  );
+  let timer: NodeJS.Timeout | undefined;
+  const slow = new Promise<'slow'>((resolve) => {
+    timer = setTimeout(resolve, options.directAfterMs, 'slow');
+  });
+  let first: 'logged' | 'direct' | 'slow';
+  try {
+    first = await Promise.race([logged, slow]);
+  } finally {
+    clearTimeout(timer);
+  }
+  if (first !== 'slow') return first;
+  const nodeDown = client.hosts.values().some((host) => host.datacenter === options.localDataCenter && !host.isUp());
+  if (!nodeDown) return logged;
+  try {
+    return await Promise.any([logged, direct(`no answer within ${options.directAfterMs} ms with a node down`)]);
+  } catch (err: unknown) {
+    // Both failed: answer with the logged batch's error, the one the caller would have had without this path.
+    throw err instanceof AggregateError ? err.errors[0] : err;
+  }
+}
+
+/** A write timeout or failure of the batch log itself: the batch's mutations were not sent. */
+export function isBatchLogFailure(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const { code, writeType } = err as { code?: unknown; writeType?: unknown };
+  return writeType === 'BATCH_LOG' && (code === types.responseErrorCodes.writeFailure || code === types.responseErrorCodes.writeTimeout);
 }
 
 export class CassandraStore implements PredictionStore {
@@ -177,12 +266,14 @@ export class CassandraStore implements PredictionStore {
   private key: string;
   private shared: SharedClient;
   private closed = false;
+  private readonly directAfterMs: number;
   private readonly q: Record<'insertTime' | 'insertDigit' | 'insertBucket' | 'selectTime' | 'selectDigit' | 'newestBucket' | 'olderBucket' | 'ping', string>;
 
   constructor(config: CassandraConfig, storeOptions: CassandraStoreOptions = {}) {
     if (!Number.isInteger(config.bucketMs) || config.bucketMs < 1000) throw new Error('bucketMs must be a whole number of milliseconds, at least 1000');
     this.config = config;
     this.options = storeOptions.clientOptions ?? buildClientOptions(config);
+    this.directAfterMs = storeOptions.directAfterMs ?? DIRECT_WRITE_AFTER_MS;
     ({ key: this.key, shared: this.shared } = acquireClient(config, this.options));
     // A failed first connect must not poison the process: forget that client so that the next call builds a
     // fresh one (the cluster may be up by then). The rejection itself is reported by the call that awaits it.
@@ -235,16 +326,18 @@ export class CassandraStore implements PredictionStore {
       record.imageBytes,
       record.inputPreview,
     ];
+    const statements = [
+      { query: this.q.insertTime, params: [bucket, ...values] },
+      { query: this.q.insertDigit, params: [bucket, ...values] },
+      { query: this.q.insertBucket, params: ['all', bucket] },
+      { query: this.q.insertBucket, params: [`digit:${record.digit}`, bucket] },
+    ];
     await this.run((client) =>
-      client.batch(
-        [
-          { query: this.q.insertTime, params: [bucket, ...values] },
-          { query: this.q.insertDigit, params: [bucket, ...values] },
-          { query: this.q.insertBucket, params: ['all', bucket] },
-          { query: this.q.insertBucket, params: [`digit:${record.digit}`, bucket] },
-        ],
-        { prepare: true, logged: true },
-      ),
+      writeBatch(client, statements, {
+        localDataCenter: this.config.localDataCenter,
+        directAfterMs: this.directAfterMs,
+        onDirect: (reason) => log('warn', 'logged batch replaced by an unlogged write', { reason, id: record.id }),
+      }),
     );
   }
 
