@@ -92,5 +92,10 @@ function describeCause(cause: unknown): Record<string, unknown> {
     const value = (cause as unknown as Record<string, unknown>)[key];
     if (value !== undefined) fields[key] = value;
   }
+  // cassandra-driver's NoHostAvailableError: what each host it tried answered.
+  const inner = (cause as unknown as { innerErrors?: unknown }).innerErrors;
+  if (typeof inner === 'object' && inner !== null) {
+    fields.hosts = Object.fromEntries(Object.entries(inner).map(([host, err]) => [host, err instanceof Error ? err.message : String(err)]));
+  }
   return fields;
 }

@@ -130,7 +130,16 @@ interface SharedClient {
   client: Client;
   ready: Promise<void>;
   users: number;
+  /** When the driver last reported a host down (Date.now()), or 0. */
+  lastHostDownAt: number;
 }
+
+/**
+ * How long after the driver reports a host down the store treats the cluster as losing a node: the others'
+ * failure detectors take 10-20 s to convict a killed node, and meanwhile the driver's own view of the hosts
+ * flickers (right after the control connection's node was killed it was seen counting every host down).
+ */
+const NODE_LOSS_WINDOW_MS = 60_000;
 
 const clients = new Map<string, SharedClient>();
 
@@ -143,7 +152,11 @@ function acquireClient(config: CassandraConfig, options: ClientOptions): { key: 
   let shared = clients.get(key);
   if (!shared) {
     const client = new Client(options);
-    shared = { client, ready: connectAndPrepareSchema(client, config), users: 0 };
+    const created: SharedClient = { client, ready: connectAndPrepareSchema(client, config), users: 0, lastHostDownAt: 0 };
+    client.on('hostDown', () => {
+      created.lastHostDownAt = Date.now();
+    });
+    shared = created;
     clients.set(key, shared);
   }
   shared.users += 1;
@@ -215,20 +228,32 @@ export interface BatchClient {
 export async function writeBatch(
   client: BatchClient,
   statements: BatchStatement[],
-  options: { localDataCenter: string; directAfterMs: number; onDirect?: (reason: string) => void },
+  options: {
+    localDataCenter: string;
+    directAfterMs: number;
+    /** Whether a node was lost lately, whatever the driver counts now (see NODE_LOSS_WINDOW_MS). */
+    nodeLostLately?: () => boolean;
+    onDirect?: (event: 'sent' | 'failed', detail: string) => void;
+  },
 ): Promise<'logged' | 'direct'> {
   let directWrite: Promise<'direct'> | undefined;
   const direct = (reason: string): Promise<'direct'> => {
     if (directWrite === undefined) {
-      options.onDirect?.(reason);
-      directWrite = client.batch(statements, { prepare: true, logged: false }).then(() => 'direct' as const);
+      options.onDirect?.('sent', reason);
+      directWrite = client.batch(statements, { prepare: true, logged: false }).then(
+        () => 'direct' as const,
+        (err: unknown) => {
+          options.onDirect?.('failed', firstLine(err));
+          throw err;
+        },
+      );
     }
     return directWrite;
   };
   const logged: Promise<'logged' | 'direct'> = client.batch(statements, { prepare: true, logged: true }).then(
     () => 'logged' as const,
     (err: unknown) => {
-      if (isBatchLogFailure(err)) return direct(`batch log failed: ${err instanceof Error ? err.message : String(err)}`);
+      if (isBatchLogFailure(err)) return direct(`batch log failed: ${firstLine(err)}`);
       throw err;
     },
   );
@@ -243,7 +268,8 @@ export async function writeBatch(
     clearTimeout(timer);
   }
   if (first !== 'slow') return first;
-  const nodeDown = client.hosts.values().some((host) => host.datacenter === options.localDataCenter && !host.isUp());
+  const nodeDown =
+    client.hosts.values().some((host) => host.datacenter === options.localDataCenter && !host.isUp()) || (options.nodeLostLately?.() ?? false);
   if (!nodeDown) return logged;
   try {
     return await Promise.any([logged, direct(`no answer within ${options.directAfterMs} ms with a node down`)]);
@@ -251,6 +277,10 @@ export async function writeBatch(
     // Both failed: answer with the logged batch's error, the one the caller would have had without this path.
     throw err instanceof AggregateError ? err.errors[0] : err;
   }
+}
+
+function firstLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '';
 }
 
 /** A write timeout or failure of the batch log itself: the batch's mutations were not sent. */
@@ -336,7 +366,11 @@ export class CassandraStore implements PredictionStore {
       writeBatch(client, statements, {
         localDataCenter: this.config.localDataCenter,
         directAfterMs: this.directAfterMs,
-        onDirect: (reason) => log('warn', 'logged batch replaced by an unlogged write', { reason, id: record.id }),
+        nodeLostLately: () => this.nodeLostLately(),
+        onDirect: (event, detail) =>
+          event === 'sent'
+            ? log('warn', 'logged batch replaced by an unlogged write', { reason: detail, id: record.id })
+            : log('warn', 'unlogged write failed', { error: detail, id: record.id }),
       }),
     );
   }
@@ -424,6 +458,11 @@ export class CassandraStore implements PredictionStore {
     }
   }
 
+  /** Whether the driver reported a host down within `windowMs`. */
+  private nodeLostLately(windowMs = NODE_LOSS_WINDOW_MS): boolean {
+    return this.shared.lastHostDownAt > 0 && Date.now() - this.shared.lastHostDownAt < windowMs;
+  }
+
   private discardClient(shared: SharedClient): void {
     if (clients.get(this.key) === shared) clients.delete(this.key);
     void shutdownWhenSettled(shared);
@@ -453,15 +492,37 @@ export class CassandraStore implements PredictionStore {
   /**
    * Runs one store operation within `timeoutMs` (connecting included), turning the cluster's "cannot answer
    * now" errors into a 503. The driver's own timeouts and single retry fit inside this bound; the bound
-   * guarantees the answer even if they do not.
+   * guarantees the answer even if they do not. An operation the driver could not place on any host, unless it
+   * already counted every host down, is tried again after a pause (RETRY_PAUSES_MS) while the bound allows:
+   * every statement of the store is idempotent.
    */
   private async run<T>(operation: (client: Client) => Promise<T>, timeoutMs = this.config.timeoutMs): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new StoreTimeoutError(timeoutMs)), timeoutMs);
     });
+    const until = Date.now() + timeoutMs;
+    const attempts = async (): Promise<T> => {
+      const client = await this.connected();
+      for (let retry = 0; ; retry += 1) {
+        try {
+          return await operation(client);
+        } catch (err: unknown) {
+          const pause = RETRY_PAUSES_MS[retry];
+          // A cluster the driver has counted down entirely for a while will not be back in a moment: fail fast.
+          // With a host up, no host known, or a host lost just now (the driver's view flickers then), a moment
+          // later the same operation goes through.
+          if (!isNoHostNow(err)) throw err;
+          const hosts = client.hosts.values();
+          if (hosts.length > 0 && !hosts.some((host) => host.isUp()) && !this.nodeLostLately(2_000)) throw err;
+          if (pause === undefined || Date.now() + pause >= until || this.closed) throw err;
+          log('warn', 'store operation tried again', { error: firstLine(err), pauseMs: pause });
+          await new Promise((resolve) => setTimeout(resolve, pause));
+        }
+      }
+    };
     try {
-      return await Promise.race([this.connected().then(operation), deadline]);
+      return await Promise.race([attempts(), deadline]);
     } catch (err: unknown) {
       throw toStoreError(err);
     } finally {
@@ -495,6 +556,21 @@ const UNAVAILABLE_CODES = new Set<number>([
  */
 function isNoConnectionYet(err: unknown): boolean {
   return err instanceof Error && err.constructor === Error && err.message === 'No connection available';
+}
+
+/**
+ * Pauses before trying an operation again that found no host to run on. Found by the three-node test
+ * (test/reliability/faults.test.ts): in the 0.3 s after one node of three was stopped cleanly, 8-12 writes a
+ * run failed in the driver with NoHostAvailableError though two nodes were up (the stopping node answered
+ * "Server is shutting down", another host's pool had no connection that moment, or the query plan was
+ * empty), and after a kill 2-4 writes in flight on the killed coordinator did ("Socket was closed", no other
+ * host tried). A few hundred milliseconds later the same write succeeds.
+ */
+const RETRY_PAUSES_MS = [100, 250];
+
+/** The driver found no host able to take the request right now (as opposed to a host that answered). */
+function isNoHostNow(err: unknown): boolean {
+  return err instanceof errors.NoHostAvailableError || err instanceof errors.BusyConnectionError || isNoConnectionYet(err);
 }
 
 /** Errors meaning "the cluster cannot answer now" become a 503 with Retry-After; anything else stays as it is. */

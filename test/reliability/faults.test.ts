@@ -4,8 +4,9 @@
  *   the same data directory and ports: quick 503s with Retry-After, then 200s again without a service restart;
  * - a three-node cluster (127.0.0.1, .2, .3; replication factor 3) under steady load: one node stopped
  *   cleanly, then another killed outright, each started again; writes at LOCAL_QUORUM go on without a single
- *   error while a node is down (after a kill: once the failure detector has convicted the dead node, see
- *   CONVICTION_WINDOW_MS), and every record is readable at consistency ALL once the nodes are back.
+ *   error while a node is down (in the 10-20 s before the others convict a killed node, through the store's
+ *   unlogged second write: see writeBatch in layers/store/cassandra-store.ts), and every record is readable at
+ *   consistency ALL once the nodes are back.
  * Memory: three JVMs with a 1 GB heap each, about 1.5 GB resident apiece, fit this 24 GB machine.
  */
 import assert from 'node:assert/strict';
@@ -18,21 +19,6 @@ import { adminClient, allHistory, digitForms, duplicates, freshKeyspace, percent
 import { nodeDown, storeTablesAgree, type NodeDownResult } from './scenarios';
 
 describeNodeOutage({ kill: true, connections: 4, pauseMs: 10, beforeOk: 200, outageMs: 10_000, afterOk: 200 });
-
-/**
- * How long after an abrupt death Cassandra's failure detector still counts the node as alive (phi-accrual
- * conviction, about 10-20 s at the default threshold of 8). A LOGGED batch needs its batchlog written to two
- * nodes the detector believes alive; in a three-node cluster those are always the two other nodes, so until the
- * dead one is convicted every logged batch times out ("batchlog write at consistency TWO, 1 peer acknowledged"),
- * whatever the consistency of the batch itself. Measured here: about 18 s of 503s after a SIGKILL.
- */
-const CONVICTION_WINDOW_MS = 30_000;
-
-/**
- * A node stopped cleanly tells the others it is leaving, and writes go on without it; in two of six runs the
- * requests in flight as it stopped (13-15, all within 0.3 s) were answered 503. Requests sent after this are not.
- */
-const STOP_BLIP_MS = 1000;
 
 describe('a three-node cluster (RF 3, LOCAL_QUORUM) losing one node during load', () => {
   const keyspace = freshKeyspace('cluster');
@@ -51,7 +37,8 @@ describe('a three-node cluster (RF 3, LOCAL_QUORUM) losing one node during load'
       CASSANDRA_KEYSPACE: keyspace,
       CASSANDRA_REPLICATION: 'SimpleStrategy:3',
       CASSANDRA_CONSISTENCY: 'LOCAL_QUORUM',
-      LOG_LEVEL: 'error',
+      // Warnings too: each write the store had to make unlogged is logged with why (writeBatch).
+      LOG_LEVEL: 'warn',
     });
     const forms = await digitForms(16);
     const plan = { base: service.url, forms, connections: 4, pauseMs: 10, beforeOk: 100 };
@@ -66,7 +53,23 @@ describe('a three-node cluster (RF 3, LOCAL_QUORUM) losing one node during load'
 
   after(async () => {
     const errors = serviceErrors(service);
-    if (errors) console.error(`service errors (last 10):\n${errors}`);
+    if (errors) console.error(`service errors and warnings (last 10):\n${errors}`);
+    // The store's own warnings (writes made unlogged and why, operations tried again), counted by kind.
+    const warnings = new Map<string, number>();
+    for (const line of service?.output().split('\n') ?? []) {
+      const kind = /"level":"warn","message":"((?!request")[^"]*)","(?:reason|error)":"([^":]*)/.exec(line);
+      if (kind) warnings.set(`${kind[1]}: ${kind[2]}`, (warnings.get(`${kind[1]}: ${kind[2]}`) ?? 0) + 1);
+    }
+    console.error(`store warnings:\n${[...warnings].map(([key, n]) => `  ${n} x ${key}`).join('\n') || '  none'}`);
+    // What the store answered to each refused request (the request lines of 5xx carry the driver's error).
+    const causes = new Map<string, number>();
+    for (const line of service?.output().split('\n') ?? []) {
+      if (!line.includes('"message":"request"') || !line.includes('"level":"warn"')) continue;
+      const entry = JSON.parse(line.slice(line.indexOf('{'))) as { route?: string; status?: number; cause?: Record<string, unknown> };
+      const key = `${entry.route} ${entry.status}: ${JSON.stringify(entry.cause ?? null)}`;
+      causes.set(key, (causes.get(key) ?? 0) + 1);
+    }
+    console.error(`refusals by cause:\n${[...causes].map(([key, n]) => `  ${n} x ${key}`).join('\n') || '  none'}`);
     await service?.stop();
     await admin?.shutdown().catch(() => undefined);
     for (const node of restarted) await node.stop();
@@ -78,33 +81,32 @@ describe('a three-node cluster (RF 3, LOCAL_QUORUM) losing one node during load'
     const down = r.answers.filter((a) => a.phase === 'outage' || a.phase === 'restarting');
     const failed = r.answers.filter((a) => a.status !== 200);
     const window = failed.length ? `failures from ${((Math.min(...failed.map((a) => a.sentAt)) - r.killedAtMs) / 1000).toFixed(1)} s to ${((Math.max(...failed.map((a) => a.sentAt + a.ms)) - r.killedAtMs) / 1000).toFixed(1)} s after it` : 'no failure';
-    return `${name}: ${JSON.stringify(statusCounts(r.answers))} in all, ${down.length} sent with the node down (${JSON.stringify(statusCounts(down))}), ${window}; p50 ${percentile(latencies, 50).toFixed(0)} ms, p99 ${percentile(latencies, 99).toFixed(0)} ms; node back after ${(r.downMs / 1000).toFixed(1)} s`;
+    // Before the others convict a dead node, writes take the unlogged second path: slower, not failing.
+    const early = r.answers.filter((a) => a.sentAt >= r.killedAtMs && a.sentAt < r.killedAtMs + 30_000).map((a) => a.ms);
+    return (
+      `${name}: ${JSON.stringify(statusCounts(r.answers))} in all, ${down.length} sent with the node down (${JSON.stringify(statusCounts(down))}), ${window}; ` +
+      `p50 ${percentile(latencies, 50).toFixed(0)} ms, p99 ${percentile(latencies, 99).toFixed(0)} ms; in the first 30 s down: ${early.length} requests, ` +
+      `p50 ${percentile(early, 50).toFixed(0)} ms, p99 ${percentile(early, 99).toFixed(0)} ms, max ${Math.max(...early).toFixed(0)} ms; node back after ${(r.downMs / 1000).toFixed(1)} s`
+    );
   };
 
-  it(`keeps every write succeeding while a cleanly stopped node is down (at most a ${STOP_BLIP_MS} ms blip of quick 503s as it stops)`, () => {
+  const assertNoFailure = (r: NodeDownResult): void => {
+    assert.ok(r.answers.filter((a) => a.phase === 'outage' || a.phase === 'restarting').length >= 300, 'too few requests with the node down');
+    const failed = r.answers.filter((a) => a.status !== 200);
+    assert.deepEqual(
+      failed.map((a) => `${a.status} sent ${((a.sentAt - r.killedAtMs) / 1000).toFixed(1)} s after the node went down`),
+      [],
+    );
+  };
+
+  it('keeps every write succeeding while a cleanly stopped node is down and after it returns', () => {
     console.error(describeRun('node 2 stopped', stopped));
-    assert.ok(stopped.answers.filter((a) => a.phase === 'outage' || a.phase === 'restarting').length >= 300);
-    const failed = stopped.answers.filter((a) => a.status !== 200);
-    for (const answer of failed) {
-      assert.equal(answer.status, 503);
-      assert.match(answer.retryAfter ?? '', /^\d+$/);
-      const at = answer.sentAt + answer.ms - stopped.killedAtMs;
-      assert.ok(at >= -5000 && at <= STOP_BLIP_MS + 3000, `failed ${(at / 1000).toFixed(1)} s after the stop`);
-      assert.ok(answer.sentAt - stopped.killedAtMs <= STOP_BLIP_MS, `a request sent ${((answer.sentAt - stopped.killedAtMs) / 1000).toFixed(1)} s after the stop failed`);
-    }
+    assertNoFailure(stopped);
   });
 
-  it(`keeps every write succeeding while a killed node is down, once the others have convicted it (within ${CONVICTION_WINDOW_MS / 1000} s); before that, only quick 503s`, () => {
+  it('keeps every write succeeding while a killed node is down, before and after the others convict it, and after it returns', () => {
     console.error(describeRun('node 1 killed', killed));
-    const failed = killed.answers.filter((a) => a.status !== 200);
-    for (const answer of failed) {
-      assert.equal(answer.status, 503);
-      assert.match(answer.retryAfter ?? '', /^\d+$/);
-      assert.ok(answer.sentAt >= killed.killedAtMs - 5000, 'failed before the kill');
-      assert.ok(answer.sentAt + answer.ms <= killed.killedAtMs + CONVICTION_WINDOW_MS, `failed ${((answer.sentAt - killed.killedAtMs) / 1000).toFixed(1)} s after the kill`);
-    }
-    const lateDown = killed.answers.filter((a) => (a.phase === 'outage' || a.phase === 'restarting') && a.sentAt > killed.killedAtMs + CONVICTION_WINDOW_MS);
-    assert.ok(lateDown.length >= 100, `only ${lateDown.length} requests after the conviction window with the node still down`);
+    assertNoFailure(killed);
   });
 
   it('lists every acknowledged record exactly once, and every replica answers for each once the nodes are back', async () => {

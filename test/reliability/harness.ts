@@ -253,6 +253,6 @@ export async function testCassandra(): Promise<{ contactPoints: string; stop(): 
 /** The service's error log lines (JSON lines at level error), for a failing test's message. */
 export function serviceErrors(service: OfflineService | undefined, last = 10): string {
   if (!service) return '';
-  const lines = service.output().split('\n').filter((line) => line.includes('"level":"error"'));
+  const lines = service.output().split('\n').filter((line) => line.includes('"level":"error"') || line.includes('"level":"warn"'));
   return lines.slice(-last).map((line) => line.trim().slice(0, 1500)).join('\n');
 }

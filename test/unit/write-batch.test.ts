@@ -104,7 +104,7 @@ describe('writeBatch', () => {
   it('writes the statements unlogged at once when the batch log itself fails, nodes up or not', async () => {
     const { client, calls } = fakeClient(threeUp());
     const reasons: string[] = [];
-    const write = writeBatch(client, statements, { ...options, onDirect: (reason) => reasons.push(reason) });
+    const write = writeBatch(client, statements, { ...options, onDirect: (event, detail) => reasons.push(`${event}: ${detail}`) });
     calls[0]?.reject(writeError(types.responseErrorCodes.writeFailure, 'BATCH_LOG'));
     await sleep(5);
     assert.deepEqual(calls.map((c) => c.logged), [true, false]);
@@ -112,7 +112,7 @@ describe('writeBatch', () => {
     calls[1]?.resolve();
     assert.equal(await write, 'direct');
     assert.equal(reasons.length, 1);
-    assert.match(reasons[0] ?? '', /batch log failed/);
+    assert.match(reasons[0] ?? '', /^sent: batch log failed: write BATCH_LOG failed$/);
   });
 
   it('writes unlogged only once when the batch log fails after the hung batch already led to the unlogged write', async () => {
@@ -133,6 +133,15 @@ describe('writeBatch', () => {
     await assert.rejects(write, { writeType: 'BATCH' });
     await sleep(options.directAfterMs + 20);
     assert.equal(calls.length, 1);
+  });
+
+  it('also sends the statements unlogged when every node is counted up again but one was lost lately', async () => {
+    const { client, calls } = fakeClient(threeUp());
+    const write = writeBatch(client, statements, { ...options, nodeLostLately: () => true });
+    await sleep(options.directAfterMs + 30);
+    assert.deepEqual(calls.map((c) => c.logged), [true, false]);
+    calls[1]?.resolve();
+    assert.equal(await write, 'direct');
   });
 
   it('ignores a node that is down in another data centre', async () => {
