@@ -7,8 +7,8 @@
  *   prediction_buckets    ((scope), bucket DESC)                        which buckets hold records
  * A save writes both tables and the bucket index in one LOGGED batch: either every table gets the record or,
  * after the batch log replays, all do; a reader never sees it in one list and not the other for long. While a
- * node is going away, a logged batch can fail or hang on its batch log though a quorum is there; then the same
- * statements are sent unlogged (see writeBatch).
+ * node has died and the others have not yet convicted it, a logged batch hangs on its batch log though a quorum
+ * is there; then the same statements are also sent unlogged (see writeBatch).
  *
  * Why a bucket index rather than a configured horizon: a reader walking buckets backwards must know where to
  * stop and which buckets to skip. With the index ("scope" = 'all' or 'digit:N', one row per non-empty
@@ -190,9 +190,9 @@ export interface CassandraStoreOptions {
 }
 
 /**
- * How long a logged batch may go unanswered, while the driver counts a node of the local data centre down,
- * before its statements are also sent unlogged. Far above a healthy write (p99 under 50 ms at 8 connections
- * on a loaded two-core machine), far below the write timeout a batch log hangs for.
+ * How long a logged batch may go unanswered, while a node of the local data centre is down, before its
+ * statements are also sent unlogged. Far above a healthy /predict (p99 48-78 ms at 8 connections on a shared
+ * two-core machine, the write a part of it), far below the write timeout a batch log hangs for.
  */
 export const DIRECT_WRITE_AFTER_MS = 500;
 
@@ -212,15 +212,13 @@ export interface BatchClient {
  * mutation is acknowledged) guarantees that either all of them apply or, after its replay, all do.
  *
  * A logged batch needs its batch log acknowledged by two nodes its coordinator's failure detector counts
- * alive; in a three-node cluster those are always the two other nodes. So when a node goes away, logged batches
- * fail on their batch log even though a quorum of every partition's replicas is there to take the writes:
- * - a node being stopped answers the batch-log writes sent to it with a failure while it drains (quick
- *   WriteFailure, writeType BATCH_LOG: the batch's own mutations were never sent);
- * - a node that died hangs them until the write timeout, for the 10-20 s before the others convict it (phi
- *   accrual). The driver knows sooner: it has lost its connections to that node.
- * In both cases the same statements are then sent as an UNLOGGED batch: after a batch-log failure at once, and
- * when the logged batch has not answered within `directAfterMs` while the driver counts a node of the local
- * data centre down. The first success answers. Both write the same rows with the same values, in any order and
+ * alive; in a three-node cluster those are always the two other nodes. So when a node dies, every logged batch
+ * hangs on its batch log until the write timeout, for the 10-20 s before the others convict it (phi accrual),
+ * though a quorum of every partition's replicas is there to take the writes. The driver knows sooner: it has
+ * lost its connections to that node. So when the logged batch has not answered within `directAfterMs` while
+ * the driver counts a node of the local data centre down (or reported one down lately), the same statements are
+ * also sent as an UNLOGGED batch; and at once when the server reports that the batch log itself failed or timed
+ * out (writeType BATCH_LOG: the batch's own mutations were never sent). The first success answers. Both write the same rows with the same values, in any order and
  * any number of times (idempotent upserts of fixed keys). When the unlogged batch succeeds, every statement was
  * applied at the requested consistency, so nothing is half-written. Only if it fails too is the write refused
  * (a 503) with tables possibly differing, which takes a second node in trouble.
