@@ -2,11 +2,14 @@
  * PNG encoding of a small 8-bit greyscale image (the 28x28 preview of what the model saw), without libvips.
  * sharp spends about 0.9 ms of CPU on the main thread setting up a pipeline for those 784 bytes, a fifth of a
  * whole /predict's service CPU; zlib's deflate and a CRC take about 0.04 ms. Decoding stays with sharp.
+ * The chunk writer also builds the hand-made (and deliberately broken) PNGs of the bad-input tests.
  */
 import { deflateSync } from 'node:zlib';
 
-const SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+/** The eight bytes every PNG starts with. */
+export const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
+// Node's zlib.crc32 arrived in 20.15; the service runs on any Node 20 from 20.9 (package.json engines).
 const CRC_TABLE = ((): Uint32Array => {
   const table = new Uint32Array(256);
   for (let n = 0; n < 256; n += 1) {
@@ -24,7 +27,8 @@ export function crc32(bytes: Uint8Array): number {
   return (c ^ 0xffffffff) >>> 0;
 }
 
-function chunk(type: string, data: Uint8Array): Buffer {
+/** One PNG chunk: length, type, data and the CRC of type and data. */
+export function pngChunk(type: string, data: Uint8Array): Buffer {
   const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
   const out = Buffer.alloc(8 + data.length + 4);
   out.writeUInt32BE(data.length, 0);
@@ -48,5 +52,5 @@ export function encodeGreyPng(pixels: Uint8Array, width: number, height: number)
     // Each row starts with its filter type, 0 (none).
     rows.set(pixels.subarray(y * width, (y + 1) * width), y * (width + 1) + 1);
   }
-  return Buffer.concat([SIGNATURE, chunk('IHDR', header), chunk('IDAT', deflateSync(rows)), chunk('IEND', new Uint8Array(0))]);
+  return Buffer.concat([PNG_SIGNATURE, pngChunk('IHDR', header), pngChunk('IDAT', deflateSync(rows)), pngChunk('IEND', new Uint8Array(0))]);
 }

@@ -15,6 +15,7 @@
  * a strange file name is sanitised): only those may be answered 200 and stored.
  */
 import { deflateSync } from 'node:zlib';
+import { PNG_SIGNATURE, pngChunk } from '../../layers/grey-png';
 import { renderDigit, seededRandom, type OutputFormat } from '../support/digit-images';
 
 export interface FuzzCase {
@@ -39,33 +40,6 @@ function randomBuffer(r: Random, length: number): Buffer {
   for (let i = 0; i < length; i += 1) out[i] = Math.floor(r() * 256);
   return out;
 }
-
-const CRC_TABLE = (() => {
-  const table = new Uint32Array(256);
-  for (let n = 0; n < 256; n += 1) {
-    let c = n;
-    for (let k = 0; k < 8; k += 1) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    table[n] = c >>> 0;
-  }
-  return table;
-})();
-
-function crc32(bytes: Buffer): number {
-  let c = 0xffffffff;
-  for (const b of bytes) c = (CRC_TABLE[(c ^ b) & 0xff] as number) ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
-
-function pngChunk(type: string, data: Buffer): Buffer {
-  const head = Buffer.alloc(8);
-  head.writeUInt32BE(data.length, 0);
-  head.write(type, 4, 'latin1');
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(Buffer.concat([head.subarray(4), data])), 0);
-  return Buffer.concat([head, data, crc]);
-}
-
-const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 /** A well-formed PNG (valid CRCs) declaring width x height, grey 8-bit, with the given IDAT payload. */
 function png(width: number, height: number, idat: Buffer, extra: Buffer[] = []): Buffer {

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { crc32, deflateSync } from 'node:zlib';
+import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import {
   BadRequestError,
@@ -14,6 +14,7 @@ import {
   UnprocessableImageError,
   UnsupportedMediaTypeError,
 } from '../../layers/errors';
+import { PNG_SIGNATURE, pngChunk } from '../../layers/grey-png';
 import { MAX_INPUT_PIXELS, preprocessImage } from '../../layers/preprocess';
 import { MEDIA_TYPES, plainDigit, renderDigit, seededRandom, type OutputFormat } from '../support/digit-images';
 
@@ -27,15 +28,6 @@ function refusedWith(type: new (...args: never[]) => HttpError, statusCode: numb
   };
 }
 
-function pngChunk(type: string, data: Buffer): Buffer {
-  const length = Buffer.alloc(4);
-  length.writeUInt32BE(data.length);
-  const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(body));
-  return Buffer.concat([length, body, crc]);
-}
-
 /**
  * A 1-bit greyscale PNG of the given size. With `rows`, every row is there (all zeros: a decompression bomb);
  * without, the pixel data holds only 10 bytes, so decoding it fails while its header reads fine.
@@ -46,7 +38,7 @@ function pngOfSize(width: number, height: number, rows: boolean): Buffer {
   header.writeUInt32BE(height, 4);
   header[8] = 1; // bit depth
   header[9] = 0; // greyscale
-  const chunks = [Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), pngChunk('IHDR', header)];
+  const chunks = [PNG_SIGNATURE, pngChunk('IHDR', header)];
   const pixelData = rows ? Buffer.alloc((1 + Math.ceil(width / 8)) * height) : Buffer.alloc(10);
   chunks.push(pngChunk('IDAT', deflateSync(pixelData, { level: 9 })));
   chunks.push(pngChunk('IEND', Buffer.alloc(0)));
