@@ -54,22 +54,26 @@ describe('a three-node cluster (RF 3, LOCAL_QUORUM) losing one node during load'
   after(async () => {
     const errors = serviceErrors(service);
     if (errors) console.error(`service errors and warnings (last 10):\n${errors}`);
-    // The store's own warnings (writes made unlogged and why, operations tried again), counted by kind.
+    // The service's warnings, counted: the store's own (writes made unlogged and why, operations tried again)
+    // and the request lines of refusals, which carry the driver's error.
     const warnings = new Map<string, number>();
-    for (const line of service?.output().split('\n') ?? []) {
-      const kind = /"level":"warn","message":"((?!request")[^"]*)","(?:reason|error)":"([^":]*)/.exec(line);
-      if (kind) warnings.set(`${kind[1]}: ${kind[2]}`, (warnings.get(`${kind[1]}: ${kind[2]}`) ?? 0) + 1);
-    }
-    console.error(`store warnings:\n${[...warnings].map(([key, n]) => `  ${n} x ${key}`).join('\n') || '  none'}`);
-    // What the store answered to each refused request (the request lines of 5xx carry the driver's error).
     const causes = new Map<string, number>();
+    const count = (map: Map<string, number>, key: string): void => {
+      map.set(key, (map.get(key) ?? 0) + 1);
+    };
     for (const line of service?.output().split('\n') ?? []) {
-      if (!line.includes('"message":"request"') || !line.includes('"level":"warn"')) continue;
-      const entry = JSON.parse(line.slice(line.indexOf('{'))) as { route?: string; status?: number; cause?: Record<string, unknown> };
-      const key = `${entry.route} ${entry.status}: ${JSON.stringify(entry.cause ?? null)}`;
-      causes.set(key, (causes.get(key) ?? 0) + 1);
+      if (!line.includes('"level":"warn"')) continue;
+      let entry: Record<string, unknown>;
+      try {
+        entry = JSON.parse(line.slice(line.indexOf('{'))) as Record<string, unknown>;
+      } catch {
+        continue; // not one of the service's JSON log lines
+      }
+      if (entry.message === 'request') count(causes, `${entry.route} ${entry.status}: ${JSON.stringify(entry.cause ?? null)}`);
+      else count(warnings, `${entry.message}: ${String(entry.reason ?? entry.error).split(':')[0]}`);
     }
-    console.error(`refusals by cause:\n${[...causes].map(([key, n]) => `  ${n} x ${key}`).join('\n') || '  none'}`);
+    const listing = (map: Map<string, number>): string => [...map].map(([key, n]) => `  ${n} x ${key}`).join('\n') || '  none';
+    console.error(`store warnings:\n${listing(warnings)}\nrefusals by cause:\n${listing(causes)}`);
     await service?.stop();
     await admin?.shutdown().catch(() => undefined);
     for (const node of restarted) await node.stop();
