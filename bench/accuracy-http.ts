@@ -14,8 +14,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ROOT, startOffline, type OfflineService } from '../scripts/offline';
-import { plainDigit, redrawnDigit, type RenderedDigit } from '../test/support/digit-images';
+import { type OfflineService, ROOT, startOffline } from '../scripts/offline';
+import { plainDigit, type RenderedDigit, redrawnDigit } from '../test/support/digit-images';
 
 const VARIANTS: Record<string, (index: number) => Promise<RenderedDigit>> = {
   plain: (index) => plainDigit(index, 'png'),
@@ -51,7 +51,9 @@ async function runVariant(base: string, variant: string, count: number, concurre
     const elapsed = (Date.now() - started) / 1000;
     const left = done > 0 ? (elapsed / done) * (count - done) : Number.NaN;
     const accuracy = done > 0 ? ((correct / done) * 100).toFixed(2) : '--';
-    process.stderr.write(`${process.stderr.isTTY ? '\r' : ''}${variant.padEnd(8)} ${String(done).padStart(5)}/${count} ${String(percent).padStart(3)}%  accuracy ${accuracy}%  errors ${errors}  ${Number.isFinite(left) ? `${Math.round(left)} s left` : ''}${process.stderr.isTTY ? '\x1b[K' : '\n'}`);
+    process.stderr.write(
+      `${process.stderr.isTTY ? '\r' : ''}${variant.padEnd(8)} ${String(done).padStart(5)}/${count} ${String(percent).padStart(3)}%  accuracy ${accuracy}%  errors ${errors}  ${Number.isFinite(left) ? `${Math.round(left)} s left` : ''}${process.stderr.isTTY ? '\x1b[K' : '\n'}`,
+    );
   };
   const worker = async (): Promise<void> => {
     for (;;) {
@@ -99,7 +101,10 @@ async function main(): Promise<void> {
   if (!base) {
     scratch = mkdtempSync(join(tmpdir(), 'digit-accuracy-'));
     process.stderr.write('starting serverless-offline with a throwaway SQLite store...\n');
-    service = await startOffline({ env: { PREDICTION_STORE: 'sqlite', SQLITE_PATH: join(scratch, 'p.sqlite'), LOG_LEVEL: 'warn' }, startTimeoutMs: 120_000 });
+    service = await startOffline({
+      env: { PREDICTION_STORE: 'sqlite', SQLITE_PATH: join(scratch, 'p.sqlite'), LOG_LEVEL: 'warn' },
+      startTimeoutMs: 120_000,
+    });
     base = service.url;
   }
   try {
@@ -113,14 +118,28 @@ async function main(): Promise<void> {
     } catch {
       evaluated = undefined;
     }
-    const report = { measuredAt: new Date().toISOString(), url: base, modelVersion: health.modelVersion, backend: health.backend, concurrency, evaluateAccuracy: evaluated ?? null, results };
+    const report = {
+      measuredAt: new Date().toISOString(),
+      url: base,
+      modelVersion: health.modelVersion,
+      backend: health.backend,
+      concurrency,
+      evaluateAccuracy: evaluated ?? null,
+      results,
+    };
     mkdirSync(join(ROOT, 'bench', 'out'), { recursive: true });
     writeFileSync(join(ROOT, 'bench', 'out', 'accuracy-http.json'), `${JSON.stringify(report, null, 2)}\n`);
 
     console.log(`\nmodel ${health.modelVersion} on ${health.backend}, ${count} MNIST test digits per variant, over HTTP`);
     for (const r of results) {
-      const top = Object.entries(r.confusions).sort((a, b) => b[1] - a[1]).slice(0, 5).map(([k, v]) => `${k} x${v}`).join(', ');
-      console.log(`  ${r.variant.padEnd(8)} ${(r.accuracy * 100).toFixed(2)}%  (${r.correct}/${r.count}, ${r.errors} errors, ${r.seconds.toFixed(0)} s)  most confused: ${top || '-'}`);
+      const top = Object.entries(r.confusions)
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 5)
+        .map(([k, v]) => `${k} x${v}`)
+        .join(', ');
+      console.log(
+        `  ${r.variant.padEnd(8)} ${(r.accuracy * 100).toFixed(2)}%  (${r.correct}/${r.count}, ${r.errors} errors, ${r.seconds.toFixed(0)} s)  most confused: ${top || '-'}`,
+      );
     }
     if (evaluated !== undefined) console.log(`  npm run evaluate (model/metrics.json): ${(evaluated * 100).toFixed(2)}%`);
     console.log('written: bench/out/accuracy-http.json');

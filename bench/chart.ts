@@ -25,7 +25,16 @@ function niceMax(value: number): number {
   return 10 * power;
 }
 
-function panel(x: number, y: number, w: number, h: number, title: string, rows: ChartRow[], value: (r: ChartRow) => number, unit: string): string {
+function panel(
+  x: number,
+  y: number,
+  w: number,
+  h: number,
+  title: string,
+  rows: ChartRow[],
+  value: (r: ChartRow) => number,
+  unit: string,
+): string {
   const endpoints = [...new Set(rows.map((r) => r.endpoint))];
   const levels = [...new Set(rows.map((r) => r.connections))].sort((a, b) => a - b);
   const top = niceMax(Math.max(...rows.map(value)) * 1.1);
@@ -41,7 +50,9 @@ function panel(x: number, y: number, w: number, h: number, title: string, rows: 
     parts.push(`<line x1="${x}" y1="${ty}" x2="${x + w}" y2="${ty}" stroke="#eee"/>`);
     parts.push(`<text x="${x - 6}" y="${ty + 4}" font-size="11" text-anchor="end" fill="#555">${Math.round(v)}</text>`);
   }
-  parts.push(`<text x="${x - 44}" y="${y + h / 2}" font-size="12" text-anchor="middle" fill="#444" transform="rotate(-90 ${x - 44} ${y + h / 2})">${escapeXml(unit)}</text>`);
+  parts.push(
+    `<text x="${x - 44}" y="${y + h / 2}" font-size="12" text-anchor="middle" fill="#444" transform="rotate(-90 ${x - 44} ${y + h / 2})">${escapeXml(unit)}</text>`,
+  );
   endpoints.forEach((endpoint, e) => {
     const gx = x + e * group + (group - bar * levels.length) / 2;
     levels.forEach((level, l) => {
@@ -51,9 +62,13 @@ function panel(x: number, y: number, w: number, h: number, title: string, rows: 
       const bh = (h * Math.min(v, top)) / top;
       const bx = gx + l * bar;
       parts.push(`<rect x="${bx}" y="${y + h - bh}" width="${bar - 3}" height="${bh}" fill="${COLOURS[l % COLOURS.length]}"/>`);
-      parts.push(`<text x="${bx + (bar - 3) / 2}" y="${y + h - bh - 4}" font-size="10" text-anchor="middle" fill="#222">${v >= 100 ? Math.round(v) : v.toFixed(1)}</text>`);
+      parts.push(
+        `<text x="${bx + (bar - 3) / 2}" y="${y + h - bh - 4}" font-size="10" text-anchor="middle" fill="#222">${v >= 100 ? Math.round(v) : v.toFixed(1)}</text>`,
+      );
     });
-    parts.push(`<text x="${x + e * group + group / 2}" y="${y + h + 18}" font-size="12" text-anchor="middle" fill="#222">${escapeXml(endpoint)}</text>`);
+    parts.push(
+      `<text x="${x + e * group + group / 2}" y="${y + h + 18}" font-size="12" text-anchor="middle" fill="#222">${escapeXml(endpoint)}</text>`,
+    );
   });
   return parts.join('\n');
 }
@@ -63,8 +78,11 @@ export function loadChartSvg(rows: ChartRow[], title: string, subtitle: string):
   const height = 470;
   const levels = [...new Set(rows.map((r) => r.connections))].sort((a, b) => a - b);
   const legend = levels
-    .map((level, l) => `<rect x="${width / 2 - 150 + l * 110}" y="${height - 30}" width="14" height="14" fill="${COLOURS[l % COLOURS.length]}"/>` +
-      `<text x="${width / 2 - 130 + l * 110}" y="${height - 18}" font-size="12" fill="#222">${level} connection${level === 1 ? '' : 's'}</text>`)
+    .map(
+      (level, l) =>
+        `<rect x="${width / 2 - 150 + l * 110}" y="${height - 30}" width="14" height="14" fill="${COLOURS[l % COLOURS.length]}"/>` +
+        `<text x="${width / 2 - 130 + l * 110}" y="${height - 18}" font-size="12" fill="#222">${level} connection${level === 1 ? '' : 's'}</text>`,
+    )
     .join('\n');
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="${FONT}">`,
@@ -79,5 +97,7 @@ export function loadChartSvg(rows: ChartRow[], title: string, subtitle: string):
 }
 
 export async function writeLoadChartPng(rows: ChartRow[], title: string, subtitle: string, path: string): Promise<void> {
-  await sharp(Buffer.from(loadChartSvg(rows, title, subtitle)), { density: 144 }).png({ compressionLevel: 9 }).toFile(path);
+  await sharp(Buffer.from(loadChartSvg(rows, title, subtitle)), { density: 144 })
+    .png({ compressionLevel: 9 })
+    .toFile(path);
 }

@@ -70,7 +70,14 @@ function runOnce(work: string, taskRoot: string, handler: string, eventFile: str
   const began = performance.now();
   const child = spawn(process.execPath, [join(work, 'harness.js'), handler, eventFile], {
     cwd: taskRoot,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: work, LAMBDA_TASK_ROOT: taskRoot, NODE_OPTIONS: '--enable-source-maps', LOG_LEVEL: 'warn', ...env },
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: work,
+      LAMBDA_TASK_ROOT: taskRoot,
+      NODE_OPTIONS: '--enable-source-maps',
+      LOG_LEVEL: 'warn',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -131,7 +138,11 @@ async function main(): Promise<void> {
     }
 
     const storeEnv: Record<string, string> = cassandra
-      ? { CASSANDRA_CONTACT_POINTS: cassandra, CASSANDRA_LOCAL_DC: process.env.CASSANDRA_LOCAL_DC ?? 'datacenter1', CASSANDRA_KEYSPACE: keyspace }
+      ? {
+          CASSANDRA_CONTACT_POINTS: cassandra,
+          CASSANDRA_LOCAL_DC: process.env.CASSANDRA_LOCAL_DC ?? 'datacenter1',
+          CASSANDRA_KEYSPACE: keyspace,
+        }
       : { PREDICTION_STORE: 'sqlite', SQLITE_PATH: join(work, 'predictions.sqlite') };
     const tfjsNode = join(taskRoot, 'node_modules', '@tensorflow', 'tfjs-node');
     const nativeBuilt = existsSync(join(tfjsNode, 'lib', 'napi-v8', 'tfjs_binding.node'));
@@ -177,7 +188,10 @@ async function main(): Promise<void> {
 
     const nodeModules = join(taskRoot, 'node_modules');
     // What node_modules would weigh without @tensorflow/tfjs-node and all it alone pulls in (TF.js itself among it).
-    const withoutNative = productionClosure(undefined, INSTALLED_EXTERNALS.filter((name) => name !== '@tensorflow/tfjs-node'))
+    const withoutNative = productionClosure(
+      undefined,
+      INSTALLED_EXTERNALS.filter((name) => name !== '@tensorflow/tfjs-node'),
+    )
       .filter((key) => existsSync(join(taskRoot, key)))
       .reduce((sum, key) => sum + directoryBytes(join(taskRoot, key), (name) => name === 'node_modules'), 0);
     const output = {
@@ -201,8 +215,14 @@ async function main(): Promise<void> {
 
     const mb = (n: number): string => `${(n / 1e6).toFixed(1)} MB`;
     console.log(`store: ${output.store}; ${runs} cold starts per backend; model ${built.modelDir}`);
-    console.log(`bundle: ${Object.entries(built.handlerBytes).map(([k, v]) => `${k}.js ${mb(v)}`).join(', ')}; dir ${mb(built.totalBytes)}`);
-    console.log(`node_modules: ${mb(output.sizes.nodeModulesBytes)} (${mb(withoutNative)} without @tensorflow/tfjs-node and what only it needs)`);
+    console.log(
+      `bundle: ${Object.entries(built.handlerBytes)
+        .map(([k, v]) => `${k}.js ${mb(v)}`)
+        .join(', ')}; dir ${mb(built.totalBytes)}`,
+    );
+    console.log(
+      `node_modules: ${mb(output.sizes.nodeModulesBytes)} (${mb(withoutNative)} without @tensorflow/tfjs-node and what only it needs)`,
+    );
     console.log('backend     cold start (median, min-max)   require   first invoke   warm   peak RSS');
     for (const [backend, r] of Object.entries(report) as Array<[string, Record<string, { median: number; min: number; max: number }>]>) {
       const c = r.coldStartMs as { median: number; min: number; max: number };

@@ -80,7 +80,8 @@ export function categorise(url: string, functionName: string): string {
   // WebAssembly code here is TF.js's wasm backend (sharp's libvips is native code on its own threads).
   if (/@tensorflow/.test(u) || u.startsWith('wasm://')) return 'inference (TF.js)';
   if (/cassandra-driver|long\/|adm-zip/.test(u)) return 'store (cassandra-driver)';
-  if (/serverless-offline|@hapi\/|\/hapi\/|\/boom\/|\/podium\/|\/shot\/|\/ammo\/|\/subtext\//.test(u)) return 'serverless-offline (hapi, Lambda emulation)';
+  if (/serverless-offline|@hapi\/|\/hapi\/|\/boom\/|\/podium\/|\/shot\/|\/ammo\/|\/subtext\//.test(u))
+    return 'serverless-offline (hapi, Lambda emulation)';
   if (/node_modules\/serverless\/|@serverless\//.test(u)) return 'serverless framework';
   if (u === 'node:inspector') return 'the profiler itself';
   if (/layers\/|functions\//.test(u)) return 'service code (handlers, log, store)';
@@ -136,6 +137,9 @@ export function summariseProfile(profile: CpuProfile, top = 20): ProfileSummary 
     entry.ms += ms;
     byFunction.set(key, entry);
   }
-  const topFunctions = [...byFunction.values()].filter((f) => f.category !== 'idle').sort((a, b) => b.ms - a.ms).slice(0, top);
+  const topFunctions = [...byFunction.values()]
+    .filter((f) => f.category !== 'idle')
+    .sort((a, b) => b.ms - a.ms)
+    .slice(0, top);
   return { totalMs, busyMs: totalMs - (byCategory.idle ?? 0), byCategory, topFunctions };
 }

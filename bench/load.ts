@@ -27,11 +27,11 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { startCassandra, type CassandraNode } from '../scripts/cassandra/launcher';
-import { ROOT, type OfflineService } from '../scripts/offline';
-import { digitForms, dropKeyspace, freshKeyspace, startService, type DigitForm } from '../test/reliability/harness';
+import { type CassandraNode, startCassandra } from '../scripts/cassandra/launcher';
+import { type OfflineService, ROOT } from '../scripts/offline';
+import { type DigitForm, digitForms, dropKeyspace, freshKeyspace, startService } from '../test/reliability/harness';
 import { writeLoadChartPng } from './chart';
-import { cpuDelta, processCpuMs, type ProfileSummary, sum, summariseProfile, threadCpuMs } from './cpu';
+import { cpuDelta, type ProfileSummary, processCpuMs, sum, summariseProfile, threadCpuMs } from './cpu';
 import type { InferenceResult } from './inference';
 import type { StagesResult } from './stages';
 
@@ -64,7 +64,14 @@ const log = (line: string): void => {
   process.stderr.write(`[bench] ${line}\n`);
 };
 
-async function runLoad(base: string, endpoint: Endpoint, connections: number, seconds: number, servicePid: number, cassandraPid: number | undefined): Promise<LoadRow> {
+async function runLoad(
+  base: string,
+  endpoint: Endpoint,
+  connections: number,
+  seconds: number,
+  servicePid: number,
+  cassandraPid: number | undefined,
+): Promise<LoadRow> {
   let next = 0;
   const forms = endpoint.forms;
   const requests: autocannon.Request[] = [
@@ -86,7 +93,9 @@ async function runLoad(base: string, endpoint: Endpoint, connections: number, se
   let answered = 0;
   const started = Date.now();
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
-    const instance = autocannon({ url: base, connections, duration: seconds, requests, timeout: 30 }, (error, res) => (error ? reject(error) : resolve(res)));
+    const instance = autocannon({ url: base, connections, duration: seconds, requests, timeout: 30 }, (error, res) =>
+      error ? reject(error) : resolve(res),
+    );
     instance.on('response', () => (answered += 1));
     // On a terminal the line is redrawn every second; into a log, a line every five seconds.
     const tty = process.stderr.isTTY;
@@ -115,14 +124,24 @@ async function runLoad(base: string, endpoint: Endpoint, connections: number, se
     requests: total,
     requestsPerSecond: result.requests.average,
     ratioToHealth: null,
-    latencyMs: { p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99, mean: result.latency.average, max: result.latency.max },
+    latencyMs: {
+      p50: result.latency.p50,
+      p90: result.latency.p90,
+      p99: result.latency.p99,
+      mean: result.latency.average,
+      max: result.latency.max,
+    },
     errors: result.errors,
     timeouts: result.timeouts,
     non2xx: result.non2xx,
     statusCodes,
     cpuMsPerRequest: {
       service: serviceBefore !== null && serviceAfter !== null ? perRequest(serviceAfter - serviceBefore) : perRequest(sum(cpu)),
-      serviceByThread: Object.fromEntries(Object.entries(cpu).filter(([, ms]) => ms > 0).map(([name, ms]) => [name, perRequest(ms)])),
+      serviceByThread: Object.fromEntries(
+        Object.entries(cpu)
+          .filter(([, ms]) => ms > 0)
+          .map(([name, ms]) => [name, perRequest(ms)]),
+      ),
       cassandra: jvmBefore !== null && jvmAfter !== null ? perRequest(jvmAfter - jvmBefore) : null,
     },
   };
@@ -131,7 +150,11 @@ async function runLoad(base: string, endpoint: Endpoint, connections: number, se
 /** Runs `tsx <script> args` and parses its `RESULT {json}` line; null (with the reason logged) if it fails. */
 function runChild<T>(script: string, args: string[], env: Record<string, string>): Promise<T | null> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, script), ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, script), ...args], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -160,7 +183,12 @@ function runColdStart(runs: number, env: Record<string, string>): Promise<boolea
  * A CPU profile of the service's main thread during `seconds` of /predict at `connections` connections,
  * taken by bench/cpu-profiler.cjs (preloaded; SIGUSR2 starts and stops it) after a warm-up.
  */
-async function profilePredict(env: Record<string, string>, forms: DigitForm[], connections: number, seconds: number): Promise<ProfileSummary | null> {
+async function profilePredict(
+  env: Record<string, string>,
+  forms: DigitForm[],
+  connections: number,
+  seconds: number,
+): Promise<ProfileSummary | null> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-prof-'));
   let service: OfflineService | undefined;
   try {
@@ -168,7 +196,14 @@ async function profilePredict(env: Record<string, string>, forms: DigitForm[], c
     const pid = service.child.pid as number;
     await runLoad(service.url, { name: 'predict (warm-up)', method: 'POST', path: '/predict', forms }, connections, 3, pid, undefined);
     process.kill(pid, 'SIGUSR2');
-    await runLoad(service.url, { name: 'predict (profiled)', method: 'POST', path: '/predict', forms }, connections, seconds, pid, undefined);
+    await runLoad(
+      service.url,
+      { name: 'predict (profiled)', method: 'POST', path: '/predict', forms },
+      connections,
+      seconds,
+      pid,
+      undefined,
+    );
     process.kill(pid, 'SIGUSR2');
     const file = join(dir, `${pid}.cpuprofile`);
     for (let waited = 0; !existsSync(file) && waited < 100; waited += 1) await new Promise((r) => setTimeout(r, 100));
@@ -185,7 +220,8 @@ async function profilePredict(env: Record<string, string>, forms: DigitForm[], c
   }
 }
 
-const fmt = (n: number | null | undefined, digits = 1): string => (n === null || n === undefined || Number.isNaN(n) ? '–' : n.toFixed(digits));
+const fmt = (n: number | null | undefined, digits = 1): string =>
+  n === null || n === undefined || Number.isNaN(n) ? '–' : n.toFixed(digits);
 
 function markdown(report: BenchReport): string {
   const lines: string[] = [];
@@ -194,7 +230,9 @@ function markdown(report: BenchReport): string {
       `model ${report.modelVersion}; 1-minute load average ${report.loadAverage.start.toFixed(1)} before the runs, ${report.loadAverage.end.toFixed(1)} after.`,
   );
   lines.push('');
-  lines.push('| endpoint | connections | requests/s | vs /health | p50 ms | p90 ms | p99 ms | errors | non-2xx | service CPU ms/req | Cassandra CPU ms/req |');
+  lines.push(
+    '| endpoint | connections | requests/s | vs /health | p50 ms | p90 ms | p99 ms | errors | non-2xx | service CPU ms/req | Cassandra CPU ms/req |',
+  );
   lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const r of report.load) {
     lines.push(
@@ -216,7 +254,9 @@ function markdown(report: BenchReport): string {
     lines.push('| cold start (bundle, process start to first prediction) | median ms | min–max ms | runs |');
     lines.push('| --- | ---: | ---: | ---: |');
     for (const [backend, c] of Object.entries(report.coldStart.backends)) {
-      lines.push(`| ${backend} | ${fmt(c.coldStartMs.median, 0)} | ${fmt(c.coldStartMs.min, 0)}–${fmt(c.coldStartMs.max, 0)} | ${c.runs} |`);
+      lines.push(
+        `| ${backend} | ${fmt(c.coldStartMs.median, 0)} | ${fmt(c.coldStartMs.min, 0)}–${fmt(c.coldStartMs.max, 0)} | ${c.runs} |`,
+      );
     }
     lines.push('');
   }
@@ -231,14 +271,19 @@ function markdown(report: BenchReport): string {
     lines.push(`| service main thread under /predict load (CPU profile, ${report.profile.connections} connections) | share of busy time |`);
     lines.push('| --- | ---: |');
     const busy = report.profile.busyMs;
-    for (const [category, ms] of Object.entries(report.profile.byCategory).filter(([c]) => c !== 'idle').sort((a, b) => b[1] - a[1])) {
+    for (const [category, ms] of Object.entries(report.profile.byCategory)
+      .filter(([c]) => c !== 'idle')
+      .sort((a, b) => b[1] - a[1])) {
       lines.push(`| ${category} | ${((ms / busy) * 100).toFixed(1)}% |`);
     }
-    lines.push(`| (idle: ${((((report.profile.byCategory.idle ?? 0) / report.profile.totalMs) * 100).toFixed(0))}% of the profiled time) | |`);
+    lines.push(
+      `| (idle: ${(((report.profile.byCategory.idle ?? 0) / report.profile.totalMs) * 100).toFixed(0)}% of the profiled time) | |`,
+    );
     lines.push('');
     lines.push('| heaviest functions on the main thread (self time) | category | share of busy time |');
     lines.push('| --- | --- | ---: |');
-    for (const f of report.profile.topFunctions.slice(0, 12)) lines.push(`| \`${f.name}\` ${f.where} | ${f.category} | ${((f.ms / busy) * 100).toFixed(1)}% |`);
+    for (const f of report.profile.topFunctions.slice(0, 12))
+      lines.push(`| \`${f.name}\` ${f.where} | ${f.category} | ${((f.ms / busy) * 100).toFixed(1)}% |`);
     lines.push('');
   }
   lines.push('| target (2 cores) | measured | met |');
@@ -287,13 +332,17 @@ async function main(): Promise<void> {
   if (!Number.isInteger(duration) || duration < 1 || duration > 600) throw new Error('--duration must be 1..600 seconds');
   if (levels.some((c) => !Number.isInteger(c) || c < 1 || c > 256)) throw new Error('--connections must be a list of 1..256');
   mkdirSync(OUT, { recursive: true });
-  const training = existsSync('/proc') ? readdirSync('/proc').filter((p) => /^\d+$/.test(p)).some((p) => {
-    try {
-      return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('model/train.ts');
-    } catch {
-      return false;
-    }
-  }) : false;
+  const training = existsSync('/proc')
+    ? readdirSync('/proc')
+        .filter((p) => /^\d+$/.test(p))
+        .some((p) => {
+          try {
+            return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('model/train.ts');
+          } catch {
+            return false;
+          }
+        })
+    : false;
   if (training) log('WARNING: a training run (model/train.ts) is using the CPU: these figures are measured under contention');
 
   let node: CassandraNode | undefined;
@@ -328,7 +377,14 @@ async function main(): Promise<void> {
     const pid = service.child.pid as number;
     const health = (await (await fetch(`${service.url}/health`)).json()) as { modelVersion: string; backend: string };
     log(`service up (${health.backend}, model ${health.modelVersion}); warming up and filling the history`);
-    await runLoad(service.url, { name: 'predict (warm-up)', method: 'POST', path: '/predict', forms: plain }, 8, Math.min(5, duration), pid, node?.pid);
+    await runLoad(
+      service.url,
+      { name: 'predict (warm-up)', method: 'POST', path: '/predict', forms: plain },
+      8,
+      Math.min(5, duration),
+      pid,
+      node?.pid,
+    );
 
     const endpoints: Endpoint[] = [
       { name: 'GET /health', method: 'GET', path: '/health' },
@@ -352,7 +408,10 @@ async function main(): Promise<void> {
     log('stages of a /predict request, each alone...');
     const stages: StagesResult[] = [];
     for (const kind of ['plain', 'redrawn']) {
-      const s = await runChild<StagesResult>('bench/stages.ts', ['--requests', values.quick ? '60' : '300', '--kind', kind], { ...env, LOG_LEVEL: 'warn' });
+      const s = await runChild<StagesResult>('bench/stages.ts', ['--requests', values.quick ? '60' : '300', '--kind', kind], {
+        ...env,
+        LOG_LEVEL: 'warn',
+      });
       if (s) stages.push(s);
     }
 
@@ -375,7 +434,8 @@ async function main(): Promise<void> {
     const coldFile = join(OUT, 'cold-start.json');
     if (!values['skip-cold-start']) {
       log(`cold start: npm run bench:cold-start -- --runs ${coldStartRuns} (bench/cold-start.ts)...`);
-      if (!(await runColdStart(coldStartRuns, { CASSANDRA_CONTACT_POINTS: contactPoints }))) log('bench/cold-start.ts failed; cold start not measured');
+      if (!(await runColdStart(coldStartRuns, { CASSANDRA_CONTACT_POINTS: contactPoints })))
+        log('bench/cold-start.ts failed; cold start not measured');
       else coldStart = JSON.parse(readFileSync(coldFile, 'utf8')) as ColdStartReport;
     } else if (existsSync(coldFile)) {
       coldStart = JSON.parse(readFileSync(coldFile, 'utf8')) as ColdStartReport;
@@ -384,15 +444,39 @@ async function main(): Promise<void> {
 
     const at8 = (name: string): LoadRow | undefined => load.find((r) => r.endpoint === name && r.connections === 8);
     const predict8 = at8('POST /predict (28x28 PNG)');
-    const fastest = inference.flatMap((i) => i.batches.filter((b) => b.batch === 1).map((b) => ({ backend: i.backend, ms: b.msPerImage }))).sort((a, b) => a.ms - b.ms)[0];
-    const coldBest = coldStart ? Object.entries(coldStart.backends).map(([b, c]) => ({ b, ms: c.coldStartMs.median })).sort((a, b) => a.ms - b.ms)[0] : undefined;
+    const fastest = inference
+      .flatMap((i) => i.batches.filter((b) => b.batch === 1).map((b) => ({ backend: i.backend, ms: b.msPerImage })))
+      .sort((a, b) => a.ms - b.ms)[0];
+    const coldBest = coldStart
+      ? Object.entries(coldStart.backends)
+          .map(([b, c]) => ({ b, ms: c.coldStartMs.median }))
+          .sort((a, b) => a.ms - b.ms)[0]
+      : undefined;
     const targets: BenchReport['targets'] = [];
     if (predict8) {
-      targets.push({ target: '/predict at 8 connections: at least 40% of /health requests/s', measured: `${fmt((predict8.ratioToHealth ?? 0) * 100, 0)}% (${fmt(predict8.requestsPerSecond, 0)} req/s)`, met: (predict8.ratioToHealth ?? 0) >= 0.4 });
-      targets.push({ target: '/predict at 8 connections: p99 under 50 ms', measured: `${predict8.latencyMs.p99} ms`, met: predict8.latencyMs.p99 < 50 });
+      targets.push({
+        target: '/predict at 8 connections: at least 40% of /health requests/s',
+        measured: `${fmt((predict8.ratioToHealth ?? 0) * 100, 0)}% (${fmt(predict8.requestsPerSecond, 0)} req/s)`,
+        met: (predict8.ratioToHealth ?? 0) >= 0.4,
+      });
+      targets.push({
+        target: '/predict at 8 connections: p99 under 50 ms',
+        measured: `${predict8.latencyMs.p99} ms`,
+        met: predict8.latencyMs.p99 < 50,
+      });
     }
-    if (fastest) targets.push({ target: 'inference under 1 ms per image (fastest backend, batch 1)', measured: `${fastest.ms.toFixed(3)} ms (${fastest.backend})`, met: fastest.ms < 1 });
-    if (coldBest) targets.push({ target: 'cold start under 1.5 s', measured: `${coldBest.ms.toFixed(0)} ms (${coldBest.b}, median)`, met: coldBest.ms < 1500 });
+    if (fastest)
+      targets.push({
+        target: 'inference under 1 ms per image (fastest backend, batch 1)',
+        measured: `${fastest.ms.toFixed(3)} ms (${fastest.backend})`,
+        met: fastest.ms < 1,
+      });
+    if (coldBest)
+      targets.push({
+        target: 'cold start under 1.5 s',
+        measured: `${coldBest.ms.toFixed(0)} ms (${coldBest.b}, median)`,
+        met: coldBest.ms < 1500,
+      });
 
     const report: BenchReport = {
       measuredAt: new Date().toISOString(),
@@ -413,7 +497,15 @@ async function main(): Promise<void> {
     const table = markdown(report);
     writeFileSync(join(OUT, 'results.md'), `${table}\n`);
     await writeLoadChartPng(
-      load.map((r) => ({ endpoint: r.endpoint.replace(/^(POST|GET) /, '').replace(' (28x28 PNG)', ' PNG').replace(' (photo JPEG)', ' photo'), connections: r.connections, requestsPerSecond: r.requestsPerSecond, p99Ms: r.latencyMs.p99 })),
+      load.map((r) => ({
+        endpoint: r.endpoint
+          .replace(/^(POST|GET) /, '')
+          .replace(' (28x28 PNG)', ' PNG')
+          .replace(' (photo JPEG)', ' photo'),
+        connections: r.connections,
+        requestsPerSecond: r.requestsPerSecond,
+        p99Ms: r.latencyMs.p99,
+      })),
       'Digit service on serverless-offline + Cassandra (local, 2 cores)',
       `${duration} s per run with autocannon; ${report.measuredAt.slice(0, 16).replace('T', ' ')} UTC`,
       join(OUT, 'load.png'),

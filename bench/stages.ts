@@ -79,7 +79,7 @@ async function main(): Promise<void> {
     JSON.stringify({ ...record, clientIp: undefined });
     t.push(performance.now());
     if (i < 0) continue;
-    STAGES.forEach((stage, k) => times[stage].push((t[k + 1] as number) - (t[k] as number)));
+    for (const [k, stage] of STAGES.entries()) times[stage].push((t[k + 1] as number) - (t[k] as number));
     totals.push((t[t.length - 1] as number) - (t[0] as number));
   }
   const summary = (values: number[]): StageTiming => {

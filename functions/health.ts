@@ -6,7 +6,10 @@ warmUp(getClassifier, getStore);
 
 export const handler = httpHandler('health', async () => {
   const classifier = await getClassifier();
-  const storeOk = await getStore().then((store) => store.ping(), () => false);
+  const storeOk = await getStore().then(
+    (store) => store.ping(),
+    () => false,
+  );
   const body = {
     status: storeOk ? 'ok' : 'degraded',
     modelVersion: classifier.version,

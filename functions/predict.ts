@@ -7,9 +7,18 @@ import { readUpload } from '../layers/upload';
 warmUp(getClassifier, getStore, async () => getUploadsBucket());
 
 export const handler = httpHandler('predict', async (event, info) => {
-  const upload = await readUpload(bodyBytes(event), header(event, 'content-type'), { maxFileBytes: getConfig().maxUploadBytes }, header(event, 'x-filename'));
+  const upload = await readUpload(
+    bodyBytes(event),
+    header(event, 'content-type'),
+    { maxFileBytes: getConfig().maxUploadBytes },
+    header(event, 'x-filename'),
+  );
   const [classifier, store] = await Promise.all([getClassifier(), getStore()]);
-  const answer = await predictDigit({ classifier, store, uploads: getUploadsBucket() }, upload, event.requestContext?.http?.sourceIp ?? 'unknown');
+  const answer = await predictDigit(
+    { classifier, store, uploads: getUploadsBucket() },
+    upload,
+    event.requestContext?.http?.sourceIp ?? 'unknown',
+  );
   info.logFields.digit = answer.digit;
   info.logFields.predictionId = answer.id;
   return json(200, answer);

@@ -12,7 +12,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { projectRoot } from './config';
-import { IMAGE_CHANNELS, IMAGE_SIZE, NUM_CLASSES, PIXELS, assertValidInput } from './model-contract';
+import { assertValidInput, IMAGE_CHANNELS, IMAGE_SIZE, NUM_CLASSES, PIXELS } from './model-contract';
 
 export type BackendChoice = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
 

@@ -86,7 +86,8 @@ const MAX_URL_TTL_SECONDS = 7 * 24 * 3600;
 
 function urlTtl(env: Env): number {
   const ttl = positiveInt(env, 'UPLOAD_URL_TTL_SECONDS', 900);
-  if (ttl > MAX_URL_TTL_SECONDS) throw new ConfigError(`UPLOAD_URL_TTL_SECONDS=${ttl} is more than ${MAX_URL_TTL_SECONDS} (7 days, SigV4's limit)`);
+  if (ttl > MAX_URL_TTL_SECONDS)
+    throw new ConfigError(`UPLOAD_URL_TTL_SECONDS=${ttl} is more than ${MAX_URL_TTL_SECONDS} (7 days, SigV4's limit)`);
   return ttl;
 }
 

@@ -92,10 +92,7 @@ export function detectImageType(bytes: Buffer, declaredType?: string): ImageMedi
   }
   const claim = declaredImageClaim(declaredType);
   if (claim !== undefined && claim !== actual) {
-    throw new UnsupportedMediaTypeError(
-      `the file was declared as ${claim} but its content is ${actual}`,
-      'type_mismatch',
-    );
+    throw new UnsupportedMediaTypeError(`the file was declared as ${claim} but its content is ${actual}`, 'type_mismatch');
   }
   return actual;
 }

@@ -7,7 +7,7 @@
  * specks ignored when cropping to the ink.
  */
 import sharp from 'sharp';
-import { BadRequestError, HttpError, PayloadTooLargeError, UnprocessableImageError } from './errors';
+import { BadRequestError, type HttpError, PayloadTooLargeError, UnprocessableImageError } from './errors';
 import { encodeGreyPng } from './grey-png';
 import { detectImageType, type ImageMediaType } from './image-format';
 import { DIGIT_BOX, IMAGE_SIZE, PIXELS } from './model-contract';
@@ -77,10 +77,7 @@ function corrupt(error: unknown): HttpError {
 
 function tooManyPixels(width?: number, height?: number): HttpError {
   const size = width !== undefined && height !== undefined ? ` (${width}x${height})` : '';
-  return new PayloadTooLargeError(
-    `the image has more than ${MAX_INPUT_PIXELS / 1_000_000} megapixels${size}`,
-    'too_many_pixels',
-  );
+  return new PayloadTooLargeError(`the image has more than ${MAX_INPUT_PIXELS / 1_000_000} megapixels${size}`, 'too_many_pixels');
 }
 
 /** Whether the encoding keeps pixels exactly: lossy ones (JPEG, AVIF, lossy WebP) add ringing around strokes. */
@@ -386,7 +383,7 @@ function noiseOf(residual: Float32Array): { median: number; sigma: number } {
   const signed = new Uint32Array(511);
   for (let i = 0; i < residual.length; i += stride) {
     const b = Math.round(residual[i] as number) + 255;
-    bump(signed, b < 0 ? 0 : b > 510 ? 510 : b);
+    bump(signed, b < 0 ? 0 : Math.min(b, 510));
   }
   let mode = 255;
   let best = -1;
@@ -483,7 +480,7 @@ function extractInk(grey: Float32Array, width: number, height: number, lossless:
   let sampled = 0;
   for (let i = 0; i < n; i += stride) {
     const r = Math.round(residual[i] as number);
-    bump(inkHist, r < 0 ? 0 : r > 255 ? 255 : r);
+    bump(inkHist, r < 0 ? 0 : Math.min(r, 255));
     sampled += 1;
   }
   const coreThreshold = Math.max(otsu(inkHist, sampled), median + NOISE_SIGMAS_CORE * sigma, median + MIN_INK_CONTRAST);
@@ -512,7 +509,7 @@ function extractInk(grey: Float32Array, width: number, height: number, lossless:
   const gain = 1 / (inkLevel - floor);
   for (let i = 0; i < n; i += 1) {
     const t = ((residual[i] as number) - floor) * gain;
-    ink[i] = t <= 0 ? 0 : t >= 1 ? 1 : t;
+    ink[i] = t <= 0 ? 0 : Math.min(t, 1);
   }
   // JPEG ringing, blur and enlargement leave a faint fringe that would widen the crop, and noise leaves
   // specks. A noiseless picture already at about MNIST's scale has neither: there faint edge pixels are the
@@ -651,9 +648,14 @@ function thickenThinStrokes(patch: InkPatch): InkPatch {
       if ((values[y * width + x] as number) <= 0.5) continue;
       area += 1;
       const edge =
-        x === 0 || y === 0 || x === width - 1 || y === height - 1 ||
-        (values[y * width + x - 1] as number) <= 0.5 || (values[y * width + x + 1] as number) <= 0.5 ||
-        (values[(y - 1) * width + x] as number) <= 0.5 || (values[(y + 1) * width + x] as number) <= 0.5;
+        x === 0 ||
+        y === 0 ||
+        x === width - 1 ||
+        y === height - 1 ||
+        (values[y * width + x - 1] as number) <= 0.5 ||
+        (values[y * width + x + 1] as number) <= 0.5 ||
+        (values[(y - 1) * width + x] as number) <= 0.5 ||
+        (values[(y + 1) * width + x] as number) <= 0.5;
       if (edge) boundary += 1;
     }
   }
@@ -709,7 +711,8 @@ function resize(patch: InkPatch, width: number, height: number): Float32Array {
     for (let x = 0; x < width; x += 1) {
       const { index, weight } = cols[x] as { index: number[]; weight: number[] };
       let s = 0;
-      for (let k = 0; k < index.length; k += 1) s += (patch.values[y * patch.width + (index[k] as number)] as number) * (weight[k] as number);
+      for (let k = 0; k < index.length; k += 1)
+        s += (patch.values[y * patch.width + (index[k] as number)] as number) * (weight[k] as number);
       across[y * width + x] = s;
     }
   }
@@ -719,7 +722,7 @@ function resize(patch: InkPatch, width: number, height: number): Float32Array {
     for (let x = 0; x < width; x += 1) {
       let s = 0;
       for (let k = 0; k < index.length; k += 1) s += (across[(index[k] as number) * width + x] as number) * (weight[k] as number);
-      out[y * width + x] = s < 0 ? 0 : s > 1 ? 1 : s;
+      out[y * width + x] = s < 0 ? 0 : Math.min(s, 1);
     }
   }
   return out;

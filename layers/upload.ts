@@ -23,21 +23,31 @@ const MULTIPART_SLACK_BYTES = 64 * 1024;
 
 const MAX_FILENAME_CHARS = 200;
 
+/** Not a control character (C0, DEL, C1) nor a bidirectional override, which can disguise an extension. */
+function isPrintable(char: string): boolean {
+  const code = char.codePointAt(0) ?? 0;
+  return !(code <= 0x1f || (code >= 0x7f && code <= 0x9f) || (code >= 0x202a && code <= 0x202e) || (code >= 0x2066 && code <= 0x2069));
+}
+
 export function sanitiseFilename(raw: string | undefined, fallback = 'upload'): string {
   if (!raw) return fallback;
   const base = raw.normalize('NFC').split(/[/\\]/).pop() ?? '';
-  // Control characters (C0, DEL, C1) and the bidirectional overrides that can disguise an extension.
-  const cleaned = base.replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, '').trim();
+  const cleaned = Array.from(base).filter(isPrintable).join('').trim();
   const chars = Array.from(cleaned);
   const short = chars.length > MAX_FILENAME_CHARS ? chars.slice(chars.length - MAX_FILENAME_CHARS).join('') : cleaned;
   return short === '' || short === '.' || short === '..' ? fallback : short;
 }
 
 function mediaType(contentType: string | undefined): string {
-  return (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+  return (contentType ?? '').split(';', 1)[0]?.trim().toLowerCase() ?? '';
 }
 
-export async function readUpload(body: Buffer, contentType: string | undefined, limits: UploadLimits, rawFilename?: string): Promise<Upload> {
+export async function readUpload(
+  body: Buffer,
+  contentType: string | undefined,
+  limits: UploadLimits,
+  rawFilename?: string,
+): Promise<Upload> {
   const type = mediaType(contentType);
   if (type === 'multipart/form-data') {
     if (body.length > limits.maxFileBytes + MULTIPART_SLACK_BYTES) throw tooLarge(limits);
@@ -70,7 +80,12 @@ function readMultipart(body: Buffer, contentType: string, limits: UploadLimits):
         limits: { fileSize: limits.maxFileBytes, files: 2, fields: 20, fieldSize: 8 * 1024, parts: 22, headerPairs: 20 },
       });
     } catch (error: unknown) {
-      rejectPromise(new BadRequestError(`Malformed multipart body: ${error instanceof Error ? error.message : 'unreadable header'}.`, 'malformed_multipart'));
+      rejectPromise(
+        new BadRequestError(
+          `Malformed multipart body: ${error instanceof Error ? error.message : 'unreadable header'}.`,
+          'malformed_multipart',
+        ),
+      );
       return;
     }
 
@@ -83,12 +98,13 @@ function readMultipart(body: Buffer, contentType: string, limits: UploadLimits):
     };
     const settle = (): void => {
       if (!finished || pending > 0) return;
-      if (failure) return rejectPromise(failure);
-      if (files.length === 0) return rejectPromise(new BadRequestError('No file was found in the form: send one file (field "image").', 'no_file'));
-      if (files.length > 1) return rejectPromise(new BadRequestError('Send exactly one file per request.', 'too_many_files'));
-      const [file] = files as [Upload];
-      if (file.bytes.length === 0) return rejectPromise(new BadRequestError('The uploaded file is empty.', 'empty_file'));
-      resolvePromise(file);
+      const [file] = files;
+      if (failure) rejectPromise(failure);
+      else if (file === undefined)
+        rejectPromise(new BadRequestError('No file was found in the form: send one file (field "image").', 'no_file'));
+      else if (files.length > 1) rejectPromise(new BadRequestError('Send exactly one file per request.', 'too_many_files'));
+      else if (file.bytes.length === 0) rejectPromise(new BadRequestError('The uploaded file is empty.', 'empty_file'));
+      else resolvePromise(file);
     };
 
     parser.on('file', (_field, stream, info) => {
@@ -98,7 +114,11 @@ function readMultipart(body: Buffer, contentType: string, limits: UploadLimits):
       stream.on('limit', () => fail(tooLarge(limits)));
       stream.on('error', (error: Error) => fail(new BadRequestError(`Malformed multipart body: ${error.message}.`, 'malformed_multipart')));
       stream.on('close', () => {
-        files.push({ bytes: Buffer.concat(chunks), filename: sanitiseFilename(info.filename), declaredType: mediaType(info.mimeType) || undefined });
+        files.push({
+          bytes: Buffer.concat(chunks),
+          filename: sanitiseFilename(info.filename),
+          declaredType: mediaType(info.mimeType) || undefined,
+        });
         pending -= 1;
         settle();
       });
@@ -107,7 +127,9 @@ function readMultipart(body: Buffer, contentType: string, limits: UploadLimits):
     parser.on('partsLimit', () => fail(new BadRequestError('The form has too many parts.', 'malformed_multipart')));
     parser.on('fieldsLimit', () => fail(new BadRequestError('The form has too many fields.', 'malformed_multipart')));
     parser.on('error', (error: unknown) => {
-      fail(new BadRequestError(`Malformed multipart body: ${error instanceof Error ? error.message : 'unreadable'}.`, 'malformed_multipart'));
+      fail(
+        new BadRequestError(`Malformed multipart body: ${error instanceof Error ? error.message : 'unreadable'}.`, 'malformed_multipart'),
+      );
       finished = true;
       pending = 0;
       settle();

@@ -127,7 +127,9 @@ function panel(
       out.push(`<circle cx="${cx}" cy="${cy}" r="2.8" fill="${s.colour}"/>`);
     }
     const ly = legendAt === 'top' ? y0 + 18 + k * 18 : y0 + h - 14 - (series.length - 1 - k) * 18;
-    out.push(`<line x1="${x0 + w - 180}" y1="${ly - 4}" x2="${x0 + w - 154}" y2="${ly - 4}" stroke="${s.colour}" stroke-width="2.2"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/>`);
+    out.push(
+      `<line x1="${x0 + w - 180}" y1="${ly - 4}" x2="${x0 + w - 154}" y2="${ly - 4}" stroke="${s.colour}" stroke-width="2.2"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/>`,
+    );
     out.push(`<text x="${x0 + w - 148}" y="${ly}" font-size="12" fill="#222">${escapeXml(s.label)}</text>`);
   });
   return out.join('\n');
@@ -146,14 +148,36 @@ export function trainingCurvesSvg(history: CurvePoint[], title: string): string 
   // The first epoch's training accuracy (still warming up) would squash the axis; it is drawn on the floor.
   const accuracies = history.flatMap((h, i) => [...(i > 0 || history.length < 3 ? [h.accuracy] : []), h.valAccuracy ?? h.accuracy]);
   const accLo = Math.max(0.9, Math.min(0.97, Math.floor(Math.min(...accuracies) * 100 - 0.5) / 100));
-  const lossPanel = panel(80, 80, 360, 260, 'Loss (cross-entropy)', epochs, [
-    { label: 'training (augmented)', colour: '#1f77b4', values: history.map((h) => h.loss) },
-    { label: 'test', colour: '#d62728', dashed: true, values: history.map((h) => h.valLoss) },
-  ], [0, lossHi], (v) => v.toFixed(2), 'top');
-  const accPanel = panel(570, 80, 360, 260, 'Accuracy', epochs, [
-    { label: 'training (augmented)', colour: '#1f77b4', values: history.map((h) => h.accuracy) },
-    { label: 'test', colour: '#d62728', dashed: true, values: history.map((h) => h.valAccuracy) },
-  ], [accLo, 1], (v) => `${(v * 100).toFixed(1)}%`, 'bottom');
+  const lossPanel = panel(
+    80,
+    80,
+    360,
+    260,
+    'Loss (cross-entropy)',
+    epochs,
+    [
+      { label: 'training (augmented)', colour: '#1f77b4', values: history.map((h) => h.loss) },
+      { label: 'test', colour: '#d62728', dashed: true, values: history.map((h) => h.valLoss) },
+    ],
+    [0, lossHi],
+    (v) => v.toFixed(2),
+    'top',
+  );
+  const accPanel = panel(
+    570,
+    80,
+    360,
+    260,
+    'Accuracy',
+    epochs,
+    [
+      { label: 'training (augmented)', colour: '#1f77b4', values: history.map((h) => h.accuracy) },
+      { label: 'test', colour: '#d62728', dashed: true, values: history.map((h) => h.valAccuracy) },
+    ],
+    [accLo, 1],
+    (v) => `${(v * 100).toFixed(1)}%`,
+    'bottom',
+  );
   const clipped = history.flatMap((h) => [h.accuracy, h.valAccuracy ?? 1]).some((v) => v < accLo);
   const note = clipped
     ? `<text x="750" y="${height - 16}" font-size="11" text-anchor="middle" fill="#777">points below ${(accLo * 100).toFixed(0)}% are drawn on the axis</text>`

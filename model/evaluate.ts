@@ -10,7 +10,7 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type Classifier, defaultModelDir, loadClassifier } from '../layers/classifier';
-import { NUM_CLASSES, PIXELS, normalisePixels } from '../layers/model-contract';
+import { NUM_CLASSES, normalisePixels, PIXELS } from '../layers/model-contract';
 import { writeConfusionMatrixPng, writeTrainingCurvesPng } from './charts';
 import { loadMnist, mnistChecksums } from './mnist';
 import type { TrainingHistory } from './train';

@@ -17,10 +17,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type * as tfTypes from '@tensorflow/tfjs';
-import { IMAGE_CHANNELS, IMAGE_SIZE, NUM_CLASSES, PIXELS, normalisePixels } from '../layers/model-contract';
+import { IMAGE_CHANNELS, IMAGE_SIZE, NUM_CLASSES, normalisePixels, PIXELS } from '../layers/model-contract';
 import { ARCHITECTURE_SUMMARY, createModel } from './architecture';
-import { DEFAULT_AUGMENT, type AugmentOptions, augmentImage, createRng, shuffledIndices } from './augment';
-import { loadMnist, mnistChecksums, type MnistSplit } from './mnist';
+import { type AugmentOptions, augmentImage, createRng, DEFAULT_AUGMENT, shuffledIndices } from './augment';
+import { loadMnist, type MnistSplit, mnistChecksums } from './mnist';
 import { EpochProgress, formatDuration } from './progress';
 
 export interface TrainOptions {
@@ -103,10 +103,7 @@ export function modelVersion(weightsSha256: string, date = new Date()): string {
   return `mnist-cnn-${date.toISOString().slice(0, 10).replace(/-/g, '')}-${weightsSha256.slice(0, 8)}`;
 }
 
-function toTensors(
-  tf: typeof tfTypes,
-  split: MnistSplit,
-): { x: tfTypes.Tensor4D; y: tfTypes.Tensor2D } {
+function toTensors(tf: typeof tfTypes, split: MnistSplit): { x: tfTypes.Tensor4D; y: tfTypes.Tensor2D } {
   const x = tf.tensor4d(normalisePixels(split.images), [split.count, IMAGE_SIZE, IMAGE_SIZE, IMAGE_CHANNELS]);
   const y = tf.oneHot(tf.tensor1d(split.labels, 'int32'), NUM_CLASSES).toFloat() as tfTypes.Tensor2D;
   return { x, y };
@@ -205,11 +202,12 @@ export async function train(tf: typeof tfTypes, options: TrainOptions): Promise<
       correctSum += (accuracy as number) * size;
       seen += size;
       step += 1;
-      if (!options.quiet) progress.update(Math.min(stepsPerEpoch, start / options.batchSize + 1), {
-        loss: lossSum / seen,
-        accuracy: correctSum / seen,
-        learningRate,
-      });
+      if (!options.quiet)
+        progress.update(Math.min(stepsPerEpoch, start / options.batchSize + 1), {
+          loss: lossSum / seen,
+          accuracy: correctSum / seen,
+          learningRate,
+        });
     }
 
     let valLoss: number | null = null;
@@ -273,7 +271,9 @@ export async function train(tf: typeof tfTypes, options: TrainOptions): Promise<
   test?.x.dispose();
   test?.y.dispose();
   model.dispose();
-  log(`wrote ${options.outDir}/model.json, weights.bin, training-history.json (${result.version}) in ${formatDuration(trainingTimeSeconds)}`);
+  log(
+    `wrote ${options.outDir}/model.json, weights.bin, training-history.json (${result.version}) in ${formatDuration(trainingTimeSeconds)}`,
+  );
   return result;
 }
 

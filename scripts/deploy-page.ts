@@ -27,10 +27,15 @@ async function main(): Promise<void> {
   const outputs = new Map((Stacks?.[0]?.Outputs ?? []).map((output) => [output.OutputKey, output.OutputValue]));
   const bucket = outputs.get('PageBucketName');
   const apiUrl = outputs.get('HttpApiUrl');
-  if (!bucket || !apiUrl) throw new Error(`stack ${stackName} has no PageBucketName or HttpApiUrl output: deploy it first (npx serverless deploy --stage ${stage})`);
+  if (!bucket || !apiUrl)
+    throw new Error(
+      `stack ${stackName} has no PageBucketName or HttpApiUrl output: deploy it first (npx serverless deploy --stage ${stage})`,
+    );
 
   const keys = await publishPage(new S3Client({ region }), bucket, { apiUrl });
-  process.stdout.write(`Published ${keys.length} files to s3://${bucket} (API ${apiUrl}).\nPage: ${outputs.get('PageUrl') ?? '(see the PageUrl output)'}\n`);
+  process.stdout.write(
+    `Published ${keys.length} files to s3://${bucket} (API ${apiUrl}).\nPage: ${outputs.get('PageUrl') ?? '(see the PageUrl output)'}\n`,
+  );
 }
 
 main().catch((error: unknown) => {

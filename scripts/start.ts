@@ -7,14 +7,16 @@
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { ROOT, startOffline, type OfflineService } from './offline';
 import type { CassandraNode } from './cassandra/launcher';
+import { type OfflineService, ROOT, startOffline } from './offline';
 import { defaultS3Directory, type LocalS3, startS3Local } from './s3-local';
 
 function build(): void {
   process.stdout.write('Compiling the handlers and the page (tsc)...\n');
   for (const project of ['tsconfig.build.json', 'web/tsconfig.json']) {
-    const result = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, project)], { stdio: 'inherit' });
+    const result = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, project)], {
+      stdio: 'inherit',
+    });
     if (result.status !== 0) throw new Error(`the TypeScript build of ${project} failed`);
   }
 }
@@ -54,12 +56,21 @@ async function main(): Promise<void> {
     env.CASSANDRA_LOCAL_DC = cassandra.localDataCenter;
     process.stdout.write(`[cassandra] ${cassandra.contactPoint}, data in ${cassandra.dataDir}\n`);
   }
-  const store = env.CASSANDRA_CONTACT_POINTS || process.env.CASSANDRA_CONTACT_POINTS ? `Cassandra at ${env.CASSANDRA_CONTACT_POINTS ?? process.env.CASSANDRA_CONTACT_POINTS}` : 'embedded SQLite (.local/predictions.sqlite)';
+  const store =
+    env.CASSANDRA_CONTACT_POINTS || process.env.CASSANDRA_CONTACT_POINTS
+      ? `Cassandra at ${env.CASSANDRA_CONTACT_POINTS ?? process.env.CASSANDRA_CONTACT_POINTS}`
+      : 'embedded SQLite (.local/predictions.sqlite)';
 
   s3 = await startS3Local({ port: Number(process.env.S3_PORT ?? 4569), directory: defaultS3Directory(ROOT) });
   Object.assign(env, s3.serviceEnv());
 
-  service = await startOffline({ port: Number(process.env.PORT ?? 3000), lambdaPort: Number(process.env.LAMBDA_PORT ?? 3002), env, output: 'inherit', startTimeoutMs: 120_000 });
+  service = await startOffline({
+    port: Number(process.env.PORT ?? 3000),
+    lambdaPort: Number(process.env.LAMBDA_PORT ?? 3002),
+    env,
+    output: 'inherit',
+    startTimeoutMs: 120_000,
+  });
   service.child.once('exit', (code) => {
     if (!stopping) {
       process.stderr.write(`serverless-offline exited (${code}); stopping.\n`);

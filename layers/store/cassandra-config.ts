@@ -17,10 +17,11 @@
  *   CASSANDRA_KEYSPACES_REGION Amazon Keyspaces in this region: contact point cassandra.<region>.amazonaws.com:9142,
  *                              SigV4 with the Lambda role's credentials unless a username is given
  */
+
+import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
-import { X509Certificate } from 'node:crypto';
-import { auth, policies, types, type ClientOptions } from 'cassandra-driver';
+import { auth, type ClientOptions, policies, types } from 'cassandra-driver';
 import { GuardedSigV4AuthProvider } from './keyspaces-sigv4-auth';
 
 type Env = Record<string, string | undefined>;
@@ -72,7 +73,10 @@ function bool(env: Env, name: string, fallback: boolean): boolean {
 }
 
 function parseContactPoints(raw: string, defaultPort: number): string[] {
-  const points = raw.split(',').map((p) => p.trim()).filter((p) => p !== '');
+  const points = raw
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p !== '');
   if (points.length === 0) throw new CassandraConfigError('CASSANDRA_CONTACT_POINTS is empty; expected host:port[,host:port…]');
   return points.map((point) => {
     const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+)(?::(\d{1,5}))?$/.exec(point);
@@ -100,7 +104,10 @@ export function parseReplication(raw: string): Replication {
       return { class: 'SimpleStrategy', replicationFactor: factor(rest || '1') };
     case 'NetworkTopologyStrategy': {
       const dataCenters: Record<string, number> = {};
-      for (const part of rest.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
+      for (const part of rest
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== '')) {
         const [dc, rf] = part.split('=').map((s) => s.trim());
         if (!dc || rf === undefined || !/^[A-Za-z0-9_-]+$/.test(dc)) fail(`${JSON.stringify(part)} is not dc=factor`);
         dataCenters[dc as string] = factor(rf as string);
@@ -155,12 +162,16 @@ export function readCassandraConfig(env: Env = process.env): CassandraConfig {
 
   const keyspace = env.CASSANDRA_KEYSPACE?.trim() || 'digits';
   if (!/^[a-z][a-z0-9_]{0,47}$/.test(keyspace)) {
-    throw new CassandraConfigError(`CASSANDRA_KEYSPACE=${JSON.stringify(keyspace)} must be lower-case letters, digits and _ (at most 48), starting with a letter`);
+    throw new CassandraConfigError(
+      `CASSANDRA_KEYSPACE=${JSON.stringify(keyspace)} must be lower-case letters, digits and _ (at most 48), starting with a letter`,
+    );
   }
 
   const consistencyRaw = (env.CASSANDRA_CONSISTENCY?.trim() || 'LOCAL_QUORUM').toUpperCase();
   if (!(CONSISTENCY_LEVELS as readonly string[]).includes(consistencyRaw)) {
-    throw new CassandraConfigError(`CASSANDRA_CONSISTENCY=${JSON.stringify(env.CASSANDRA_CONSISTENCY)} is not one of ${CONSISTENCY_LEVELS.join(', ')}`);
+    throw new CassandraConfigError(
+      `CASSANDRA_CONSISTENCY=${JSON.stringify(env.CASSANDRA_CONSISTENCY)} is not one of ${CONSISTENCY_LEVELS.join(', ')}`,
+    );
   }
   const consistency = consistencyRaw as ConsistencyName;
   if (region && consistency !== 'LOCAL_QUORUM') {
@@ -171,7 +182,9 @@ export function readCassandraConfig(env: Env = process.env): CassandraConfig {
   const timeoutRaw = env.CASSANDRA_TIMEOUT_MS?.trim() || '3000';
   const timeoutMs = Number(timeoutRaw);
   if (!Number.isInteger(timeoutMs) || timeoutMs < 100 || timeoutMs > 120_000) {
-    throw new CassandraConfigError(`CASSANDRA_TIMEOUT_MS=${JSON.stringify(timeoutRaw)} is not a whole number of milliseconds in 100..120000`);
+    throw new CassandraConfigError(
+      `CASSANDRA_TIMEOUT_MS=${JSON.stringify(timeoutRaw)} is not a whole number of milliseconds in 100..120000`,
+    );
   }
 
   const tlsOn = bool(env, 'CASSANDRA_TLS', region !== null);

@@ -22,11 +22,11 @@
  * An unreachable or overloaded cluster becomes a ServiceUnavailableError (503, Retry-After) within
  * `timeoutMs`, never a hang; the client reconnects by itself when the cluster is back.
  */
-import { Client, errors, types, type ClientOptions } from 'cassandra-driver';
+import { Client, type ClientOptions, errors, types } from 'cassandra-driver';
 import { BadRequestError, ServiceUnavailableError } from '../errors';
 import { log } from '../log';
+import { buildClientOptions, type CassandraConfig, replicationCql } from './cassandra-config';
 import { decodeCursor, encodeCursor } from './cursor';
-import { buildClientOptions, replicationCql, type CassandraConfig } from './cassandra-config';
 import type { ListPage, ListQuery, PredictionRecord, PredictionStore } from './prediction-store';
 
 const RETRY_AFTER_SECONDS = 5;
@@ -144,7 +144,15 @@ const NODE_LOSS_WINDOW_MS = 60_000;
 const clients = new Map<string, SharedClient>();
 
 function clientKey(config: CassandraConfig): string {
-  return JSON.stringify([config.contactPoints, config.localDataCenter, config.keyspace, config.consistency, config.timeoutMs, config.keyspacesRegion, config.auth?.kind ?? null]);
+  return JSON.stringify([
+    config.contactPoints,
+    config.localDataCenter,
+    config.keyspace,
+    config.consistency,
+    config.timeoutMs,
+    config.keyspacesRegion,
+    config.auth?.kind ?? null,
+  ]);
 }
 
 function acquireClient(config: CassandraConfig, options: ClientOptions): { key: string; shared: SharedClient } {
@@ -267,7 +275,8 @@ export async function writeBatch(
   }
   if (first !== 'slow') return first;
   const nodeDown =
-    client.hosts.values().some((host) => host.datacenter === options.localDataCenter && !host.isUp()) || (options.nodeLostLately?.() ?? false);
+    client.hosts.values().some((host) => host.datacenter === options.localDataCenter && !host.isUp()) ||
+    (options.nodeLostLately?.() ?? false);
   if (!nodeDown) return logged;
   try {
     return await Promise.any([logged, direct(`no answer within ${options.directAfterMs} ms with a node down`)]);
@@ -295,10 +304,14 @@ export class CassandraStore implements PredictionStore {
   private shared: SharedClient;
   private closed = false;
   private readonly directAfterMs: number;
-  private readonly q: Record<'insertTime' | 'insertDigit' | 'insertBucket' | 'selectTime' | 'selectDigit' | 'newestBucket' | 'olderBucket' | 'ping', string>;
+  private readonly q: Record<
+    'insertTime' | 'insertDigit' | 'insertBucket' | 'selectTime' | 'selectDigit' | 'newestBucket' | 'olderBucket' | 'ping',
+    string
+  >;
 
   constructor(config: CassandraConfig, storeOptions: CassandraStoreOptions = {}) {
-    if (!Number.isInteger(config.bucketMs) || config.bucketMs < 1000) throw new Error('bucketMs must be a whole number of milliseconds, at least 1000');
+    if (!Number.isInteger(config.bucketMs) || config.bucketMs < 1000)
+      throw new Error('bucketMs must be a whole number of milliseconds, at least 1000');
     this.config = config;
     this.options = storeOptions.clientOptions ?? buildClientOptions(config);
     this.directAfterMs = storeOptions.directAfterMs ?? DIRECT_WRITE_AFTER_MS;
@@ -440,7 +453,13 @@ export class CassandraStore implements PredictionStore {
     return row ? (row.get('bucket') as number) : null;
   }
 
-  private async readPage(client: Client, query: string, params: unknown[], fetchSize: number, pageState: string | null): Promise<types.ResultSet> {
+  private async readPage(
+    client: Client,
+    query: string,
+    params: unknown[],
+    fetchSize: number,
+    pageState: string | null,
+  ): Promise<types.ResultSet> {
     try {
       return await client.execute(query, params, {
         prepare: true,
@@ -449,7 +468,11 @@ export class CassandraStore implements PredictionStore {
       });
     } catch (err: unknown) {
       // A paging state the server cannot use came from a tampered or foreign cursor: the client's error.
-      if (pageState !== null && err instanceof errors.ResponseError && (err.code === types.responseErrorCodes.invalid || err.code === types.responseErrorCodes.protocolError)) {
+      if (
+        pageState !== null &&
+        err instanceof errors.ResponseError &&
+        (err.code === types.responseErrorCodes.invalid || err.code === types.responseErrorCodes.protocolError)
+      ) {
         throw new BadRequestError('cursor is not a cursor this service issued; pass back nextCursor as it was given.', 'invalid_cursor');
       }
       throw err;
@@ -582,7 +605,11 @@ export function toStoreError(err: unknown): unknown {
     (err instanceof errors.ResponseError && UNAVAILABLE_CODES.has(err.code)) ||
     isNoConnectionYet(err);
   if (!unavailable) return err;
-  const store = new ServiceUnavailableError('The prediction store is not answering right now; retry shortly.', RETRY_AFTER_SECONDS, 'store_unavailable');
+  const store = new ServiceUnavailableError(
+    'The prediction store is not answering right now; retry shortly.',
+    RETRY_AFTER_SECONDS,
+    'store_unavailable',
+  );
   (store as Error & { cause?: unknown }).cause = err;
   return store;
 }

@@ -28,7 +28,10 @@ type AuthCallback = (err: Error | null, token?: Buffer | null) => void;
 
 interface SigV4Plugin {
   SigV4AuthProvider: new (opts: { region: string }) => auth.AuthProvider & { chain: CredentialChain; region: string };
-  SigV4Authenticator: new (opts: { region: string; chain: CredentialChain }) => {
+  SigV4Authenticator: new (opts: {
+    region: string;
+    chain: CredentialChain;
+  }) => {
     initialResponse(callback: AuthCallback): void;
     evaluateChallenge(challenge: Buffer, callback: AuthCallback): void;
   };
@@ -85,6 +88,7 @@ class GuardedSigV4Authenticator extends driverAuth.Authenticator {
           // The plugin signs inside `resolvePromise().then(...)` and drops that promise. A thenable that calls back
           // at once makes the signing run here, in this handler, so a throw from it reaches the catch below.
           const resolved: CredentialChain = {
+            // biome-ignore lint/suspicious/noThenProperty: a thenable is the point: it runs the plugin's callback synchronously.
             resolvePromise: () => ({ then: (onResolved) => onResolved?.(credentials) }) as PromiseLike<AwsCredentials>,
           };
           new this.plugin.SigV4Authenticator({ region: this.region, chain: resolved }).evaluateChallenge(challenge, reply);

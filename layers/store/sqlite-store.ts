@@ -7,8 +7,8 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { ListPage, ListQuery, PredictionRecord, PredictionStore } from './prediction-store';
 import { decodeCursor, encodeCursor } from './cursor';
+import type { ListPage, ListQuery, PredictionRecord, PredictionStore } from './prediction-store';
 
 interface Row {
   id: string;

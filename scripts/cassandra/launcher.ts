@@ -5,7 +5,7 @@
  * data directory. Used by `npm run cassandra`, by with-cassandra.ts for the test suite, and by anything that
  * needs a local cluster (several nodes on 127.0.0.1, .2, .3 with the same cluster name and seeds).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
@@ -31,30 +31,54 @@ const STOP_GRACE_MS = 30_000;
  */
 export const JVM17_MODULE_FLAGS: readonly string[] = [
   '-Djdk.attach.allowAttachSelf=true',
-  '--add-exports', 'java.base/jdk.internal.misc=ALL-UNNAMED',
-  '--add-exports', 'java.management.rmi/com.sun.jmx.remote.internal.rmi=ALL-UNNAMED',
-  '--add-exports', 'java.rmi/sun.rmi.registry=ALL-UNNAMED',
-  '--add-exports', 'java.rmi/sun.rmi.server=ALL-UNNAMED',
-  '--add-exports', 'java.sql/java.sql=ALL-UNNAMED',
-  '--add-exports', 'java.base/java.lang.ref=ALL-UNNAMED',
-  '--add-exports', 'jdk.unsupported/sun.misc=ALL-UNNAMED',
-  '--add-exports', 'jdk.compiler/com.sun.tools.javac.file=ALL-UNNAMED',
-  '--add-exports', 'jdk.attach/sun.tools.attach=ALL-UNNAMED',
-  '--add-opens', 'java.base/java.lang.module=ALL-UNNAMED',
-  '--add-opens', 'java.base/jdk.internal.loader=ALL-UNNAMED',
-  '--add-opens', 'java.base/jdk.internal.ref=ALL-UNNAMED',
-  '--add-opens', 'java.base/jdk.internal.reflect=ALL-UNNAMED',
-  '--add-opens', 'java.base/jdk.internal.math=ALL-UNNAMED',
-  '--add-opens', 'java.base/jdk.internal.module=ALL-UNNAMED',
-  '--add-opens', 'java.base/jdk.internal.util.jar=ALL-UNNAMED',
-  '--add-opens', 'jdk.management/com.sun.management.internal=ALL-UNNAMED',
-  '--add-opens', 'java.base/sun.nio.ch=ALL-UNNAMED',
-  '--add-opens', 'java.base/java.io=ALL-UNNAMED',
-  '--add-opens', 'java.base/java.lang.reflect=ALL-UNNAMED',
-  '--add-opens', 'jdk.compiler/com.sun.tools.javac=ALL-UNNAMED',
-  '--add-opens', 'java.base/java.lang=ALL-UNNAMED',
-  '--add-opens', 'java.base/java.util=ALL-UNNAMED',
-  '--add-opens', 'java.base/java.nio=ALL-UNNAMED',
+  '--add-exports',
+  'java.base/jdk.internal.misc=ALL-UNNAMED',
+  '--add-exports',
+  'java.management.rmi/com.sun.jmx.remote.internal.rmi=ALL-UNNAMED',
+  '--add-exports',
+  'java.rmi/sun.rmi.registry=ALL-UNNAMED',
+  '--add-exports',
+  'java.rmi/sun.rmi.server=ALL-UNNAMED',
+  '--add-exports',
+  'java.sql/java.sql=ALL-UNNAMED',
+  '--add-exports',
+  'java.base/java.lang.ref=ALL-UNNAMED',
+  '--add-exports',
+  'jdk.unsupported/sun.misc=ALL-UNNAMED',
+  '--add-exports',
+  'jdk.compiler/com.sun.tools.javac.file=ALL-UNNAMED',
+  '--add-exports',
+  'jdk.attach/sun.tools.attach=ALL-UNNAMED',
+  '--add-opens',
+  'java.base/java.lang.module=ALL-UNNAMED',
+  '--add-opens',
+  'java.base/jdk.internal.loader=ALL-UNNAMED',
+  '--add-opens',
+  'java.base/jdk.internal.ref=ALL-UNNAMED',
+  '--add-opens',
+  'java.base/jdk.internal.reflect=ALL-UNNAMED',
+  '--add-opens',
+  'java.base/jdk.internal.math=ALL-UNNAMED',
+  '--add-opens',
+  'java.base/jdk.internal.module=ALL-UNNAMED',
+  '--add-opens',
+  'java.base/jdk.internal.util.jar=ALL-UNNAMED',
+  '--add-opens',
+  'jdk.management/com.sun.management.internal=ALL-UNNAMED',
+  '--add-opens',
+  'java.base/sun.nio.ch=ALL-UNNAMED',
+  '--add-opens',
+  'java.base/java.io=ALL-UNNAMED',
+  '--add-opens',
+  'java.base/java.lang.reflect=ALL-UNNAMED',
+  '--add-opens',
+  'jdk.compiler/com.sun.tools.javac=ALL-UNNAMED',
+  '--add-opens',
+  'java.base/java.lang=ALL-UNNAMED',
+  '--add-opens',
+  'java.base/java.util=ALL-UNNAMED',
+  '--add-opens',
+  'java.base/java.nio=ALL-UNNAMED',
   '-Dio.netty.tryReflectionSetAccessible=true',
   '-Dio.netty.allocator.useCacheForAllThreads=true',
   '-Dio.netty.allocator.maxOrder=11',
@@ -200,7 +224,10 @@ function render(template: string, values: Record<string, string>): string {
 
 function tail(file: string, lines: number): string {
   try {
-    return readFileSync(file, 'utf8').split('\n').slice(-lines - 1).join('\n');
+    return readFileSync(file, 'utf8')
+      .split('\n')
+      .slice(-lines - 1)
+      .join('\n');
   } catch {
     return `(no ${path.basename(file)})`;
   }
@@ -404,7 +431,9 @@ export async function startCassandra(opts: StartCassandraOptions = {}): Promise<
     if (Date.now() - lastReport >= 5000) {
       lastReport = Date.now();
       const last = tail(logFile, 1).trim().split('\n').pop() ?? '';
-      progress(`waiting for CQL on ${address}:${port}… ${Math.round(elapsed / 1000)} s  ${last.replace(/^\w+\s+\[[^\]]*\]\s+\S+\s+\S+\s+/, '').slice(0, 100)}`);
+      progress(
+        `waiting for CQL on ${address}:${port}… ${Math.round(elapsed / 1000)} s  ${last.replace(/^\w+\s+\[[^\]]*\]\s+\S+\s+\S+\s+/, '').slice(0, 100)}`,
+      );
     }
     await sleep(500);
   }

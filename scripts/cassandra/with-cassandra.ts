@@ -9,7 +9,7 @@
  * whatever the command's exit (success, failure, or a signal to this process). Exits with the command's code.
  */
 import { spawn } from 'node:child_process';
-import { startCassandra, type CassandraNode } from './launcher';
+import { type CassandraNode, startCassandra } from './launcher';
 
 function parseCommand(argv: string[]): string[] {
   const dashdash = argv.indexOf('--');

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import sharp from 'sharp';
-import { ROOT, startOffline, type OfflineService } from '../../scripts/offline';
+import { type OfflineService, ROOT, startOffline } from '../../scripts/offline';
 import { type LocalS3, startS3Local } from '../../scripts/s3-local';
 import { plainDigit, redrawnDigit } from '../support/digit-images';
 
@@ -79,7 +79,9 @@ describe('the upload page in headless Chromium', () => {
   before(async () => {
     assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install -y chromium (scripts/test-all.sh and .ci/run do)`);
     // The page's module as the sources say now, whether or not `npm run build` ran before this file.
-    const build = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'web/tsconfig.json')], { encoding: 'utf8' });
+    const build = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'web/tsconfig.json')], {
+      encoding: 'utf8',
+    });
     assert.equal(build.status, 0, build.stdout + build.stderr);
     mkdirSync(SHOTS, { recursive: true });
 
@@ -120,7 +122,7 @@ describe('the upload page in headless Chromium', () => {
 
     await openPage();
     assert.equal(await page.title(), 'Digit reader');
-    assert.match(await page.textContent('#history-status') ?? '', /Nothing yet/);
+    assert.match((await page.textContent('#history-status')) ?? '', /Nothing yet/);
   });
 
   it('reads an uploaded file: the right digit, its confidence, ten bars and the 28x28 input', async () => {
@@ -129,9 +131,9 @@ describe('the upload page in headless Chromium', () => {
     await page.setInputFiles('#file', { name: 'photo-of-a-seven.jpg', mimeType: 'image/jpeg', buffer: digit.bytes });
     await waitForResult(undefined);
 
-    assert.equal(await page.isHidden('#error'), true, await page.textContent('#error') ?? '');
+    assert.equal(await page.isHidden('#error'), true, (await page.textContent('#error')) ?? '');
     assert.equal(await page.textContent('#digit'), String(digit.label));
-    assert.match(await page.textContent('#confidence') ?? '', /^\d+(\.\d)?% sure$/);
+    assert.match((await page.textContent('#confidence')) ?? '', /^\d+(\.\d)?% sure$/);
     assert.equal(await page.textContent('#result-file'), 'photo-of-a-seven.jpg');
     assert.equal(await page.locator('#bars li').count(), 10);
     assert.equal(await page.locator('#bars li.best .label').textContent(), String(digit.label));
@@ -142,7 +144,8 @@ describe('the upload page in headless Chromium', () => {
 
   it('reads a digit drawn on the canvas with the mouse (pointer events) and exported as PNG', async () => {
     await openPage();
-    const box = (await page.locator('#pad').boundingBox())!;
+    const box = await page.locator('#pad').boundingBox();
+    assert.ok(box, 'the drawing pad is not laid out');
     assert.equal(await page.isDisabled('#send-drawing'), true, 'nothing to send before drawing');
     // A "7": a bar across the top, then a stroke down to the lower left.
     const at = (x: number, y: number): [number, number] => [box.x + box.width * x, box.y + box.height * y];
@@ -155,7 +158,7 @@ describe('the upload page in headless Chromium', () => {
     await page.click('#send-drawing');
     await waitForResult(before ?? undefined);
 
-    assert.equal(await page.isHidden('#error'), true, await page.textContent('#error') ?? '');
+    assert.equal(await page.isHidden('#error'), true, (await page.textContent('#error')) ?? '');
     assert.equal(await page.textContent('#digit'), '7');
     assert.equal(await page.textContent('#result-file'), 'drawing.png');
     await page.screenshot({ path: join(SHOTS, 'desktop-drawing-result.png'), fullPage: true });
@@ -166,10 +169,18 @@ describe('the upload page in headless Chromium', () => {
     const entries = page.locator('#history li');
     assert.equal(await entries.count(), 2);
     assert.deepEqual(await page.locator('#history .h-file').allTextContents(), ['drawing.png', 'photo-of-a-seven.jpg']);
-    const thumbs = await page.locator('#history li img').evaluateAll((images) => images.map((image) => [(image as HTMLImageElement).src.slice(0, 22), (image as HTMLImageElement).naturalWidth]));
-    assert.deepEqual(thumbs, [['data:image/png;base64,', 28], ['data:image/png;base64,', 28]]);
+    const thumbs = await page
+      .locator('#history li img')
+      .evaluateAll((images) =>
+        images.map((image) => [(image as HTMLImageElement).src.slice(0, 22), (image as HTMLImageElement).naturalWidth]),
+      );
+    assert.deepEqual(thumbs, [
+      ['data:image/png;base64,', 28],
+      ['data:image/png;base64,', 28],
+    ]);
     const original = await page.locator('#history li').nth(1).locator('a').getAttribute('href');
-    assert.ok(original !== null && original.startsWith(`${s3.endpoint}/${s3.uploadsBucket}/uploads/`), String(original));
+    assert.ok(original, 'the history item has no link to the original');
+    assert.ok(original.startsWith(`${s3.endpoint}/${s3.uploadsBucket}/uploads/`), original);
     const fetched = await fetch(original);
     assert.equal(fetched.status, 200);
     assert.equal(fetched.headers.get('content-type'), 'image/jpeg');
@@ -186,7 +197,10 @@ describe('the upload page in headless Chromium', () => {
         ({ how, data, name }) => {
           const transfer = new DataTransfer();
           transfer.items.add(new File([new Uint8Array(data)], name, { type: 'image/png' }));
-          if (how === 'drop') document.getElementById('drop')!.dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+          if (how === 'drop')
+            document
+              .getElementById('drop')
+              ?.dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
           else document.dispatchEvent(new ClipboardEvent('paste', { clipboardData: transfer, bubbles: true, cancelable: true }));
         },
         { how, data: [...bytes], name },
@@ -212,7 +226,10 @@ describe('the upload page in headless Chromium', () => {
     await page.selectOption('#filter', '7');
     await page.waitForFunction(() => /shown/.test(document.getElementById('history-status')?.textContent ?? ''));
     assert.equal(await page.locator('#history li').count(), 12);
-    assert.deepEqual([...new Set(await page.locator('#history .h-digit').evaluateAll((nodes) => nodes.map((node) => node.firstChild?.textContent)))], ['7']);
+    assert.deepEqual(
+      [...new Set(await page.locator('#history .h-digit').evaluateAll((nodes) => nodes.map((node) => node.firstChild?.textContent)))],
+      ['7'],
+    );
     assert.equal(await page.isVisible('#more'), true);
     await page.click('#more');
     await page.waitForFunction((count) => document.querySelectorAll('#history li').length === count, sevens);
@@ -228,17 +245,25 @@ describe('the upload page in headless Chromium', () => {
     await openPage();
     const cases: Array<[string, string, Buffer, RegExp]> = [
       ['notes.txt', 'text/plain', Buffer.from('this is not a picture'), /not a picture this service can read/],
-      ['blank.png', 'image/png', await sharp({ create: { width: 64, height: 64, channels: 3, background: '#ffffff' } }).png().toBuffer(), /No digit found/],
+      [
+        'blank.png',
+        'image/png',
+        await sharp({ create: { width: 64, height: 64, channels: 3, background: '#ffffff' } })
+          .png()
+          .toBuffer(),
+        /No digit found/,
+      ],
       ['empty.png', 'image/png', Buffer.alloc(0), /empty/],
     ];
     for (const [name, mimeType, buffer, message] of cases) {
       await page.setInputFiles('#file', { name, mimeType, buffer });
       await page.waitForSelector('#error:not([hidden])');
-      assert.match(await page.textContent('#error') ?? '', message, name);
+      assert.match((await page.textContent('#error')) ?? '', message, name);
       assert.equal(await page.getAttribute('#error', 'role'), 'alert');
       if (name === 'notes.txt') await page.screenshot({ path: join(SHOTS, 'desktop-error-not-an-image.png') });
       await page.evaluate(() => {
-        document.getElementById('error')!.hidden = true;
+        const error = document.getElementById('error');
+        if (error) error.hidden = true;
       });
     }
     assert.equal((await historyItems()).length, stored);
@@ -271,7 +296,11 @@ describe('the upload page in headless Chromium', () => {
     await page.screenshot({ path: join(SHOTS, 'phone-start.png'), fullPage: false });
     await page.keyboard.press('Tab'); // the skip link
     await page.keyboard.press('Tab');
-    assert.equal(await page.evaluate(() => document.activeElement?.id), 'file', 'the file chooser is the first control after the skip link');
+    assert.equal(
+      await page.evaluate(() => document.activeElement?.id),
+      'file',
+      'the file chooser is the first control after the skip link',
+    );
 
     const digit = await redrawnDigit(2, 11);
     await page.setInputFiles('#file', { name: 'phone-photo.jpg', mimeType: 'image/jpeg', buffer: digit.bytes });

@@ -14,14 +14,14 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { Client } from 'cassandra-driver';
 import { bundle, HANDLERS, layOutTaskRoot } from '../../scripts/bundle';
-import { startCassandra, type CassandraNode } from '../../scripts/cassandra/launcher';
+import { type CassandraNode, startCassandra } from '../../scripts/cassandra/launcher';
 import { plainDigit } from '../support/digit-images';
 import { httpEvent, predictEvent } from '../support/events';
 
@@ -70,7 +70,13 @@ function invoke(handler: (typeof HANDLERS)[number], events: APIGatewayProxyEvent
   const child = spawn(process.execPath, [join(work, 'harness.js'), callsFile], {
     // Only what a Lambda container would have: no NODE_PATH, no tsx loader, no MODEL_DIR; cwd is the task root.
     cwd: taskRoot,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: work, LAMBDA_TASK_ROOT: taskRoot, NODE_OPTIONS: '--enable-source-maps', ...env },
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: work,
+      LAMBDA_TASK_ROOT: taskRoot,
+      NODE_OPTIONS: '--enable-source-maps',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -245,12 +251,12 @@ describe('the production bundle alone in a /var/task layout', () => {
 
   // @tensorflow/tfjs-node is optional: where its native library could not be installed, the service (and the
   // image, if its install failed) falls back to wasm, which the test above covers.
-  const nativeBuilt = existsSync(join(__dirname, '..', '..', 'node_modules', '@tensorflow', 'tfjs-node', 'lib', 'napi-v8', 'tfjs_binding.node'));
-  it(
-    'predicts on native TensorFlow (the external @tensorflow/tfjs-node) with the bundled TF.js',
-    { skip: nativeBuilt ? false : '@tensorflow/tfjs-node has no native addon on this machine' },
-    async () => {
-      assertPredictedAndListed(await predictThenHistory('tensorflow'), 'tensorflow');
-    },
+  const nativeBuilt = existsSync(
+    join(__dirname, '..', '..', 'node_modules', '@tensorflow', 'tfjs-node', 'lib', 'napi-v8', 'tfjs_binding.node'),
   );
+  it('predicts on native TensorFlow (the external @tensorflow/tfjs-node) with the bundled TF.js', {
+    skip: nativeBuilt ? false : '@tensorflow/tfjs-node has no native addon on this machine',
+  }, async () => {
+    assertPredictedAndListed(await predictThenHistory('tensorflow'), 'tensorflow');
+  });
 });

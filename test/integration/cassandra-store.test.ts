@@ -13,10 +13,9 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { Client } from 'cassandra-driver';
 import { HttpError, ServiceUnavailableError } from '../../layers/errors';
-import { readCassandraConfig, type CassandraConfig } from '../../layers/store/cassandra-config';
-import { createCassandraStore, type CassandraStore } from '../../layers/store/cassandra-store';
-import type { PredictionRecord } from '../../layers/store/prediction-store';
-import { freePort, startCassandra, type CassandraNode } from '../../scripts/cassandra/launcher';
+import { type CassandraConfig, readCassandraConfig } from '../../layers/store/cassandra-config';
+import { type CassandraStore, createCassandraStore } from '../../layers/store/cassandra-store';
+import { type CassandraNode, freePort, startCassandra } from '../../scripts/cassandra/launcher';
 import { byNewest, describeStoreContract, readAll } from '../contract/prediction-store.contract';
 import { makeRecord, probabilitiesFor } from '../support/records';
 
@@ -55,7 +54,6 @@ async function emptyTables(): Promise<void> {
   }
 }
 
-
 describeStoreContract('CassandraStore (real node)', async () => {
   const store = await openStore();
   await emptyTables();
@@ -86,12 +84,23 @@ describe('CassandraStore on a real node', () => {
 
       for (const limit of [1, 4, 7, 100]) {
         const { items, pages } = await readAll(store, limit, undefined, 10_001);
-        assert.deepEqual(items.map((r) => r.id), [...records].sort(byNewest).map((r) => r.id), `limit ${limit}`);
+        assert.deepEqual(
+          items.map((r) => r.id),
+          [...records].sort(byNewest).map((r) => r.id),
+          `limit ${limit}`,
+        );
         assert.ok(pages <= Math.ceil(records.length / limit) + 1, `limit ${limit}: ${pages} pages, no empty pages in between`);
       }
       for (const digit of [0, 1, 2]) {
         const { items } = await readAll(store, 3, digit, 10_001);
-        assert.deepEqual(items.map((r) => r.id), records.filter((r) => r.digit === digit).sort(byNewest).map((r) => r.id), `digit ${digit}`);
+        assert.deepEqual(
+          items.map((r) => r.id),
+          records
+            .filter((r) => r.digit === digit)
+            .sort(byNewest)
+            .map((r) => r.id),
+          `digit ${digit}`,
+        );
       }
     } finally {
       await store.close();
@@ -155,8 +164,14 @@ describe('CassandraStore on a real node', () => {
       const state = JSON.parse(Buffer.from(page.nextCursor, 'base64url').toString('utf8')) as { p: string };
       assert.ok(state.p, 'the cursor carries the driver’s paging state');
       const tampered = Buffer.from(JSON.stringify({ ...state, p: 'deadbeef' })).toString('base64url');
-      await assert.rejects(store.list({ limit: 2, cursor: tampered }), (err: unknown) => err instanceof HttpError && err.statusCode === 400);
-      await assert.rejects(store.list({ limit: 2, cursor: page.nextCursor, digit: 4 }), (err: unknown) => err instanceof HttpError && err.statusCode === 400);
+      await assert.rejects(
+        store.list({ limit: 2, cursor: tampered }),
+        (err: unknown) => err instanceof HttpError && err.statusCode === 400,
+      );
+      await assert.rejects(
+        store.list({ limit: 2, cursor: page.nextCursor, digit: 4 }),
+        (err: unknown) => err instanceof HttpError && err.statusCode === 400,
+      );
     } finally {
       await store.close();
     }

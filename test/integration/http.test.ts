@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startOffline, type OfflineService } from '../../scripts/offline';
+import { type OfflineService, startOffline } from '../../scripts/offline';
 import { plainDigit, redrawnDigit } from '../support/digit-images';
 
 interface Answer {
@@ -44,10 +44,16 @@ async function allHistory(base: string): Promise<HistoryItem[]> {
 }
 
 const stores: Array<{ name: string; env: () => Record<string, string> }> = [
-  { name: 'embedded SQLite', env: () => ({ PREDICTION_STORE: 'sqlite', SQLITE_PATH: join(mkdtempSync(join(tmpdir(), 'digit-http-')), 'p.sqlite') }) },
+  {
+    name: 'embedded SQLite',
+    env: () => ({ PREDICTION_STORE: 'sqlite', SQLITE_PATH: join(mkdtempSync(join(tmpdir(), 'digit-http-')), 'p.sqlite') }),
+  },
 ];
 if (process.env.CASSANDRA_CONTACT_POINTS) {
-  stores.push({ name: 'Cassandra', env: () => ({ PREDICTION_STORE: 'cassandra', CASSANDRA_KEYSPACE: `http_${randomBytes(6).toString('hex')}` }) });
+  stores.push({
+    name: 'Cassandra',
+    env: () => ({ PREDICTION_STORE: 'cassandra', CASSANDRA_KEYSPACE: `http_${randomBytes(6).toString('hex')}` }),
+  });
 }
 
 for (const store of stores) {
@@ -76,7 +82,11 @@ for (const store of stores) {
     });
 
     it('predicts uploads sent as curl -F sends them, under any field name, and raw image bodies', async () => {
-      for (const [field, index] of [['image', 0], ['file', 1], ['photo', 2]] as const) {
+      for (const [field, index] of [
+        ['image', 0],
+        ['file', 1],
+        ['photo', 2],
+      ] as const) {
         const digit = await redrawnDigit(index, 11);
         const response = await upload(base, digit.bytes, `digit-${field}.jpg`, field, 'image/jpeg');
         assert.equal(response.status, 200, await response.clone().text());
@@ -85,7 +95,11 @@ for (const store of stores) {
         assert.equal(answer.filename, `digit-${field}.jpg`);
       }
       const raw = await plainDigit(3);
-      const response = await fetch(`${base}/predict`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: new Uint8Array(raw.bytes) });
+      const response = await fetch(`${base}/predict`, {
+        method: 'POST',
+        headers: { 'content-type': 'image/png' },
+        body: new Uint8Array(raw.bytes),
+      });
       assert.equal(response.status, 200, await response.clone().text());
       assert.equal(((await response.json()) as Answer).digit, raw.label);
     });
@@ -96,7 +110,16 @@ for (const store of stores) {
         ['no file', () => fetch(`${base}/predict`, { method: 'POST' }), 400],
         ['text file', () => upload(base, Buffer.from('hello'), 'a.txt', 'image', 'text/plain'), 415],
         ['too large', () => upload(base, randomBytes(4_800_000), 'big.png'), 413],
-        ['cut multipart', () => fetch(`${base}/predict`, { method: 'POST', headers: { 'content-type': 'multipart/form-data; boundary=zz' }, body: '--zz\r\nContent-Disposition: form-data; name="image"; filename="a.png"\r\n\r\nabc' }), 400],
+        [
+          'cut multipart',
+          () =>
+            fetch(`${base}/predict`, {
+              method: 'POST',
+              headers: { 'content-type': 'multipart/form-data; boundary=zz' },
+              body: '--zz\r\nContent-Disposition: form-data; name="image"; filename="a.png"\r\n\r\nabc',
+            }),
+          400,
+        ],
         ['bad limit', () => fetch(`${base}/history?limit=500`), 400],
       ];
       for (const [name, send, status] of cases) {

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { startOffline, type OfflineService } from '../../scripts/offline';
+import { type OfflineService, startOffline } from '../../scripts/offline';
 import { type LocalS3, startS3Local } from '../../scripts/s3-local';
 import { plainDigit, redrawnDigit } from '../support/digit-images';
 
@@ -70,7 +70,8 @@ describe('uploads kept in the uploads bucket (local S3 server + serverless-offli
     const key = `uploads/${sha256.slice(0, 2)}/${sha256}.jpg`;
     const object = await s3.client.send(new GetObjectCommand({ Bucket: s3.uploadsBucket, Key: key }));
     assert.equal(object.ContentType, 'image/jpeg');
-    assert.deepEqual(Buffer.from(await object.Body!.transformToByteArray()), digit.bytes);
+    assert.ok(object.Body);
+    assert.deepEqual(Buffer.from(await object.Body.transformToByteArray()), digit.bytes);
 
     const item = (await history(base)).find((each) => each.id === id);
     assert.ok(item, 'the prediction is in the history');
@@ -93,8 +94,10 @@ describe('uploads kept in the uploads bucket (local S3 server + serverless-offli
     const digit = await plainDigit(5);
     assert.equal((await upload(base, digit.bytes, 'five.png', 'image/png')).status, 200);
     const [item] = await history(base);
-    const url = new URL(item!.imageUrl!);
-    const signature = url.searchParams.get('X-Amz-Signature')!;
+    assert.ok(item?.imageUrl, 'the history item has no imageUrl');
+    const url = new URL(item.imageUrl);
+    const signature = url.searchParams.get('X-Amz-Signature');
+    assert.ok(signature, 'the URL is not signed');
     url.searchParams.set('X-Amz-Signature', signature.replace(/^./, signature[0] === 'a' ? 'b' : 'a'));
     const response = await fetch(url);
     await response.arrayBuffer();

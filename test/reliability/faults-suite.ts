@@ -12,10 +12,20 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from 'cassandra-driver';
-import { freePort, startCassandra, type CassandraNode, type StartCassandraOptions } from '../../scripts/cassandra/launcher';
-import { ROOT, type OfflineService } from '../../scripts/offline';
-import { adminClient, allHistory, digitForms, duplicates, freshKeyspace, percentile, serviceErrors, startService, statusCounts } from './harness';
-import { outage, storeTablesAgree, type OutageResult } from './scenarios';
+import { type CassandraNode, freePort, type StartCassandraOptions, startCassandra } from '../../scripts/cassandra/launcher';
+import { type OfflineService, ROOT } from '../../scripts/offline';
+import {
+  adminClient,
+  allHistory,
+  digitForms,
+  duplicates,
+  freshKeyspace,
+  percentile,
+  serviceErrors,
+  startService,
+  statusCounts,
+} from './harness';
+import { type OutageResult, outage, storeTablesAgree } from './scenarios';
 
 /** CASSANDRA_TIMEOUT_MS for these services: the bound on every store operation. */
 export const STORE_TIMEOUT_MS = 2000;
@@ -99,36 +109,53 @@ export function describeNodeOutage(plan: OutagePlan): void {
       const afterwards = result.answers.filter((a) => a.phase === 'restarting' || a.phase === 'after');
       assert.ok(afterwards.filter((a) => a.status === 200).length >= plan.afterOk);
       const last = result.answers.slice(-plan.connections * 5);
-      assert.deepEqual(last.filter((a) => a.status !== 200), [], 'the last answers are all 200');
+      assert.deepEqual(
+        last.filter((a) => a.status !== 200),
+        [],
+        'the last answers are all 200',
+      );
       assert.equal((await fetch(`${service.url}/health`)).status, 200);
     });
 
-    it(plan.kill ? 'lists every acknowledged prediction older than the commit log sync once, and no record is half-written' : 'lists every acknowledged prediction exactly once, and no record is half-written', async () => {
-      const acknowledged = result.answers.filter((a) => a.status === 200).map((a) => a.id as string);
-      const history = (await allHistory(service.url)).map((item) => item.id);
-      assert.deepEqual(duplicates(history), []);
-      const listed = new Set(history);
-      const lost = result.answers.filter((a) => a.status === 200 && !listed.has(a.id as string));
-      const ackedBeforeStop = lost.map((a) => `${((a.sentAt + a.ms - result.stoppedAtMs) / 1000).toFixed(1)} s`);
-      if (plan.kill) {
-        // A node killed outright replays its commit log only up to the last sync marker: with commitlog_sync
-        // periodic (scripts/cassandra/cassandra.yaml) Cassandra acknowledges before that, so on a single node
-        // (RF 1) the writes acknowledged just before the kill may be lost; it promises no more than the sync
-        // period (measured: the 2-4 writes acknowledged in the last ~10 ms). Anything older must be there.
-        console.error(`faults: ${lost.length} acknowledged predictions lost by the kill, acknowledged at ${ackedBeforeStop.join(', ') || '-'} relative to it`);
-        const old = lost.filter((a) => a.sentAt + a.ms < result.stoppedAtMs - COMMITLOG_SYNC_PERIOD_MS);
-        assert.deepEqual(old, [], 'acknowledged predictions older than the commit log sync period are missing');
-      } else {
-        assert.deepEqual(lost.map((a) => a.id), [], `${lost.length} acknowledged predictions are missing (acknowledged at ${ackedBeforeStop.join(', ')} relative to the stop)`);
-      }
-      const tables = await storeTablesAgree(admin as Client, keyspace);
-      assert.deepEqual(tables.onlyInOne, [], 'records present in one table and not the other');
-      // A write the store gave up on (503) may still have landed: at most one per 503, and then whole.
-      const unacknowledged = [...tables.byTime].filter((id) => !acknowledged.includes(id));
-      const refused = result.answers.filter((a) => a.status === 503).length;
-      console.error(`faults: ${acknowledged.length} acknowledged, ${unacknowledged.length} stored though refused (of ${refused} refusals)`);
-      assert.ok(unacknowledged.length <= refused);
-      assert.equal(tables.byTime.size, history.length);
-    });
+    it(
+      plan.kill
+        ? 'lists every acknowledged prediction older than the commit log sync once, and no record is half-written'
+        : 'lists every acknowledged prediction exactly once, and no record is half-written',
+      async () => {
+        const acknowledged = result.answers.filter((a) => a.status === 200).map((a) => a.id as string);
+        const history = (await allHistory(service.url)).map((item) => item.id);
+        assert.deepEqual(duplicates(history), []);
+        const listed = new Set(history);
+        const lost = result.answers.filter((a) => a.status === 200 && !listed.has(a.id as string));
+        const ackedBeforeStop = lost.map((a) => `${((a.sentAt + a.ms - result.stoppedAtMs) / 1000).toFixed(1)} s`);
+        if (plan.kill) {
+          // A node killed outright replays its commit log only up to the last sync marker: with commitlog_sync
+          // periodic (scripts/cassandra/cassandra.yaml) Cassandra acknowledges before that, so on a single node
+          // (RF 1) the writes acknowledged just before the kill may be lost; it promises no more than the sync
+          // period (measured: the 2-4 writes acknowledged in the last ~10 ms). Anything older must be there.
+          console.error(
+            `faults: ${lost.length} acknowledged predictions lost by the kill, acknowledged at ${ackedBeforeStop.join(', ') || '-'} relative to it`,
+          );
+          const old = lost.filter((a) => a.sentAt + a.ms < result.stoppedAtMs - COMMITLOG_SYNC_PERIOD_MS);
+          assert.deepEqual(old, [], 'acknowledged predictions older than the commit log sync period are missing');
+        } else {
+          assert.deepEqual(
+            lost.map((a) => a.id),
+            [],
+            `${lost.length} acknowledged predictions are missing (acknowledged at ${ackedBeforeStop.join(', ')} relative to the stop)`,
+          );
+        }
+        const tables = await storeTablesAgree(admin as Client, keyspace);
+        assert.deepEqual(tables.onlyInOne, [], 'records present in one table and not the other');
+        // A write the store gave up on (503) may still have landed: at most one per 503, and then whole.
+        const unacknowledged = [...tables.byTime].filter((id) => !acknowledged.includes(id));
+        const refused = result.answers.filter((a) => a.status === 503).length;
+        console.error(
+          `faults: ${acknowledged.length} acknowledged, ${unacknowledged.length} stored though refused (of ${refused} refusals)`,
+        );
+        assert.ok(unacknowledged.length <= refused);
+        assert.equal(tables.byTime.size, history.length);
+      },
+    );
   });
 }

@@ -12,11 +12,21 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from 'cassandra-driver';
-import { startCluster, type CassandraCluster, type CassandraNode } from '../../scripts/cassandra/launcher';
+import { type CassandraCluster, type CassandraNode, startCluster } from '../../scripts/cassandra/launcher';
 import type { OfflineService } from '../../scripts/offline';
 import { describeNodeOutage } from './faults-suite';
-import { adminClient, allHistory, digitForms, duplicates, freshKeyspace, percentile, serviceErrors, startService, statusCounts } from './harness';
-import { nodeDown, storeTablesAgree, type NodeDownResult } from './scenarios';
+import {
+  adminClient,
+  allHistory,
+  digitForms,
+  duplicates,
+  freshKeyspace,
+  percentile,
+  serviceErrors,
+  startService,
+  statusCounts,
+} from './harness';
+import { type NodeDownResult, nodeDown, storeTablesAgree } from './scenarios';
 
 describeNodeOutage({ kill: true, connections: 4, pauseMs: 10, beforeOk: 200, outageMs: 10_000, afterOk: 200 });
 
@@ -44,9 +54,23 @@ describe('a three-node cluster (RF 3, LOCAL_QUORUM) losing one node during load'
     const plan = { base: service.url, forms, connections: 4, pauseMs: 10, beforeOk: 100 };
     // Node 2 shut down cleanly (it tells the others it is leaving), then node 1 (the first contact point and
     // the driver's control connection) killed outright; each started again on its own data.
-    stopped = await nodeDown({ ...plan, node: cluster.nodes[1] as CassandraNode, restartOptions: cluster.nodeOptions[1] ?? {}, kill: false, downOk: 300, afterOk: 100 });
+    stopped = await nodeDown({
+      ...plan,
+      node: cluster.nodes[1] as CassandraNode,
+      restartOptions: cluster.nodeOptions[1] ?? {},
+      kill: false,
+      downOk: 300,
+      afterOk: 100,
+    });
     restarted.push(stopped.restarted);
-    killed = await nodeDown({ ...plan, node: cluster.nodes[0] as CassandraNode, restartOptions: cluster.nodeOptions[0] ?? {}, kill: true, downOk: 800, afterOk: 100 });
+    killed = await nodeDown({
+      ...plan,
+      node: cluster.nodes[0] as CassandraNode,
+      restartOptions: cluster.nodeOptions[0] ?? {},
+      kill: true,
+      downOk: 800,
+      afterOk: 100,
+    });
     restarted.push(killed.restarted);
     admin = await adminClient(cluster.contactPoints.join(','));
   });
@@ -84,7 +108,9 @@ describe('a three-node cluster (RF 3, LOCAL_QUORUM) losing one node during load'
     const latencies = r.answers.map((a) => a.ms);
     const down = r.answers.filter((a) => a.phase === 'outage' || a.phase === 'restarting');
     const failed = r.answers.filter((a) => a.status !== 200);
-    const window = failed.length ? `failures from ${((Math.min(...failed.map((a) => a.sentAt)) - r.killedAtMs) / 1000).toFixed(1)} s to ${((Math.max(...failed.map((a) => a.sentAt + a.ms)) - r.killedAtMs) / 1000).toFixed(1)} s after it` : 'no failure';
+    const window = failed.length
+      ? `failures from ${((Math.min(...failed.map((a) => a.sentAt)) - r.killedAtMs) / 1000).toFixed(1)} s to ${((Math.max(...failed.map((a) => a.sentAt + a.ms)) - r.killedAtMs) / 1000).toFixed(1)} s after it`
+      : 'no failure';
     // Before the others convict a dead node, writes take the unlogged second path: slower, not failing.
     const early = r.answers.filter((a) => a.sentAt >= r.killedAtMs && a.sentAt < r.killedAtMs + 30_000).map((a) => a.ms);
     return (
@@ -95,7 +121,10 @@ describe('a three-node cluster (RF 3, LOCAL_QUORUM) losing one node during load'
   };
 
   const assertNoFailure = (r: NodeDownResult): void => {
-    assert.ok(r.answers.filter((a) => a.phase === 'outage' || a.phase === 'restarting').length >= 300, 'too few requests with the node down');
+    assert.ok(
+      r.answers.filter((a) => a.phase === 'outage' || a.phase === 'restarting').length >= 300,
+      'too few requests with the node down',
+    );
     const failed = r.answers.filter((a) => a.status !== 200);
     assert.deepEqual(
       failed.map((a) => `${a.status} sent ${((a.sentAt - r.killedAtMs) / 1000).toFixed(1)} s after the node went down`),
@@ -118,7 +147,11 @@ describe('a three-node cluster (RF 3, LOCAL_QUORUM) losing one node during load'
     const history = (await allHistory(service.url)).map((item) => item.id);
     assert.deepEqual(duplicates(history), []);
     const listed = new Set(history);
-    assert.deepEqual(acknowledged.filter((id) => !listed.has(id)), [], 'acknowledged records missing from the history');
+    assert.deepEqual(
+      acknowledged.filter((id) => !listed.has(id)),
+      [],
+      'acknowledged records missing from the history',
+    );
     // storeTablesAgree reads at consistency ALL: it fails unless all three replicas answer, the returned nodes included.
     const tables = await storeTablesAgree(admin as Client, keyspace);
     assert.deepEqual(tables.byTime, listed, 'a read at ALL sees exactly what the history lists');

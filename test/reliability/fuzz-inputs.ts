@@ -16,7 +16,7 @@
  */
 import { deflateSync } from 'node:zlib';
 import { PNG_SIGNATURE, pngChunk } from '../../layers/grey-png';
-import { renderDigit, seededRandom, type OutputFormat } from '../support/digit-images';
+import { type OutputFormat, renderDigit, seededRandom } from '../support/digit-images';
 
 export interface FuzzCase {
   index: number;
@@ -61,7 +61,24 @@ function gifHeader(width: number, height: number): Buffer {
   const head = Buffer.from('GIF89a\0\0\0\0\0\0\0', 'latin1');
   head.writeUInt16LE(width, 6);
   head.writeUInt16LE(height, 8);
-  const image = Buffer.from([0x2c, 0, 0, 0, 0, width & 0xff, width >> 8, height & 0xff, height >> 8, 0, 0x02, 0x02, 0x44, 0x01, 0x00, 0x3b]);
+  const image = Buffer.from([
+    0x2c,
+    0,
+    0,
+    0,
+    0,
+    width & 0xff,
+    width >> 8,
+    height & 0xff,
+    height >> 8,
+    0,
+    0x02,
+    0x02,
+    0x44,
+    0x01,
+    0x00,
+    0x3b,
+  ]);
   return Buffer.concat([head, image]);
 }
 
@@ -115,7 +132,18 @@ const MAGIC: Record<string, Buffer> = {
   avif: Buffer.concat([Buffer.from([0, 0, 0, 0x1c]), Buffer.from('ftypavif\0\0\0\0avifmif1miaf', 'latin1')]),
 };
 
-const DECLARED_TYPES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp', 'image/tiff', 'image/avif', 'application/octet-stream', 'text/plain', 'image/svg+xml', ''];
+const DECLARED_TYPES = [
+  'image/png',
+  'image/jpeg',
+  'image/gif',
+  'image/webp',
+  'image/tiff',
+  'image/avif',
+  'application/octet-stream',
+  'text/plain',
+  'image/svg+xml',
+  '',
+];
 
 export interface FuzzSeeds {
   /** Real digit pictures in every format the service decodes. */
@@ -130,7 +158,13 @@ export async function buildFuzzSeeds(): Promise<FuzzSeeds> {
   const formats: OutputFormat[] = ['png', 'jpeg', 'webp', 'gif', 'tiff', 'avif'];
   for (const [i, format] of formats.entries()) {
     for (const scale of [1, 5]) {
-      const digit = await renderDigit(i * 2 + (scale === 1 ? 0 : 1), { format, scale, ink: scale === 1 ? [255, 255, 255] : [20, 20, 20], paper: scale === 1 ? [0, 0, 0] : [240, 240, 240], quality: 80 });
+      const digit = await renderDigit(i * 2 + (scale === 1 ? 0 : 1), {
+        format,
+        scale,
+        ink: scale === 1 ? [255, 255, 255] : [20, 20, 20],
+        paper: scale === 1 ? [0, 0, 0] : [240, 240, 240],
+        quality: 80,
+      });
       images.push({ format, bytes: digit.bytes, mediaType: digit.mediaType });
     }
   }
@@ -177,7 +211,10 @@ function fileHeaders(filename: string, type: string, field = 'image'): string[] 
 function wrap(r: Random, content: Buffer, type: string, filename = 'fuzz.bin'): Body {
   if (r() < 0.7) {
     const boundary = boundaryFor(r);
-    return { headers: { 'content-type': `multipart/form-data; boundary=${boundary}` }, body: form(boundary, [part(boundary, fileHeaders(filename, type), content)]) };
+    return {
+      headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
+      body: form(boundary, [part(boundary, fileHeaders(filename, type), content)]),
+    };
   }
   return { headers: type ? { 'content-type': type } : {}, body: content };
 }
@@ -235,7 +272,11 @@ const GENERATORS: Array<[family: string, weight: number, generate: CaseGenerator
       const [format, magic] = pick(r, Object.entries(MAGIC));
       const content = Buffer.concat([magic, randomBuffer(r, int(r, 0, 2048))]);
       const type = pick(r, DECLARED_TYPES);
-      return { name: `${format} magic + ${content.length - magic.length} random bytes as ${type || '(no type)'}`, mayStore: false, ...wrap(r, content, type) };
+      return {
+        name: `${format} magic + ${content.length - magic.length} random bytes as ${type || '(no type)'}`,
+        mayStore: false,
+        ...wrap(r, content, type),
+      };
     },
   ],
   [
@@ -244,7 +285,11 @@ const GENERATORS: Array<[family: string, weight: number, generate: CaseGenerator
     (r, seeds) => {
       const image = pick(r, seeds.images);
       const { bytes, how } = mutate(r, image.bytes);
-      return { name: `${image.format} (${image.bytes.length} B) mutated: ${how}`, mayStore: true, ...wrap(r, bytes, image.mediaType, `m.${image.format}`) };
+      return {
+        name: `${image.format} (${image.bytes.length} B) mutated: ${how}`,
+        mayStore: true,
+        ...wrap(r, bytes, image.mediaType, `m.${image.format}`),
+      };
     },
   ],
   [
@@ -253,7 +298,11 @@ const GENERATORS: Array<[family: string, weight: number, generate: CaseGenerator
     (r, seeds) => {
       const image = pick(r, seeds.images);
       const length = int(r, 1, image.bytes.length - 1);
-      return { name: `${image.format} truncated to ${length}/${image.bytes.length} B`, mayStore: true, ...wrap(r, image.bytes.subarray(0, length), image.mediaType, `t.${image.format}`) };
+      return {
+        name: `${image.format} truncated to ${length}/${image.bytes.length} B`,
+        mayStore: true,
+        ...wrap(r, image.bytes.subarray(0, length), image.mediaType, `t.${image.format}`),
+      };
     },
   ],
   [
@@ -286,7 +335,8 @@ const GENERATORS: Array<[family: string, weight: number, generate: CaseGenerator
     2,
     (r) => {
       const entities = ['<!ENTITY a "aaaaaaaaaa">'];
-      for (let i = 1; i < 10; i += 1) entities.push(`<!ENTITY ${String.fromCharCode(97 + i)} "${`&${String.fromCharCode(96 + i)};`.repeat(10)}">`);
+      for (let i = 1; i < 10; i += 1)
+        entities.push(`<!ENTITY ${String.fromCharCode(97 + i)} "${`&${String.fromCharCode(96 + i)};`.repeat(10)}">`);
       const svg = `<?xml version="1.0"?><!DOCTYPE svg [${entities.join('')}]><svg xmlns="http://www.w3.org/2000/svg" width="30000" height="30000"><text>&j;</text></svg>`;
       const type = pick(r, ['image/svg+xml', 'image/png', '']);
       return { name: `SVG entity bomb as ${type || '(no type)'}`, mayStore: false, ...wrap(r, Buffer.from(svg), type, 'bomb.svg') };
@@ -300,7 +350,11 @@ const GENERATORS: Array<[family: string, weight: number, generate: CaseGenerator
       const big = r() < 0.5;
       const length = big ? 11 * 1024 * 1024 : Math.floor(4.6 * 1024 * 1024);
       const content = Buffer.concat([PNG_SIGNATURE, Buffer.alloc(length - 8, 0x41)]);
-      return { name: `${length} B body (${big ? 'over serverless-offline\'s 10 MB' : 'over the 4.5 MiB upload limit'})`, mayStore: false, ...wrap(r, content, 'image/png', 'big.png') };
+      return {
+        name: `${length} B body (${big ? "over serverless-offline's 10 MB" : 'over the 4.5 MiB upload limit'})`,
+        mayStore: false,
+        ...wrap(r, content, 'image/png', 'big.png'),
+      };
     },
   ],
   [
@@ -310,7 +364,13 @@ const GENERATORS: Array<[family: string, weight: number, generate: CaseGenerator
       const image = seeds.images[0] as FuzzSeeds['images'][number];
       const huge = r() < 0.5;
       const name = 'x'.repeat(huge ? 40_000 : 8_000);
-      return { name: `raw PNG with a ${name.length}-char X-Filename header`, mayStore: !huge, httpLayer: huge, headers: { 'content-type': 'image/png', 'x-filename': name }, body: image.bytes };
+      return {
+        name: `raw PNG with a ${name.length}-char X-Filename header`,
+        mayStore: !huge,
+        httpLayer: huge,
+        headers: { 'content-type': 'image/png', 'x-filename': name },
+        body: image.bytes,
+      };
     },
   ],
 ];
@@ -326,14 +386,34 @@ function multipartCase(r: Random, seeds: FuzzSeeds): { name: string; mayStore: b
       const length = int(r, 0, valid.length - 1);
       const body = valid.subarray(0, length);
       // Cut only inside the closing delimiter's trailing "--\r\n", the file part is complete: a parser may accept it.
-      return { name: `multipart truncated to ${length}/${valid.length} B`, mayStore: length >= valid.length - 4, headers: headersOf(body), body };
+      return {
+        name: `multipart truncated to ${length}/${valid.length} B`,
+        mayStore: length >= valid.length - 4,
+        headers: headersOf(body),
+        body,
+      };
     }
     case 1:
-      return { name: 'multipart whose header names another boundary', mayStore: false, headers: headersOf(valid, `${boundary}x`), body: valid };
+      return {
+        name: 'multipart whose header names another boundary',
+        mayStore: false,
+        headers: headersOf(valid, `${boundary}x`),
+        body: valid,
+      };
     case 2:
-      return { name: 'multipart without a boundary parameter', mayStore: false, headers: { 'content-type': 'multipart/form-data' }, body: valid };
+      return {
+        name: 'multipart without a boundary parameter',
+        mayStore: false,
+        headers: { 'content-type': 'multipart/form-data' },
+        body: valid,
+      };
     case 3:
-      return { name: 'multipart with an empty boundary', mayStore: false, headers: { 'content-type': 'multipart/form-data; boundary=' }, body: valid };
+      return {
+        name: 'multipart with an empty boundary',
+        mayStore: false,
+        headers: { 'content-type': 'multipart/form-data; boundary=' },
+        body: valid,
+      };
     case 4: {
       const long = `b${'z'.repeat(int(r, 71, 5000))}`;
       const body = form(long, [part(long, fileHeaders('d.png', image.mediaType), image.bytes)]);
@@ -345,7 +425,10 @@ function multipartCase(r: Random, seeds: FuzzSeeds): { name: string; mayStore: b
     }
     case 6: {
       const size = pick(r, [16 * 1024, 64 * 1024, 1024 * 1024]);
-      const headers = [`Content-Disposition: form-data; name="image"; filename="${'h'.repeat(size)}.png"`, `Content-Type: ${image.mediaType}`];
+      const headers = [
+        `Content-Disposition: form-data; name="image"; filename="${'h'.repeat(size)}.png"`,
+        `Content-Type: ${image.mediaType}`,
+      ];
       const body = form(boundary, [part(boundary, headers, image.bytes)]);
       return { name: `multipart part header of ${size} B`, mayStore: true, headers: headersOf(body), body };
     }
@@ -357,14 +440,18 @@ function multipartCase(r: Random, seeds: FuzzSeeds): { name: string; mayStore: b
     }
     case 8: {
       const count = pick(r, [30, 500, 5000]);
-      const fields = Array.from({ length: count }, (_, i) => part(boundary, [`Content-Disposition: form-data; name="f${i}"`], Buffer.from(String(i))));
+      const fields = Array.from({ length: count }, (_, i) =>
+        part(boundary, [`Content-Disposition: form-data; name="f${i}"`], Buffer.from(String(i))),
+      );
       const body = form(boundary, [...fields, part(boundary, fileHeaders('d.png', image.mediaType), image.bytes)]);
       return { name: `multipart with ${count} fields before the file`, mayStore: false, headers: headersOf(body), body };
     }
     case 9: {
       const inner = boundaryFor(r);
       const nested = form(inner, [part(inner, fileHeaders('inner.png', image.mediaType, 'inner'), image.bytes)]);
-      const body = form(boundary, [part(boundary, [`Content-Disposition: form-data; name="image"`, `Content-Type: multipart/mixed; boundary=${inner}`], nested)]);
+      const body = form(boundary, [
+        part(boundary, [`Content-Disposition: form-data; name="image"`, `Content-Type: multipart/mixed; boundary=${inner}`], nested),
+      ]);
       return { name: 'multipart with a nested multipart/mixed part', mayStore: false, headers: headersOf(body), body };
     }
     case 10: {
@@ -372,7 +459,10 @@ function multipartCase(r: Random, seeds: FuzzSeeds): { name: string; mayStore: b
       return { name: 'multipart with a zero-size file', mayStore: false, headers: headersOf(body), body };
     }
     case 11: {
-      const body = form(boundary, [part(boundary, fileHeaders('a.png', image.mediaType), image.bytes), part(boundary, fileHeaders('b.png', image.mediaType, 'other'), image.bytes)]);
+      const body = form(boundary, [
+        part(boundary, fileHeaders('a.png', image.mediaType), image.bytes),
+        part(boundary, fileHeaders('b.png', image.mediaType, 'other'), image.bytes),
+      ]);
       return { name: 'multipart with two files', mayStore: false, headers: headersOf(body), body };
     }
     case 12: {
@@ -380,7 +470,17 @@ function multipartCase(r: Random, seeds: FuzzSeeds): { name: string; mayStore: b
       return { name: 'multipart with the picture as a plain field (no filename)', mayStore: false, headers: headersOf(body), body };
     }
     case 13: {
-      const name = pick(r, ['../../etc/passwd', 'C:\\Windows\\win.ini', '\u202egnp.exe', '%00.png', 'a\u0000b.png', '<img src=x onerror=alert(1)>.png', '\u{1F600}'.repeat(300), '..', '']);
+      const name = pick(r, [
+        '../../etc/passwd',
+        'C:\\Windows\\win.ini',
+        '\u202egnp.exe',
+        '%00.png',
+        'a\u0000b.png',
+        '<img src=x onerror=alert(1)>.png',
+        '\u{1F600}'.repeat(300),
+        '..',
+        '',
+      ]);
       const body = form(boundary, [part(boundary, fileHeaders(name, image.mediaType), image.bytes)]);
       return { name: `multipart with file name ${JSON.stringify(name.slice(0, 40))}`, mayStore: true, headers: headersOf(body), body };
     }
@@ -394,14 +494,27 @@ function multipartCase(r: Random, seeds: FuzzSeeds): { name: string; mayStore: b
       return { name: `multipart framing mutated: ${how}`, mayStore: true, headers: headersOf(body), body };
     }
     case 16:
-      return { name: 'multipart header, body of only the closing boundary', mayStore: false, headers: headersOf(Buffer.alloc(0)), body: Buffer.from(`--${boundary}--\r\n`) };
+      return {
+        name: 'multipart header, body of only the closing boundary',
+        mayStore: false,
+        headers: headersOf(Buffer.alloc(0)),
+        body: Buffer.from(`--${boundary}--\r\n`),
+      };
     case 17: {
-      const headers = [`Content-Disposition: form-data; name="image"; filename="a.png"; filename*=UTF-8''${'%41'.repeat(int(r, 1, 3000))}`, `Content-Type: ${image.mediaType}`];
+      const headers = [
+        `Content-Disposition: form-data; name="image"; filename="a.png"; filename*=UTF-8''${'%41'.repeat(int(r, 1, 3000))}`,
+        `Content-Type: ${image.mediaType}`,
+      ];
       const body = form(boundary, [part(boundary, headers, image.bytes)]);
       return { name: 'multipart with a long RFC 5987 filename*', mayStore: true, headers: headersOf(body), body };
     }
     default: {
-      const type = pick(r, ['multipart/form-data; boundary="quoted boundary"', 'multipart/mixed; boundary=x', 'multipart/form-data; boundary=x; boundary=y', 'multipart/form-data; charset=utf-16; boundary=x']);
+      const type = pick(r, [
+        'multipart/form-data; boundary="quoted boundary"',
+        'multipart/mixed; boundary=x',
+        'multipart/form-data; boundary=x; boundary=y',
+        'multipart/form-data; charset=utf-16; boundary=x',
+      ]);
       return { name: `body under Content-Type ${type}`, mayStore: false, headers: { 'content-type': type }, body: valid };
     }
   }
@@ -423,6 +536,14 @@ export function* fuzzCases(seed: number, count: number, seeds: FuzzSeeds): Gener
     }
     const [family, , generate] = chosen;
     const made = generate(r, seeds);
-    yield { index, family, name: made.name, headers: made.headers, body: made.body, mayStore: made.mayStore, ...(made.httpLayer ? { httpLayer: true } : {}) };
+    yield {
+      index,
+      family,
+      name: made.name,
+      headers: made.headers,
+      body: made.body,
+      mayStore: made.mayStore,
+      ...(made.httpLayer ? { httpLayer: true } : {}),
+    };
   }
 }

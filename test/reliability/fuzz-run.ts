@@ -5,7 +5,7 @@
  * JSON), the memory peak, and how many records the history gained. Used by the short form in
  * test/integration/fuzz.test.ts and the full one in test/reliability/fuzz.test.ts.
  */
-import { buildFuzzSeeds, fuzzCases, type FuzzCase } from './fuzz-inputs';
+import { buildFuzzSeeds, type FuzzCase, fuzzCases } from './fuzz-inputs';
 import { allHistory, progress, rssKb, sampleRss } from './harness';
 
 export interface FuzzViolation {
@@ -36,14 +36,33 @@ const REFUSALS = new Set([400, 413, 415, 422, 431]);
 
 async function send(base: string, c: FuzzCase): Promise<{ status: number; body: string; type: string; error?: string }> {
   try {
-    const response = await fetch(`${base}/predict`, { method: 'POST', headers: c.headers, body: new Uint8Array(c.body), signal: AbortSignal.timeout(30_000) });
+    const response = await fetch(`${base}/predict`, {
+      method: 'POST',
+      headers: c.headers,
+      body: new Uint8Array(c.body),
+      signal: AbortSignal.timeout(30_000),
+    });
     return { status: response.status, body: await response.text(), type: response.headers.get('content-type') ?? '' };
   } catch (error: unknown) {
-    return { status: 0, body: '', type: '', error: error instanceof Error ? `${error.name}: ${error.message}${error.cause instanceof Error ? ` (${error.cause.message})` : ''}` : String(error) };
+    return {
+      status: 0,
+      body: '',
+      type: '',
+      error:
+        error instanceof Error
+          ? `${error.name}: ${error.message}${error.cause instanceof Error ? ` (${error.cause.message})` : ''}`
+          : String(error),
+    };
   }
 }
 
-export async function runFuzz(options: { base: string; pid: number; seed: number; count: number; concurrency?: number }): Promise<FuzzReport> {
+export async function runFuzz(options: {
+  base: string;
+  pid: number;
+  seed: number;
+  count: number;
+  concurrency?: number;
+}): Promise<FuzzReport> {
   const { base, pid, seed, count } = options;
   const show = progress(`fuzz seed ${seed}`);
   const seeds = await buildFuzzSeeds();
@@ -69,7 +88,8 @@ export async function runFuzz(options: { base: string; pid: number; seed: number
       if (ms > slowest.ms) slowest = { ms: Math.round(ms), name: `#${c.index} ${c.name}` };
       const key = String(answer.status);
       statuses[key] = (statuses[key] ?? 0) + 1;
-      const family = (byFamily[c.family] ??= {});
+      const family = byFamily[c.family] ?? {};
+      byFamily[c.family] = family;
       family[key] = (family[key] ?? 0) + 1;
       const violation = (detail: string): void => {
         violations.push({ index: c.index, family: c.family, name: c.name, status: answer.status, detail });
@@ -90,7 +110,8 @@ export async function runFuzz(options: { base: string; pid: number; seed: number
         } catch {
           parsed = undefined;
         }
-        if (!parsed?.error || !answer.type.includes('application/json')) violation(`refusal without a JSON error body: ${answer.body.slice(0, 200)}`);
+        if (!parsed?.error || !answer.type.includes('application/json'))
+          violation(`refusal without a JSON error body: ${answer.body.slice(0, 200)}`);
       }
       done += 1;
       show(`${done}/${count} sent, ${violations.length} violations, RSS ${Math.round((rssKb(pid) ?? 0) / 1024)} MB`);
@@ -100,7 +121,10 @@ export async function runFuzz(options: { base: string; pid: number; seed: number
   const memory = rss.stop();
   const historyAfter = (await allHistory(base)).length;
   const seconds = (performance.now() - started) / 1000;
-  show(`done: ${count} cases in ${seconds.toFixed(1)} s, statuses ${JSON.stringify(statuses)}, RSS peak ${Math.round(memory.peakKb / 1024)} MB`, true);
+  show(
+    `done: ${count} cases in ${seconds.toFixed(1)} s, statuses ${JSON.stringify(statuses)}, RSS peak ${Math.round(memory.peakKb / 1024)} MB`,
+    true,
+  );
   return {
     seed,
     count,

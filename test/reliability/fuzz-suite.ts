@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { OfflineService } from '../../scripts/offline';
-import { FUZZ_PEAK_RSS_MB, FUZZ_RSS_GROWTH_MB, fuzzSeed, runFuzz, type FuzzReport } from './fuzz-run';
+import { FUZZ_PEAK_RSS_MB, FUZZ_RSS_GROWTH_MB, type FuzzReport, fuzzSeed, runFuzz } from './fuzz-run';
 import { allHistory, dropKeyspace, freshKeyspace, startService } from './harness';
 
 export function describeFuzz(count: number, defaultSeed: number): void {
@@ -40,7 +40,11 @@ export function describeFuzz(count: number, defaultSeed: number): void {
 
     it('answers every case with a refusal (400, 413, 415, 422, 431) or, for a still-valid picture, a 200: never a 5xx, never silence', () => {
       const listed = report.violations.map((v) => `  #${v.index} [${v.family}] ${v.name}: HTTP ${v.status} ${v.detail}`).join('\n');
-      assert.equal(report.violations.length, 0, `seed ${seed}: ${report.violations.length} bad answers (FUZZ_SEED=${seed} reproduces):\n${listed}`);
+      assert.equal(
+        report.violations.length,
+        0,
+        `seed ${seed}: ${report.violations.length} bad answers (FUZZ_SEED=${seed} reproduces):\n${listed}`,
+      );
       const answered = Object.values(report.statuses).reduce((a, b) => a + b, 0);
       assert.equal(answered, count);
     });
@@ -48,7 +52,13 @@ export function describeFuzz(count: number, defaultSeed: number): void {
     it('refuses the great majority: only mutated pictures that still decode are accepted', () => {
       const accepted = report.statuses['200'] ?? 0;
       assert.ok(accepted < count * 0.2, `${accepted} of ${count} accepted`);
-      assert.ok((report.statuses['422'] ?? 0) > 0 && (report.statuses['415'] ?? 0) > 0 && (report.statuses['400'] ?? 0) > 0 && (report.statuses['413'] ?? 0) > 0, JSON.stringify(report.statuses));
+      assert.ok(
+        (report.statuses['422'] ?? 0) > 0 &&
+          (report.statuses['415'] ?? 0) > 0 &&
+          (report.statuses['400'] ?? 0) > 0 &&
+          (report.statuses['413'] ?? 0) > 0,
+        JSON.stringify(report.statuses),
+      );
     });
 
     it('stores nothing it refused: the history grew by exactly the accepted uploads', async () => {
@@ -60,9 +70,14 @@ export function describeFuzz(count: number, defaultSeed: number): void {
     it(`stays up with bounded memory (peak RSS under ${FUZZ_PEAK_RSS_MB} MB, growth under ${FUZZ_RSS_GROWTH_MB} MB)`, async () => {
       assert.equal(service.child.exitCode, null, 'serverless-offline exited');
       assert.equal((await fetch(`${service.url}/health`)).status, 200);
-      console.error(`fuzz seed ${seed}: ${count} cases in ${report.seconds.toFixed(1)} s, ${JSON.stringify(report.statuses)}, RSS ${report.rss.firstMb.toFixed(0)} -> peak ${report.rss.peakMb.toFixed(0)} -> ${report.rss.lastMb.toFixed(0)} MB, slowest ${report.slowest.ms} ms (${report.slowest.name})`);
+      console.error(
+        `fuzz seed ${seed}: ${count} cases in ${report.seconds.toFixed(1)} s, ${JSON.stringify(report.statuses)}, RSS ${report.rss.firstMb.toFixed(0)} -> peak ${report.rss.peakMb.toFixed(0)} -> ${report.rss.lastMb.toFixed(0)} MB, slowest ${report.slowest.ms} ms (${report.slowest.name})`,
+      );
       assert.ok(report.rss.peakMb < FUZZ_PEAK_RSS_MB, `peak RSS ${report.rss.peakMb.toFixed(0)} MB`);
-      assert.ok(report.rss.lastMb - report.rss.firstMb < FUZZ_RSS_GROWTH_MB, `RSS grew from ${report.rss.firstMb.toFixed(0)} to ${report.rss.lastMb.toFixed(0)} MB`);
+      assert.ok(
+        report.rss.lastMb - report.rss.firstMb < FUZZ_RSS_GROWTH_MB,
+        `RSS grew from ${report.rss.firstMb.toFixed(0)} to ${report.rss.lastMb.toFixed(0)} MB`,
+      );
     });
   });
 }

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Client } from 'cassandra-driver';
 import { startCassandra } from '../../scripts/cassandra/launcher';
-import { startOffline, type OfflineService } from '../../scripts/offline';
+import { type OfflineService, startOffline } from '../../scripts/offline';
 import { plainDigit, redrawnDigit } from '../support/digit-images';
 import { multipart } from '../support/events';
 
@@ -28,7 +28,9 @@ export async function digitForms(count: number, kind: 'plain' | 'redrawn' = 'pla
     const index = offset + i;
     const digit = kind === 'plain' ? await plainDigit(index) : await redrawnDigit(index, 7);
     const ext = kind === 'plain' ? 'png' : 'jpg';
-    const { body, contentType } = multipart([{ field: 'image', filename: `mnist-${index}.${ext}`, contentType: digit.mediaType, content: digit.bytes }]);
+    const { body, contentType } = multipart([
+      { field: 'image', filename: `mnist-${index}.${ext}`, contentType: digit.mediaType, content: digit.bytes },
+    ]);
     forms.push({ body, contentType, label: digit.label });
   }
   return forms;
@@ -175,7 +177,12 @@ export function sampleRss(pid: number, everyMs = 100): RssSampler {
     stop() {
       clearInterval(timer);
       take();
-      return { peakKb: Math.max(0, ...samples), firstKb: samples[0] ?? 0, lastKb: samples[samples.length - 1] ?? 0, samples: samples.length };
+      return {
+        peakKb: Math.max(0, ...samples),
+        firstKb: samples[0] ?? 0,
+        lastKb: samples[samples.length - 1] ?? 0,
+        samples: samples.length,
+      };
     },
   };
 }
@@ -185,7 +192,10 @@ export function freshKeyspace(prefix: string): string {
 }
 
 /** An admin client on the given contact points (host:port, comma-separated). */
-export async function adminClient(contactPoints: string, localDataCenter = process.env.CASSANDRA_LOCAL_DC ?? 'datacenter1'): Promise<Client> {
+export async function adminClient(
+  contactPoints: string,
+  localDataCenter = process.env.CASSANDRA_LOCAL_DC ?? 'datacenter1',
+): Promise<Client> {
   const client = new Client({ contactPoints: contactPoints.split(','), localDataCenter, socketOptions: { readTimeout: 20_000 } });
   await client.connect();
   return client;
@@ -253,6 +263,12 @@ export async function testCassandra(): Promise<{ contactPoints: string; stop(): 
 /** The service's error log lines (JSON lines at level error), for a failing test's message. */
 export function serviceErrors(service: OfflineService | undefined, last = 10): string {
   if (!service) return '';
-  const lines = service.output().split('\n').filter((line) => line.includes('"level":"error"') || line.includes('"level":"warn"'));
-  return lines.slice(-last).map((line) => line.trim().slice(0, 1500)).join('\n');
+  const lines = service
+    .output()
+    .split('\n')
+    .filter((line) => line.includes('"level":"error"') || line.includes('"level":"warn"'));
+  return lines
+    .slice(-last)
+    .map((line) => line.trim().slice(0, 1500))
+    .join('\n');
 }

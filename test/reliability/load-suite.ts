@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { OfflineService } from '../../scripts/offline';
 import { digitForms, dropKeyspace, duplicates, freshKeyspace, percentile, startService, statusCounts, testCassandra } from './harness';
-import { loadWithoutLoss, type LoadResult } from './scenarios';
+import { type LoadResult, loadWithoutLoss } from './scenarios';
 
 export function describeLoadWithoutLoss(total: number, connections: number): void {
   describe(`load without loss: ${total} predictions at ${connections} connections on Cassandra`, () => {
@@ -18,7 +18,12 @@ export function describeLoadWithoutLoss(total: number, connections: number): voi
 
     before(async () => {
       cassandra = await testCassandra();
-      service = await startService({ PREDICTION_STORE: 'cassandra', CASSANDRA_CONTACT_POINTS: cassandra.contactPoints, CASSANDRA_KEYSPACE: keyspace, LOG_LEVEL: 'warn' });
+      service = await startService({
+        PREDICTION_STORE: 'cassandra',
+        CASSANDRA_CONTACT_POINTS: cassandra.contactPoints,
+        CASSANDRA_KEYSPACE: keyspace,
+        LOG_LEVEL: 'warn',
+      });
       result = await loadWithoutLoss(service.url, await digitForms(64), total, connections);
     });
 

@@ -8,9 +8,9 @@
  * - storeTablesAgree: reads the store's tables directly, to show that no record is half-written (present in
  *   one table and not the other).
  */
-import { types, type Client } from 'cassandra-driver';
-import { startCassandra, type CassandraNode, type StartCassandraOptions } from '../../scripts/cassandra/launcher';
-import { allHistory, predictLoad, progress, sleep, type Answer, type DigitForm } from './harness';
+import { type Client, types } from 'cassandra-driver';
+import { type CassandraNode, type StartCassandraOptions, startCassandra } from '../../scripts/cassandra/launcher';
+import { type Answer, allHistory, type DigitForm, predictLoad, progress, sleep } from './harness';
 
 export interface LoadResult {
   answers: Answer[];
@@ -43,7 +43,7 @@ export type Phase = 'before' | 'outage' | 'restarting' | 'after';
 function phaseClock(origin: number): { current(): Phase; enter(next: Phase): void; at(sentAt: number): Phase } {
   const starts: Array<[number, Phase]> = [[0, 'before']];
   return {
-    current: () => starts[starts.length - 1]![1],
+    current: () => starts.at(-1)?.[1] ?? 'before',
     enter: (next) => {
       starts.push([performance.now() - origin, next]);
     },
@@ -155,7 +155,10 @@ export async function outage(options: {
  * consistency ALL: at the driver's default LOCAL_ONE, a node that has just returned and not yet received its
  * hints answers without the writes it missed, for one table and not the other.
  */
-export async function storeTablesAgree(admin: Client, keyspace: string): Promise<{ byTime: Set<string>; byDigit: Set<string>; onlyInOne: string[] }> {
+export async function storeTablesAgree(
+  admin: Client,
+  keyspace: string,
+): Promise<{ byTime: Set<string>; byDigit: Set<string>; onlyInOne: string[] }> {
   const read = async (table: string): Promise<Set<string>> => {
     const ids = new Set<string>();
     let pageState: string | undefined;
@@ -241,7 +244,7 @@ export async function nodeDown(options: {
   const killedAtMs = performance.now() - origin;
   if (options.kill ?? true) process.kill(options.node.pid, 'SIGKILL');
   await options.node.stop();
-  show(`node ${options.node.address} ${options.kill ?? true ? 'killed' : 'stopped'}`, true);
+  show(`node ${options.node.address} ${(options.kill ?? true) ? 'killed' : 'stopped'}`, true);
   await waitFor(() => ok.outage >= options.downOk, 180_000, `${options.downOk} successes with the node down`);
   phases.enter('restarting');
   const restarted = await startCassandra({ ...options.restartOptions, onProgress: (msg) => show(`[restart] ${msg}`, true) });

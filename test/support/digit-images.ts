@@ -6,8 +6,8 @@
  */
 import sharp from 'sharp';
 import { IMAGE_SIZE, PIXELS } from '../../layers/model-contract';
-import { loadMnist, type MnistSplit } from '../../model/mnist';
 import { createRng } from '../../model/augment';
+import { loadMnist, type MnistSplit } from '../../model/mnist';
 
 export type OutputFormat = 'png' | 'jpeg' | 'webp' | 'gif' | 'tiff' | 'avif';
 
@@ -74,7 +74,14 @@ function gaussian(random: () => number): number {
   return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random());
 }
 
-async function encode(raw: Buffer, width: number, height: number, channels: 1 | 2 | 3 | 4, format: OutputFormat, quality: number): Promise<Buffer> {
+async function encode(
+  raw: Buffer,
+  width: number,
+  height: number,
+  channels: 1 | 2 | 3 | 4,
+  format: OutputFormat,
+  quality: number,
+): Promise<Buffer> {
   const image = sharp(raw, { raw: { width, height, channels } });
   switch (format) {
     case 'png':
@@ -122,7 +129,8 @@ export async function renderDigit(index: number, options: RenderOptions = {}): P
   const random = seededRandom(options.seed ?? 1);
   const noise = options.noise ?? 0;
   const lightingLow = options.lightingLow ?? 1;
-  const plain = !options.transparent && noise === 0 && lightingLow === 1 && ink.every((c) => c === ink[0]) && paper.every((c) => c === paper[0]);
+  const plain =
+    !options.transparent && noise === 0 && lightingLow === 1 && ink.every((c) => c === ink[0]) && paper.every((c) => c === paper[0]);
   const channels = options.transparent ? 4 : plain ? 1 : 3;
   const raw = Buffer.alloc(width * height * channels);
   for (let y = 0; y < height; y += 1) {
@@ -194,10 +202,20 @@ export function redrawnDigit(index: number, seed: number): Promise<RenderedDigit
  */
 export async function sheetOnDesk(index: number, seed: number): Promise<RenderedDigit> {
   const random = seededRandom(seed * 7 + index);
-  const sheet = await renderDigit(index, { scale: 8, canvasWidth: 300, canvasHeight: 300, ink: [25, 25, 35], paper: [238, 236, 228], noise: 4, seed });
+  const sheet = await renderDigit(index, {
+    scale: 8,
+    canvasWidth: 300,
+    canvasHeight: 300,
+    ink: [25, 25, 35],
+    paper: [238, 236, 228],
+    noise: 4,
+    seed,
+  });
   const left = 20 + Math.floor(random() * 60);
   const top = 20 + Math.floor(random() * 60);
-  const bytes = await sharp({ create: { width: 300 + left + 10, height: 300 + top + 10, channels: 3, background: { r: 70, g: 55, b: 45 } } })
+  const bytes = await sharp({
+    create: { width: 300 + left + 10, height: 300 + top + 10, channels: 3, background: { r: 70, g: 55, b: 45 } },
+  })
     .composite([{ input: sheet.bytes, left, top }])
     .jpeg({ quality: 85 })
     .toBuffer();
@@ -214,11 +232,19 @@ export const VARIANTS: Record<string, (index: number, seed: number) => Promise<R
   },
   jpeg: (index, seed) => renderDigit(index, { ...offCentre(seededRandom(seed), 6), format: 'jpeg', quality: 60 }),
   transparent: (index) => renderDigit(index, { scale: 4, canvasWidth: 160, canvasHeight: 160, transparent: true, ink: [0, 0, 0] }),
-  transparentWhiteInk: (index) => renderDigit(index, { scale: 4, canvasWidth: 160, canvasHeight: 160, transparent: true, ink: [255, 255, 255] }),
+  transparentWhiteInk: (index) =>
+    renderDigit(index, { scale: 4, canvasWidth: 160, canvasHeight: 160, transparent: true, ink: [255, 255, 255] }),
   colouredInk: (index, seed) =>
     renderDigit(index, { ...offCentre(seededRandom(seed), 8), ink: [20, 40, 170], paper: [250, 240, 205], format: 'jpeg', quality: 85 }),
   noisyUnevenLight: (index, seed) =>
-    renderDigit(index, { ...offCentre(seededRandom(seed), 8), ink: [30, 30, 30], paper: [235, 235, 230], noise: 12, lightingLow: 0.55, seed }),
+    renderDigit(index, {
+      ...offCentre(seededRandom(seed), 8),
+      ink: [30, 30, 30],
+      paper: [235, 235, 230],
+      noise: 12,
+      lightingLow: 0.55,
+      seed,
+    }),
   sheetOnDesk: (index, seed) => sheetOnDesk(index, seed),
   redrawn: (index, seed) => redrawnDigit(index, seed),
 };
@@ -235,7 +261,9 @@ export async function penStrokes(
   const offset = (options.canvas - options.size) / 2;
   const lines = strokes
     .map((points) => {
-      const d = points.map(([x, y], i) => `${i === 0 ? 'M' : 'L'}${(offset + x * scale).toFixed(1)},${(offset + y * scale).toFixed(1)}`).join(' ');
+      const d = points
+        .map(([x, y], i) => `${i === 0 ? 'M' : 'L'}${(offset + x * scale).toFixed(1)},${(offset + y * scale).toFixed(1)}`)
+        .join(' ');
       return `<path d="${d}" fill="none" stroke="#1a1a40" stroke-width="${options.penWidth}" stroke-linecap="round" stroke-linejoin="round"/>`;
     })
     .join('');

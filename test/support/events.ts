@@ -66,5 +66,11 @@ export function multipart(parts: Part[], boundary = `----digit${randomUUID().rep
 
 export function predictEvent(parts: Part[], extra: Omit<EventOptions, 'body' | 'method' | 'path'> = {}): APIGatewayProxyEventV2 {
   const { body, contentType } = multipart(parts);
-  return httpEvent({ ...extra, method: 'POST', path: '/predict', body, headers: { 'content-type': contentType, ...(extra.headers ?? {}) } });
+  return httpEvent({
+    ...extra,
+    method: 'POST',
+    path: '/predict',
+    body,
+    headers: { 'content-type': contentType, ...(extra.headers ?? {}) },
+  });
 }

@@ -63,6 +63,9 @@ describe('productionClosure', () => {
     for (const bundled of ['cassandra-driver', 'busboy', '@aws-sdk/client-s3', 'aws-sdk', '@tensorflow/tfjs-backend-wasm', 'esbuild']) {
       assert.equal(packageLock.packages[`node_modules/${bundled}`], undefined, `${bundled} is bundled, not installed`);
     }
-    assert.ok(Object.values(packageLock.packages).every((entry) => !entry.dev), 'no dev entry');
+    assert.ok(
+      Object.values(packageLock.packages).every((entry) => !entry.dev),
+      'no dev entry',
+    );
   });
 });

@@ -18,8 +18,8 @@ import {
   readCassandraConfig,
   replicationCql,
 } from '../../layers/store/cassandra-config';
-import { GuardedSigV4AuthProvider } from '../../layers/store/keyspaces-sigv4-auth';
 import { createCassandraStore, schemaStatements, toStoreError } from '../../layers/store/cassandra-store';
+import { GuardedSigV4AuthProvider } from '../../layers/store/keyspaces-sigv4-auth';
 import { KEYSPACES_RESOURCES_PATH, renderKeyspacesResources } from '../../scripts/cassandra/keyspaces-resources';
 
 describe('readCassandraConfig for a local node', () => {
@@ -100,7 +100,10 @@ describe('readCassandraConfig for Amazon Keyspaces', () => {
     assert.ok(ca.length >= 2, 'Amazon Root CA and its Starfield cross-signer are present');
     const subjects = ca.map((pem) => new X509Certificate(pem).subject);
     assert.ok(subjects.some((s) => s.includes('CN=Amazon Root CA 1')));
-    assert.ok(subjects.every((s) => /O=Amazon|Starfield/.test(s)), `only Amazon/Starfield roots: ${subjects.join('; ')}`);
+    assert.ok(
+      subjects.every((s) => /O=Amazon|Starfield/.test(s)),
+      `only Amazon/Starfield roots: ${subjects.join('; ')}`,
+    );
     assert.ok(options.authProvider instanceof GuardedSigV4AuthProvider);
   });
 
@@ -129,7 +132,10 @@ describe('readCassandraConfig for Amazon Keyspaces', () => {
     assert.ok(provider);
 
     // Act: the calls cassandra-driver's Connection makes (startAuthenticating, then authenticate on a challenge).
-    const authenticator = provider.newAuthenticator('cassandra.eu-west-1.amazonaws.com:9142', 'com.amazonaws.cassandra.auth.SigV4Authenticator');
+    const authenticator = provider.newAuthenticator(
+      'cassandra.eu-west-1.amazonaws.com:9142',
+      'com.amazonaws.cassandra.auth.SigV4Authenticator',
+    );
     const initial = await new Promise<Buffer>((resolve, reject) =>
       authenticator.initialResponse((err: Error | null, token: Buffer) => (err ? reject(err) : resolve(token))),
     );
@@ -184,7 +190,10 @@ describe('readCassandraConfig rejects malformed settings, naming the variable', 
   ];
   for (const [env, message] of cases) {
     it(`${JSON.stringify(env)} → ${message.source}`, () => {
-      assert.throws(() => readCassandraConfig(env), (err: unknown) => err instanceof CassandraConfigError && message.test(err.message));
+      assert.throws(
+        () => readCassandraConfig(env),
+        (err: unknown) => err instanceof CassandraConfigError && message.test(err.message),
+      );
     });
   }
 });
@@ -204,8 +213,14 @@ describe('schema', () => {
   it('creates the keyspace and one table per query, newest first, without secondary indexes', () => {
     const ddl = schemaStatements({ keyspace: 'digits', replication: { class: 'SimpleStrategy', replicationFactor: 1 } }).join('\n');
     assert.match(ddl, /CREATE KEYSPACE IF NOT EXISTS digits WITH replication = \{'class': 'SimpleStrategy', 'replication_factor': 1\}/);
-    assert.match(ddl, /digits\.predictions_by_time[\s\S]*PRIMARY KEY \(\(bucket\), created_at, id\)[\s\S]*CLUSTERING ORDER BY \(created_at DESC, id DESC\)/);
-    assert.match(ddl, /digits\.predictions_by_digit[\s\S]*PRIMARY KEY \(\(digit, bucket\), created_at, id\)[\s\S]*CLUSTERING ORDER BY \(created_at DESC, id DESC\)/);
+    assert.match(
+      ddl,
+      /digits\.predictions_by_time[\s\S]*PRIMARY KEY \(\(bucket\), created_at, id\)[\s\S]*CLUSTERING ORDER BY \(created_at DESC, id DESC\)/,
+    );
+    assert.match(
+      ddl,
+      /digits\.predictions_by_digit[\s\S]*PRIMARY KEY \(\(digit, bucket\), created_at, id\)[\s\S]*CLUSTERING ORDER BY \(created_at DESC, id DESC\)/,
+    );
     assert.doesNotMatch(ddl, /INDEX|ALLOW FILTERING/i);
   });
 
@@ -234,11 +249,18 @@ describe('CassandraStore errors without a cluster', () => {
   it('rejects a cursor it did not issue with a 400 before talking to the cluster', async () => {
     const store = createCassandraStore(readCassandraConfig({ CASSANDRA_CONTACT_POINTS: '127.0.0.1:1' }));
     try {
-      for (const cursor of ['%%%', Buffer.from('{"v":1,"b":"x","p":null,"d":null}').toString('base64url'), Buffer.from('{"v":1,"b":5,"p":"zz","d":null}').toString('base64url')]) {
+      for (const cursor of [
+        '%%%',
+        Buffer.from('{"v":1,"b":"x","p":null,"d":null}').toString('base64url'),
+        Buffer.from('{"v":1,"b":5,"p":"zz","d":null}').toString('base64url'),
+      ]) {
         await assert.rejects(store.list({ limit: 5, cursor }), (err: unknown) => err instanceof HttpError && err.statusCode === 400);
       }
       const digitCursor = Buffer.from('{"v":1,"b":5,"p":null,"d":3}').toString('base64url');
-      await assert.rejects(store.list({ limit: 5, cursor: digitCursor }), (err: unknown) => err instanceof HttpError && err.statusCode === 400);
+      await assert.rejects(
+        store.list({ limit: 5, cursor: digitCursor }),
+        (err: unknown) => err instanceof HttpError && err.statusCode === 400,
+      );
     } finally {
       await store.close();
     }

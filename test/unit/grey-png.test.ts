@@ -21,7 +21,10 @@ describe('encodeGreyPng', () => {
       const pixels = Uint8Array.from({ length: width * height }, (_, i) => (i * 37 + 11) % 256);
       const png = encodeGreyPng(pixels, width, height);
       const meta = await sharp(png).metadata();
-      assert.deepEqual([meta.format, meta.width, meta.height, meta.channels, meta.space, meta.depth], ['png', width, height, 1, 'b-w', 'uchar']);
+      assert.deepEqual(
+        [meta.format, meta.width, meta.height, meta.channels, meta.space, meta.depth],
+        ['png', width, height, 1, 'b-w', 'uchar'],
+      );
       // sharp hands greyscale back as sRGB unless told otherwise; its first channel is the grey value.
       const { data, info } = await sharp(png, { failOn: 'error' }).extractChannel(0).raw().toBuffer({ resolveWithObject: true });
       assert.deepEqual([info.width, info.height, info.channels], [width, height, 1]);

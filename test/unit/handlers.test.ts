@@ -8,10 +8,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import sharp from 'sharp';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { httpEvent, predictEvent } from '../support/events';
+import sharp from 'sharp';
 import { plainDigit, redrawnDigit } from '../support/digit-images';
+import { httpEvent, predictEvent } from '../support/events';
 
 const dir = mkdtempSync(join(tmpdir(), 'digit-handlers-'));
 process.env.SQLITE_PATH = join(dir, 'predictions.sqlite');
@@ -96,14 +96,20 @@ describe('POST /predict', () => {
 
   it('accepts a raw image/* body', async () => {
     const digit = await plainDigit(2);
-    const result = await predict(httpEvent({ method: 'POST', path: '/predict', headers: { 'content-type': 'image/png' }, body: digit.bytes }));
+    const result = await predict(
+      httpEvent({ method: 'POST', path: '/predict', headers: { 'content-type': 'image/png' }, body: digit.bytes }),
+    );
     assert.equal(result.statusCode, 200, result.body);
     assert.equal(parse<{ digit: number }>(result).digit, digit.label);
   });
 
   it('stores the sanitised file name, never a path', async () => {
     const digit = await plainDigit(3);
-    for (const [sent, stored] of [['../../etc/passwd.png', 'passwd.png'], ['C:\\Users\\me\\three.png', 'three.png'], ['..', 'upload']] as const) {
+    for (const [sent, stored] of [
+      ['../../etc/passwd.png', 'passwd.png'],
+      ['C:\\Users\\me\\three.png', 'three.png'],
+      ['..', 'upload'],
+    ] as const) {
       const result = await predict(predictEvent([{ filename: sent, contentType: 'image/png', content: digit.bytes }]));
       assert.equal(parse<{ filename: string }>(result).filename, stored);
     }
@@ -114,7 +120,9 @@ describe('POST /predict', () => {
     const digit = await plainDigit(4);
     const answer = parse<{ id: string }>(await predict(predictEvent([{ filename: 'four.png', content: digit.bytes }])));
     assert.equal(await storedCount(), before + 1);
-    const page = parse<{ items: Array<{ id: string; clientIp: string; imageSha256: string }> }>(await history(httpEvent({ path: '/history', query: { limit: '1' } })));
+    const page = parse<{ items: Array<{ id: string; clientIp: string; imageSha256: string }> }>(
+      await history(httpEvent({ path: '/history', query: { limit: '1' } })),
+    );
     assert.equal(page.items[0]?.id, answer.id);
     assert.equal(page.items[0]?.clientIp, '127.0.0.1');
     assert.match(page.items[0]?.imageSha256 ?? '', /^[0-9a-f]{64}$/);
@@ -125,18 +133,33 @@ describe('POST /predict', () => {
     it('a form with no file: 400', () => expectRefused(predictEvent([{ field: 'note', content: 'hello' }]), 400, 'no_file'));
     it('several files: 400', async () => {
       const a = await plainDigit(0);
-      await expectRefused(predictEvent([{ filename: 'a.png', content: a.bytes }, { field: 'other', filename: 'b.png', content: a.bytes }]), 400, 'too_many_files');
+      await expectRefused(
+        predictEvent([
+          { filename: 'a.png', content: a.bytes },
+          { field: 'other', filename: 'b.png', content: a.bytes },
+        ]),
+        400,
+        'too_many_files',
+      );
     });
-    it('an empty file: 400', () => expectRefused(predictEvent([{ filename: 'empty.png', contentType: 'image/png', content: Buffer.alloc(0) }]), 400, 'empty_file'));
-    it('a text file: 415', () => expectRefused(predictEvent([{ filename: 'notes.txt', contentType: 'text/plain', content: 'just text, no picture' }]), 415));
-    it('a text file that claims to be a PNG: 415', () => expectRefused(predictEvent([{ filename: 'x.png', contentType: 'image/png', content: 'just text, no picture' }]), 415));
+    it('an empty file: 400', () =>
+      expectRefused(predictEvent([{ filename: 'empty.png', contentType: 'image/png', content: Buffer.alloc(0) }]), 400, 'empty_file'));
+    it('a text file: 415', () =>
+      expectRefused(predictEvent([{ filename: 'notes.txt', contentType: 'text/plain', content: 'just text, no picture' }]), 415));
+    it('a text file that claims to be a PNG: 415', () =>
+      expectRefused(predictEvent([{ filename: 'x.png', contentType: 'image/png', content: 'just text, no picture' }]), 415));
     it('a PNG that claims to be a JPEG: 415', async () => {
       const digit = await plainDigit(0);
       await expectRefused(predictEvent([{ filename: 'x.jpg', contentType: 'image/jpeg', content: digit.bytes }]), 415);
     });
     it('a truncated JPEG: 415 or 422', async () => {
       const digit = await redrawnDigit(5, 1);
-      await expectRefused(predictEvent([{ filename: 'cut.jpg', contentType: 'image/jpeg', content: digit.bytes.subarray(0, Math.floor(digit.bytes.length / 2)) }]), [415, 422]);
+      await expectRefused(
+        predictEvent([
+          { filename: 'cut.jpg', contentType: 'image/jpeg', content: digit.bytes.subarray(0, Math.floor(digit.bytes.length / 2)) },
+        ]),
+        [415, 422],
+      );
     });
     it('a corrupt PNG (bytes overwritten): 415 or 422', async () => {
       const digit = await plainDigit(6);
@@ -144,15 +167,23 @@ describe('POST /predict', () => {
       corrupt.fill(0x5a, 40, corrupt.length - 20);
       await expectRefused(predictEvent([{ filename: 'bad.png', contentType: 'image/png', content: corrupt }]), [415, 422]);
     });
-    it('a file over 4.5 MB: 413', () => expectRefused(predictEvent([{ filename: 'big.png', contentType: 'image/png', content: Buffer.alloc(4_800_000, 1) }]), 413));
+    it('a file over 4.5 MB: 413', () =>
+      expectRefused(predictEvent([{ filename: 'big.png', contentType: 'image/png', content: Buffer.alloc(4_800_000, 1) }]), 413));
     it('a raw body over 4.5 MB: 413', () =>
-      expectRefused(httpEvent({ method: 'POST', path: '/predict', headers: { 'content-type': 'image/png' }, body: Buffer.alloc(4_800_000, 1) }), 413));
+      expectRefused(
+        httpEvent({ method: 'POST', path: '/predict', headers: { 'content-type': 'image/png' }, body: Buffer.alloc(4_800_000, 1) }),
+        413,
+      ));
     it('more than 25 megapixels, refused from the header: 413 or 422', async () => {
-      const huge = await sharp({ create: { width: 6000, height: 5000, channels: 3, background: '#ffffff' } }).png({ compressionLevel: 9 }).toBuffer();
+      const huge = await sharp({ create: { width: 6000, height: 5000, channels: 3, background: '#ffffff' } })
+        .png({ compressionLevel: 9 })
+        .toBuffer();
       await expectRefused(predictEvent([{ filename: 'huge.png', contentType: 'image/png', content: huge }]), [413, 422]);
     });
     it('a picture with no ink: 422', async () => {
-      const blank = await sharp({ create: { width: 200, height: 200, channels: 3, background: '#f4f1ea' } }).png().toBuffer();
+      const blank = await sharp({ create: { width: 200, height: 200, channels: 3, background: '#f4f1ea' } })
+        .png()
+        .toBuffer();
       await expectRefused(predictEvent([{ filename: 'blank.png', contentType: 'image/png', content: blank }]), 422, 'no_digit');
     });
     it('a multipart body cut short: 400', async () => {
@@ -163,18 +194,41 @@ describe('POST /predict', () => {
       await expectRefused(event, 400, 'malformed_multipart');
     });
     it('a multipart Content-Type with no boundary: 400', () =>
-      expectRefused(httpEvent({ method: 'POST', path: '/predict', headers: { 'content-type': 'multipart/form-data' }, body: Buffer.from('--x\r\n\r\n') }), 400, 'malformed_multipart'));
-    it('a JSON body: 415', () => expectRefused(httpEvent({ method: 'POST', path: '/predict', headers: { 'content-type': 'application/json' }, body: '{"image":"x"}', base64: false }), 415));
+      expectRefused(
+        httpEvent({
+          method: 'POST',
+          path: '/predict',
+          headers: { 'content-type': 'multipart/form-data' },
+          body: Buffer.from('--x\r\n\r\n'),
+        }),
+        400,
+        'malformed_multipart',
+      ));
+    it('a JSON body: 415', () =>
+      expectRefused(
+        httpEvent({
+          method: 'POST',
+          path: '/predict',
+          headers: { 'content-type': 'application/json' },
+          body: '{"image":"x"}',
+          base64: false,
+        }),
+        415,
+      ));
   });
 });
 
 describe('GET /history', () => {
   it('answers newest first with a cursor to the next page, and filters by digit', async () => {
-    const first = parse<{ items: Array<{ id: string; createdAt: string }>; nextCursor: string | null }>(await history(httpEvent({ path: '/history', query: { limit: '2' } })));
+    const first = parse<{ items: Array<{ id: string; createdAt: string }>; nextCursor: string | null }>(
+      await history(httpEvent({ path: '/history', query: { limit: '2' } })),
+    );
     assert.equal(first.items.length, 2);
     assert.ok((first.items[0]?.createdAt ?? '') >= (first.items[1]?.createdAt ?? ''));
     assert.ok(first.nextCursor);
-    const second = parse<{ items: Array<{ id: string }> }>(await history(httpEvent({ path: '/history', query: { limit: '2', cursor: first.nextCursor } })));
+    const second = parse<{ items: Array<{ id: string }> }>(
+      await history(httpEvent({ path: '/history', query: { limit: '2', cursor: first.nextCursor } })),
+    );
     assert.ok(second.items.every((item) => !first.items.some((seen) => seen.id === item.id)));
     const sevens = parse<{ items: Array<{ digit: number }> }>(await history(httpEvent({ path: '/history', query: { digit: '7' } })));
     assert.ok(sevens.items.length > 0);

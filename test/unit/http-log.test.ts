@@ -18,7 +18,10 @@ describe('httpHandler log line', () => {
   beforeEach(() => {
     lines = [];
     setLogLevel('info');
-    for (const [stream, target] of [['out', process.stdout], ['err', process.stderr]] as const) {
+    for (const [stream, target] of [
+      ['out', process.stdout],
+      ['err', process.stderr],
+    ] as const) {
       const original = target.write.bind(target);
       target.write = ((chunk: string | Uint8Array) => {
         const text = String(chunk);
@@ -37,8 +40,17 @@ describe('httpHandler log line', () => {
   });
 
   it('writes a 503 as a warning on stderr with its cause, and keeps the cause out of the body', async () => {
-    const cause = Object.assign(new Error('Operation timed out - received only 1 responses.'), { name: 'ResponseError', code: 0x1100, writeType: 'BATCH_LOG', received: 1, blockFor: 2 });
-    const error = Object.assign(new ServiceUnavailableError('The prediction store is not answering right now; retry shortly.', 5, 'store_unavailable'), { cause });
+    const cause = Object.assign(new Error('Operation timed out - received only 1 responses.'), {
+      name: 'ResponseError',
+      code: 0x1100,
+      writeType: 'BATCH_LOG',
+      received: 1,
+      blockFor: 2,
+    });
+    const error = Object.assign(
+      new ServiceUnavailableError('The prediction store is not answering right now; retry shortly.', 5, 'store_unavailable'),
+      { cause },
+    );
     const result = await httpHandler('predict', () => Promise.reject(error))(event);
 
     assert.equal(result.statusCode, 503);
@@ -47,7 +59,14 @@ describe('httpHandler log line', () => {
     assert.equal(lines[0]?.stream, 'err');
     assert.equal(lines[0]?.entry.level, 'warn');
     assert.equal(lines[0]?.entry.errorCode, 'store_unavailable');
-    assert.deepEqual(lines[0]?.entry.cause, { name: 'ResponseError', message: cause.message, code: 0x1100, writeType: 'BATCH_LOG', received: 1, blockFor: 2 });
+    assert.deepEqual(lines[0]?.entry.cause, {
+      name: 'ResponseError',
+      message: cause.message,
+      code: 0x1100,
+      writeType: 'BATCH_LOG',
+      received: 1,
+      blockFor: 2,
+    });
   });
 
   it('writes a client error as an ordinary info line without a cause', async () => {

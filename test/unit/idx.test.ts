@@ -18,7 +18,7 @@ function idxFile(dims: number[], data: number[], magicType = 0x08): Uint8Array {
   header.writeUInt8(0, 1);
   header.writeUInt8(magicType, 2);
   header.writeUInt8(dims.length, 3);
-  dims.forEach((d, i) => header.writeUInt32BE(d, 4 + 4 * i));
+  for (const [i, d] of dims.entries()) header.writeUInt32BE(d, 4 + 4 * i);
   return new Uint8Array(Buffer.concat([header, Buffer.from(data)]));
 }
 
@@ -43,11 +43,14 @@ describe('parseIdx', () => {
     const file = idxFile([1], [5]);
     file[0] = 0x1f;
     file[1] = 0x8b; // a gzip header: the classic mistake of reading the .gz file
-    assert.throws(() => parseIdx(file, 'train-labels.gz'), (e: unknown) => {
-      assert.ok(e instanceof IdxFormatError);
-      assert.match(e.message, /train-labels\.gz: bad magic number 0x1f8b0801/);
-      return true;
-    });
+    assert.throws(
+      () => parseIdx(file, 'train-labels.gz'),
+      (e: unknown) => {
+        assert.ok(e instanceof IdxFormatError);
+        assert.match(e.message, /train-labels\.gz: bad magic number 0x1f8b0801/);
+        return true;
+      },
+    );
   });
 
   it('refuses a data type other than unsigned byte', () => {
@@ -87,14 +90,20 @@ describe('parseIdx', () => {
 
 describe('loadMnist', () => {
   it('loads the 60,000 training and 10,000 test images with labels 0..9 in every class', () => {
-    for (const [split, count] of [['train', 60_000], ['test', 10_000]] as const) {
+    for (const [split, count] of [
+      ['train', 60_000],
+      ['test', 10_000],
+    ] as const) {
       const data = loadMnist(split);
       assert.equal(data.count, count);
       assert.equal(data.images.length, count * 784);
       assert.equal(data.labels.length, count);
       const perClass = new Array<number>(10).fill(0);
       for (const label of data.labels) perClass[label] = (perClass[label] as number) + 1;
-      assert.ok(perClass.every((n) => n > count / 20), `every digit is well represented in ${split}: ${perClass}`);
+      assert.ok(
+        perClass.every((n) => n > count / 20),
+        `every digit is well represented in ${split}: ${perClass}`,
+      );
     }
   });
 

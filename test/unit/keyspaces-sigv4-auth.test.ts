@@ -8,7 +8,11 @@ import { describe, it, type TestContext } from 'node:test';
 import { auth } from 'cassandra-driver';
 import { GuardedSigV4AuthProvider } from '../../layers/store/keyspaces-sigv4-auth';
 
-const credentials = { AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', AWS_SESSION_TOKEN: 'session-token-example' };
+const credentials = {
+  AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+  AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY',
+  AWS_SESSION_TOKEN: 'session-token-example',
+};
 
 function withCredentialsInEnv(t: TestContext): void {
   const saved = { ...process.env };
@@ -21,7 +25,9 @@ function withCredentialsInEnv(t: TestContext): void {
 }
 
 function challenge(authenticator: auth.Authenticator, token: Buffer): Promise<{ err: Error | null; answer: Buffer | null }> {
-  return new Promise((resolve) => authenticator.evaluateChallenge(token, (err: Error | null, answer: Buffer | null) => resolve({ err, answer })));
+  return new Promise((resolve) =>
+    authenticator.evaluateChallenge(token, (err: Error | null, answer: Buffer | null) => resolve({ err, answer })),
+  );
 }
 
 describe('GuardedSigV4AuthProvider with credentials', () => {
@@ -38,7 +44,10 @@ describe('GuardedSigV4AuthProvider with credentials', () => {
     withCredentialsInEnv(t);
     const nonce = '91703fdc2ef562e19fbdab0f58e42fe5';
 
-    const { err, answer } = await challenge(new GuardedSigV4AuthProvider('eu-west-1').newAuthenticator('h:9142', 'x'), Buffer.from(`nonce=${nonce}`));
+    const { err, answer } = await challenge(
+      new GuardedSigV4AuthProvider('eu-west-1').newAuthenticator('h:9142', 'x'),
+      Buffer.from(`nonce=${nonce}`),
+    );
 
     assert.equal(err, null);
     const text = answer?.toString('utf8') ?? '';
@@ -61,7 +70,10 @@ describe('GuardedSigV4AuthProvider with credentials', () => {
 
   it('passes on the plugin’s error for a challenge without a nonce', async (t) => {
     withCredentialsInEnv(t);
-    const { err } = await challenge(new GuardedSigV4AuthProvider('eu-west-1').newAuthenticator('h:9142', 'x'), Buffer.from('no challenge here'));
+    const { err } = await challenge(
+      new GuardedSigV4AuthProvider('eu-west-1').newAuthenticator('h:9142', 'x'),
+      Buffer.from('no challenge here'),
+    );
     assert.match(err?.message ?? '', /SIGV4_MISSING_NONCE/);
   });
 });

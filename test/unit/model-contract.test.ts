@@ -8,13 +8,13 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import {
+  assertValidInput,
   IMAGE_CHANNELS,
   IMAGE_SIZE,
   INPUT_SHAPE,
   NUM_CLASSES,
-  PIXELS,
-  assertValidInput,
   normalisePixels,
+  PIXELS,
 } from '../../layers/model-contract';
 import { createModel } from '../../model/architecture';
 

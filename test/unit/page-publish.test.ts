@@ -12,7 +12,9 @@ import type { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { pageFiles, publishPage } from '../../scripts/page-publish';
 
 const dirs: string[] = [];
-after(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+after(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
 
 function webDir(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'digit-web-'));
@@ -39,15 +41,12 @@ const PAGE = {
 describe('pageFiles', () => {
   it('publishes the page and its compiled module, never its sources, build files or a stale config.json', () => {
     const files = pageFiles(webDir(PAGE));
-    assert.deepEqual(
-      files.map((file) => [file.key, file.contentType]).sort(),
-      [
-        ['dist/app.js', 'text/javascript; charset=utf-8'],
-        ['favicon.svg', 'image/svg+xml'],
-        ['index.html', 'text/html; charset=utf-8'],
-        ['styles.css', 'text/css; charset=utf-8'],
-      ],
-    );
+    assert.deepEqual(files.map((file) => [file.key, file.contentType]).sort(), [
+      ['dist/app.js', 'text/javascript; charset=utf-8'],
+      ['favicon.svg', 'image/svg+xml'],
+      ['index.html', 'text/html; charset=utf-8'],
+      ['styles.css', 'text/css; charset=utf-8'],
+    ]);
   });
 
   it('refuses to publish a page whose module was not built', () => {

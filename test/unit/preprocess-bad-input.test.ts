@@ -9,14 +9,14 @@ import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import {
   BadRequestError,
-  HttpError,
+  type HttpError,
   PayloadTooLargeError,
   UnprocessableImageError,
   UnsupportedMediaTypeError,
 } from '../../layers/errors';
 import { PNG_SIGNATURE, pngChunk } from '../../layers/grey-png';
 import { MAX_INPUT_PIXELS, preprocessImage } from '../../layers/preprocess';
-import { MEDIA_TYPES, plainDigit, renderDigit, seededRandom, type OutputFormat } from '../support/digit-images';
+import { MEDIA_TYPES, type OutputFormat, plainDigit, renderDigit, seededRandom } from '../support/digit-images';
 
 function refusedWith(type: new (...args: never[]) => HttpError, statusCode: number, code: string) {
   return (error: unknown): boolean => {
@@ -63,16 +63,15 @@ async function greyPicture(width: number, height: number, pixel: (x: number, y: 
   for (let y = 0; y < height; y += 1) {
     for (let x = 0; x < width; x += 1) raw[y * width + x] = Math.max(0, Math.min(255, Math.round(pixel(x, y))));
   }
-  return sharp(raw, { raw: { width, height, channels: 1 } }).png().toBuffer();
+  return sharp(raw, { raw: { width, height, channels: 1 } })
+    .png()
+    .toBuffer();
 }
 
 describe('preprocessImage refuses an empty file', () => {
   it('400 empty_file', async () => {
     await assert.rejects(preprocessImage(Buffer.alloc(0)), refusedWith(BadRequestError, 400, 'empty_file'));
-    await assert.rejects(
-      preprocessImage(Buffer.alloc(0), { declaredType: 'image/png' }),
-      refusedWith(BadRequestError, 400, 'empty_file'),
-    );
+    await assert.rejects(preprocessImage(Buffer.alloc(0), { declaredType: 'image/png' }), refusedWith(BadRequestError, 400, 'empty_file'));
   });
 });
 
@@ -81,7 +80,7 @@ describe('preprocessImage refuses what is not an image it decodes', () => {
     'plain text': Buffer.from('hello, this is not a picture of a digit\n'),
     'a PDF': Buffer.from('%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n'),
     'an SVG': Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="28" height="28"><text>7</text></svg>'),
-    'HTML': Buffer.from('<!doctype html><img src=x onerror=alert(1)>'),
+    HTML: Buffer.from('<!doctype html><img src=x onerror=alert(1)>'),
     'a ZIP archive': Buffer.from([0x50, 0x4b, 0x03, 0x04, 0x14, 0x00, 0x00, 0x00, 0x08, 0x00]),
     'a BMP': Buffer.concat([Buffer.from('BM'), Buffer.alloc(60)]),
     'a HEIC (HEVC) file': Buffer.concat([Buffer.from([0, 0, 0, 24]), Buffer.from('ftypheic\u0000\u0000\u0000\u0000mif1heic', 'latin1')]),
@@ -147,7 +146,14 @@ describe('preprocessImage refuses corrupt and truncated pictures', () => {
   const formats: OutputFormat[] = ['png', 'jpeg', 'webp', 'gif', 'tiff', 'avif'];
   for (const format of formats) {
     it(`${format} cut short: 422 corrupt_image`, async () => {
-      const picture = await renderDigit(9, { format, scale: 6, canvasWidth: 200, canvasHeight: 200, ink: [0, 0, 0], paper: [255, 255, 255] });
+      const picture = await renderDigit(9, {
+        format,
+        scale: 6,
+        canvasWidth: 200,
+        canvasHeight: 200,
+        ink: [0, 0, 0],
+        paper: [255, 255, 255],
+      });
       for (const share of [0.5, 0.9]) {
         const truncated = Buffer.from(picture.bytes.subarray(0, Math.floor(picture.bytes.length * share)));
         await assert.rejects(
@@ -207,7 +213,10 @@ describe('preprocessImage answers 422 no_digit when there is no ink', () => {
     'paper noise only': () => greyPicture(300, 300, () => 200 + 12 * gaussian()),
     'an uneven lighting gradient only': () => greyPicture(400, 300, (x, y) => 250 - 0.2 * x - 0.15 * y),
     'a few specks of dust': () => greyPicture(400, 400, (x, y) => ((x === 50 && y === 60) || (x === 300 && y === 333) ? 0 : 245)),
-    'a fully transparent PNG': () => sharp({ create: { width: 64, height: 64, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } } }).png().toBuffer(),
+    'a fully transparent PNG': () =>
+      sharp({ create: { width: 64, height: 64, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } } })
+        .png()
+        .toBuffer(),
   };
   for (const [name, make] of Object.entries(blanks)) {
     it(`${name}: 422 no_digit`, async () => {

@@ -6,9 +6,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import sharp from 'sharp';
-import { IMAGE_SIZE, PIXELS, assertValidInput } from '../../layers/model-contract';
+import { assertValidInput, IMAGE_SIZE, PIXELS } from '../../layers/model-contract';
 import { preprocessImage } from '../../layers/preprocess';
-import { MEDIA_TYPES, VARIANTS, mnistDigit, penStrokes, plainDigit, renderDigit, type OutputFormat } from '../support/digit-images';
+import { MEDIA_TYPES, mnistDigit, type OutputFormat, penStrokes, plainDigit, renderDigit, VARIANTS } from '../support/digit-images';
 
 /** Ten test digits, one of each class, so every shape is seen. */
 const DIGITS = [3, 2, 1, 18, 4, 8, 11, 0, 61, 7];
@@ -87,7 +87,10 @@ function assertMnistLike(input: Float32Array, what: string): void {
   assert.equal(input.length, PIXELS, what);
   assert.equal(assertValidInput(input), 1, what);
   const com = centreOfMass(input);
-  assert.ok(Math.abs(com.x - 14) <= 1 && Math.abs(com.y - 14) <= 1, `${what}: centre of mass at (${com.x.toFixed(2)}, ${com.y.toFixed(2)})`);
+  assert.ok(
+    Math.abs(com.x - 14) <= 1 && Math.abs(com.y - 14) <= 1,
+    `${what}: centre of mass at (${com.x.toFixed(2)}, ${com.y.toFixed(2)})`,
+  );
   const box = inkBox(input);
   assert.equal(Math.max(box.width, box.height), 20, `${what}: ink box ${box.width}x${box.height}`);
   // White ink on black: the frame's outer ring is background and the strokes reach full ink.
@@ -154,7 +157,9 @@ describe('preprocessImage decodes every accepted format', () => {
 
   it('GIF: uses the first frame of an animation', async () => {
     const [first, second] = await Promise.all([plainDigit(0, 'png'), plainDigit(1, 'png')]);
-    const gif = await sharp([first.bytes, second.bytes], { join: { animated: true } }).gif().toBuffer();
+    const gif = await sharp([first.bytes, second.bytes], { join: { animated: true } })
+      .gif()
+      .toBuffer();
     assert.equal((await sharp(gif).metadata()).pages, 2);
     const result = await preprocessImage(gif);
     assert.deepEqual([result.width, result.height], [28, 28]);
@@ -210,7 +215,7 @@ describe('preprocessImage sees through the way people send digits', () => {
   });
 });
 
-describe('preprocessImage gives fine pen lines MNIST\'s stroke width', () => {
+describe("preprocessImage gives fine pen lines MNIST's stroke width", () => {
   // A 4 written in two strokes, in a 0..100 square.
   const four: [number, number][][] = [
     [
@@ -235,7 +240,7 @@ describe('preprocessImage gives fine pen lines MNIST\'s stroke width', () => {
     });
   }
 
-  it('leaves MNIST\'s own strokes as they are', async () => {
+  it("leaves MNIST's own strokes as they are", async () => {
     for (const index of DIGITS) {
       const original = Float32Array.from(mnistDigit(index).pixels, (v) => v / 255);
       const result = await preprocessPlain(index);
@@ -265,7 +270,14 @@ describe('preprocessImage applies EXIF orientation', () => {
       assertMnistLike(result.input, `orientation ${orientation}`);
       const reference = (await preprocessImage(await upright())).input;
       assert.ok(correlation(result.input, reference) > 0.9);
-      const ignoringTag = (await preprocessImage(await sharp(await upright()).rotate(storedRotation).png().toBuffer())).input;
+      const ignoringTag = (
+        await preprocessImage(
+          await sharp(await upright())
+            .rotate(storedRotation)
+            .png()
+            .toBuffer(),
+        )
+      ).input;
       assert.ok(correlation(ignoringTag, reference) < 0.6, 'the test picture must differ when the tag is ignored');
     });
   }

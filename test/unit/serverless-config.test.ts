@@ -56,7 +56,12 @@ async function print(stage: string): Promise<PrintedConfig> {
   const { stdout } = await run(
     process.execPath,
     [join(ROOT, 'node_modules/serverless/bin/serverless.js'), 'print', '--stage', stage, '--format', 'json'],
-    { cwd: ROOT, env: { ...env, ...DEPLOYER_ENV, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' }, timeout: 25_000, maxBuffer: 16 << 20 },
+    {
+      cwd: ROOT,
+      env: { ...env, ...DEPLOYER_ENV, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' },
+      timeout: 25_000,
+      maxBuffer: 16 << 20,
+    },
   );
   return JSON.parse(stdout) as PrintedConfig;
 }

@@ -22,7 +22,10 @@ describe('the task root, with MODEL_DIR unset', () => {
   });
 
   afterEach(() => {
-    for (const [name, value] of [['LAMBDA_TASK_ROOT', saved.root], ['MODEL_DIR', saved.modelDir]] as const) {
+    for (const [name, value] of [
+      ['LAMBDA_TASK_ROOT', saved.root],
+      ['MODEL_DIR', saved.modelDir],
+    ] as const) {
       if (value === undefined) delete process.env[name];
       else process.env[name] = value;
     }

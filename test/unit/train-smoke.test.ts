@@ -11,10 +11,10 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { PIXELS } from '../../layers/model-contract';
-import { DEFAULT_AUGMENT, augmentImage, createRng, morph, shuffledIndices } from '../../model/augment';
+import { augmentImage, createRng, DEFAULT_AUGMENT, morph, shuffledIndices } from '../../model/augment';
+import { loadMnist } from '../../model/mnist';
 import { formatDuration } from '../../model/progress';
 import { DEFAULT_TRAIN_OPTIONS, modelVersion, oneCycleLearningRate, train } from '../../model/train';
-import { loadMnist } from '../../model/mnist';
 
 const outDir = mkdtempSync(join(tmpdir(), 'train-smoke-'));
 before(async () => {
@@ -45,9 +45,11 @@ describe('train', () => {
     const model = await tf.loadLayersModel(
       tf.io.fromMemory({
         modelTopology: (JSON.parse(readFileSync(join(outDir, 'model.json'), 'utf8')) as { modelTopology: object }).modelTopology,
-        weightSpecs: (JSON.parse(readFileSync(join(outDir, 'model.json'), 'utf8')) as {
-          weightsManifest: Array<{ weights: tf.io.WeightsManifestEntry[] }>;
-        }).weightsManifest.flatMap((g) => g.weights),
+        weightSpecs: (
+          JSON.parse(readFileSync(join(outDir, 'model.json'), 'utf8')) as {
+            weightsManifest: Array<{ weights: tf.io.WeightsManifestEntry[] }>;
+          }
+        ).weightsManifest.flatMap((g) => g.weights),
         weightData: new Uint8Array(readFileSync(join(outDir, 'weights.bin'))).buffer,
       }),
     );
@@ -85,8 +87,14 @@ describe('seeded randomness', () => {
     const a = shuffledIndices(1000, createRng(1));
     const b = shuffledIndices(1000, createRng(1));
     assert.deepEqual(a, b);
-    assert.deepEqual(Array.from(a).sort((x, y) => x - y), Array.from({ length: 1000 }, (_, i) => i));
-    assert.notDeepEqual(Array.from(a.subarray(0, 10)), Array.from({ length: 10 }, (_, i) => i));
+    assert.deepEqual(
+      Array.from(a).sort((x, y) => x - y),
+      Array.from({ length: 1000 }, (_, i) => i),
+    );
+    assert.notDeepEqual(
+      Array.from(a.subarray(0, 10)),
+      Array.from({ length: 10 }, (_, i) => i),
+    );
   });
 });
 
@@ -95,7 +103,16 @@ describe('augmentImage', () => {
 
   it('is the identity when every range is zero', () => {
     const dst = new Float32Array(PIXELS);
-    const none = { ...DEFAULT_AUGMENT, maxRotationDeg: 0, maxZoom: 0, maxAspect: 0, maxShearDeg: 0, maxShift: 0, dilateProbability: 0, erodeProbability: 0 };
+    const none = {
+      ...DEFAULT_AUGMENT,
+      maxRotationDeg: 0,
+      maxZoom: 0,
+      maxAspect: 0,
+      maxShearDeg: 0,
+      maxShift: 0,
+      dilateProbability: 0,
+      erodeProbability: 0,
+    };
     augmentImage(digit, dst, createRng(5), none);
     for (let i = 0; i < PIXELS; i += 1) assert.ok(Math.abs((dst[i] as number) - (digit[i] as number)) < 1e-6);
   });

@@ -12,7 +12,7 @@ describe('sanitiseFilename', () => {
     assert.equal(sanitiseFilename('a\u0000b\u0007c\u001b.png'), 'abc.png');
     assert.equal(sanitiseFilename('photo\u202Egnp.exe'), 'photognp.exe');
   });
-  it('keeps Unicode and markup as text (escaping is the page\'s job)', () => {
+  it("keeps Unicode and markup as text (escaping is the page's job)", () => {
     assert.equal(sanitiseFilename('Zahl 7 ✓ 数字.png'), 'Zahl 7 ✓ 数字.png');
     assert.equal(sanitiseFilename('<img src=x onerror=alert(1)>.png'), '<img src=x onerror=alert(1)>.png');
   });

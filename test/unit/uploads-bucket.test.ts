@@ -136,15 +136,28 @@ describe('readUploadsConfig', () => {
       [{ UPLOADS_BUCKET: 'ok-bucket', UPLOAD_URL_TTL_SECONDS: '0' }, /UPLOAD_URL_TTL_SECONDS/],
       [{ UPLOADS_BUCKET: 'ok-bucket', UPLOAD_URL_TTL_SECONDS: '999999' }, /UPLOAD_URL_TTL_SECONDS/],
     ];
-    for (const [env, message] of cases) assert.throws(() => readUploadsConfig(env), (error: unknown) => error instanceof ConfigError && message.test(error.message));
+    for (const [env, message] of cases)
+      assert.throws(
+        () => readUploadsConfig(env),
+        (error: unknown) => error instanceof ConfigError && message.test(error.message),
+      );
   });
 
   it('gives the S3 client the endpoint, path style and credentials only when configured', () => {
-    const local = s3ClientConfig(readUploadsConfig({ UPLOADS_BUCKET: 'b-local', S3_ENDPOINT: 'http://127.0.0.1:1', S3_ACCESS_KEY_ID: 'k', S3_SECRET_ACCESS_KEY: 's' })!);
+    const localConfig = readUploadsConfig({
+      UPLOADS_BUCKET: 'b-local',
+      S3_ENDPOINT: 'http://127.0.0.1:1',
+      S3_ACCESS_KEY_ID: 'k',
+      S3_SECRET_ACCESS_KEY: 's',
+    });
+    assert.ok(localConfig);
+    const local = s3ClientConfig(localConfig);
     assert.equal(local.endpoint, 'http://127.0.0.1:1');
     assert.equal(local.forcePathStyle, true);
     assert.deepEqual(local.credentials, { accessKeyId: 'k', secretAccessKey: 's' });
-    const cloud = s3ClientConfig(readUploadsConfig({ UPLOADS_BUCKET: 'b-cloud', AWS_REGION: 'eu-west-1' })!);
+    const cloudConfig = readUploadsConfig({ UPLOADS_BUCKET: 'b-cloud', AWS_REGION: 'eu-west-1' });
+    assert.ok(cloudConfig);
+    const cloud = s3ClientConfig(cloudConfig);
     assert.equal('endpoint' in cloud, false);
     assert.equal('credentials' in cloud, false);
     assert.equal(cloud.region, 'eu-west-1');
@@ -158,7 +171,11 @@ describe('predictDigit with an uploads bucket', () => {
     const store = new FakeStore(journal);
     const digit = await plainDigit(0);
 
-    const answer = await predictDigit({ classifier, store, uploads, newId: () => 'id-1' }, { bytes: digit.bytes, filename: 'seven.png', declaredType: 'image/png' }, '127.0.0.1');
+    const answer = await predictDigit(
+      { classifier, store, uploads, newId: () => 'id-1' },
+      { bytes: digit.bytes, filename: 'seven.png', declaredType: 'image/png' },
+      '127.0.0.1',
+    );
 
     const hash = sha256(digit.bytes);
     const key = `uploads/${hash.slice(0, 2)}/${hash}.png`;
@@ -195,7 +212,11 @@ describe('predictDigit with an uploads bucket', () => {
 
     await assert.rejects(
       predictDigit({ classifier, store, uploads }, { bytes: digit.bytes, filename: 'x.png', declaredType: 'image/png' }, '127.0.0.1'),
-      (error: unknown) => error instanceof ServiceUnavailableError && error.statusCode === 503 && error.code === 'uploads_unavailable' && error.headers['Retry-After'] === '5',
+      (error: unknown) =>
+        error instanceof ServiceUnavailableError &&
+        error.statusCode === 503 &&
+        error.code === 'uploads_unavailable' &&
+        error.headers['Retry-After'] === '5',
     );
     assert.equal(store.saved.length, 0);
     assert.equal(journal.length, 1, 'only the failed put happened');

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { types } from 'cassandra-driver';
-import { writeBatch, type BatchClient, type BatchStatement } from '../../layers/store/cassandra-store';
+import { type BatchClient, type BatchStatement, writeBatch } from '../../layers/store/cassandra-store';
 
 interface Call {
   logged: boolean;
@@ -34,7 +34,8 @@ const options = { localDataCenter: 'dc1', directAfterMs: 30 };
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const threeUp = (): Array<{ up: boolean; dc: string }> => [1, 2, 3].map(() => ({ up: true, dc: 'dc1' }));
 /** What cassandra-driver's ResponseError carries for a failed write. */
-const writeError = (code: number, writeType: string): Error => Object.assign(new Error(`write ${writeType} failed`), { code, writeType, received: 1, blockFor: 2 });
+const writeError = (code: number, writeType: string): Error =>
+  Object.assign(new Error(`write ${writeType} failed`), { code, writeType, received: 1, blockFor: 2 });
 
 describe('writeBatch', () => {
   it('answers with the logged batch alone when it answers in time', async () => {
@@ -44,7 +45,10 @@ describe('writeBatch', () => {
     calls[0]?.resolve();
     assert.equal(await write, 'logged');
     await sleep(options.directAfterMs + 20);
-    assert.deepEqual(calls.map((c) => c.logged), [true]);
+    assert.deepEqual(
+      calls.map((c) => c.logged),
+      [true],
+    );
     assert.deepEqual(calls[0]?.statements, statements);
   });
 
@@ -63,7 +67,10 @@ describe('writeBatch', () => {
     const { client, calls } = fakeClient(hosts);
     const write = writeBatch(client, statements, options);
     await sleep(options.directAfterMs + 30);
-    assert.deepEqual(calls.map((c) => c.logged), [true, false]);
+    assert.deepEqual(
+      calls.map((c) => c.logged),
+      [true, false],
+    );
     assert.deepEqual(calls[1]?.statements, statements);
     calls[1]?.resolve();
     assert.equal(await write, 'direct');
@@ -107,7 +114,10 @@ describe('writeBatch', () => {
     const write = writeBatch(client, statements, { ...options, onDirect: (event, detail) => reasons.push(`${event}: ${detail}`) });
     calls[0]?.reject(writeError(types.responseErrorCodes.writeFailure, 'BATCH_LOG'));
     await sleep(5);
-    assert.deepEqual(calls.map((c) => c.logged), [true, false]);
+    assert.deepEqual(
+      calls.map((c) => c.logged),
+      [true, false],
+    );
     assert.deepEqual(calls[1]?.statements, statements);
     calls[1]?.resolve();
     assert.equal(await write, 'direct');
@@ -139,7 +149,10 @@ describe('writeBatch', () => {
     const { client, calls } = fakeClient(threeUp());
     const write = writeBatch(client, statements, { ...options, nodeLostLately: () => true });
     await sleep(options.directAfterMs + 30);
-    assert.deepEqual(calls.map((c) => c.logged), [true, false]);
+    assert.deepEqual(
+      calls.map((c) => c.logged),
+      [true, false],
+    );
     calls[1]?.resolve();
     assert.equal(await write, 'direct');
   });

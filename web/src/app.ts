@@ -134,7 +134,10 @@ function explain(error: unknown): { title: string; detail: string } {
     case 0:
       return code === 'no_config'
         ? { title: 'The page is not set up.', detail: 'Its config.json does not name the service.' }
-        : { title: 'The service could not be reached.', detail: `Check your connection, or whether the service at ${config?.apiUrl ?? '(unknown)'} is running, then try again.` };
+        : {
+            title: 'The service could not be reached.',
+            detail: `Check your connection, or whether the service at ${config?.apiUrl ?? '(unknown)'} is running, then try again.`,
+          };
     case 400:
       if (code === 'empty_file') return { title: 'That file is empty.', detail: 'Choose a picture that has something in it.' };
       if (code === 'no_file') return { title: 'No picture was sent.', detail: 'Choose, drop, paste or draw a digit first.' };
@@ -316,7 +319,7 @@ function stroke(to: { x: number; y: number }, pressure: number): void {
   pen.lineCap = 'round';
   pen.lineJoin = 'round';
   // About MNIST's stroke relative to the digit; a pen's pressure thickens it a little.
-  pen.lineWidth = ui.pad.width / 14 * (0.8 + 0.4 * (pressure || 0.5));
+  pen.lineWidth = (ui.pad.width / 14) * (0.8 + 0.4 * (pressure || 0.5));
   pen.beginPath();
   pen.moveTo(last.x, last.y);
   pen.lineTo(to.x, to.y);
@@ -429,7 +432,11 @@ async function loadHistory(reset: boolean): Promise<void> {
     ui.more.hidden = nextCursor === null;
     const shown = ui.history.children.length;
     ui.historyStatus.textContent =
-      shown === 0 ? (digit === '' ? 'Nothing yet: your predictions will appear here.' : `No ${digit} yet.`) : `${shown} shown${nextCursor ? ', more below' : ''}.`;
+      shown === 0
+        ? digit === ''
+          ? 'Nothing yet: your predictions will appear here.'
+          : `No ${digit} yet.`
+        : `${shown} shown${nextCursor ? ', more below' : ''}.`;
   } catch (error: unknown) {
     if (request !== historyRequest) return;
     const { title, detail } = explain(error);
