@@ -1,5 +1,6 @@
 /**
- * Publishes the upload page to its bucket: the static files of web/ (with the compiled module) and the
+ * Publishes the upload page to its bucket: the static files of web/ (with every compiled module of web/dist/,
+ * which the browser loads from dist/main.js as ES modules) and the
  * generated `config.json` that tells the page where the API is. One function for both places the page is
  * served from: the local S3-compatible server (scripts/s3-local.ts, at every `npm start`) and the S3 bucket
  * of a deployed stage (scripts/deploy-page.ts, after `serverless deploy`). config.json is never committed.
@@ -10,7 +11,7 @@ import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 
 export const WEB_DIR = join(__dirname, '..', 'web');
 
-/** What the page reads at load time (web/src/app.ts, `loadConfig`). */
+/** What the page reads at load time (web/src/api-client.ts, `loadConfig`). */
 export interface PageConfig {
   /** The HTTP API's base URL, without a trailing slash. */
   apiUrl: string;
@@ -43,13 +44,16 @@ function walk(dir: string): string[] {
   });
 }
 
+/** The module index.html loads; it imports the others from dist/. */
+export const PAGE_ENTRY = 'dist/main.js';
+
 /** The files that make the page, as bucket keys (relative to web/, with forward slashes). */
 export function pageFiles(webDir = WEB_DIR): Array<{ key: string; path: string; contentType: string }> {
   const files = walk(webDir)
     .filter((path) => published(relative(webDir, path)))
     .map((path) => ({ key: relative(webDir, path).split(sep).join('/'), path, contentType: CONTENT_TYPES[extname(path)] as string }));
   if (!files.some((file) => file.key === 'index.html')) throw new Error(`${webDir} has no index.html`);
-  if (!files.some((file) => file.key === 'dist/app.js')) throw new Error(`${webDir}/dist/app.js is missing: run \`npm run build\` first`);
+  if (!files.some((file) => file.key === PAGE_ENTRY)) throw new Error(`${webDir}/${PAGE_ENTRY} is missing: run \`npm run build\` first`);
   return files;
 }
 

@@ -1,0 +1,114 @@
+/**
+ * The history card: GET /history a page at a time, newest first, filtered by digit, with "Show more" for
+ * the next page (the API's nextCursor). It owns the cursor and which request is the latest: when the filter
+ * changes while a page is loading, the newer answer wins and the older is dropped. File names are shown as
+ * text; only PNG data URLs the service made go into an img, only http(s) URLs into a link.
+ */
+import type { ApiClient } from './api-client.js';
+import type { HistoryItem } from './api-types.js';
+import { isPngDataUrl, percent } from './format.js';
+import { explain } from './messages.js';
+
+export const HISTORY_PAGE = 12;
+
+export interface HistoryElements {
+  filter: HTMLSelectElement;
+  list: HTMLUListElement;
+  status: HTMLElement;
+  more: HTMLButtonElement;
+}
+
+export class HistoryView {
+  private nextCursor: string | null = null;
+  private latest = 0;
+
+  constructor(
+    private readonly ui: HistoryElements,
+    private readonly api: ApiClient,
+  ) {}
+
+  /** The first page for the current filter, replacing what is shown. */
+  reload(): Promise<void> {
+    return this.load(true);
+  }
+
+  /** The next page, appended. */
+  more(): Promise<void> {
+    return this.load(false);
+  }
+
+  private async load(reset: boolean): Promise<void> {
+    const { ui } = this;
+    const request = ++this.latest;
+    const digit = ui.filter.value;
+    ui.more.disabled = true;
+    ui.status.textContent = 'Loading…';
+    try {
+      const page = await this.api.history({ limit: HISTORY_PAGE, digit, cursor: reset ? null : this.nextCursor });
+      if (request !== this.latest) return;
+      const entries = page.items.map(historyEntry);
+      if (reset) ui.list.replaceChildren(...entries);
+      else ui.list.append(...entries);
+      this.nextCursor = page.nextCursor;
+      ui.more.hidden = this.nextCursor === null;
+      const shown = ui.list.children.length;
+      ui.status.textContent =
+        shown === 0
+          ? digit === ''
+            ? 'Nothing yet: your predictions will appear here.'
+            : `No ${digit} yet.`
+          : `${shown} shown${this.nextCursor ? ', more below' : ''}.`;
+    } catch (error: unknown) {
+      if (request !== this.latest) return;
+      const { title, detail } = explain(error, this.api.apiUrl);
+      ui.status.textContent = `History unavailable. ${title} ${detail}`;
+    } finally {
+      if (request === this.latest) ui.more.disabled = false;
+    }
+  }
+}
+
+function historyEntry(item: HistoryItem): HTMLLIElement {
+  const entry = document.createElement('li');
+  const thumb = document.createElement('img');
+  if (isPngDataUrl(item.inputPreview)) thumb.src = item.inputPreview;
+  thumb.alt = `Input the model saw: a ${item.digit}`;
+  thumb.width = 56;
+  thumb.height = 56;
+  thumb.loading = 'lazy';
+
+  const meta = document.createElement('div');
+  meta.className = 'meta';
+  const digit = document.createElement('p');
+  digit.className = 'h-digit';
+  digit.textContent = String(item.digit);
+  const confidence = document.createElement('span');
+  confidence.textContent = percent(item.confidence);
+  digit.append(confidence);
+
+  const file = document.createElement('p');
+  file.className = 'h-file';
+  file.textContent = item.filename;
+  file.title = item.filename;
+
+  const time = document.createElement('p');
+  time.className = 'h-time';
+  const when = document.createElement('time');
+  when.dateTime = item.createdAt;
+  const date = new Date(item.createdAt);
+  when.textContent = Number.isNaN(date.getTime()) ? item.createdAt : date.toLocaleString();
+  time.append(when);
+  meta.append(digit, file, time);
+
+  if (typeof item.imageUrl === 'string' && /^https?:\/\//.test(item.imageUrl)) {
+    const link = document.createElement('a');
+    link.href = item.imageUrl;
+    link.target = '_blank';
+    link.rel = 'noopener noreferrer';
+    link.textContent = 'Original picture';
+    link.setAttribute('aria-label', `Original picture of ${item.filename}`);
+    time.append(' · ', link);
+  }
+  entry.append(thumb, meta);
+  return entry;
+}
