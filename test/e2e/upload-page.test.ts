@@ -2,8 +2,9 @@
  * The upload page in a real browser: Debian's headless Chromium driven by playwright-core, the page opened
  * from the local bucket website (scripts/s3-local.ts) and talking to serverless-offline, as `npm start` runs
  * them. A person's paths: choose, drop and paste a file, draw a digit, read the history (filter, more pages),
- * and get a clear message for a file that is not an image. A file name written as HTML is shown as text and
- * never run. Screenshots (desktop and phone widths) go to test/e2e/screenshots/ (git-ignored).
+ * and get a clear message for a file that is not an image; an error takes the previous result away and Clear
+ * dismisses it; pictures chosen while another is read wait their turn; the upload limit is said in MiB; the
+ * page runs under a CSP without inline script. A file name written as HTML is shown as text and never run. Screenshots (desktop and phone widths) go to test/e2e/screenshots/ (git-ignored).
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -11,8 +12,10 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { type BrowserContext, chromium, type Page, type Request } from 'playwright-core';
 import sharp from 'sharp';
+import { MAX_UPLOAD_BYTES } from '../../layers/config';
 import { type OfflineService, ROOT, startOffline } from '../../scripts/offline';
 import { type LocalS3, startS3Local } from '../../scripts/s3-local';
 import { plainDigit, redrawnDigit } from '../support/digit-images';
@@ -31,6 +34,30 @@ const CHROMIUM_ARGS = [
   '--disable-sync',
 ];
 const XSS_NAME = '<img src=x onerror=alert(1)>.png';
+
+/** A point a route handler waits at until the test lets it go: `reached` once a request got there. */
+function gate(): { hold: () => Promise<void>; reached: Promise<void>; release: () => void } {
+  let arrive = (): void => {};
+  let release = (): void => {};
+  const reached = new Promise<void>((resolve) => {
+    arrive = resolve;
+  });
+  const open = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  let used = false;
+  return {
+    // Only the first request waits; the ones after it pass.
+    hold: () => {
+      if (used) return Promise.resolve();
+      used = true;
+      arrive();
+      return open;
+    },
+    reached,
+    release: () => release(),
+  };
+}
 
 interface HistoryItem {
   id: string;
@@ -74,6 +101,12 @@ describe('the upload page in headless Chromium', () => {
     }, previousStatus ?? '');
     // The history reloads after each prediction.
     await page.waitForFunction(() => !/Loading/.test(document.getElementById('history-status')?.textContent ?? ''));
+  }
+
+  async function statusMatches(pattern: RegExp): Promise<void> {
+    await page.waitForFunction((source) => new RegExp(source).test(document.getElementById('status')?.textContent ?? ''), pattern.source, {
+      timeout: 5_000,
+    });
   }
 
   before(async () => {
@@ -287,6 +320,146 @@ describe('the upload page in headless Chromium', () => {
     await page.waitForTimeout(500);
     assert.deepEqual(dialogs, [], 'no alert() ran');
     await page.screenshot({ path: join(SHOTS, 'desktop-history-xss-name.png'), fullPage: true });
+  });
+
+  it('states the upload limit in MiB, as the API does, and refuses a larger file without sending it', async () => {
+    await openPage();
+    assert.match((await page.textContent('#drop-hint')) ?? '', /up to 4\.5 MiB\.$/);
+    assert.doesNotMatch((await page.textContent('body')) ?? '', /\bMB\b/);
+    const sent: string[] = [];
+    const onRequest = (request: Request): void => {
+      if (request.url().startsWith(`${service.url}/predict`)) sent.push(request.url());
+    };
+    page.on('request', onRequest);
+    try {
+      await page.setInputFiles('#file', { name: 'huge.png', mimeType: 'image/png', buffer: Buffer.alloc(MAX_UPLOAD_BYTES + 1) });
+      await page.waitForSelector('#error:not([hidden])');
+      assert.match((await page.textContent('#error')) ?? '', /That file is too big\..*up to 4\.5 MiB/);
+      assert.deepEqual(sent, [], 'the page sent a file it knows the service refuses');
+    } finally {
+      page.off('request', onRequest);
+    }
+  });
+
+  it('takes the previous result away when it shows an error, and Clear dismisses the error', async () => {
+    const seven = await plainDigit(0);
+    await openPage();
+    await page.setInputFiles('#file', { name: 'seven.png', mimeType: 'image/png', buffer: seven.bytes });
+    await waitForResult(undefined);
+    assert.equal(await page.isVisible('#result'), true);
+    assert.equal(await page.textContent('#result-file'), 'seven.png');
+
+    await page.setInputFiles('#file', { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('this is not a picture') });
+    await page.waitForSelector('#error:not([hidden])');
+    assert.equal(await page.isHidden('#result'), true, 'the answer about seven.png is still shown under the error');
+    assert.equal(await page.textContent('#digit'), '');
+    assert.equal(await page.locator('#bars li').count(), 0);
+
+    await page.click('#clear');
+    assert.equal(await page.isHidden('#error'), true, 'Clear left the error up');
+    assert.equal(await page.textContent('#error'), '');
+  });
+
+  it('queues pictures chosen while one is read or while the history reloads, and reads each in turn', async () => {
+    const [a, b, c] = await Promise.all([plainDigit(3), plainDigit(0), plainDigit(1)]); // a 0, a 7, a 2
+    await openPage();
+    // Hold the first /predict and the first /history after it, to choose files while each is in flight.
+    const held = { predict: gate(), history: gate() };
+    const isPredict = (url: URL): boolean => url.href === `${service.url}/predict`;
+    const isHistory = (url: URL): boolean => url.href.startsWith(`${service.url}/history?`);
+    await page.route(isPredict, async (route) => {
+      await held.predict.hold();
+      await route.continue();
+    });
+    await page.route(isHistory, async (route) => {
+      await held.history.hold();
+      await route.continue();
+    });
+    try {
+      await page.setInputFiles('#file', { name: 'a.png', mimeType: 'image/png', buffer: a.bytes });
+      await held.predict.reached;
+      await page.setInputFiles('#file', { name: 'b.png', mimeType: 'image/png', buffer: b.bytes });
+      await statusMatches(/^Reading a\.png… 1 more waiting\.$/);
+
+      held.predict.release();
+      await held.history.reached;
+      assert.equal(await page.textContent('#result-file'), 'a.png');
+      await page.setInputFiles('#file', { name: 'c.png', mimeType: 'image/png', buffer: c.bytes });
+      await statusMatches(/^Read as 0, .* sure\. 2 more waiting\.$/);
+
+      held.history.release();
+      await page.waitForFunction(() => document.getElementById('result-file')?.textContent === 'c.png');
+      await page.waitForFunction(() => /shown/.test(document.getElementById('history-status')?.textContent ?? ''));
+    } finally {
+      held.predict.release();
+      held.history.release();
+      await page.unroute(isPredict);
+      await page.unroute(isHistory);
+    }
+    assert.equal(await page.isHidden('#error'), true, (await page.textContent('#error')) ?? '');
+    assert.equal(await page.textContent('#digit'), String(c.label));
+    assert.match((await page.textContent('#status')) ?? '', /^Read as 2, /);
+    assert.deepEqual(
+      (await historyItems()).slice(0, 3).map((item) => item.filename),
+      ['c.png', 'b.png', 'a.png'],
+    );
+    assert.deepEqual((await page.locator('#history .h-file').allTextContents()).slice(0, 3), ['c.png', 'b.png', 'a.png']);
+  });
+
+  it('works under a Content-Security-Policy that allows no inline script or style', async () => {
+    // The policy comes in a <meta> of a copy of index.html published beside it: a document that Playwright
+    // fulfils itself (to add a header) counts as public, and Chromium then refuses its calls to loopback.
+    // frame-ancestors is left out: it only works as a header (scripts/page-publish.ts's business).
+    const policy = [
+      "default-src 'none'",
+      "script-src 'self'",
+      "style-src 'self'",
+      "img-src 'self' data:",
+      `connect-src 'self' ${service.url}`,
+      "base-uri 'none'",
+      "form-action 'none'",
+    ].join('; ');
+    const html = await (await fetch(s3.pageUrl)).text();
+    assert.match(html, /<meta charset="utf-8">/);
+    await s3.client.send(
+      new PutObjectCommand({
+        Bucket: s3.pageBucket,
+        Key: 'csp-check.html',
+        Body: html.replace(
+          '<meta charset="utf-8">',
+          `<meta charset="utf-8">\n  <meta http-equiv="Content-Security-Policy" content="${policy}">`,
+        ),
+        ContentType: 'text/html; charset=utf-8',
+      }),
+    );
+    // Violations are reported to the page (securitypolicyviolation), not through its console API: listen there.
+    await page.addInitScript(() => {
+      const seen: string[] = [];
+      Object.defineProperty(window, 'cspViolations', { value: seen });
+      document.addEventListener('securitypolicyviolation', (event) => seen.push(`${event.effectiveDirective} ${event.blockedURI}`));
+    });
+    const refused = (): Promise<string[]> => page.evaluate(() => (window as unknown as { cspViolations: string[] }).cspViolations);
+
+    const digit = await plainDigit(0);
+    await page.goto(`${s3.pageUrl}csp-check.html`);
+    await page.waitForSelector('html[data-ready="true"]');
+    await page.waitForFunction(() => !/Loading/.test(document.getElementById('history-status')?.textContent ?? ''));
+    await page.setInputFiles('#file', { name: 'under-csp.png', mimeType: 'image/png', buffer: digit.bytes });
+    await waitForResult(undefined);
+    assert.equal(await page.textContent('#digit'), String(digit.label), (await page.textContent('#error')) ?? '');
+    assert.ok((await page.locator('#bars li.best .fill').evaluate((fill) => fill.getBoundingClientRect().width)) > 0, 'no bar drawn');
+    assert.match((await page.textContent('#drop-hint')) ?? '', /4\.5 MiB/);
+    assert.deepEqual(await refused(), [], 'the page broke the policy');
+
+    // The policy is in force: an inline script is refused, and reported.
+    const ran = await page.evaluate(() => {
+      const script = document.createElement('script');
+      script.textContent = 'document.documentElement.dataset.inline = "ran"';
+      document.body.append(script);
+      return document.documentElement.dataset.inline === 'ran';
+    });
+    assert.equal(ran, false, 'an inline script ran: the policy was not applied');
+    assert.deepEqual(await refused(), ['script-src-elem inline'], 'the refusal was not reported: the check above saw nothing');
   });
 
   it('fits a phone-sized screen and is usable from the keyboard', async () => {
