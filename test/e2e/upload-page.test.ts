@@ -324,7 +324,7 @@ describe('the upload page in headless Chromium', () => {
 
   it('states the upload limit in MiB, as the API does, and refuses a larger file without sending it', async () => {
     await openPage();
-    assert.match((await page.textContent('#drop-hint')) ?? '', /up to 4\.5 MiB\.$/);
+    assert.match((await page.textContent('#drop-hint')) ?? '', /up to 4\.5\u00a0MiB\.$/);
     assert.doesNotMatch((await page.textContent('body')) ?? '', /\bMB\b/);
     const sent: string[] = [];
     const onRequest = (request: Request): void => {
@@ -448,7 +448,7 @@ describe('the upload page in headless Chromium', () => {
     await waitForResult(undefined);
     assert.equal(await page.textContent('#digit'), String(digit.label), (await page.textContent('#error')) ?? '');
     assert.ok((await page.locator('#bars li.best .fill').evaluate((fill) => fill.getBoundingClientRect().width)) > 0, 'no bar drawn');
-    assert.match((await page.textContent('#drop-hint')) ?? '', /4\.5 MiB/);
+    assert.match((await page.textContent('#drop-hint')) ?? '', /4\.5\sMiB/);
     assert.deepEqual(await refused(), [], 'the page broke the policy');
 
     // The policy is in force: an inline script is refused, and reported.

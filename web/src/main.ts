@@ -144,7 +144,8 @@ ui.more.addEventListener('click', () => void history?.more());
 // ---- start -----------------------------------------------------------------------------------------------
 
 async function start(): Promise<void> {
-  for (const node of document.querySelectorAll('[data-upload-limit]')) node.textContent = MAX_UPLOAD_LABEL;
+  // A no-break space: "4.5" and "MiB" stay on one line.
+  for (const node of document.querySelectorAll('[data-upload-limit]')) node.textContent = MAX_UPLOAD_LABEL.replace(' ', '\u00a0');
   pad.clear();
   try {
     api = new ApiClient((await loadConfig()).apiUrl);
