@@ -1,5 +1,6 @@
 /** GET /health: the model version, the inference backend, and whether the store answers. */
-import { httpHandler, json } from '../layers/http';
+import { HealthAnswer } from '../layers/contract';
+import { answer, httpHandler } from '../layers/http';
 import { getClassifier, getConfig, getStore, warmUp } from '../layers/runtime';
 
 warmUp(getClassifier, getStore);
@@ -10,11 +11,11 @@ export const handler = httpHandler('health', async () => {
     (store) => store.ping(),
     () => false,
   );
-  const body = {
+  const body: HealthAnswer = {
     status: storeOk ? 'ok' : 'degraded',
     modelVersion: classifier.version,
     backend: classifier.backend,
     store: { kind: getConfig().store, ok: storeOk },
   };
-  return json(storeOk ? 200 : 503, body, storeOk ? {} : { 'Retry-After': '5' });
+  return answer(storeOk ? 200 : 503, HealthAnswer, body, storeOk ? {} : { 'Retry-After': '5' });
 });

@@ -1,6 +1,7 @@
 /** GET /history: stored predictions, newest first, one page at a time. */
+import { HistoryPage } from '../layers/contract';
 import { listHistory, parseHistoryQuery } from '../layers/history-service';
-import { httpHandler, json } from '../layers/http';
+import { answer, httpHandler } from '../layers/http';
 import { getStore, getUploadsBucket, warmUp } from '../layers/runtime';
 
 warmUp(getStore, async () => getUploadsBucket());
@@ -9,5 +10,5 @@ export const handler = httpHandler('history', async (event, info) => {
   const query = parseHistoryQuery(event.queryStringParameters);
   const page = await listHistory(await getStore(), query, getUploadsBucket());
   info.logFields.items = page.items.length;
-  return json(200, page);
+  return answer(200, HistoryPage, page);
 });

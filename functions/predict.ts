@@ -1,5 +1,6 @@
 /** POST /predict: one image in (multipart or image/* body), the digit and its probabilities out. */
-import { bodyBytes, header, httpHandler, json } from '../layers/http';
+import { PredictionAnswer } from '../layers/contract';
+import { answer, bodyBytes, header, httpHandler } from '../layers/http';
 import { predictDigit } from '../layers/predict-service';
 import { getClassifier, getConfig, getStore, getUploadsBucket, warmUp } from '../layers/runtime';
 import { readUpload } from '../layers/upload';
@@ -14,12 +15,14 @@ export const handler = httpHandler('predict', async (event, info) => {
     header(event, 'x-filename'),
   );
   const [classifier, store] = await Promise.all([getClassifier(), getStore()]);
-  const answer = await predictDigit(
+  const prediction = await predictDigit(
     { classifier, store, uploads: getUploadsBucket() },
     upload,
     event.requestContext?.http?.sourceIp ?? 'unknown',
+    info.timings,
   );
-  info.logFields.digit = answer.digit;
-  info.logFields.predictionId = answer.id;
-  return json(200, answer);
+  info.logFields.digit = prediction.digit;
+  info.logFields.predictionId = prediction.id;
+  info.prediction = { digit: prediction.digit, modelVersion: prediction.modelVersion };
+  return answer(200, PredictionAnswer, prediction);
 });

@@ -1,12 +1,15 @@
 /**
  * Typed errors that carry their HTTP status. Core code throws these; `layers/http.ts` maps them to
- * `{ "error": { "code", "message" } }` responses. Anything else becomes a generic 500.
+ * `{ "error": { "code", "message" } }` responses. Anything else becomes a generic 500. Each class accepts
+ * only the contract's codes of its own status (layers/contract/errors.ts), so a code cannot be thrown with a
+ * status the OpenAPI document does not give it.
  */
+import type { CodeFor, ErrorCode } from './contract';
 
 export class HttpError extends Error {
   constructor(
     readonly statusCode: number,
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
     readonly headers: Record<string, string> = {},
   ) {
@@ -16,32 +19,32 @@ export class HttpError extends Error {
 }
 
 export class BadRequestError extends HttpError {
-  constructor(message: string, code = 'bad_request') {
+  constructor(message: string, code: CodeFor<400> = 'bad_request') {
     super(400, code, message);
   }
 }
 
 export class PayloadTooLargeError extends HttpError {
-  constructor(message: string, code = 'payload_too_large') {
+  constructor(message: string, code: CodeFor<413> = 'payload_too_large') {
     super(413, code, message);
   }
 }
 
 export class UnsupportedMediaTypeError extends HttpError {
-  constructor(message: string, code = 'unsupported_media_type') {
+  constructor(message: string, code: CodeFor<415> = 'unsupported_media_type') {
     super(415, code, message);
   }
 }
 
 export class UnprocessableImageError extends HttpError {
-  constructor(message: string, code = 'unprocessable_image') {
+  constructor(message: string, code: CodeFor<422> = 'unprocessable_image') {
     super(422, code, message);
   }
 }
 
 /** The store (or another dependency) cannot answer now; the client may retry after `retryAfterSeconds`. */
 export class ServiceUnavailableError extends HttpError {
-  constructor(message: string, retryAfterSeconds = 5, code = 'service_unavailable') {
+  constructor(message: string, retryAfterSeconds = 5, code: CodeFor<503> = 'service_unavailable') {
     super(503, code, message, { 'Retry-After': String(retryAfterSeconds) });
   }
 }

@@ -2,18 +2,13 @@
  * What an upload really is, told from its first bytes (magic numbers), never from the type the client
  * declared; and whether that declared type agrees. Only the formats the service decodes are recognised.
  */
+import { IMAGE_MEDIA_TYPES, type ImageMediaType } from './contract';
 import { UnsupportedMediaTypeError } from './errors';
 
-export type ImageMediaType = 'image/png' | 'image/jpeg' | 'image/webp' | 'image/gif' | 'image/tiff' | 'image/avif';
+export type { ImageMediaType };
 
-export const SUPPORTED_MEDIA_TYPES: readonly ImageMediaType[] = [
-  'image/png',
-  'image/jpeg',
-  'image/webp',
-  'image/gif',
-  'image/tiff',
-  'image/avif',
-];
+/** The API contract's list: the OpenAPI document names the same formats. */
+export const SUPPORTED_MEDIA_TYPES: readonly ImageMediaType[] = IMAGE_MEDIA_TYPES;
 
 /** Names clients really send for the same format; each maps to its canonical type. */
 const ALIASES: Record<string, ImageMediaType> = {
@@ -86,13 +81,13 @@ export function detectImageType(bytes: Buffer, declaredType?: string): ImageMedi
   const actual = sniffImageType(bytes);
   if (actual === undefined) {
     throw new UnsupportedMediaTypeError(
-      `the file is not a supported image (accepted: ${SUPPORTED_MEDIA_TYPES.join(', ')})`,
+      `The file is not an image of a supported format (accepted: ${SUPPORTED_MEDIA_TYPES.join(', ')}).`,
       'unsupported_media_type',
     );
   }
   const claim = declaredImageClaim(declaredType);
   if (claim !== undefined && claim !== actual) {
-    throw new UnsupportedMediaTypeError(`the file was declared as ${claim} but its content is ${actual}`, 'type_mismatch');
+    throw new UnsupportedMediaTypeError(`The file was declared as ${claim} but its content is ${actual}.`, 'type_mismatch');
   }
   return actual;
 }

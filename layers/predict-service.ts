@@ -2,10 +2,13 @@
  * The prediction use case: upload -> preprocessing -> classifier -> kept upload -> stored record -> answer.
  * The original upload is written to the uploads bucket (when one is configured) before the record is saved,
  * so a stored record always points at an existing object; the answer is built only after the record is
- * stored, so every 200 the client sees is in the history.
+ * stored, so every 200 the client sees is in the history. Each stage's time goes into a StageTimings record
+ * (the request's metrics, and bench/stages.ts, read the same one).
  */
 import { createHash, randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { type Classifier, toPrediction } from './classifier';
+import type { PredictionAnswer } from './contract';
 import { ServiceUnavailableError } from './errors';
 import { describeError, log } from './log';
 import { type PreprocessedImage, preprocessImage } from './preprocess';
@@ -22,24 +25,51 @@ export interface PredictDeps {
   newId?: () => string;
 }
 
-export interface PredictionAnswer {
-  id: string;
-  digit: number;
-  confidence: number;
-  probabilities: number[];
-  filename: string;
-  createdAt: string;
-  modelVersion: string;
-  /** PNG data URL of the 28x28 input the model saw. */
-  inputPreview: string;
+export type { PredictionAnswer };
+
+/**
+ * How long each stage of one prediction took, in milliseconds; a stage that was not reached stays absent
+ * (a picture refused by preprocessing has only preprocessMs).
+ */
+export interface StageTimings {
+  /** Decoding, ink extraction and framing into the model's 28x28 input. */
+  preprocessMs?: number;
+  /** The classifier's forward pass. */
+  inferenceMs?: number;
+  /** Hashing the upload and keeping it in the uploads bucket (only the hash when no bucket is configured). */
+  uploadMs?: number;
+  /** Saving the record in the prediction store. */
+  storeMs?: number;
 }
 
-export async function predictDigit(deps: PredictDeps, upload: Upload, clientIp: string): Promise<PredictionAnswer> {
-  const image = await preprocessImage(upload.bytes, { declaredType: upload.declaredType });
-  const probabilities = await deps.classifier.predictBatch(image.input);
+/** Runs one stage and writes its time into `timings`, whether it succeeds or throws. */
+async function timed<T>(timings: StageTimings, stage: keyof StageTimings, run: () => Promise<T> | T): Promise<T> {
+  const began = performance.now();
+  try {
+    return await run();
+  } finally {
+    timings[stage] = performance.now() - began;
+  }
+}
+
+/**
+ * The prediction use case. `timings`, when given, receives each stage's time as the stage ends (also when a
+ * later stage fails), so that the caller can report where the time went.
+ */
+export async function predictDigit(
+  deps: PredictDeps,
+  upload: Upload,
+  clientIp: string,
+  timings: StageTimings = {},
+): Promise<PredictionAnswer> {
+  const image = await timed(timings, 'preprocessMs', () => preprocessImage(upload.bytes, { declaredType: upload.declaredType }));
+  const probabilities = await timed(timings, 'inferenceMs', () => deps.classifier.predictBatch(image.input));
   const prediction = toPrediction(probabilities);
-  const imageSha256 = createHash('sha256').update(upload.bytes).digest('hex');
-  const imageKey = deps.uploads ? await keepUpload(deps.uploads, upload.bytes, image.format, imageSha256) : null;
+  const { imageSha256, imageKey } = await timed(timings, 'uploadMs', async () => {
+    const sha256 = createHash('sha256').update(upload.bytes).digest('hex');
+    const key = deps.uploads ? await keepUpload(deps.uploads, upload.bytes, image.format, sha256) : null;
+    return { imageSha256: sha256, imageKey: key };
+  });
   const record: PredictionRecord = {
     id: (deps.newId ?? randomUUID)(),
     createdAt: (deps.now ?? (() => new Date()))().toISOString(),
@@ -55,7 +85,7 @@ export async function predictDigit(deps: PredictDeps, upload: Upload, clientIp: 
     imageBytes: upload.bytes.length,
     inputPreview: image.preview,
   };
-  await deps.store.save(record);
+  await timed(timings, 'storeMs', () => deps.store.save(record));
   return {
     id: record.id,
     digit: record.digit,

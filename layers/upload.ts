@@ -4,6 +4,7 @@
  * enforces size and count limits while streaming and has no dicer (CVE-2022-24434).
  */
 import busboy from 'busboy';
+import { formatMiB } from './contract';
 import { BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError } from './errors';
 
 export interface Upload {
@@ -38,6 +39,11 @@ export function sanitiseFilename(raw: string | undefined, fallback = 'upload'): 
   return short === '' || short === '.' || short === '..' ? fallback : short;
 }
 
+/** A parser's own message as the end of our sentence: no doubled full stop. */
+function sentenceEnd(message: string): string {
+  return message.replace(/[.\s]+$/, '');
+}
+
 function mediaType(contentType: string | undefined): string {
   return (contentType ?? '').split(';', 1)[0]?.trim().toLowerCase() ?? '';
 }
@@ -67,8 +73,7 @@ export async function readUpload(
 }
 
 function tooLarge(limits: UploadLimits): PayloadTooLargeError {
-  const mib = (limits.maxFileBytes / (1024 * 1024)).toFixed(1);
-  return new PayloadTooLargeError(`The file is larger than ${mib} MiB.`, 'file_too_large');
+  return new PayloadTooLargeError(`The file is larger than ${formatMiB(limits.maxFileBytes)}.`, 'file_too_large');
 }
 
 function readMultipart(body: Buffer, contentType: string, limits: UploadLimits): Promise<Upload> {
@@ -82,7 +87,7 @@ function readMultipart(body: Buffer, contentType: string, limits: UploadLimits):
     } catch (error: unknown) {
       rejectPromise(
         new BadRequestError(
-          `Malformed multipart body: ${error instanceof Error ? error.message : 'unreadable header'}.`,
+          `Malformed multipart body: ${error instanceof Error ? sentenceEnd(error.message) : 'unreadable header'}.`,
           'malformed_multipart',
         ),
       );
@@ -112,7 +117,9 @@ function readMultipart(body: Buffer, contentType: string, limits: UploadLimits):
       const chunks: Buffer[] = [];
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
       stream.on('limit', () => fail(tooLarge(limits)));
-      stream.on('error', (error: Error) => fail(new BadRequestError(`Malformed multipart body: ${error.message}.`, 'malformed_multipart')));
+      stream.on('error', (error: Error) =>
+        fail(new BadRequestError(`Malformed multipart body: ${sentenceEnd(error.message)}.`, 'malformed_multipart')),
+      );
       stream.on('close', () => {
         files.push({
           bytes: Buffer.concat(chunks),
@@ -128,7 +135,10 @@ function readMultipart(body: Buffer, contentType: string, limits: UploadLimits):
     parser.on('fieldsLimit', () => fail(new BadRequestError('The form has too many fields.', 'malformed_multipart')));
     parser.on('error', (error: unknown) => {
       fail(
-        new BadRequestError(`Malformed multipart body: ${error instanceof Error ? error.message : 'unreadable'}.`, 'malformed_multipart'),
+        new BadRequestError(
+          `Malformed multipart body: ${error instanceof Error ? sentenceEnd(error.message) : 'unreadable'}.`,
+          'malformed_multipart',
+        ),
       );
       finished = true;
       pending = 0;

@@ -2,7 +2,8 @@
  * The production bundle (`npm run bundle`): what the Lambda container image's /var/task holds, laid out in
  * dist/bundle/ exactly as it is copied there.
  *
- *   functions/predict.js, history.js, health.js   one esbuild bundle per handler (CommonJS, Node 20)
+ *   functions/predict.js, history.js, health.js,  one esbuild bundle per handler (CommonJS, Node 20)
+ *     openapi.js
  *   functions/tfjs-backend-wasm*.wasm             the wasm backend's binaries, found beside the code
  *   model/                                        model.json, the weight files, metrics.json
  *   package.json, package-lock.json               only the externals, at the versions of the project's lock
@@ -32,7 +33,7 @@ import { build, type Metafile, type Plugin } from 'esbuild';
 
 export const ROOT = resolve(__dirname, '..');
 export const BUNDLE_DIR = join(ROOT, 'dist', 'bundle');
-export const HANDLERS = ['predict', 'history', 'health'] as const;
+export const HANDLERS = ['predict', 'history', 'health', 'openapi'] as const;
 
 /** Installed next to the bundle from the lock (native code, or too tied to its own files to bundle). */
 export const INSTALLED_EXTERNALS = ['sharp', 'better-sqlite3', '@tensorflow/tfjs-node'] as const;

@@ -13,8 +13,12 @@ import { defaultS3Directory, type LocalS3, startS3Local } from './s3-local';
 
 function build(): void {
   process.stdout.write('Compiling the handlers and the page (tsc)...\n');
-  for (const project of ['tsconfig.build.json', 'web/tsconfig.json']) {
-    const result = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, project)], {
+  // The page builds with -b: it references the contract's project (layers/contract/), whose types it imports.
+  for (const [mode, project] of [
+    ['-p', 'tsconfig.build.json'],
+    ['-b', 'web/tsconfig.json'],
+  ] as const) {
+    const result = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), mode, join(ROOT, project)], {
       stdio: 'inherit',
     });
     if (result.status !== 0) throw new Error(`the TypeScript build of ${project} failed`);

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MAX_UPLOAD_BYTES } from '../../layers/config';
+import * as contract from '../../layers/contract';
 import { MAX_INPUT_PIXELS } from '../../layers/preprocess';
 import * as page from '../../web/src/limits';
 
@@ -16,6 +17,8 @@ describe("the page's limits", () => {
 
   it('write the upload limit in MiB, as the API does', () => {
     assert.equal(page.MAX_UPLOAD_LABEL, '4.5 MiB');
+    assert.equal(page.MAX_UPLOAD_LABEL, contract.formatMiB(contract.MAX_UPLOAD_BYTES));
+    assert.equal(page.MAX_UPLOAD_BYTES, contract.MAX_UPLOAD_BYTES);
     assert.equal(page.MAX_UPLOAD_BYTES, 4.5 * 1024 * 1024);
   });
 });

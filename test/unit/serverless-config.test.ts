@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import { buildOpenApiDocument } from '../../layers/contract/openapi';
 import { HANDLERS } from '../../scripts/bundle';
 
 const ROOT = join(__dirname, '..', '..');
@@ -70,6 +71,7 @@ const ROUTES: Record<string, { method: string; path: string }> = {
   predict: { method: 'POST', path: '/predict' },
   history: { method: 'GET', path: '/history' },
   health: { method: 'GET', path: '/health' },
+  openapi: { method: 'GET', path: '/openapi.json' },
 };
 
 let prod: PrintedConfig;
@@ -80,7 +82,7 @@ before(async () => {
 });
 
 describe('serverless.yml, stage prod (the cloud)', () => {
-  it('makes predict, history and health image functions of the one image, each running its bundled handler', () => {
+  it('makes predict, history, health and openapi image functions of the one image, each running its bundled handler', () => {
     assert.deepEqual(Object.keys(prod.functions).sort(), [...HANDLERS].sort());
     for (const name of HANDLERS) {
       const fn = prod.functions[name] as FunctionConfig;
@@ -147,5 +149,21 @@ describe('serverless.yml, stage dev (serverless-offline)', () => {
     assert.equal(dev.provider.environment.MODEL_DIR, DEPLOYER_ENV.MODEL_DIR);
     assert.equal(dev.provider.environment.INFERENCE_BACKEND, DEPLOYER_ENV.INFERENCE_BACKEND);
     assert.equal(dev.provider.environment.CASSANDRA_KEYSPACES_REGION, '');
+  });
+});
+
+describe('serverless.yml and the OpenAPI document', () => {
+  it('describes every route of every function, and no route that is not deployed', () => {
+    const document = buildOpenApiDocument();
+    const deployed = Object.values(prod.functions)
+      .flatMap((fn) => fn.events.map((e) => e.httpApi))
+      .filter((route) => route !== undefined)
+      .map((route) => `${route.method.toUpperCase()} ${route.path}`)
+      .sort();
+    const described = Object.entries(document.paths ?? {})
+      .flatMap(([path, item]) => Object.keys(item as object).map((method) => `${method.toUpperCase()} ${path}`))
+      .sort();
+    assert.deepEqual(described, deployed);
+    assert.deepEqual(Object.keys(ROUTES).sort(), Object.keys(prod.functions).sort());
   });
 });

@@ -1,0 +1,10 @@
+/** GET /openapi.json: the API's OpenAPI 3 document, generated from the contract once per container. */
+import { buildOpenApiDocument } from '../layers/contract/openapi';
+import { httpHandler, json } from '../layers/http';
+
+let document: ReturnType<typeof buildOpenApiDocument> | undefined;
+
+export const handler = httpHandler('openapi', async () => {
+  document ??= buildOpenApiDocument();
+  return json(200, document, { 'cache-control': 'public, max-age=300' });
+});

@@ -1,0 +1,139 @@
+/**
+ * The API's shapes, defined once as zod schemas: what the handlers parse from requests and check before they
+ * answer, the types the page, tests and bench use, and the source of the OpenAPI document (./openapi.ts).
+ * A response has its own schema, never the stored record: `toHistoryItem` decides field by field what of a
+ * record is published.
+ */
+import { z } from 'zod';
+import { HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT } from './limits';
+
+/** The picture formats /predict reads (detected from the bytes, whatever the client declares). */
+export const IMAGE_MEDIA_TYPES = ['image/png', 'image/jpeg', 'image/webp', 'image/gif', 'image/tiff', 'image/avif'] as const;
+export type ImageMediaType = (typeof IMAGE_MEDIA_TYPES)[number];
+
+const Digit = z.number().int().min(0).max(9);
+const Probability = z.number().min(0).max(1);
+const Timestamp = z.iso.datetime().meta({ description: 'ISO 8601, UTC, with milliseconds.', example: '2026-12-02T02:40:00.000Z' });
+
+/** POST /predict, 200. */
+export const PredictionAnswer = z
+  .object({
+    id: z.string().meta({ description: 'The prediction id (UUID v4).' }),
+    digit: Digit.meta({ description: 'The most probable digit.' }),
+    confidence: Probability.meta({ description: 'The probability of that digit.' }),
+    probabilities: z.array(Probability).length(10).meta({ description: 'Ten probabilities, index = digit, summing to 1.' }),
+    filename: z.string().meta({ description: 'The uploaded file name, sanitised (never used as a path).' }),
+    createdAt: Timestamp,
+    modelVersion: z.string().meta({ description: 'The version of the model that answered.' }),
+    inputPreview: z.string().meta({ description: 'The 28x28 input the model saw, as a PNG data URL.' }),
+  })
+  .meta({ id: 'PredictionAnswer' });
+export type PredictionAnswer = z.infer<typeof PredictionAnswer>;
+
+/** One GET /history item: what a stored prediction publishes. */
+export const HistoryItem = PredictionAnswer.extend({
+  clientIp: z.string().meta({ description: 'The address the upload came from.' }),
+  imageKey: z.string().nullable().meta({ description: 'Where the upload is kept in the uploads bucket; null when it is not kept.' }),
+  imageSha256: z.string().meta({ description: 'SHA-256 of the upload, hex.' }),
+  imageType: z.string().meta({ description: 'The detected media type of the upload, e.g. image/png.' }),
+  imageBytes: z.number().int().min(0).meta({ description: 'The size of the upload in bytes.' }),
+  imageUrl: z.string().nullable().meta({ description: 'A short-lived URL of the upload; null when it is not kept.' }),
+}).meta({ id: 'HistoryItem' });
+export type HistoryItem = z.infer<typeof HistoryItem>;
+
+/** GET /history, 200. */
+export const HistoryPage = z
+  .object({
+    items: z.array(HistoryItem).meta({ description: 'Newest first.' }),
+    nextCursor: z.string().nullable().meta({ description: 'Pass back as `cursor` for the next page; null on the last page.' }),
+  })
+  .meta({ id: 'HistoryPage' });
+export type HistoryPage = z.infer<typeof HistoryPage>;
+
+/** The fields of a stored record that a history item is made from (the store's PredictionRecord has them). */
+export interface PublishableRecord {
+  id: string;
+  createdAt: string;
+  filename: string;
+  digit: number;
+  confidence: number;
+  probabilities: number[];
+  modelVersion: string;
+  clientIp: string;
+  imageKey: string | null;
+  imageSha256: string;
+  imageType: string;
+  imageBytes: number;
+  inputPreview: string;
+}
+
+/** The one place that decides what of a stored record a history item shows; a new column is not published until named here. */
+export function toHistoryItem(record: PublishableRecord, imageUrl: string | null): HistoryItem {
+  return {
+    id: record.id,
+    digit: record.digit,
+    confidence: record.confidence,
+    probabilities: record.probabilities,
+    filename: record.filename,
+    createdAt: record.createdAt,
+    modelVersion: record.modelVersion,
+    inputPreview: record.inputPreview,
+    clientIp: record.clientIp,
+    imageKey: record.imageKey,
+    imageSha256: record.imageSha256,
+    imageType: record.imageType,
+    imageBytes: record.imageBytes,
+    imageUrl,
+  };
+}
+
+/**
+ * GET /history's query string, as API Gateway hands it over (strings). Each parameter's refusal has its own
+ * code (HISTORY_QUERY_CODES); `parseHistoryQuery` in layers/history-service.ts turns issues into 400s.
+ */
+export const HistoryQuery = z.strictObject(
+  {
+    limit: z
+      .string()
+      .regex(/^\d{1,3}$/, { error: `The limit must be a whole number from 1 to ${HISTORY_MAX_LIMIT}.` })
+      .refine((raw) => Number(raw) >= 1 && Number(raw) <= HISTORY_MAX_LIMIT, {
+        error: `The limit must be a whole number from 1 to ${HISTORY_MAX_LIMIT}.`,
+      })
+      .optional()
+      .meta({ description: `Items per page, 1 to ${HISTORY_MAX_LIMIT}; ${HISTORY_DEFAULT_LIMIT} when absent.`, example: '20' }),
+    cursor: z
+      .string()
+      .min(1, { error: 'The cursor is empty: omit it for the first page.' })
+      .optional()
+      .meta({ description: "The previous page's nextCursor, passed back as it was given (with the same digit)." }),
+    digit: z
+      .string()
+      .regex(/^[0-9]$/, { error: 'The digit must be one of 0 to 9.' })
+      .optional()
+      .meta({ description: 'Only predictions of this digit.', example: '7' }),
+  },
+  {
+    error: (issue) =>
+      issue.code === 'unrecognized_keys' ? `Unknown query parameter "${issue.keys[0]}": use limit, cursor or digit.` : undefined,
+  },
+);
+export type HistoryQuery = z.infer<typeof HistoryQuery>;
+
+/** Which code each HistoryQuery refusal carries, by the parameter it is about. */
+export const HISTORY_QUERY_CODES = {
+  limit: 'invalid_limit',
+  cursor: 'invalid_cursor',
+  digit: 'invalid_digit',
+  unknown: 'invalid_query',
+} as const;
+
+/** GET /health: 200 when the store answers, 503 (with Retry-After) when it does not. */
+export const HealthAnswer = z
+  .object({
+    status: z.enum(['ok', 'degraded']),
+    modelVersion: z.string(),
+    backend: z.string().meta({ description: "The inference backend: 'wasm' or 'tensorflow' (native)." }),
+    store: z.object({ kind: z.enum(['sqlite', 'cassandra']), ok: z.boolean() }),
+  })
+  .meta({ id: 'HealthAnswer' });
+export type HealthAnswer = z.infer<typeof HealthAnswer>;

@@ -1,0 +1,56 @@
+/**
+ * Every error code the API answers, with its HTTP status and what it means. The typed errors of
+ * layers/errors.ts accept only these codes, each with its own status (checked by the compiler), and the
+ * OpenAPI document lists them per status. A new refusal is one line here.
+ */
+import { z } from 'zod';
+import { MAX_PIXELS_TEXT, MAX_UPLOAD_TEXT } from './limits';
+
+export const ERROR_CODES = {
+  bad_request: { status: 400, description: 'The request is malformed.' },
+  invalid_query: { status: 400, description: 'A query parameter that the route does not know.' },
+  invalid_limit: { status: 400, description: 'limit is not a whole number in range.' },
+  invalid_digit: { status: 400, description: 'digit is not one of 0 to 9.' },
+  invalid_cursor: { status: 400, description: 'cursor is empty, or not one this service issued for this query.' },
+  no_file: { status: 400, description: 'No file in the request.' },
+  empty_file: { status: 400, description: 'The file has no bytes.' },
+  too_many_files: { status: 400, description: 'More than one file in the form.' },
+  malformed_multipart: { status: 400, description: 'The multipart body cannot be read.' },
+  payload_too_large: { status: 413, description: 'The request is too large.' },
+  file_too_large: {
+    status: 413,
+    description: `The file is larger than the upload limit (${MAX_UPLOAD_TEXT} unless configured otherwise).`,
+  },
+  too_many_pixels: { status: 413, description: `The picture has more pixels than the limit (${MAX_PIXELS_TEXT}).` },
+  unsupported_media_type: {
+    status: 415,
+    description: 'Neither multipart/form-data nor an image/* body, or not an image of a supported format.',
+  },
+  type_mismatch: { status: 415, description: 'The declared image type contradicts the content.' },
+  unprocessable_image: { status: 422, description: 'The image cannot be used.' },
+  corrupt_image: { status: 422, description: 'The image is corrupt or truncated.' },
+  no_digit: { status: 422, description: 'No ink stands out from the background.' },
+  internal_error: { status: 500, description: 'An unexpected failure; details are in the service log, under the request id.' },
+  service_unavailable: { status: 503, description: 'A dependency cannot answer now; retry after Retry-After seconds.' },
+  store_unavailable: { status: 503, description: 'The prediction store cannot answer now; retry after Retry-After seconds.' },
+  uploads_unavailable: { status: 503, description: 'The uploads bucket cannot keep the upload now; retry after Retry-After seconds.' },
+} as const satisfies Record<string, { status: number; description: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+export type ErrorStatus = (typeof ERROR_CODES)[ErrorCode]['status'];
+
+/** The codes answered with the given status, e.g. `CodeFor<413>` is file_too_large | too_many_pixels | payload_too_large. */
+export type CodeFor<S extends ErrorStatus> = { [C in ErrorCode]: (typeof ERROR_CODES)[C]['status'] extends S ? C : never }[ErrorCode];
+
+export const ERROR_CODE_NAMES = Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]];
+
+/** `{ "error": { "code", "message" } }`: every answer that is not a success. */
+export const ErrorBody = z
+  .object({
+    error: z.object({
+      code: z.enum(ERROR_CODE_NAMES).meta({ description: 'Stable, for programs: see the list of codes per status.' }),
+      message: z.string().meta({ description: 'One sentence for the person who sent the request; a 5xx never shows internals.' }),
+    }),
+  })
+  .meta({ id: 'ErrorBody' });
+export type ErrorBody = z.infer<typeof ErrorBody>;

@@ -1,0 +1,127 @@
+/**
+ * The OpenAPI 3 document of the API, generated from the contract's schemas (never written by hand): served
+ * by GET /openapi.json (functions/openapi.ts) and written to a file by `npm run openapi`. Every route of
+ * serverless.yml is described here; test/unit/openapi.test.ts validates the document and checks that.
+ */
+import { OpenAPIRegistry, OpenApiGeneratorV3, type RouteConfig } from '@asteasolutions/zod-to-openapi';
+import { z } from 'zod';
+import { HealthAnswer, HistoryPage, HistoryQuery, IMAGE_MEDIA_TYPES, PredictionAnswer } from './api';
+import { ERROR_CODES, ErrorBody, type ErrorCode } from './errors';
+import { MAX_PIXELS_TEXT, MAX_UPLOAD_TEXT } from './limits';
+
+const RETRY_AFTER = { 'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer' as const } } };
+
+/** An error answer of one status: what it means and the codes the route answers with it (from ERROR_CODES). */
+function errorResponse(summary: string, codes: readonly ErrorCode[]): RouteConfig['responses'][number] {
+  const statuses = new Set(codes.map((code) => ERROR_CODES[code].status));
+  if (statuses.size !== 1) throw new Error(`codes of one response must share a status: ${codes.join(', ')}`);
+  const listed = codes.map((code) => `\`${code}\`: ${ERROR_CODES[code].description}`).join(' ');
+  return {
+    description: `${summary} Codes: ${listed}`,
+    ...(statuses.has(503) ? { headers: RETRY_AFTER } : {}),
+    content: { 'application/json': { schema: ErrorBody } },
+  };
+}
+
+export function buildOpenApiDocument(serverUrl?: string): ReturnType<OpenApiGeneratorV3['generateDocument']> {
+  const registry = new OpenAPIRegistry();
+  const binary = z.string().meta({ format: 'binary' });
+  const serverError = errorResponse('An unexpected failure.', ['internal_error']);
+
+  registry.registerPath({
+    method: 'post',
+    path: '/predict',
+    operationId: 'predict',
+    summary: 'Read the handwritten digit in one picture.',
+    description:
+      `One picture, as a multipart form with one file (any field name; "image" by convention) or as the raw body ` +
+      `with its image/* type (or application/octet-stream), named by X-Filename. At most ${MAX_UPLOAD_TEXT} and ` +
+      `${MAX_PIXELS_TEXT}. The prediction is stored before it is answered.`,
+    request: {
+      headers: z.object({
+        'X-Filename': z.string().optional().meta({ description: 'The file name of a raw image body (ignored for multipart).' }),
+      }),
+      body: {
+        required: true,
+        content: {
+          'multipart/form-data': { schema: z.object({ image: binary }) },
+          ...Object.fromEntries(IMAGE_MEDIA_TYPES.map((type) => [type, { schema: binary }])),
+          'application/octet-stream': { schema: binary },
+        },
+      },
+    },
+    responses: {
+      200: {
+        description: 'The digit, its probabilities, and the stored prediction id.',
+        content: { 'application/json': { schema: PredictionAnswer } },
+      },
+      400: errorResponse('No file, an empty file, or a form that cannot be read.', [
+        'no_file',
+        'empty_file',
+        'too_many_files',
+        'malformed_multipart',
+      ]),
+      413: errorResponse('Too many bytes or too many pixels.', ['file_too_large', 'too_many_pixels']),
+      415: errorResponse('Not an image of a supported format.', ['unsupported_media_type', 'type_mismatch']),
+      422: errorResponse('An image with no readable digit.', ['corrupt_image', 'no_digit']),
+      500: serverError,
+      503: errorResponse('A dependency cannot answer now.', ['store_unavailable', 'uploads_unavailable']),
+    },
+  });
+
+  registry.registerPath({
+    method: 'get',
+    path: '/history',
+    operationId: 'history',
+    summary: 'Stored predictions, newest first, one page at a time.',
+    request: { query: HistoryQuery },
+    responses: {
+      200: { description: 'One page.', content: { 'application/json': { schema: HistoryPage } } },
+      400: errorResponse('A query parameter that is unknown or out of range.', [
+        'invalid_query',
+        'invalid_limit',
+        'invalid_digit',
+        'invalid_cursor',
+      ]),
+      500: serverError,
+      503: errorResponse('The store cannot answer now.', ['store_unavailable']),
+    },
+  });
+
+  registry.registerPath({
+    method: 'get',
+    path: '/health',
+    operationId: 'health',
+    summary: 'The model version, the inference backend, and whether the store answers.',
+    responses: {
+      200: { description: 'Ready.', content: { 'application/json': { schema: HealthAnswer } } },
+      500: serverError,
+      503: {
+        description: 'Degraded: the store does not answer (Retry-After says when to look again).',
+        headers: RETRY_AFTER,
+        content: { 'application/json': { schema: HealthAnswer } },
+      },
+    },
+  });
+
+  registry.registerPath({
+    method: 'get',
+    path: '/openapi.json',
+    operationId: 'openapi',
+    summary: 'This document.',
+    responses: {
+      200: { description: 'The OpenAPI 3 document of the API.', content: { 'application/json': { schema: z.object({}).loose() } } },
+      500: serverError,
+    },
+  });
+
+  return new OpenApiGeneratorV3(registry.definitions).generateDocument({
+    openapi: '3.0.3',
+    info: {
+      title: 'Digit service',
+      version: '1',
+      description: 'Handwritten-digit recognition: upload a picture, get the digit; every prediction is kept and listed.',
+    },
+    ...(serverUrl ? { servers: [{ url: serverUrl }] } : {}),
+  });
+}
