@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { ErrorBody, ErrorCode } from './contract';
 import { HttpError } from './errors';
 import { describeError, log, withRequestScope } from './log';

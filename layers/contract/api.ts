@@ -4,7 +4,7 @@
  * A response has its own schema, never the stored record: `toHistoryItem` decides field by field what of a
  * record is published.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT } from './limits';
 
 /** The picture formats /predict reads (detected from the bytes, whatever the client declares). */

@@ -3,7 +3,7 @@
  * layers/errors.ts accept only these codes, each with its own status (checked by the compiler), and the
  * OpenAPI document lists them per status. A new refusal is one line here.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { MAX_PIXELS_TEXT, MAX_UPLOAD_TEXT } from './limits';
 
 export const ERROR_CODES = {

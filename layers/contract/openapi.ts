@@ -4,7 +4,7 @@
  * serverless.yml is described here; test/unit/openapi.test.ts validates the document and checks that.
  */
 import { OpenAPIRegistry, OpenApiGeneratorV3, type RouteConfig } from '@asteasolutions/zod-to-openapi';
-import { z } from 'zod';
+import * as z from 'zod';
 import { HealthAnswer, HistoryPage, HistoryQuery, IMAGE_MEDIA_TYPES, PredictionAnswer } from './api';
 import { ERROR_CODES, ErrorBody, type ErrorCode } from './errors';
 import { MAX_PIXELS_TEXT, MAX_UPLOAD_TEXT } from './limits';

@@ -17,6 +17,8 @@ const dir = mkdtempSync(join(tmpdir(), 'digit-handlers-'));
 process.env.SQLITE_PATH = join(dir, 'predictions.sqlite');
 process.env.PREDICTION_STORE = 'sqlite';
 process.env.LOG_LEVEL = 'error';
+// A hundred requests' EMF lines would bury the test report; http-log.test.ts checks the metrics themselves.
+process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 
 type Handler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
 let predict: Handler;
