@@ -1,7 +1,8 @@
 /**
  * The service over real HTTP: serverless-offline started as `npm start` starts it, requests sent with fetch.
  * Runs against the embedded SQLite store, and against Cassandra when CASSANDRA_CONTACT_POINTS names a node
- * (the test suite's runner starts one), each in a store of its own.
+ * (the test suite's runner starts one), each in a store of its own. Every answer is read through the API
+ * contract's schemas, so an answer that breaks the contract fails here.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -9,19 +10,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { ERROR_CODES, ErrorBody, HealthAnswer, type HistoryItem, HistoryPage, PredictionAnswer } from '../../layers/contract';
 import { type OfflineService, startOffline } from '../../scripts/offline';
 import { plainDigit, redrawnDigit } from '../support/digit-images';
-
-interface Answer {
-  id: string;
-  digit: number;
-  probabilities: number[];
-  filename: string;
-}
-
-interface HistoryItem extends Answer {
-  createdAt: string;
-}
 
 async function upload(base: string, bytes: Buffer, filename: string, field = 'image', type = 'image/png'): Promise<Response> {
   const form = new FormData();
@@ -36,7 +27,7 @@ async function allHistory(base: string): Promise<HistoryItem[]> {
     const query: string = cursor ? `limit=100&cursor=${encodeURIComponent(cursor)}` : 'limit=100';
     const response = await fetch(`${base}/history?${query}`);
     assert.equal(response.status, 200);
-    const page = (await response.json()) as { items: HistoryItem[]; nextCursor: string | null };
+    const page = HistoryPage.parse(await response.json());
     items.push(...page.items);
     cursor = page.nextCursor;
   } while (cursor);
@@ -76,7 +67,7 @@ for (const store of stores) {
     it('reports its model, backend and store on /health', async () => {
       const response = await fetch(`${base}/health`);
       assert.equal(response.status, 200);
-      const body = (await response.json()) as { modelVersion: string; backend: string; store: { kind: string; ok: boolean } };
+      const body = HealthAnswer.parse(await response.json());
       assert.equal(body.store.ok, true);
       assert.equal(body.store.kind, env.PREDICTION_STORE);
     });
@@ -90,7 +81,7 @@ for (const store of stores) {
         const digit = await redrawnDigit(index, 11);
         const response = await upload(base, digit.bytes, `digit-${field}.jpg`, field, 'image/jpeg');
         assert.equal(response.status, 200, await response.clone().text());
-        const answer = (await response.json()) as Answer;
+        const answer = PredictionAnswer.parse(await response.json());
         assert.equal(answer.digit, digit.label);
         assert.equal(answer.filename, `digit-${field}.jpg`);
       }
@@ -101,7 +92,7 @@ for (const store of stores) {
         body: new Uint8Array(raw.bytes),
       });
       assert.equal(response.status, 200, await response.clone().text());
-      assert.equal(((await response.json()) as Answer).digit, raw.label);
+      assert.equal(PredictionAnswer.parse(await response.json()).digit, raw.label);
     });
 
     it('refuses bad input with JSON errors, stores nothing, and keeps serving', async () => {
@@ -126,8 +117,9 @@ for (const store of stores) {
         const response = await send();
         assert.equal(response.status, status, name);
         assert.match(response.headers.get('content-type') ?? '', /application\/json/, name);
-        const body = (await response.json()) as { error: { code: string; message: string } };
-        assert.ok(body.error.code && body.error.message, name);
+        const body = ErrorBody.parse(await response.json());
+        assert.equal(ERROR_CODES[body.error.code].status, status, `${name}: ${body.error.code} has the status the contract gives it`);
+        assert.match(body.error.message, /^[A-Z].*\.$/, `${name}: one sentence, ending with a full stop`);
       }
       assert.equal((await allHistory(base)).length, before);
       assert.equal((await fetch(`${base}/health`)).status, 200);
@@ -145,7 +137,7 @@ for (const store of stores) {
           upload(base, Buffer.from('not an image'), 'nope.png'),
         ]);
         for (const response of responses) {
-          if (response.status === 200) answered.push(((await response.json()) as Answer).id);
+          if (response.status === 200) answered.push(PredictionAnswer.parse(await response.json()).id);
           else await response.arrayBuffer();
         }
       }
@@ -155,6 +147,14 @@ for (const store of stores) {
       assert.deepEqual([...fresh].sort(), [...answered].sort(), 'each answered id appears once, and nothing else was added');
       const times = history.map((item) => item.createdAt);
       assert.deepEqual(times, [...times].sort().reverse(), 'newest first');
+    });
+
+    it('serves its OpenAPI document on /openapi.json, naming every route it serves', async () => {
+      const response = await fetch(`${base}/openapi.json`);
+      assert.equal(response.status, 200);
+      const document = (await response.json()) as { openapi: string; paths: Record<string, object> };
+      assert.match(document.openapi, /^3\./);
+      assert.deepEqual(Object.keys(document.paths).sort(), ['/health', '/history', '/openapi.json', '/predict']);
     });
   });
 }
