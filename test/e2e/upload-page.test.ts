@@ -16,6 +16,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { type BrowserContext, chromium, type Page, type Request } from 'playwright-core';
 import sharp from 'sharp';
 import { MAX_UPLOAD_BYTES } from '../../layers/config';
+import { type HistoryItem, HistoryPage } from '../../layers/contract';
 import { type OfflineService, ROOT, startOffline } from '../../scripts/offline';
 import { type LocalS3, startS3Local } from '../../scripts/s3-local';
 import { plainDigit, redrawnDigit } from '../support/digit-images';
@@ -59,12 +60,6 @@ function gate(): { hold: () => Promise<void>; reached: Promise<void>; release: (
   };
 }
 
-interface HistoryItem {
-  id: string;
-  digit: number;
-  filename: string;
-}
-
 describe('the upload page in headless Chromium', () => {
   const dir = mkdtempSync(join(tmpdir(), 'digit-e2e-'));
   let s3: LocalS3;
@@ -83,7 +78,7 @@ describe('the upload page in headless Chromium', () => {
 
   async function historyItems(query = 'limit=100'): Promise<HistoryItem[]> {
     const response = await fetch(`${service.url}/history?${query}`);
-    return ((await response.json()) as { items: HistoryItem[] }).items;
+    return HistoryPage.parse(await response.json()).items;
   }
 
   async function postDirect(bytes: Buffer, filename: string, type = 'image/png'): Promise<void> {
@@ -112,7 +107,7 @@ describe('the upload page in headless Chromium', () => {
   before(async () => {
     assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install -y chromium (scripts/test-all.sh and .ci/run do)`);
     // The page's module as the sources say now, whether or not `npm run build` ran before this file.
-    const build = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'web/tsconfig.json')], {
+    const build = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-b', join(ROOT, 'web/tsconfig.json')], {
       encoding: 'utf8',
     });
     assert.equal(build.status, 0, build.stdout + build.stderr);

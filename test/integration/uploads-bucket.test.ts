@@ -11,20 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { type HistoryItem, HistoryPage } from '../../layers/contract';
 import { type OfflineService, startOffline } from '../../scripts/offline';
 import { type LocalS3, startS3Local } from '../../scripts/s3-local';
 import { plainDigit, redrawnDigit } from '../support/digit-images';
-
-interface HistoryItem {
-  id: string;
-  digit: number;
-  filename: string;
-  imageKey: string | null;
-  imageSha256: string;
-  imageType: string;
-  imageBytes: number;
-  imageUrl: string | null;
-}
 
 function upload(base: string, bytes: Buffer, filename: string, type: string): Promise<Response> {
   const form = new FormData();
@@ -35,7 +25,7 @@ function upload(base: string, bytes: Buffer, filename: string, type: string): Pr
 async function history(base: string): Promise<HistoryItem[]> {
   const response = await fetch(`${base}/history?limit=100`);
   assert.equal(response.status, 200);
-  return ((await response.json()) as { items: HistoryItem[] }).items;
+  return HistoryPage.parse(await response.json()).items;
 }
 
 describe('uploads kept in the uploads bucket (local S3 server + serverless-offline)', () => {
