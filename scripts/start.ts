@@ -92,6 +92,7 @@ async function main(): Promise<void> {
       `  predict  POST ${url}/predict     curl -F image=@digit.png ${url}/predict`,
       `  history  GET  ${url}/history`,
       `  health   GET  ${url}/health`,
+      `  openapi  GET  ${url}/openapi.json     the API described (OpenAPI 3)`,
       `  store    ${store}`,
       `  uploads  bucket "${s3.uploadsBucket}" on ${s3.endpoint}, data in .local/s3`,
       'Ctrl-C stops everything.',
