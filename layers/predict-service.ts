@@ -12,6 +12,7 @@ import type { PredictionAnswer } from './contract';
 import { ServiceUnavailableError } from './errors';
 import { describeError, log } from './log';
 import { type PreprocessedImage, preprocessImage } from './preprocess';
+import { getConfig } from './runtime';
 import type { PredictionRecord, PredictionStore } from './store/prediction-store';
 import type { Upload } from './upload';
 import { type UploadsBucket, uploadKey } from './uploads-bucket';
@@ -62,7 +63,9 @@ export async function predictDigit(
   clientIp: string,
   timings: StageTimings = {},
 ): Promise<PredictionAnswer> {
-  const image = await timed(timings, 'preprocessMs', () => preprocessImage(upload.bytes, { declaredType: upload.declaredType }));
+  const image = await timed(timings, 'preprocessMs', () =>
+    preprocessImage(upload.bytes, { declaredType: upload.declaredType, maxPixels: getConfig().maxPixels }),
+  );
   const probabilities = await timed(timings, 'inferenceMs', () => deps.classifier.predictBatch(image.input));
   const prediction = toPrediction(probabilities);
   const { imageSha256, imageKey } = await timed(timings, 'uploadMs', async () => {
