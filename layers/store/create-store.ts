@@ -10,8 +10,8 @@ export async function createStore(config: AppConfig, env: Record<string, string 
     const { SqliteStore } = await import('./sqlite-store.js');
     return new SqliteStore(config.sqlitePath);
   }
-  const { readCassandraConfig } = await import('./cassandra-config.js');
-  const { createCassandraStore } = await import('./cassandra-store.js');
+  const { readCassandraConfig } = await import('./cassandra/config.js');
+  const { createCassandraStore } = await import('./cassandra/store.js');
   const store = createCassandraStore(readCassandraConfig(env));
   // Connect and create the schema at cold start; a failure here is a 503 and the next call tries again.
   await store.init();

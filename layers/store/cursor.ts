@@ -23,5 +23,5 @@ export function decodeCursor<T>(cursor: string, isValid: (value: unknown) => val
 }
 
 function invalidCursor(): BadRequestError {
-  return new BadRequestError('cursor is not a cursor this service issued; pass back nextCursor as it was given.', 'invalid_cursor');
+  return new BadRequestError('The cursor is not one this service issued; pass back nextCursor as it was given.', 'invalid_cursor');
 }

@@ -9,22 +9,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { decodeCursor, encodeCursor } from './cursor';
 import type { ListPage, ListQuery, PredictionRecord, PredictionStore } from './prediction-store';
-
-interface Row {
-  id: string;
-  created_at: string;
-  filename: string;
-  digit: number;
-  confidence: number;
-  probabilities: string;
-  model_version: string;
-  client_ip: string;
-  image_key: string | null;
-  image_sha256: string;
-  image_type: string;
-  image_bytes: number;
-  input_preview: string;
-}
+import { columnDeclarations, columnNames, columnValuesByName, type FieldColumns, recordFromRow } from './record-columns';
 
 interface SqliteCursor {
   c: string;
@@ -36,43 +21,48 @@ function isSqliteCursor(value: unknown): value is SqliteCursor {
   return typeof v === 'object' && v !== null && typeof v.c === 'string' && typeof v.i === 'string' && Object.keys(v).length === 2;
 }
 
+type Row = Record<string, unknown>;
+
+const text = (cell: unknown): string => cell as string;
+const numeric = (cell: unknown): number => cell as number;
+
+/** Where each field of a record lives in the predictions table; the schema and every statement derive from it. */
+const COLUMNS: FieldColumns = {
+  id: { column: 'id', type: 'TEXT PRIMARY KEY', read: text },
+  createdAt: { column: 'created_at', type: 'TEXT NOT NULL', read: text },
+  filename: { column: 'filename', type: 'TEXT NOT NULL', read: text },
+  digit: { column: 'digit', type: 'INTEGER NOT NULL CHECK (digit BETWEEN 0 AND 9)', read: numeric },
+  confidence: { column: 'confidence', type: 'REAL NOT NULL', read: numeric },
+  probabilities: {
+    column: 'probabilities',
+    type: 'TEXT NOT NULL',
+    write: (value) => JSON.stringify(value),
+    read: (cell) => JSON.parse(cell as string) as number[],
+  },
+  modelVersion: { column: 'model_version', type: 'TEXT NOT NULL', read: text },
+  clientIp: { column: 'client_ip', type: 'TEXT NOT NULL', read: text },
+  imageKey: { column: 'image_key', type: 'TEXT', read: (cell) => cell as string | null },
+  imageSha256: { column: 'image_sha256', type: 'TEXT NOT NULL', read: text },
+  imageType: { column: 'image_type', type: 'TEXT NOT NULL', read: text },
+  imageBytes: { column: 'image_bytes', type: 'INTEGER NOT NULL', read: numeric },
+  inputPreview: { column: 'input_preview', type: 'TEXT NOT NULL', read: text },
+};
+
+const COLUMN_LIST = columnNames(COLUMNS).join(', ');
+
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS predictions (
-  id TEXT PRIMARY KEY,
-  created_at TEXT NOT NULL,
-  filename TEXT NOT NULL,
-  digit INTEGER NOT NULL CHECK (digit BETWEEN 0 AND 9),
-  confidence REAL NOT NULL,
-  probabilities TEXT NOT NULL,
-  model_version TEXT NOT NULL,
-  client_ip TEXT NOT NULL,
-  image_key TEXT,
-  image_sha256 TEXT NOT NULL,
-  image_type TEXT NOT NULL,
-  image_bytes INTEGER NOT NULL,
-  input_preview TEXT NOT NULL
+  ${columnDeclarations(COLUMNS)
+    .map(([name, type]) => `${name} ${type}`)
+    .join(',\n  ')}
 );
 CREATE INDEX IF NOT EXISTS predictions_by_time ON predictions (created_at DESC, id DESC);
 CREATE INDEX IF NOT EXISTS predictions_by_digit ON predictions (digit, created_at DESC, id DESC);
 `;
 
-function toRecord(row: Row): PredictionRecord {
-  return {
-    id: row.id,
-    createdAt: row.created_at,
-    filename: row.filename,
-    digit: row.digit,
-    confidence: row.confidence,
-    probabilities: JSON.parse(row.probabilities) as number[],
-    modelVersion: row.model_version,
-    clientIp: row.client_ip,
-    imageKey: row.image_key,
-    imageSha256: row.image_sha256,
-    imageType: row.image_type,
-    imageBytes: row.image_bytes,
-    inputPreview: row.input_preview,
-  };
-}
+const INSERT = `INSERT INTO predictions (${COLUMN_LIST}) VALUES (${columnNames(COLUMNS)
+  .map((name) => `@${name}`)
+  .join(', ')})`;
 
 export class SqliteStore implements PredictionStore {
   private readonly db: Database.Database;
@@ -85,28 +75,11 @@ export class SqliteStore implements PredictionStore {
     this.db.pragma('synchronous = FULL');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
-    this.insert = this.db.prepare(`INSERT INTO predictions (id, created_at, filename, digit, confidence, probabilities,
-      model_version, client_ip, image_key, image_sha256, image_type, image_bytes, input_preview)
-      VALUES (@id, @created_at, @filename, @digit, @confidence, @probabilities, @model_version, @client_ip,
-      @image_key, @image_sha256, @image_type, @image_bytes, @input_preview)`);
+    this.insert = this.db.prepare(INSERT);
   }
 
   async save(record: PredictionRecord): Promise<void> {
-    this.insert.run({
-      id: record.id,
-      created_at: record.createdAt,
-      filename: record.filename,
-      digit: record.digit,
-      confidence: record.confidence,
-      probabilities: JSON.stringify(record.probabilities),
-      model_version: record.modelVersion,
-      client_ip: record.clientIp,
-      image_key: record.imageKey,
-      image_sha256: record.imageSha256,
-      image_type: record.imageType,
-      image_bytes: record.imageBytes,
-      input_preview: record.inputPreview,
-    });
+    this.insert.run(columnValuesByName(COLUMNS, record));
   }
 
   async list(query: ListQuery): Promise<ListPage> {
@@ -122,10 +95,10 @@ export class SqliteStore implements PredictionStore {
       params.c = after.c;
       params.i = after.i;
     }
-    const sql = `SELECT * FROM predictions ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+    const sql = `SELECT ${COLUMN_LIST} FROM predictions ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
       ORDER BY created_at DESC, id DESC LIMIT @limit`;
     const rows = this.db.prepare(sql).all(params) as Row[];
-    const page = rows.slice(0, query.limit).map(toRecord);
+    const page = rows.slice(0, query.limit).map((row) => recordFromRow(COLUMNS, (column) => row[column]));
     const last = page[page.length - 1];
     const nextCursor = rows.length > query.limit && last ? encodeCursor({ c: last.createdAt, i: last.id }) : null;
     return { items: page, nextCursor };

@@ -5,7 +5,7 @@
  * - a three-node cluster (127.0.0.1, .2, .3; replication factor 3) under steady load: one node stopped
  *   cleanly, then another killed outright, each started again; writes at LOCAL_QUORUM go on without a single
  *   error while a node is down (in the 10-20 s before the others convict a killed node, through the store's
- *   unlogged second write: see writeBatch in layers/store/cassandra-store.ts), and every record is readable at
+ *   unlogged second write: see writeBatch in layers/store/cassandra/write-batch.ts), and every record is readable at
  *   consistency ALL once the nodes are back.
  * Memory: three JVMs with a 1 GB heap each, about 1.5 GB resident apiece, fit this 24 GB machine.
  */

@@ -1,8 +1,10 @@
 /**
- * Cassandra settings, read and validated from the environment in one place, and the cassandra-driver
- * ClientOptions they produce: a local node or cluster (plain CQL, SimpleStrategy or NetworkTopologyStrategy)
- * or Amazon Keyspaces (TLS on 9142 trusting Amazon's roots, SigV4, keyspace and tables declared in
- * CloudFormation rather than created at run time).
+ * Cassandra settings: what the CASSANDRA_* variables say, parsed with the shared parsers
+ * (layers/config-parsers.ts) and called by the configuration (layers/config.ts) at cold start, so that a
+ * malformed one fails the start with a message naming it. A local node or cluster (plain CQL, SimpleStrategy
+ * or NetworkTopologyStrategy) or Amazon Keyspaces (TLS on 9142 trusting Amazon's roots, SigV4, keyspace and
+ * tables declared in CloudFormation rather than created at run time). The driver options these settings
+ * produce are built beside the client (client.ts): this module does not load cassandra-driver.
  *
  *   CASSANDRA_CONTACT_POINTS   host[:port],host[:port]…  (required, unless CASSANDRA_KEYSPACES_REGION is set)
  *   CASSANDRA_LOCAL_DC         datacenter1 (Keyspaces: the region, e.g. eu-west-1)
@@ -21,14 +23,7 @@
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
-import { auth, type ClientOptions, policies, types } from 'cassandra-driver';
-import { GuardedSigV4AuthProvider } from './keyspaces-sigv4-auth';
-
-type Env = Record<string, string | undefined>;
-
-export class CassandraConfigError extends Error {
-  override name = 'CassandraConfigError';
-}
+import { ConfigError, type Env, readBoolean, readEnum, readInt, readString } from '../../config-parsers';
 
 export const CONSISTENCY_LEVELS = ['ONE', 'TWO', 'THREE', 'QUORUM', 'ALL', 'LOCAL_QUORUM', 'EACH_QUORUM', 'LOCAL_ONE'] as const;
 export type ConsistencyName = (typeof CONSISTENCY_LEVELS)[number];
@@ -64,25 +59,17 @@ export const DAY_MS = 86_400_000;
 const KEYSPACES_PORT = 9142;
 const CQL_PORT = 9042;
 
-function bool(env: Env, name: string, fallback: boolean): boolean {
-  const raw = env[name]?.trim().toLowerCase();
-  if (raw === undefined || raw === '') return fallback;
-  if (['true', '1', 'yes'].includes(raw)) return true;
-  if (['false', '0', 'no'].includes(raw)) return false;
-  throw new CassandraConfigError(`${name}=${JSON.stringify(env[name])} is not a boolean (true or false)`);
-}
-
 function parseContactPoints(raw: string, defaultPort: number): string[] {
   const points = raw
     .split(',')
     .map((p) => p.trim())
     .filter((p) => p !== '');
-  if (points.length === 0) throw new CassandraConfigError('CASSANDRA_CONTACT_POINTS is empty; expected host:port[,host:port…]');
+  if (points.length === 0) throw new ConfigError('CASSANDRA_CONTACT_POINTS is empty: set host:port[,host:port…].');
   return points.map((point) => {
     const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+)(?::(\d{1,5}))?$/.exec(point);
     const port = m?.[2] === undefined ? defaultPort : Number(m[2]);
     if (!m || port < 1 || port > 65535) {
-      throw new CassandraConfigError(`CASSANDRA_CONTACT_POINTS: ${JSON.stringify(point)} is not host or host:port`);
+      throw new ConfigError(`CASSANDRA_CONTACT_POINTS: ${JSON.stringify(point)} is not host or host:port.`);
     }
     return `${m[1]}:${port}`;
   });
@@ -91,8 +78,8 @@ function parseContactPoints(raw: string, defaultPort: number): string[] {
 export function parseReplication(raw: string): Replication {
   const [strategy, rest = ''] = raw.split(':', 2).map((s) => s.trim()) as [string, string?];
   const fail = (why: string): never => {
-    throw new CassandraConfigError(
-      `CASSANDRA_REPLICATION=${JSON.stringify(raw)}: ${why} (expected SimpleStrategy:1, NetworkTopologyStrategy:dc1=3[,dc2=3] or SingleRegionStrategy)`,
+    throw new ConfigError(
+      `CASSANDRA_REPLICATION=${JSON.stringify(raw)}: ${why} (expected SimpleStrategy:1, NetworkTopologyStrategy:dc1=3[,dc2=3] or SingleRegionStrategy).`,
     );
   };
   const factor = (s: string): number => {
@@ -149,54 +136,42 @@ export function amazonRootCertificates(): string[] {
   });
 }
 
-export function readCassandraConfig(env: Env = process.env): CassandraConfig {
-  const region = env.CASSANDRA_KEYSPACES_REGION?.trim() || null;
+export function readCassandraConfig(env: Env): CassandraConfig {
+  const region = readString(env, 'CASSANDRA_KEYSPACES_REGION') ?? null;
   if (region !== null && !/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) {
-    throw new CassandraConfigError(`CASSANDRA_KEYSPACES_REGION=${JSON.stringify(region)} is not an AWS region (e.g. eu-west-1)`);
+    throw new ConfigError(`CASSANDRA_KEYSPACES_REGION=${JSON.stringify(region)} is not an AWS region (e.g. eu-west-1).`);
   }
-  const rawPoints = env.CASSANDRA_CONTACT_POINTS?.trim() || (region ? `cassandra.${region}.amazonaws.com:${KEYSPACES_PORT}` : '');
+  const rawPoints = readString(env, 'CASSANDRA_CONTACT_POINTS') ?? (region ? `cassandra.${region}.amazonaws.com:${KEYSPACES_PORT}` : '');
   if (rawPoints === '') {
-    throw new CassandraConfigError('CASSANDRA_CONTACT_POINTS is not set; expected host:port[,host:port…] (e.g. 127.0.0.1:9042)');
+    throw new ConfigError('CASSANDRA_CONTACT_POINTS is not set: set host:port[,host:port…] (e.g. 127.0.0.1:9042).');
   }
   const contactPoints = parseContactPoints(rawPoints, region ? KEYSPACES_PORT : CQL_PORT);
 
-  const keyspace = env.CASSANDRA_KEYSPACE?.trim() || 'digits';
+  const keyspace = readString(env, 'CASSANDRA_KEYSPACE') ?? 'digits';
   if (!/^[a-z][a-z0-9_]{0,47}$/.test(keyspace)) {
-    throw new CassandraConfigError(
-      `CASSANDRA_KEYSPACE=${JSON.stringify(keyspace)} must be lower-case letters, digits and _ (at most 48), starting with a letter`,
+    throw new ConfigError(
+      `CASSANDRA_KEYSPACE=${JSON.stringify(keyspace)} must be lower-case letters, digits and _ (at most 48), starting with a letter.`,
     );
   }
 
-  const consistencyRaw = (env.CASSANDRA_CONSISTENCY?.trim() || 'LOCAL_QUORUM').toUpperCase();
-  if (!(CONSISTENCY_LEVELS as readonly string[]).includes(consistencyRaw)) {
-    throw new CassandraConfigError(
-      `CASSANDRA_CONSISTENCY=${JSON.stringify(env.CASSANDRA_CONSISTENCY)} is not one of ${CONSISTENCY_LEVELS.join(', ')}`,
-    );
-  }
-  const consistency = consistencyRaw as ConsistencyName;
+  const consistency = readEnum<ConsistencyName>(env, 'CASSANDRA_CONSISTENCY', CONSISTENCY_LEVELS, 'LOCAL_QUORUM');
   if (region && consistency !== 'LOCAL_QUORUM') {
     // Keyspaces accepts only LOCAL_QUORUM for writes; one level serves both here.
-    throw new CassandraConfigError(`CASSANDRA_CONSISTENCY=${consistency}: Amazon Keyspaces writes need LOCAL_QUORUM`);
+    throw new ConfigError(`CASSANDRA_CONSISTENCY=${consistency}: Amazon Keyspaces writes need LOCAL_QUORUM.`);
   }
 
-  const timeoutRaw = env.CASSANDRA_TIMEOUT_MS?.trim() || '3000';
-  const timeoutMs = Number(timeoutRaw);
-  if (!Number.isInteger(timeoutMs) || timeoutMs < 100 || timeoutMs > 120_000) {
-    throw new CassandraConfigError(
-      `CASSANDRA_TIMEOUT_MS=${JSON.stringify(timeoutRaw)} is not a whole number of milliseconds in 100..120000`,
-    );
-  }
+  const timeoutMs = readInt(env, 'CASSANDRA_TIMEOUT_MS', 3000, { min: 100, max: 120_000, unit: 'milliseconds' });
 
-  const tlsOn = bool(env, 'CASSANDRA_TLS', region !== null);
+  const tlsOn = readBoolean(env, 'CASSANDRA_TLS', region !== null);
   let tls: CassandraConfig['tls'] = null;
   if (tlsOn) {
     let caPem: string[];
-    const caFile = env.CASSANDRA_TLS_CA_FILE?.trim();
+    const caFile = readString(env, 'CASSANDRA_TLS_CA_FILE');
     if (caFile) {
       try {
         caPem = [readFileSync(caFile, 'utf8')];
       } catch (err: unknown) {
-        throw new CassandraConfigError(`CASSANDRA_TLS_CA_FILE=${JSON.stringify(caFile)} cannot be read: ${(err as Error).message}`);
+        throw new ConfigError(`CASSANDRA_TLS_CA_FILE=${JSON.stringify(caFile)} cannot be read: ${(err as Error).message}.`);
       }
     } else {
       caPem = region ? amazonRootCertificates() : [...rootCertificates];
@@ -205,97 +180,30 @@ export function readCassandraConfig(env: Env = process.env): CassandraConfig {
     tls = { caPem, servername: host && !/^[\d.]+$|^\[/.test(host) ? host : undefined };
   }
 
-  const username = env.CASSANDRA_USERNAME?.trim();
+  const username = readString(env, 'CASSANDRA_USERNAME');
   let authSetting: CassandraConfig['auth'] = null;
   if (username) {
+    // The password is taken as it is: blanks may be part of it.
     const password = env.CASSANDRA_PASSWORD;
-    if (!password) throw new CassandraConfigError('CASSANDRA_USERNAME is set but CASSANDRA_PASSWORD is not');
+    if (!password) throw new ConfigError('CASSANDRA_USERNAME is set but CASSANDRA_PASSWORD is not: set both.');
     authSetting = { kind: 'password', username, password };
   } else if (region) {
     authSetting = { kind: 'sigv4', region };
   }
 
-  const replication = parseReplication(env.CASSANDRA_REPLICATION?.trim() || (region ? 'SingleRegionStrategy' : 'SimpleStrategy:1'));
+  const replication = parseReplication(readString(env, 'CASSANDRA_REPLICATION') ?? (region ? 'SingleRegionStrategy' : 'SimpleStrategy:1'));
 
   return {
     contactPoints,
-    localDataCenter: env.CASSANDRA_LOCAL_DC?.trim() || region || 'datacenter1',
+    localDataCenter: readString(env, 'CASSANDRA_LOCAL_DC') ?? region ?? 'datacenter1',
     keyspace,
     replication,
     consistency,
-    createSchema: bool(env, 'CASSANDRA_CREATE_SCHEMA', region === null),
+    createSchema: readBoolean(env, 'CASSANDRA_CREATE_SCHEMA', region === null),
     timeoutMs,
     bucketMs: DAY_MS,
     tls,
     auth: authSetting,
     keyspacesRegion: region,
   };
-}
-
-/**
- * SigV4 for Keyspaces. Not the plugin's provider as it stands: without AWS credentials it leaves an unhandled
- * rejection, which ends a Node 20 process (see keyspaces-sigv4-auth.ts); the guarded one reports it to the driver.
- * The plugin is still loaded only here, when used: it pulls in aws-sdk v2, which costs cold-start time.
- */
-function sigV4AuthProvider(region: string): auth.AuthProvider {
-  return new GuardedSigV4AuthProvider(region);
-}
-
-/** The cassandra-driver options a configuration produces. Pure apart from loading the SigV4 plugin. */
-export function buildClientOptions(config: CassandraConfig): ClientOptions {
-  const options: ClientOptions = {
-    contactPoints: config.contactPoints,
-    localDataCenter: config.localDataCenter,
-    queryOptions: {
-      consistency: types.consistencies[toDriverConsistencyKey(config.consistency)],
-      prepare: true,
-      // Every statement of the store is idempotent (an insert of a fixed id, or a read): the retry policy may
-      // replay it on another host after a socket error or client-side timeout.
-      isIdempotent: true,
-    },
-    socketOptions: {
-      connectTimeout: config.timeoutMs,
-      // A little below the operation bound, so that one retry on another host can still fit inside it.
-      readTimeout: Math.max(100, Math.floor(config.timeoutMs * 0.8)),
-      keepAlive: true,
-      tcpNoDelay: true,
-    },
-    policies: {
-      // The default policy retries at most once: on another host after an unavailable error, a socket error
-      // or a client-side timeout of an idempotent statement; a read timeout once when the data was missing.
-      retry: new policies.retry.RetryPolicy(),
-      // A node that comes back is used again within about two seconds, without restarting the service
-      // (measured: with a 10 s ceiling, writes resumed 6 s after the node answered again).
-      reconnection: new policies.reconnection.ExponentialReconnectionPolicy(250, 2_000, false),
-    },
-    pooling: { warmup: true, heartBeatInterval: 10_000 },
-    protocolOptions: { maxSchemaAgreementWaitSeconds: 10 },
-  };
-  if (config.tls) {
-    options.sslOptions = {
-      ca: config.tls.caPem,
-      rejectUnauthorized: true,
-      ...(config.tls.servername !== undefined ? { servername: config.tls.servername, host: config.tls.servername } : {}),
-    };
-  }
-  if (config.auth?.kind === 'password') {
-    options.authProvider = new auth.PlainTextAuthProvider(config.auth.username, config.auth.password);
-  } else if (config.auth?.kind === 'sigv4') {
-    options.authProvider = sigV4AuthProvider(config.auth.region);
-  }
-  return options;
-}
-
-function toDriverConsistencyKey(name: ConsistencyName): keyof typeof types.consistencies {
-  const keys: Record<ConsistencyName, keyof typeof types.consistencies> = {
-    ONE: 'one',
-    TWO: 'two',
-    THREE: 'three',
-    QUORUM: 'quorum',
-    ALL: 'all',
-    LOCAL_QUORUM: 'localQuorum',
-    EACH_QUORUM: 'eachQuorum',
-    LOCAL_ONE: 'localOne',
-  };
-  return keys[name];
 }
