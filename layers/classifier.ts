@@ -9,12 +9,13 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { projectRoot } from './config';
+import type { BackendChoice } from './inference-backend';
 import { assertValidInput, IMAGE_CHANNELS, IMAGE_SIZE, NUM_CLASSES, PIXELS } from './model-contract';
+import { defaultModelDir } from './project-root';
 
-export type BackendChoice = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+export type { BackendChoice } from './inference-backend';
 
 export interface Classifier {
   /** The tfjs backend answering: 'tensorflow' (native) or 'wasm'. */
@@ -28,13 +29,8 @@ export interface Classifier {
 
 export interface ClassifierOptions {
   backend?: BackendChoice;
+  /** The model to load (the service passes the configuration's); the shipped model/ when absent. */
   modelDir?: string;
-}
-
-/** The shipped model's directory: MODEL_DIR, else `model/` in the project root (source, dist/ or the bundle). */
-export function defaultModelDir(): string {
-  if (process.env.MODEL_DIR) return resolve(process.env.MODEL_DIR);
-  return join(projectRoot(), 'model');
 }
 
 let nativeLoaded: boolean | undefined;

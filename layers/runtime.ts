@@ -42,7 +42,7 @@ export function getClassifier(): Promise<Classifier> {
       const began = Date.now();
       // Loaded on first use: the history function never needs TensorFlow.js in its bundle or its memory.
       const { loadClassifier } = await import('./classifier.js');
-      const loaded = await loadClassifier({ backend: cfg.inferenceBackend, ...(cfg.modelDir ? { modelDir: cfg.modelDir } : {}) });
+      const loaded = await loadClassifier({ backend: cfg.inferenceBackend, modelDir: cfg.modelDir });
       log('info', 'model loaded', { modelVersion: loaded.version, backend: loaded.backend, ms: Date.now() - began });
       return loaded;
     },

@@ -9,7 +9,8 @@
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type Classifier, defaultModelDir, loadClassifier } from '../layers/classifier';
+import { type Classifier, loadClassifier } from '../layers/classifier';
+import { readConfig } from '../layers/config';
 import { NUM_CLASSES, normalisePixels, PIXELS } from '../layers/model-contract';
 import { writeConfusionMatrixPng, writeTrainingCurvesPng } from './charts';
 import { loadMnist, mnistChecksums } from './mnist';
@@ -106,7 +107,8 @@ async function main(): Promise<void> {
       'no-write': { type: 'boolean' },
     },
   });
-  const modelDir = values['model-dir'] ? resolve(values['model-dir']) : defaultModelDir();
+  // Without --model-dir, the model the service would serve (MODEL_DIR, else the shipped model/).
+  const modelDir = values['model-dir'] ? resolve(values['model-dir']) : readConfig().modelDir;
   const requested = values.backend ?? ['wasm', 'tensorflow'];
 
   const test = loadMnist('test');

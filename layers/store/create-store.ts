@@ -5,14 +5,14 @@
 import type { AppConfig } from '../config';
 import type { PredictionStore } from './prediction-store';
 
-export async function createStore(config: AppConfig, env: Record<string, string | undefined> = process.env): Promise<PredictionStore> {
+export async function createStore(config: AppConfig): Promise<PredictionStore> {
   if (config.store === 'sqlite') {
     const { SqliteStore } = await import('./sqlite-store.js');
     return new SqliteStore(config.sqlitePath);
   }
-  const { readCassandraConfig } = await import('./cassandra/config.js');
+  if (!config.cassandra) throw new Error('The configuration names the Cassandra store but holds no Cassandra settings.');
   const { createCassandraStore } = await import('./cassandra/store.js');
-  const store = createCassandraStore(readCassandraConfig(env));
+  const store = createCassandraStore(config.cassandra);
   // Connect and create the schema at cold start; a failure here is a 503 and the next call tries again.
   await store.init();
   return store;

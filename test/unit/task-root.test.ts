@@ -9,8 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { defaultModelDir } from '../../layers/classifier';
-import { projectRoot } from '../../layers/config';
+import { defaultModelDir, projectRoot } from '../../layers/project-root';
 
 const REPO = resolve(__dirname, '..', '..');
 

@@ -1,0 +1,123 @@
+/**
+ * The one configuration: every setting read once by readConfig, the Cassandra settings included, one spelling
+ * of a boolean for every variable, each refusal naming its variable; and MAX_PIXELS reaching preprocessing.
+ * No network.
+ */
+import assert from 'node:assert/strict';
+import { join, resolve } from 'node:path';
+import { describe, it } from 'node:test';
+import sharp from 'sharp';
+import { ConfigError, readConfig } from '../../layers/config';
+import { readBoolean, readEnum, readInt } from '../../layers/config-parsers';
+import { PayloadTooLargeError } from '../../layers/errors';
+import { MAX_INPUT_PIXELS, preprocessImage } from '../../layers/preprocess';
+
+const REPO = resolve(__dirname, '..', '..');
+
+function refusedNaming(name: string): (error: unknown) => boolean {
+  return (error: unknown) => error instanceof ConfigError && error.message.includes(name) && error.message.endsWith('.');
+}
+
+describe('readConfig', () => {
+  it('defaults to the embedded store, the shipped model and the preprocessing limit, without Cassandra settings', () => {
+    const config = readConfig({});
+    assert.equal(config.store, 'sqlite');
+    assert.equal(config.cassandra, undefined);
+    assert.equal(config.sqlitePath, join(REPO, '.local', 'predictions.sqlite'));
+    assert.equal(config.modelDir, join(REPO, 'model'));
+    assert.equal(config.maxPixels, MAX_INPUT_PIXELS);
+    assert.equal(config.inferenceBackend, 'auto');
+    assert.equal(config.logLevel, 'info');
+    assert.equal(config.uploads, undefined);
+  });
+
+  it('reads the Cassandra settings with the rest when Cassandra is the store', () => {
+    const config = readConfig({ CASSANDRA_CONTACT_POINTS: '127.0.0.1', CASSANDRA_KEYSPACE: 'digits_cfg', CASSANDRA_TIMEOUT_MS: '1500' });
+    assert.equal(config.store, 'cassandra');
+    assert.deepEqual(config.cassandra?.contactPoints, ['127.0.0.1:9042']);
+    assert.equal(config.cassandra?.keyspace, 'digits_cfg');
+    assert.equal(config.cassandra?.timeoutMs, 1500);
+  });
+
+  it('fails at once, naming the variable, on a malformed Cassandra setting', () => {
+    assert.throws(
+      () => readConfig({ CASSANDRA_CONTACT_POINTS: 'db', CASSANDRA_TIMEOUT_MS: 'soon' }),
+      refusedNaming('CASSANDRA_TIMEOUT_MS'),
+    );
+    assert.throws(() => readConfig({ CASSANDRA_CONTACT_POINTS: 'db', CASSANDRA_TLS: 'yes' }), refusedNaming('CASSANDRA_TLS'));
+  });
+
+  it('leaves the Cassandra settings of a SQLite setup alone', () => {
+    assert.equal(
+      readConfig({ PREDICTION_STORE: 'sqlite', CASSANDRA_CONTACT_POINTS: 'db', CASSANDRA_TIMEOUT_MS: 'soon' }).cassandra,
+      undefined,
+    );
+  });
+
+  it('resolves MODEL_DIR and reads MAX_PIXELS, INFERENCE_BACKEND and LOG_LEVEL', () => {
+    const config = readConfig({ MODEL_DIR: 'elsewhere/model', MAX_PIXELS: '1000000', INFERENCE_BACKEND: 'cpu', LOG_LEVEL: 'warn' });
+    assert.equal(config.modelDir, resolve('elsewhere/model'));
+    assert.equal(config.maxPixels, 1_000_000);
+    assert.equal(config.inferenceBackend, 'cpu');
+    assert.equal(config.logLevel, 'warn');
+  });
+
+  it('names the variable that is wrong', () => {
+    for (const [env, name] of [
+      [{ PREDICTION_STORE: 'postgres' }, 'PREDICTION_STORE'],
+      [{ PREDICTION_STORE: 'cassandra' }, 'CASSANDRA_CONTACT_POINTS'],
+      [{ INFERENCE_BACKEND: 'gpu' }, 'INFERENCE_BACKEND'],
+      [{ MAX_PIXELS: '0' }, 'MAX_PIXELS'],
+      [{ MAX_UPLOAD_BYTES: '4.5' }, 'MAX_UPLOAD_BYTES'],
+      [{ LOG_LEVEL: 'verbose' }, 'LOG_LEVEL'],
+      [{ UPLOADS_BUCKET: 'ok-bucket', S3_FORCE_PATH_STYLE: 'on' }, 'S3_FORCE_PATH_STYLE'],
+    ] as const) {
+      assert.throws(() => readConfig(env), refusedNaming(name), name);
+    }
+  });
+});
+
+describe('the shared parsers', () => {
+  it('spell a boolean one way for every variable: true or 1, false or 0, in any case', () => {
+    for (const raw of ['true', 'TRUE', ' 1 ']) assert.equal(readBoolean({ B: raw }, 'B', false), true);
+    for (const raw of ['false', 'False', '0']) assert.equal(readBoolean({ B: raw }, 'B', true), false);
+    assert.equal(readBoolean({ B: '' }, 'B', true), true);
+    for (const raw of ['yes', 'no', 'on', '2'])
+      assert.throws(() => readBoolean({ B: raw }, 'B', false), refusedNaming(`B=${JSON.stringify(raw)}`));
+  });
+
+  it('take whole numbers within their bounds only', () => {
+    assert.equal(readInt({ N: '42' }, 'N', 1), 42);
+    assert.equal(readInt({}, 'N', 7), 7);
+    for (const raw of ['0', '-1', '1.5', 'ten']) assert.throws(() => readInt({ N: raw }, 'N', 1), refusedNaming('N='));
+    assert.throws(
+      () => readInt({ N: '11' }, 'N', 1, { min: 1, max: 10, unit: 'seconds' }),
+      /N="11" is not a whole number of seconds from 1 to 10\./,
+    );
+  });
+
+  it('answer a name in the set’s own spelling', () => {
+    assert.equal(readEnum({ E: 'Local_One' }, 'E', ['ONE', 'LOCAL_ONE'] as const, 'ONE'), 'LOCAL_ONE');
+    assert.throws(() => readEnum({ E: 'TWO' }, 'E', ['ONE', 'LOCAL_ONE'] as const, 'ONE'), /E="TWO" is not one of ONE, LOCAL_ONE\./);
+  });
+});
+
+describe('MAX_PIXELS drives preprocessing', () => {
+  it('refuses from the header a picture over the limit it is given, and takes it under the default', async () => {
+    // A stroke on paper, 40x40: 1,600 pixels.
+    const stroke = Buffer.from(
+      '<svg xmlns="http://www.w3.org/2000/svg" width="40" height="40"><rect x="18" y="8" width="4" height="24"/></svg>',
+    );
+    const picture = await sharp({ create: { width: 40, height: 40, channels: 3, background: '#ffffff' } })
+      .composite([{ input: stroke }])
+      .png()
+      .toBuffer();
+    await assert.rejects(
+      preprocessImage(picture, { maxPixels: 500 }),
+      (error: unknown) =>
+        error instanceof PayloadTooLargeError && error.code === 'too_many_pixels' && /more than 0\.0005 megapixels/.test(error.message),
+    );
+    const image = await preprocessImage(picture);
+    assert.equal(image.input.length, 784);
+  });
+});
