@@ -6,12 +6,14 @@
  */
 import { isAbsolute, join, resolve } from 'node:path';
 import { ConfigError, type Env, readBoolean, readEnum, readInt } from './config-parsers';
+import { MAX_PIXELS, MAX_UPLOAD_BYTES } from './contract/limits';
 import { BACKEND_CHOICES, type BackendChoice } from './inference-backend';
-import { MAX_INPUT_PIXELS } from './preprocess/limits';
 import { defaultModelDir, projectRoot } from './project-root';
 import { type CassandraConfig, readCassandraConfig } from './store/cassandra/config';
 
 export { ConfigError } from './config-parsers';
+/** The default upload limit, re-exported where the tests have always found it. */
+export { MAX_UPLOAD_BYTES } from './contract/limits';
 
 export type StoreKind = 'sqlite' | 'cassandra';
 
@@ -27,9 +29,9 @@ export interface AppConfig {
   /** The model to serve: MODEL_DIR, else the shipped model/. */
   modelDir: string;
   inferenceBackend: BackendChoice;
-  /** Largest accepted upload, bytes (4.5 MiB: the 6 MB Lambda payload limit once API Gateway base64-encodes it). */
+  /** Largest accepted upload, bytes; the API's limit (layers/contract/limits.ts) unless MAX_UPLOAD_BYTES says otherwise. */
   maxUploadBytes: number;
-  /** Largest accepted image, in pixels, checked from the header before decoding. */
+  /** Largest accepted image, in pixels, checked from the header before decoding; the API's limit by default. */
   maxPixels: number;
   logLevel: LogLevel;
   /** Where original uploads are kept; undefined when UPLOADS_BUCKET is unset (uploads are then not kept). */
@@ -49,8 +51,6 @@ export interface UploadsBucketConfig {
   /** How long a presigned GET URL in /history stays valid. */
   urlTtlSeconds: number;
 }
-
-export const MAX_UPLOAD_BYTES = Math.floor(4.5 * 1024 * 1024);
 
 /** S3 bucket names: 3 to 63 lower-case letters, digits, dots and hyphens, starting and ending alphanumeric. */
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
@@ -96,7 +96,7 @@ export function readConfig(env: Env = process.env): AppConfig {
     modelDir: env.MODEL_DIR ? resolve(env.MODEL_DIR) : defaultModelDir(),
     inferenceBackend: readEnum<BackendChoice>(env, 'INFERENCE_BACKEND', BACKEND_CHOICES, 'auto'),
     maxUploadBytes: readInt(env, 'MAX_UPLOAD_BYTES', MAX_UPLOAD_BYTES),
-    maxPixels: readInt(env, 'MAX_PIXELS', MAX_INPUT_PIXELS),
+    maxPixels: readInt(env, 'MAX_PIXELS', MAX_PIXELS),
     logLevel: readEnum<LogLevel>(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
     uploads: readUploadsConfig(env),
   };

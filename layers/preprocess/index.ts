@@ -6,18 +6,19 @@
  * oriented by EXIF, flattened, made grey, its polarity told, uneven lighting and paper noise removed and
  * specks ignored when cropping to the ink.
  *
- * The entry point of the steps in this folder: decode.ts (decoding and its limits), ink.ts with
+ * The entry point of the steps in this folder: decode.ts (decoding within the pixel limit), ink.ts with
  * background.ts and crop.ts (from grey to the cropped ink), frame.ts (28x28 and the preview), raster.ts
  * (the pixel operations they share).
  */
+import { MAX_PIXELS } from '../contract/limits';
 import { BadRequestError } from '../errors';
 import { detectImageType, type ImageMediaType } from '../image-format';
 import { decodeWorkingCopy, isLossless, readHeader, toGreyscale } from './decode';
 import { frameDigit, previewPng } from './frame';
 import { extractInk, thickenThinStrokes } from './ink';
-import { MAX_INPUT_PIXELS } from './limits';
 
-export { MAX_INPUT_PIXELS } from './limits';
+/** The default limit, in pixels: the API's (layers/contract/limits.ts), which MAX_PIXELS may lower or raise. */
+export const MAX_INPUT_PIXELS = MAX_PIXELS;
 
 export interface PreprocessedImage {
   /** 784 values in [0, 1]: the model contract of layers/model-contract.ts. */
