@@ -8,15 +8,16 @@ import { readUpload } from '../layers/upload';
 warmUp(getClassifier, getStore, async () => getUploadsBucket());
 
 export const handler = httpHandler('predict', async (event, info) => {
+  const { maxUploadBytes, maxPixels } = getConfig();
   const upload = await readUpload(
     bodyBytes(event),
     header(event, 'content-type'),
-    { maxFileBytes: getConfig().maxUploadBytes },
+    { maxFileBytes: maxUploadBytes },
     header(event, 'x-filename'),
   );
   const [classifier, store] = await Promise.all([getClassifier(), getStore()]);
   const prediction = await predictDigit(
-    { classifier, store, uploads: getUploadsBucket() },
+    { classifier, store, uploads: getUploadsBucket(), maxPixels },
     upload,
     event.requestContext?.http?.sourceIp ?? 'unknown',
     info.timings,

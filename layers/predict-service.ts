@@ -12,7 +12,6 @@ import type { PredictionAnswer } from './contract';
 import { ServiceUnavailableError } from './errors';
 import { describeError, log } from './log';
 import { type PreprocessedImage, preprocessImage } from './preprocess';
-import { getConfig } from './runtime';
 import type { PredictionRecord, PredictionStore } from './store/prediction-store';
 import type { Upload } from './upload';
 import { type UploadsBucket, uploadKey } from './uploads-bucket';
@@ -22,6 +21,8 @@ export interface PredictDeps {
   store: PredictionStore;
   /** Where original uploads are kept; without one, uploads are not kept and imageKey stays null. */
   uploads?: UploadsBucket | undefined;
+  /** The largest picture accepted, in pixels, read from its header before decoding (the configuration's MAX_PIXELS). */
+  maxPixels?: number;
   now?: () => Date;
   newId?: () => string;
 }
@@ -64,7 +65,7 @@ export async function predictDigit(
   timings: StageTimings = {},
 ): Promise<PredictionAnswer> {
   const image = await timed(timings, 'preprocessMs', () =>
-    preprocessImage(upload.bytes, { declaredType: upload.declaredType, maxPixels: getConfig().maxPixels }),
+    preprocessImage(upload.bytes, { declaredType: upload.declaredType, maxPixels: deps.maxPixels }),
   );
   const probabilities = await timed(timings, 'inferenceMs', () => deps.classifier.predictBatch(image.input));
   const prediction = toPrediction(probabilities);
