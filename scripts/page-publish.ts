@@ -4,6 +4,11 @@
  * generated `config.json` that tells the page where the API is. One function for both places the page is
  * served from: the local S3-compatible server (scripts/s3-local.ts, at every `npm start`) and the S3 bucket
  * of a deployed stage (scripts/deploy-page.ts, after `serverless deploy`). config.json is never committed.
+ *
+ * Every file goes up with the page's security headers as object metadata (`x-amz-meta-<header>`): a CSP that
+ * runs only the page's own scripts and lets it talk to its API alone, `nosniff`, no referrer. The local server
+ * serves them as the real headers (scripts/s3-local.ts); S3 itself cannot, so in the cloud they are to be set
+ * by a CloudFront response headers policy (not built yet).
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join, relative, sep } from 'node:path';
@@ -57,8 +62,30 @@ export function pageFiles(webDir = WEB_DIR): Array<{ key: string; path: string; 
   return files;
 }
 
+/**
+ * The page's response headers. The CSP is built from the API's address because `connect-src` must name it;
+ * no inline script or style, nothing framed, no plugins, forms post nowhere.
+ */
+export function pageSecurityHeaders(config: PageConfig): Record<string, string> {
+  const apiOrigin = new URL(config.apiUrl).origin;
+  const csp = [
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self'",
+    // The thumbnails and the 28x28 preview are PNG data URLs the service made (web/src/app.ts checks them).
+    "img-src 'self' data:",
+    `connect-src 'self' ${apiOrigin}`,
+    "manifest-src 'self'",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+  return { 'content-security-policy': csp, 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' };
+}
+
 export async function publishPage(client: S3Client, bucket: string, config: PageConfig, webDir = WEB_DIR): Promise<string[]> {
   const keys: string[] = [];
+  const metadata = pageSecurityHeaders(config);
   for (const file of pageFiles(webDir)) {
     await client.send(
       new PutObjectCommand({
@@ -68,6 +95,7 @@ export async function publishPage(client: S3Client, bucket: string, config: Page
         ContentType: file.contentType,
         // The page is small and changes with every deploy: browsers revalidate instead of keeping stale code.
         CacheControl: 'no-cache',
+        Metadata: metadata,
       }),
     );
     keys.push(file.key);
@@ -79,6 +107,7 @@ export async function publishPage(client: S3Client, bucket: string, config: Page
       Body: `${JSON.stringify({ apiUrl: config.apiUrl.replace(/\/+$/, '') } satisfies PageConfig)}\n`,
       ContentType: CONTENT_TYPES['.json'],
       CacheControl: 'no-cache',
+      Metadata: metadata,
     }),
   );
   keys.push('config.json');
