@@ -114,7 +114,8 @@ export function localS3Client(endpoint: string, credentials: LocalCredentials): 
   return new S3Client({
     endpoint,
     region: LOCAL_REGION,
-    credentials,
+    // A copy: the SDK marks the object it is given ($source), which would leak into serviceEnv and the tests.
+    credentials: { ...credentials },
     forcePathStyle: true,
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
