@@ -1,0 +1,67 @@
+/**
+ * The local stack as `npm start` runs it, for the attack tests: the local S3 server (scripts/s3-local.ts) with
+ * the page published on it, and serverless-offline (scripts/offline.ts) pointed at it, on free ports, in a
+ * temporary directory. Also the few requests every attack test needs (an upload, the ids in the history).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freeTcpPort, type OfflineService, startOffline } from '../../scripts/offline';
+import { type LocalS3, startS3Local } from '../../scripts/s3-local';
+
+export interface Stack {
+  s3: LocalS3;
+  service: OfflineService;
+  /** serverless-offline's Lambda invoke port. */
+  lambdaUrl: string;
+  dir: string;
+  stop(): Promise<void>;
+}
+
+/** The predict function's name on the invoke port (serverless.yml: service-stage-function). */
+export const PREDICT_FUNCTION = 'digit-service-dev-predict';
+
+export async function startStack(): Promise<Stack> {
+  const dir = mkdtempSync(join(tmpdir(), 'digit-security-'));
+  const s3 = await startS3Local({ directory: join(dir, 's3') });
+  const lambdaPort = await freeTcpPort();
+  let service: OfflineService;
+  try {
+    service = await startOffline({
+      lambdaPort,
+      env: { ...s3.serviceEnv(), PREDICTION_STORE: 'sqlite', SQLITE_PATH: join(dir, 'p.sqlite'), LOG_LEVEL: 'warn' },
+      startTimeoutMs: 120_000,
+    });
+    await s3.publishPage({ apiUrl: service.url });
+  } catch (error: unknown) {
+    await s3.stop();
+    throw error;
+  }
+  return {
+    s3,
+    service,
+    lambdaUrl: `http://127.0.0.1:${lambdaPort}`,
+    dir,
+    stop: async () => {
+      await service.stop();
+      await s3.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function upload(base: string, bytes: Buffer, filename: string, headers: Record<string, string> = {}): Promise<Response> {
+  const form = new FormData();
+  form.append('image', new Blob([new Uint8Array(bytes)], { type: 'image/png' }), filename);
+  return fetch(`${base}/predict`, { method: 'POST', body: form, headers });
+}
+
+/**
+ * Every prediction the service holds, as the operator sees them: the ids and the stored client addresses.
+ * (Anonymous today; when the history needs a key, this is the one place that sends it.)
+ */
+export async function storedPredictions(base: string): Promise<Array<{ id: string; filename: string; imageKey: string | null }>> {
+  const response = await fetch(`${base}/history?limit=100`);
+  if (response.status !== 200) throw new Error(`GET /history answered ${response.status}: ${await response.text()}`);
+  return ((await response.json()) as { items: Array<{ id: string; filename: string; imageKey: string | null }> }).items;
+}
