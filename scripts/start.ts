@@ -95,6 +95,7 @@ async function main(): Promise<void> {
       `  openapi  GET  ${url}/openapi.json     the API described (OpenAPI 3)`,
       `  store    ${store}`,
       `  uploads  bucket "${s3.uploadsBucket}" on ${s3.endpoint}, data in .local/s3`,
+      `  s3 key   .local/s3-credentials.json (mode 600; every request but a read of the page must be signed with it)`,
       'Ctrl-C stops everything.',
       '',
     ].join('\n'),

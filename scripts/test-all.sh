@@ -18,6 +18,6 @@ fi
 
 npm run --silent build
 shopt -s nullglob
-files=(test/unit/*.test.ts test/integration/*.test.ts test/e2e/*.test.ts)
+files=(test/unit/*.test.ts test/integration/*.test.ts test/e2e/*.test.ts test/security/*.test.ts)
 exec node_modules/.bin/tsx scripts/cassandra/with-cassandra.ts -- \
   node --import tsx --test --test-reporter=spec --test-concurrency=1 "${files[@]}"
