@@ -18,8 +18,8 @@
  * signature check, added by patches/@20minutes+s3rver+*.patch: the signature was this server's key). Every
  * answer gets `X-Content-Type-Options: nosniff`; an object of the uploads bucket is served as an attachment
  * with its image type, whatever the URL asks (`response-*` overrides are refused); the page's files carry
- * the security headers stored with them at publish time (scripts/page-publish.ts), and anything else the
- * page bucket answers gets a CSP that runs nothing.
+ * the security headers stored with them at publish time (scripts/page-publish.ts); anything else the page
+ * bucket answers cannot be framed, and every other answer gets a CSP that runs nothing.
  *
  * Credentials: random per install, never the s3rver defaults (S3RVER/S3RVER, revoked at start). They live in
  * a JSON file `{ "accessKeyId", "secretAccessKey" }` with mode 600: by default `s3-credentials.json` beside
@@ -164,8 +164,13 @@ export function loadOrCreateCredentials(file: string): LocalCredentials {
 
 /** Headers a page file may carry from its metadata (x-amz-meta-<name>), set at publish time. */
 const PAGE_HEADERS = ['content-security-policy', 'referrer-policy', 'x-content-type-options'];
-/** Anything else the page bucket answers (error pages, a missing key) runs nothing and cannot be framed. */
+/** Every answer but the page's files (uploads, errors) runs nothing and cannot be framed. */
 const INERT_CSP = "default-src 'none'; frame-ancestors 'none'; sandbox";
+/**
+ * A page-bucket object published without the page's headers (the error document served for an unknown key,
+ * a file put there by hand with the key) is at least never framed; it keeps the rest of its behaviour.
+ */
+const UNPUBLISHED_PAGE_CSP = "frame-ancestors 'none'";
 /** The types the service keeps (layers/uploads-bucket.ts); any other stored type is served as bytes. */
 const IMAGE_TYPES = new Set(['image/png', 'image/jpeg', 'image/webp', 'image/gif', 'image/tiff', 'image/avif']);
 
@@ -251,7 +256,8 @@ function responseHeaders(rules: AccessRules): KoaMiddleware {
           res.removeHeader(`x-amz-meta-${name}`);
         }
       }
-      if (bucket !== rules.pageBucket || !res.hasHeader('content-security-policy')) res.setHeader('Content-Security-Policy', INERT_CSP);
+      if (bucket !== rules.pageBucket) res.setHeader('Content-Security-Policy', INERT_CSP);
+      else if (!res.hasHeader('content-security-policy')) res.setHeader('Content-Security-Policy', UNPUBLISHED_PAGE_CSP);
       if (bucket === rules.uploadsBucket && ctx.params?.key && ctx.status < 400) {
         res.setHeader('Content-Disposition', 'attachment');
         const type = String(res.getHeader('content-type') ?? '').split(';')[0];

@@ -102,7 +102,7 @@ describe('the local S3 server refuses anonymous and forged access', () => {
   });
 
   it('serves the page to anonymous readers, with its CSP, nosniff and Referrer-Policy', async () => {
-    for (const path of ['', 'index.html', 'config.json', 'dist/app.js']) {
+    for (const path of ['', 'index.html', 'config.json', 'dist/main.js']) {
       const response = await fetch(`${s3.pageUrl}${path}`);
       assert.equal(response.status, 200, path);
       await response.arrayBuffer();
@@ -114,10 +114,15 @@ describe('the local S3 server refuses anonymous and forged access', () => {
       assert.equal(response.headers.get('x-content-type-options'), 'nosniff', path);
       assert.equal(response.headers.get('referrer-policy'), 'no-referrer', path);
     }
-    // A page-bucket answer that is not a published file (the error document) runs nothing.
+    // A page-bucket answer that is not a published file (the error document) cannot be framed either.
     const missing = await fetch(`${s3.pageUrl}no-such-file.html`);
     await missing.arrayBuffer();
-    assert.match(missing.headers.get('content-security-policy') ?? '', /default-src 'none'.*sandbox/);
+    assert.equal(missing.headers.get('content-security-policy'), "frame-ancestors 'none'");
+    // Refusals run nothing.
+    const refused = await fetch(`${s3.pageUrl}config.json`, { method: 'PUT', body: '{}' });
+    await refused.arrayBuffer();
+    assert.equal(refused.status, 403);
+    assert.match(refused.headers.get('content-security-policy') ?? '', /default-src 'none'.*sandbox/);
   });
 
   it('refuses anonymous writes and deletes on both buckets, and changes nothing', async () => {
