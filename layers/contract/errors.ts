@@ -16,6 +16,10 @@ export const ERROR_CODES = {
   empty_file: { status: 400, description: 'The file has no bytes.' },
   too_many_files: { status: 400, description: 'More than one file in the form.' },
   malformed_multipart: { status: 400, description: 'The multipart body cannot be read.' },
+  forbidden: { status: 403, description: 'Refused to a browser: the local Lambda invoke port runs nothing for a page.' },
+  not_found: { status: 404, description: 'No route at this method and path (answered by the HTTP front, naming no route).' },
+  method_not_allowed: { status: 405, description: 'The route does not take this method (answered by the HTTP front).' },
+  request_timeout: { status: 408, description: 'The request body did not arrive in time (answered by the HTTP front).' },
   payload_too_large: { status: 413, description: 'The request is too large.' },
   file_too_large: {
     status: 413,
@@ -31,6 +35,7 @@ export const ERROR_CODES = {
   corrupt_image: { status: 422, description: 'The image is corrupt or truncated.' },
   no_digit: { status: 422, description: 'No ink stands out from the background.' },
   internal_error: { status: 500, description: 'An unexpected failure; details are in the service log, under the request id.' },
+  bad_gateway: { status: 502, description: 'The function failed before it answered (answered by the HTTP front); retry later.' },
   service_unavailable: { status: 503, description: 'A dependency cannot answer now; retry after Retry-After seconds.' },
   store_unavailable: { status: 503, description: 'The prediction store cannot answer now; retry after Retry-After seconds.' },
   uploads_unavailable: { status: 503, description: 'The uploads bucket cannot keep the upload now; retry after Retry-After seconds.' },

@@ -7,22 +7,20 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { ERROR_CODES, ErrorBody } from '../../layers/contract';
 import { plainDigit } from '../support/digit-images';
 import { predictEvent } from '../support/events';
 import { PREDICT_FUNCTION, type Stack, startStack, storedPredictions, upload } from './stack';
 
 const EVIL = 'http://127.0.0.1:1';
 
-interface ErrorBody {
-  error: { code: string; message: string };
-}
-
 async function errorOf(response: Response): Promise<ErrorBody['error']> {
   assert.match(response.headers.get('content-type') ?? '', /^application\/json/);
-  const body = (await response.json()) as ErrorBody;
-  assert.deepEqual(Object.keys(body), ['error']);
-  assert.equal(typeof body.error.code, 'string');
-  assert.equal(typeof body.error.message, 'string');
+  const raw: unknown = await response.json();
+  assert.deepEqual(Object.keys(raw as object), ['error']);
+  // The contract's schema: a code the API does not document, or a missing message, fails here.
+  const body = ErrorBody.parse(raw);
+  assert.equal(ERROR_CODES[body.error.code].status, response.status, `${body.error.code} is documented with another status`);
   return body.error;
 }
 
@@ -121,7 +119,7 @@ describe('the API over HTTP, attacked', () => {
     }
   });
 
-  it('answers a body over 10 MB 413 in the error form, before the handler', async () => {
+  it('answers a body over 10 MiB 413 in the error form, before the handler', async () => {
     const before = (await storedPredictions(base)).length;
     const response = await fetch(`${base}/predict`, {
       method: 'POST',
@@ -142,7 +140,7 @@ describe('the API over HTTP, attacked', () => {
     assert.match(head, /\r\ncontent-type: application\/json/i);
     assert.match(head, /\r\nx-content-type-options: nosniff/i);
     assert.match(head, /\r\nconnection: close/i);
-    assert.equal((JSON.parse(body) as ErrorBody).error.code, 'request_timeout');
+    assert.equal(ErrorBody.parse(JSON.parse(body)).error.code, 'request_timeout');
     // hapi's payload timeout (10 s), not the wait for a client that never finishes.
     assert.ok(Date.now() - started < 20_000, `answered after ${Date.now() - started} ms`);
   });
