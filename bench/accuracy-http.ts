@@ -14,8 +14,9 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type OfflineService, ROOT, startOffline } from '../scripts/offline';
-import { plainDigit, type RenderedDigit, redrawnDigit } from '../test/support/digit-images';
+import { plainDigit, type RenderedDigit, redrawnDigit } from '../tools/digit-images';
+import { ROOT } from '../tools/root';
+import { type OfflineService, startOffline } from '../tools/service';
 
 const VARIANTS: Record<string, (index: number) => Promise<RenderedDigit>> = {
   plain: (index) => plainDigit(index, 'png'),
@@ -101,10 +102,7 @@ async function main(): Promise<void> {
   if (!base) {
     scratch = mkdtempSync(join(tmpdir(), 'digit-accuracy-'));
     process.stderr.write('starting serverless-offline with a throwaway SQLite store...\n');
-    service = await startOffline({
-      env: { PREDICTION_STORE: 'sqlite', SQLITE_PATH: join(scratch, 'p.sqlite'), LOG_LEVEL: 'warn' },
-      startTimeoutMs: 120_000,
-    });
+    service = await startOffline({ env: { PREDICTION_STORE: 'sqlite', SQLITE_PATH: join(scratch, 'p.sqlite'), LOG_LEVEL: 'warn' } });
     base = service.url;
   }
   try {

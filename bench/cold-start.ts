@@ -1,7 +1,7 @@
 /**
  * `npm run bench:cold-start`: the production bundle's cold start, process start to first prediction, as a
  * new Lambda container of the predict function pays it. Builds the bundle, lays it out alone like /var/task
- * (scripts/bundle.ts), then starts a fresh Node process per run that requires functions/predict.js (which
+ * (tools/task-root.ts), then starts a fresh Node process per run that requires functions/predict.js (which
  * starts loading the model and the store at import, as in the Lambda init phase) and invokes it with one
  * real MNIST digit. Measured per backend: wasm, and native TensorFlow where @tensorflow/tfjs-node is built;
  * then history and health the same way on wasm (the backend prod uses), for their cold start and peak RSS.
@@ -13,46 +13,21 @@
  * temporary file. Prints a table and writes bench/out/cold-start.json: per backend the median, min and max of
  * each phase, peak RSS, and the sizes of the bundle and of the node_modules it needs.
  */
-import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Client } from 'cassandra-driver';
-import { bundle, INSTALLED_EXTERNALS, layOutTaskRoot, productionClosure, ROOT } from '../scripts/bundle';
-import { plainDigit } from '../test/support/digit-images';
-import { httpEvent, predictEvent } from '../test/support/events';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { INSTALLED_EXTERNALS, productionClosure } from '../scripts/bundle';
+import { dropKeyspace, freshKeyspace } from '../tools/cassandra';
+import { plainDigit } from '../tools/digit-images';
+import { httpEvent, predictEvent } from '../tools/events';
+import { ROOT } from '../tools/root';
+import { type BundledTaskRoot, bundledTaskRoot, type ContainerRun, type HandlerName } from '../tools/task-root';
 
-/** One container: timings in ms since the process's time origin (its start), and its peak RSS. */
-const HARNESS = `
-'use strict';
-const { readFileSync } = require('node:fs');
-const { join } = require('node:path');
-const name = process.argv[2];
-const event = JSON.parse(readFileSync(process.argv[3], 'utf8'));
-(async () => {
-  const requireStart = performance.now();
-  const { handler } = require(join(process.env.LAMBDA_TASK_ROOT, 'functions', name + '.js'));
-  const requireEnd = performance.now();
-  const response = await handler(event, { awsRequestId: 'cold-start' });
-  const firstPrediction = performance.now();
-  const body = JSON.parse(response.body);
-  const again = performance.now();
-  await handler(event, { awsRequestId: 'warm' });
-  const warm = performance.now() - again;
-  process.stdout.write('RESULT ' + JSON.stringify({
-    statusCode: response.statusCode, digit: body.digit, requireStart, requireEnd, firstPrediction, warm,
-    rssMb: process.memoryUsage().rss / 1048576, maxRssMb: process.resourceUsage().maxRSS / 1024,
-  }) + '\\n');
-  process.exit(0);
-})().catch((error) => { console.error(error); process.exit(1); });
-`;
-
+/** One container's figures: ms since the process's start (its time origin), and its peak RSS. */
 interface RunResult {
-  statusCode: number;
   digit: number;
-  /** ms from the process start to the first line of the harness (Node's own start-up). */
+  /** ms from the process start to the first line of the container script (Node's own start-up). */
   requireStart: number;
   /** ms from the process start to the end of `require('functions/predict.js')` (the init phase's synchronous part). */
   requireEnd: number;
@@ -60,40 +35,33 @@ interface RunResult {
   firstPrediction: number;
   /** ms of the second invocation in the same process. */
   warm: number;
-  rssMb: number;
   maxRssMb: number;
-  /** ms from spawning the process to reading its result, seen from outside. */
+  /** ms from spawning the process to its exit, seen from outside. */
   wallMs: number;
 }
 
-function runOnce(work: string, taskRoot: string, handler: string, eventFile: string, env: Record<string, string>): Promise<RunResult> {
-  const began = performance.now();
-  const child = spawn(process.execPath, [join(work, 'harness.js'), handler, eventFile], {
-    cwd: taskRoot,
-    env: {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      HOME: work,
-      LAMBDA_TASK_ROOT: taskRoot,
-      NODE_OPTIONS: '--enable-source-maps',
-      LOG_LEVEL: 'warn',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolve, reject) => {
-    child.once('exit', (code) => {
-      const wallMs = performance.now() - began;
-      const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));
-      if (code !== 0 || !line) return reject(new Error(`run failed (${code}):\n${stdout}\n${stderr}`));
-      const result = { ...(JSON.parse(line.slice(7)) as Omit<RunResult, 'wallMs'>), wallMs };
-      if (result.statusCode !== 200) return reject(new Error(`${handler} answered ${result.statusCode}:\n${stderr}`));
-      resolve(result);
-    });
-  });
+/** One container of `handler`, invoked twice with `event` (cold, then warm); refused unless both answer 200. */
+async function runOnce(
+  task: BundledTaskRoot,
+  handler: HandlerName,
+  event: APIGatewayProxyEventV2,
+  env: Record<string, string>,
+): Promise<RunResult> {
+  const run: ContainerRun = await task.invoke(handler, [event, event], { LOG_LEVEL: 'warn', ...env });
+  const [cold, warm] = run.invocations;
+  if (!cold || !warm) throw new Error(`${handler} answered ${run.invocations.length} of 2 invocations:\n${run.log}`);
+  for (const answer of [cold, warm]) {
+    if (answer.statusCode !== 200) throw new Error(`${handler} answered ${answer.statusCode}:\n${run.log}`);
+  }
+  return {
+    digit: cold.body.digit as number,
+    requireStart: run.requireStart,
+    requireEnd: run.requireEnd,
+    firstPrediction: cold.endedAt,
+    warm: warm.ms,
+    maxRssMb: run.maxRssMb,
+    wallMs: run.wallMs,
+  };
 }
 
 function stats(values: number[]): { median: number; min: number; max: number } {
@@ -120,22 +88,14 @@ async function main(): Promise<void> {
   const runs = Number(values.runs);
   if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive integer, got ${values.runs}`);
 
-  const work = mkdtempSync(join(tmpdir(), 'cold-start-'));
-  const keyspace = `bench_${randomBytes(6).toString('hex')}`;
+  const keyspace = freshKeyspace('bench');
   const cassandra = process.env.CASSANDRA_CONTACT_POINTS;
+  let task: BundledTaskRoot | undefined;
   try {
-    const built = await bundle({ outDir: join(work, 'bundle'), quiet: true });
-    const taskRoot = join(work, 'var', 'task');
-    layOutTaskRoot(taskRoot, built.dir);
-    writeFileSync(join(work, 'harness.js'), HARNESS);
+    task = await bundledTaskRoot('cold-start');
+    const { built, taskRoot, work } = task;
     const digit = await plainDigit(0);
-    const eventFile = join(work, 'event.json');
-    writeFileSync(eventFile, JSON.stringify(predictEvent([{ filename: 'seven.png', contentType: digit.mediaType, content: digit.bytes }])));
-    const getEvents: Record<string, string> = {};
-    for (const name of ['history', 'health']) {
-      getEvents[name] = join(work, `${name}.json`);
-      writeFileSync(getEvents[name], JSON.stringify(httpEvent({ path: `/${name}` })));
-    }
+    const predict = predictEvent([{ filename: 'seven.png', contentType: digit.mediaType, content: digit.bytes }]);
 
     const storeEnv: Record<string, string> = cassandra
       ? {
@@ -144,18 +104,16 @@ async function main(): Promise<void> {
           CASSANDRA_KEYSPACE: keyspace,
         }
       : { PREDICTION_STORE: 'sqlite', SQLITE_PATH: join(work, 'predictions.sqlite') };
-    const tfjsNode = join(taskRoot, 'node_modules', '@tensorflow', 'tfjs-node');
-    const nativeBuilt = existsSync(join(tfjsNode, 'lib', 'napi-v8', 'tfjs_binding.node'));
-    const backends = nativeBuilt ? ['wasm', 'tensorflow'] : ['wasm'];
+    const backends = task.nativeBuilt ? ['wasm', 'tensorflow'] : ['wasm'];
 
     // One unmeasured run creates the keyspace and tables (in the cloud, CloudFormation has made them already).
-    await runOnce(work, taskRoot, 'predict', eventFile, { ...storeEnv, INFERENCE_BACKEND: 'wasm' });
+    await runOnce(task, 'predict', predict, { ...storeEnv, INFERENCE_BACKEND: 'wasm' });
 
     const report: Record<string, unknown> = {};
     for (const backend of backends) {
       const results: RunResult[] = [];
       for (let i = 0; i < runs; i += 1) {
-        const result = await runOnce(work, taskRoot, 'predict', eventFile, { ...storeEnv, INFERENCE_BACKEND: backend });
+        const result = await runOnce(task, 'predict', predict, { ...storeEnv, INFERENCE_BACKEND: backend });
         if (result.digit !== digit.label) throw new Error(`${backend}: predicted ${result.digit}, expected ${digit.label}`);
         results.push(result);
       }
@@ -173,10 +131,10 @@ async function main(): Promise<void> {
 
     // history and health, each its own function (container), on the backend prod uses: for their memory sizes.
     const others: Record<string, unknown> = {};
-    for (const name of ['history', 'health']) {
+    for (const name of ['history', 'health'] as const) {
       const results: RunResult[] = [];
       for (let i = 0; i < runs; i += 1) {
-        results.push(await runOnce(work, taskRoot, name, getEvents[name] as string, { ...storeEnv, INFERENCE_BACKEND: 'wasm' }));
+        results.push(await runOnce(task, name, httpEvent({ path: `/${name}` }), { ...storeEnv, INFERENCE_BACKEND: 'wasm' }));
       }
       others[name] = {
         backend: 'wasm',
@@ -238,12 +196,8 @@ async function main(): Promise<void> {
     }
     console.log(`written to ${outFile}`);
   } finally {
-    if (cassandra) {
-      const admin = new Client({ contactPoints: cassandra.split(','), localDataCenter: process.env.CASSANDRA_LOCAL_DC ?? 'datacenter1' });
-      await admin.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`).catch(() => undefined);
-      await admin.shutdown();
-    }
-    rmSync(work, { recursive: true, force: true });
+    if (cassandra) await dropKeyspace(cassandra, keyspace);
+    task?.remove();
   }
 }
 

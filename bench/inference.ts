@@ -5,12 +5,13 @@
  *
  *   tsx bench/inference.ts --backend wasm|tensorflow [--seconds 3]
  *
- * Prints one line `RESULT {json}`: median and p90 ms per call and per image, per batch size.
+ * Prints its result through tools/child-result.ts: median and p90 ms per call and per image, per batch size.
  */
 import { parseArgs } from 'node:util';
 import { type BackendChoice, loadClassifier } from '../layers/classifier';
 import { PIXELS } from '../layers/model-contract';
 import { loadMnist } from '../model/mnist';
+import { printResult } from '../tools/child-result';
 
 export interface BatchTiming {
   batch: number;
@@ -59,7 +60,7 @@ async function main(): Promise<void> {
     batches.push({ batch, calls: steady.length, msPerCallMedian: median, msPerCallP90: quantile(steady, 0.9), msPerImage: median / batch });
   }
   const result: InferenceResult = { backend: classifier.backend, modelVersion: classifier.version, loadMs, batches };
-  process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
+  printResult(result);
   classifier.dispose();
 }
 

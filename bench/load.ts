@@ -27,9 +27,12 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { type CassandraNode, startCassandra } from '../scripts/cassandra/launcher';
-import { type OfflineService, ROOT } from '../scripts/offline';
-import { type DigitForm, digitForms, dropKeyspace, freshKeyspace, startService } from '../test/reliability/harness';
+import { dropKeyspace, freshKeyspace, localCassandra } from '../tools/cassandra';
+import { runForResult } from '../tools/child-result';
+import { type DigitForm, digitForms } from '../tools/digit-images';
+import { ROOT } from '../tools/root';
+import { type OfflineService, startOffline } from '../tools/service';
+import { sleep } from '../tools/sleep';
 import { writeLoadChartPng } from './chart';
 import { cpuDelta, type ProfileSummary, processCpuMs, sum, summariseProfile, threadCpuMs } from './cpu';
 import type { InferenceResult } from './inference';
@@ -147,25 +150,15 @@ async function runLoad(
   };
 }
 
-/** Runs `tsx <script> args` and parses its `RESULT {json}` line; null (with the reason logged) if it fails. */
-function runChild<T>(script: string, args: string[], env: Record<string, string>): Promise<T | null> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, script), ...args], {
-      cwd: ROOT,
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once('exit', (code) => {
-      const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));
-      if (code === 0 && line) return resolve(JSON.parse(line.slice(7)) as T);
-      log(`${script} ${args.join(' ')} failed (exit ${String(code)}): ${stderr.trim().split('\n').slice(-3).join(' | ')}`);
-      resolve(null);
-    });
+/** Runs `tsx <script> args` and reads its result; null (with the reason logged) if it fails. */
+async function runChild<T>(script: string, args: string[], env: Record<string, string>): Promise<T | null> {
+  const run = await runForResult<T>(process.execPath, ['--import', 'tsx', join(ROOT, script), ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
   });
+  if (run.code === 0 && run.result !== undefined) return run.result;
+  log(`${script} ${args.join(' ')} failed (exit ${String(run.code)}): ${run.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+  return null;
 }
 
 function runColdStart(runs: number, env: Record<string, string>): Promise<boolean> {
@@ -192,7 +185,9 @@ async function profilePredict(
   const dir = mkdtempSync(join(tmpdir(), 'bench-prof-'));
   let service: OfflineService | undefined;
   try {
-    service = await startService({ ...env, BENCH_PROFILE_DIR: dir, NODE_OPTIONS: `--require ${join(ROOT, 'bench', 'cpu-profiler.cjs')}` });
+    service = await startOffline({
+      env: { ...env, BENCH_PROFILE_DIR: dir, NODE_OPTIONS: `--require ${join(ROOT, 'bench', 'cpu-profiler.cjs')}` },
+    });
     const pid = service.child.pid as number;
     await runLoad(service.url, { name: 'predict (warm-up)', method: 'POST', path: '/predict', forms }, connections, 3, pid, undefined);
     process.kill(pid, 'SIGUSR2');
@@ -206,7 +201,7 @@ async function profilePredict(
     );
     process.kill(pid, 'SIGUSR2');
     const file = join(dir, `${pid}.cpuprofile`);
-    for (let waited = 0; !existsSync(file) && waited < 100; waited += 1) await new Promise((r) => setTimeout(r, 100));
+    for (let waited = 0; !existsSync(file) && waited < 100; waited += 1) await sleep(100);
     if (!existsSync(file)) {
       log('no CPU profile was written');
       return null;
@@ -345,17 +340,14 @@ async function main(): Promise<void> {
     : false;
   if (training) log('WARNING: a training run (model/train.ts) is using the CPU: these figures are measured under contention');
 
-  let node: CassandraNode | undefined;
-  let contactPoints = process.env.CASSANDRA_CONTACT_POINTS;
-  if (!contactPoints) {
-    node = await startCassandra({ onProgress: (msg) => log(`cassandra: ${msg}`) });
-    contactPoints = node.contactPoint;
-  }
+  const cassandra = await localCassandra((msg) => log(`cassandra: ${msg}`));
+  const node = cassandra.node;
+  const contactPoints = cassandra.contactPoints;
   const keyspace = freshKeyspace('bench');
   const env: Record<string, string> = {
     PREDICTION_STORE: 'cassandra',
     CASSANDRA_CONTACT_POINTS: contactPoints,
-    CASSANDRA_LOCAL_DC: process.env.CASSANDRA_LOCAL_DC ?? 'datacenter1',
+    CASSANDRA_LOCAL_DC: cassandra.localDataCenter,
     CASSANDRA_KEYSPACE: keyspace,
     // The cloud stage's backend (serverless.yml), and the faster one for single images here.
     INFERENCE_BACKEND: String(values.backend),
@@ -364,7 +356,7 @@ async function main(): Promise<void> {
   // Ctrl-C (or a SIGTERM) stops what the bench started before it exits: no JVM or service is left behind.
   const interrupt = (signal: NodeJS.Signals): void => {
     log(`${signal}: stopping the service and Cassandra...`);
-    void Promise.allSettled([service?.stop(), node?.stop()]).then(() => process.exit(130));
+    void Promise.allSettled([service?.stop(), cassandra.stop()]).then(() => process.exit(130));
   };
   process.once('SIGINT', interrupt);
   process.once('SIGTERM', interrupt);
@@ -373,7 +365,7 @@ async function main(): Promise<void> {
     const plain = await digitForms(32, 'plain');
     const photos = await digitForms(32, 'redrawn', 32);
     log('starting serverless-offline on Cassandra...');
-    service = await startService(env);
+    service = await startOffline({ env });
     const pid = service.child.pid as number;
     const health = (await (await fetch(`${service.url}/health`)).json()) as { modelVersion: string; backend: string };
     log(`service up (${health.backend}, model ${health.modelVersion}); warming up and filling the history`);
@@ -515,7 +507,7 @@ async function main(): Promise<void> {
   } finally {
     await service?.stop();
     await dropKeyspace(contactPoints, keyspace);
-    await node?.stop();
+    await cassandra.stop();
   }
 }
 

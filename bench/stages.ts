@@ -9,7 +9,7 @@
  *
  *   tsx bench/stages.ts [--requests 300] [--kind plain|redrawn]
  *
- * Prints one line `RESULT {json}`: per stage the median, p90 and mean in ms.
+ * Prints its result through tools/child-result.ts: per stage the median, p90 and mean in ms.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
@@ -18,7 +18,8 @@ import { preprocessImage } from '../layers/preprocess';
 import { getClassifier, getConfig, getStore } from '../layers/runtime';
 import type { PredictionRecord } from '../layers/store/prediction-store';
 import { readUpload } from '../layers/upload';
-import { digitForms } from '../test/reliability/harness';
+import { printResult } from '../tools/child-result';
+import { digitForms } from '../tools/digit-images';
 
 export const STAGES = ['base64', 'multipart', 'preprocess', 'inference', 'record', 'store', 'answer'] as const;
 export type Stage = (typeof STAGES)[number];
@@ -95,7 +96,7 @@ async function main(): Promise<void> {
     stages: Object.fromEntries(STAGES.map((s) => [s, summary(times[s])])) as Record<Stage, StageTiming>,
     totalMedian: summary(totals).median,
   };
-  process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
+  printResult(result);
   await store.close?.();
 }
 

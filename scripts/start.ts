@@ -7,9 +7,10 @@
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { ROOT } from '../tools/root';
+import { type ServiceWithBuckets, startWithBuckets } from '../tools/service';
 import type { CassandraNode } from './cassandra/launcher';
-import { type OfflineService, ROOT, startOffline } from './offline';
-import { defaultS3Directory, type LocalS3, startS3Local } from './s3-local';
+import { defaultS3Directory } from './s3-local';
 
 function build(): void {
   process.stdout.write('Compiling the handlers and the page (tsc)...\n');
@@ -33,15 +34,13 @@ async function main(): Promise<void> {
   build();
   const env: Record<string, string> = {};
   let cassandra: CassandraNode | undefined;
-  let service: OfflineService | undefined;
-  let s3: LocalS3 | undefined;
+  let stack: ServiceWithBuckets | undefined;
   let stopping = false;
   const stopAll = async (code: number): Promise<never> => {
     if (!stopping) {
       stopping = true;
       process.stdout.write('\nStopping...\n');
-      await service?.stop();
-      await s3?.stop();
+      await stack?.stop();
       await cassandra?.stop();
     }
     process.exit(code);
@@ -65,16 +64,15 @@ async function main(): Promise<void> {
       ? `Cassandra at ${env.CASSANDRA_CONTACT_POINTS ?? process.env.CASSANDRA_CONTACT_POINTS}`
       : 'embedded SQLite (.local/predictions.sqlite)';
 
-  s3 = await startS3Local({ port: Number(process.env.S3_PORT ?? 4569), directory: defaultS3Directory(ROOT) });
-  Object.assign(env, s3.serviceEnv());
-
-  service = await startOffline({
+  stack = await startWithBuckets({
+    s3Port: Number(process.env.S3_PORT ?? 4569),
+    s3Directory: defaultS3Directory(ROOT),
     port: Number(process.env.PORT ?? 3000),
     lambdaPort: Number(process.env.LAMBDA_PORT ?? 3002),
     env,
     output: 'inherit',
-    startTimeoutMs: 120_000,
   });
+  const { service, s3 } = stack;
   service.child.once('exit', (code) => {
     if (!stopping) {
       process.stderr.write(`serverless-offline exited (${code}); stopping.\n`);

@@ -9,18 +9,20 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Client } from 'cassandra-driver';
+import { freePort } from '../../tools/ports';
+import { ROOT } from '../../tools/root';
+import { sleep } from '../../tools/sleep';
 
 /** Kept in step with `cassandra.version` in pom.xml. */
 export const CASSANDRA_VERSION = '5.0.9';
 export const LOCAL_DATA_CENTER = 'datacenter1';
 
 const HERE = __dirname;
-const REPO_ROOT = path.resolve(HERE, '..', '..');
 const DEFAULT_JAVA = '/usr/lib/jvm/java-17-openjdk-amd64/bin/java';
 const START_TIMEOUT_MS = 90_000;
 const STOP_GRACE_MS = 30_000;
@@ -200,20 +202,6 @@ export async function resolveClasspath(onProgress: (msg: string) => void = () =>
   return lib;
 }
 
-/** A TCP port nothing listens on now, on `address`. */
-export async function freePort(address = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, address, () => {
-      const info = server.address();
-      const port = typeof info === 'object' && info !== null ? info.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 function render(template: string, values: Record<string, string>): string {
   return template.replace(/\{\{(\w+)\}\}/g, (_, key: string) => {
     const value = values[key];
@@ -266,8 +254,6 @@ async function cqlAnswers(address: string, port: number): Promise<string | null>
   }
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
 function waitForExit(child: ChildProcess, ms: number): Promise<boolean> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
   return new Promise((resolve) => {
@@ -286,7 +272,7 @@ export async function startCassandra(opts: StartCassandraOptions = {}): Promise<
   const storagePort = opts.storagePort ?? (await freePort(address));
   const ephemeral = opts.dataDir === undefined;
   const dataDir = path.resolve(
-    opts.dataDir ?? path.join(REPO_ROOT, '.local', 'cassandra', `tmp-${Date.now()}-${randomBytes(3).toString('hex')}`),
+    opts.dataDir ?? path.join(ROOT, '.local', 'cassandra', `tmp-${Date.now()}-${randomBytes(3).toString('hex')}`),
   );
   const seeds = (opts.seeds ?? [address]).map((s) => (s.includes(':') ? s : `${s}:${storagePort}`));
   const java = opts.javaPath ?? process.env.CASSANDRA_JAVA ?? DEFAULT_JAVA;
@@ -469,7 +455,7 @@ export async function startCluster(opts: StartClusterOptions = {}): Promise<Cass
   const storagePort = await freePort('127.0.0.1');
   const nativePort = await freePort('127.0.0.1');
   const clusterName = opts.clusterName ?? `digit-service-cluster-${randomBytes(3).toString('hex')}`;
-  const base = opts.dataDir ?? path.join(REPO_ROOT, '.local', 'cassandra', `cluster-${Date.now()}-${randomBytes(3).toString('hex')}`);
+  const base = opts.dataDir ?? path.join(ROOT, '.local', 'cassandra', `cluster-${Date.now()}-${randomBytes(3).toString('hex')}`);
   const nodeOptions: StartCassandraOptions[] = tokens.map((token, i) => ({
     address: `127.0.0.${i + 1}`,
     nativePort,

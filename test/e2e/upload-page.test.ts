@@ -17,9 +17,10 @@ import { type BrowserContext, chromium, type Page, type Request } from 'playwrig
 import sharp from 'sharp';
 import { MAX_UPLOAD_BYTES } from '../../layers/config';
 import { type HistoryItem, HistoryPage } from '../../layers/contract';
-import { type OfflineService, ROOT, startOffline } from '../../scripts/offline';
-import { type LocalS3, startS3Local } from '../../scripts/s3-local';
-import { plainDigit, redrawnDigit } from '../support/digit-images';
+import type { LocalS3 } from '../../scripts/s3-local';
+import { plainDigit, redrawnDigit } from '../../tools/digit-images';
+import { ROOT } from '../../tools/root';
+import { type OfflineService, type ServiceWithBuckets, startWithBuckets } from '../../tools/service';
 
 const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = join(__dirname, 'screenshots');
@@ -62,6 +63,7 @@ function gate(): { hold: () => Promise<void>; reached: Promise<void>; release: (
 
 describe('the upload page in headless Chromium', () => {
   const dir = mkdtempSync(join(tmpdir(), 'digit-e2e-'));
+  let stack: ServiceWithBuckets | undefined;
   let s3: LocalS3;
   let service: OfflineService;
   let context: BrowserContext;
@@ -113,11 +115,11 @@ describe('the upload page in headless Chromium', () => {
     assert.equal(build.status, 0, build.stdout + build.stderr);
     mkdirSync(SHOTS, { recursive: true });
 
-    s3 = await startS3Local({ directory: join(dir, 's3') });
-    service = await startOffline({
-      env: { ...s3.serviceEnv(), PREDICTION_STORE: 'sqlite', SQLITE_PATH: join(dir, 'p.sqlite'), LOG_LEVEL: 'warn' },
-      startTimeoutMs: 120_000,
+    stack = await startWithBuckets({
+      s3Directory: join(dir, 's3'),
+      env: { PREDICTION_STORE: 'sqlite', SQLITE_PATH: join(dir, 'p.sqlite'), LOG_LEVEL: 'warn' },
     });
+    ({ s3, service } = stack);
     await s3.publishPage({ apiUrl: service.url });
 
     context = await chromium.launchPersistentContext(join(dir, 'chromium-profile'), {
@@ -136,8 +138,7 @@ describe('the upload page in headless Chromium', () => {
 
   after(async () => {
     await context?.close();
-    await service?.stop();
-    await s3?.stop();
+    await stack?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 

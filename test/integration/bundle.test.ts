@@ -1,105 +1,46 @@
 /**
  * The production bundle, alone, as the Lambda image runs it: `scripts/bundle.ts` builds it into a fresh
  * directory, which is laid out like the image's /var/task in an empty temporary directory (the bundle, the
- * wasm binaries, model/, and node_modules holding only the externals' production closure). A child process
- * with LAMBDA_TASK_ROOT set and nothing of this project on its module path requires the bundled handlers and
- * answers API Gateway v2 events: a real MNIST digit through /predict, then /history, against a real
- * Cassandra node (CASSANDRA_CONTACT_POINTS, set by scripts/cassandra/with-cassandra.ts; when it is not set,
- * this file starts a node of its own) in a keyspace of its own, dropped afterwards.
+ * wasm binaries, model/, and node_modules holding only the externals' production closure; tools/task-root.ts).
+ * A child process with LAMBDA_TASK_ROOT set and nothing of this project on its module path requires the
+ * bundled handlers and answers API Gateway v2 events: a real MNIST digit through /predict, then /history,
+ * against a real Cassandra node (CASSANDRA_CONTACT_POINTS, set by scripts/cassandra/with-cassandra.ts; when it
+ * is not set, this file starts a node of its own) in a keyspace of its own, dropped afterwards.
  *
  * This is what the image's build cannot be here (no Docker engine): proof that the bundle is self-contained,
  * finds its model and its wasm binaries, and loads its native externals from its own node_modules.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { type AddressInfo, createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { Client } from 'cassandra-driver';
-import { bundle, HANDLERS, layOutTaskRoot } from '../../scripts/bundle';
-import { type CassandraNode, startCassandra } from '../../scripts/cassandra/launcher';
-import { plainDigit } from '../support/digit-images';
-import { httpEvent, predictEvent } from '../support/events';
+import { HANDLERS } from '../../scripts/bundle';
+import { dropKeyspaces, freshKeyspace, type LocalCassandra, localCassandra } from '../../tools/cassandra';
+import { plainDigit } from '../../tools/digit-images';
+import { httpEvent, predictEvent } from '../../tools/events';
+import { freePort } from '../../tools/ports';
+import { ROOT } from '../../tools/root';
+import { type BundledTaskRoot, bundledTaskRoot, type ContainerRun, type HandlerName } from '../../tools/task-root';
 
-/**
- * Runs in the child, as one Lambda container of one function: requires that function's bundle from
- * LAMBDA_TASK_ROOT (each bundle carries its own TF.js, so a container never loads two), invokes the events
- * in order and prints the responses.
- */
-const HARNESS = `
-'use strict';
-const { readFileSync } = require('node:fs');
-const { join } = require('node:path');
-const root = process.env.LAMBDA_TASK_ROOT;
-const { handler: name, events } = JSON.parse(readFileSync(process.argv[2], 'utf8'));
-const resolvable = (pkg) => { try { require.resolve(pkg, { paths: [join(root, 'functions')] }); return true; } catch { return false; } };
-(async () => {
-  const { handler } = require(join(root, 'functions', name + '.js'));
-  const results = [];
-  for (const event of events) {
-    const response = await handler(event, { awsRequestId: event.requestContext.requestId });
-    results.push({ statusCode: response.statusCode, body: JSON.parse(response.body) });
-  }
-  const bundledOnly = ['@tensorflow/tfjs-backend-wasm', 'cassandra-driver', 'busboy', '@aws-sdk/client-s3'].filter(resolvable);
-  process.stdout.write('RESULT ' + JSON.stringify({ results, bundledOnly }) + '\\n');
-  // The Cassandra client keeps the event loop alive, as in a Lambda container between invocations.
-  process.exit(0);
-})().catch((error) => { console.error(error); process.exit(1); });
-`;
-
-interface HarnessOutput {
-  results: Array<{ statusCode: number; body: Record<string, unknown> }>;
-  /** Packages that are bundled and must therefore not be resolvable from the task root's node_modules. */
-  bundledOnly: string[];
-  /** What the handler logged (stderr), shown when an assertion fails. */
-  log: string;
-}
-
-let work: string;
+let cassandra: LocalCassandra | undefined;
+let task: BundledTaskRoot | undefined;
 let taskRoot: string;
-let node: CassandraNode | null = null;
 const keyspaces: string[] = [];
 
-function invoke(handler: (typeof HANDLERS)[number], events: APIGatewayProxyEventV2[], env: Record<string, string>): Promise<HarnessOutput> {
-  const callsFile = join(work, `calls-${randomBytes(4).toString('hex')}.json`);
-  writeFileSync(callsFile, JSON.stringify({ handler, events }));
-  const child = spawn(process.execPath, [join(work, 'harness.js'), callsFile], {
-    // Only what a Lambda container would have: no NODE_PATH, no tsx loader, no MODEL_DIR; cwd is the task root.
-    cwd: taskRoot,
-    env: {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      HOME: work,
-      LAMBDA_TASK_ROOT: taskRoot,
-      NODE_OPTIONS: '--enable-source-maps',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));
-      if (code !== 0 || !line) reject(new Error(`bundled ${handler} exited with ${code ?? signal}:\n${stdout}\n${stderr}`));
-      else resolve({ ...(JSON.parse(line.slice('RESULT '.length)) as Omit<HarnessOutput, 'log'>), log: stderr });
-    });
-  });
+/** One Lambda container of `handler` (each bundle carries its own TF.js, so a container never loads two), answering `events` in order. */
+function invoke(handler: HandlerName, events: APIGatewayProxyEventV2[], env: Record<string, string>): Promise<ContainerRun> {
+  assert.ok(task, 'the task root was not laid out');
+  return task.invoke(handler, events, env);
 }
 
 function cassandraEnv(backend: string): Record<string, string> {
-  const keyspace = `bundle_${randomBytes(6).toString('hex')}`;
+  assert.ok(cassandra, 'no Cassandra');
+  const keyspace = freshKeyspace('bundle');
   keyspaces.push(keyspace);
   return {
-    CASSANDRA_CONTACT_POINTS: process.env.CASSANDRA_CONTACT_POINTS as string,
-    CASSANDRA_LOCAL_DC: process.env.CASSANDRA_LOCAL_DC ?? 'datacenter1',
+    CASSANDRA_CONTACT_POINTS: cassandra.contactPoints,
+    CASSANDRA_LOCAL_DC: cassandra.localDataCenter,
     CASSANDRA_KEYSPACE: keyspace,
     // Generous on a shared 2-core machine: schema creation waits for agreement.
     CASSANDRA_TIMEOUT_MS: '15000',
@@ -109,38 +50,21 @@ function cassandraEnv(backend: string): Record<string, string> {
 }
 
 before(async () => {
-  if (!process.env.CASSANDRA_CONTACT_POINTS) {
-    node = await startCassandra({ onProgress: (msg) => console.error(`[cassandra] ${msg}`) });
-    process.env.CASSANDRA_CONTACT_POINTS = node.contactPoint;
-    process.env.CASSANDRA_LOCAL_DC = node.localDataCenter;
-  }
-  work = mkdtempSync(join(tmpdir(), 'bundle-test-'));
-  const built = await bundle({ outDir: join(work, 'bundle'), quiet: true });
-  // An empty directory laid out like /var/task, with no node_modules anywhere above it.
-  taskRoot = join(work, 'var', 'task');
-  layOutTaskRoot(taskRoot, built.dir);
-  writeFileSync(join(work, 'harness.js'), HARNESS);
+  cassandra = await localCassandra();
+  task = await bundledTaskRoot('bundle-test');
+  taskRoot = task.taskRoot;
 });
 
 after(async () => {
-  if (keyspaces.length > 0 && process.env.CASSANDRA_CONTACT_POINTS) {
-    const admin = new Client({
-      contactPoints: process.env.CASSANDRA_CONTACT_POINTS.split(','),
-      localDataCenter: process.env.CASSANDRA_LOCAL_DC ?? 'datacenter1',
-    });
-    for (const keyspace of keyspaces) {
-      await admin.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`).catch((err: unknown) => console.error('drop keyspace:', err));
-    }
-    await admin.shutdown();
-  }
-  if (node !== null) await node.stop();
-  if (work) rmSync(work, { recursive: true, force: true });
+  if (cassandra) await dropKeyspaces(cassandra.contactPoints, keyspaces);
+  await cassandra?.stop();
+  task?.remove();
 });
 
 interface Run {
-  predict: HarnessOutput;
-  history: HarnessOutput;
-  health: HarnessOutput;
+  predict: ContainerRun;
+  history: ContainerRun;
+  health: ContainerRun;
   label: number;
   rawLabel: number;
 }
@@ -168,9 +92,9 @@ async function predictThenHistory(backend: string): Promise<Run> {
 }
 
 function assertPredictedAndListed(run: Run, backend: string): void {
-  const [multipart, raw] = run.predict.results;
-  const [history, filtered] = run.history.results;
-  const [health] = run.health.results;
+  const [multipart, raw] = run.predict.invocations;
+  const [history, filtered] = run.history.invocations;
+  const [health] = run.health.invocations;
   assert.ok(multipart && raw && history && filtered && health);
   assert.equal(multipart.statusCode, 200, `${JSON.stringify(multipart.body)}\n${run.predict.log}`);
   assert.equal(multipart.body.digit, run.label);
@@ -221,12 +145,8 @@ describe('the production bundle alone in a /var/task layout', () => {
     // Keyspaces cannot be reached from here; what can be proven is that the bundled SigV4 plugin and its
     // aws-sdk v2 credential chain load and build the client (a failure to load would surface as a plain Error
     // from the store's constructor), so that only the unreachable endpoint is left to fail, as a quick 503.
-    const closedPort = await new Promise<number>((resolve) => {
-      const server = createServer().listen(0, '127.0.0.1', () => {
-        const { port } = server.address() as AddressInfo;
-        server.close(() => resolve(port));
-      });
-    });
+    // A port nothing listens on: the driver's connection is refused at once.
+    const closedPort = await freePort();
     const output = await invoke('health', [httpEvent({ path: '/health' })], {
       CASSANDRA_KEYSPACES_REGION: 'eu-west-1',
       CASSANDRA_CONTACT_POINTS: `127.0.0.1:${closedPort}`,
@@ -238,7 +158,7 @@ describe('the production bundle alone in a /var/task layout', () => {
       INFERENCE_BACKEND: 'wasm',
       LOG_LEVEL: 'warn',
     });
-    const [health] = output.results;
+    const [health] = output.invocations;
     assert.equal(health?.statusCode, 503, output.log);
     assert.deepEqual(health?.body.store, { kind: 'cassandra', ok: false });
     const failures = output.log
@@ -251,9 +171,7 @@ describe('the production bundle alone in a /var/task layout', () => {
 
   // @tensorflow/tfjs-node is optional: where its native library could not be installed, the service (and the
   // image, if its install failed) falls back to wasm, which the test above covers.
-  const nativeBuilt = existsSync(
-    join(__dirname, '..', '..', 'node_modules', '@tensorflow', 'tfjs-node', 'lib', 'napi-v8', 'tfjs_binding.node'),
-  );
+  const nativeBuilt = existsSync(join(ROOT, 'node_modules', '@tensorflow', 'tfjs-node', 'lib', 'napi-v8', 'tfjs_binding.node'));
   it('predicts on native TensorFlow (the external @tensorflow/tfjs-node) with the bundled TF.js', {
     skip: nativeBuilt ? false : '@tensorflow/tfjs-node has no native addon on this machine',
   }, async () => {

@@ -15,22 +15,25 @@ import { Client } from 'cassandra-driver';
 import { HttpError, ServiceUnavailableError } from '../../layers/errors';
 import { type CassandraConfig, readCassandraConfig } from '../../layers/store/cassandra/config';
 import { type CassandraStore, createCassandraStore } from '../../layers/store/cassandra/store';
-import { type CassandraNode, freePort, startCassandra } from '../../scripts/cassandra/launcher';
+import { type LocalCassandra, localCassandra } from '../../tools/cassandra';
+import { freePort } from '../../tools/ports';
 import { byNewest, describeStoreContract, readAll } from '../contract/prediction-store.contract';
 import { makeRecord, probabilitiesFor } from '../support/records';
 
 const keyspace = `it_${randomBytes(6).toString('hex')}`;
-let node: CassandraNode | null = null;
+let cassandra: LocalCassandra | undefined;
 let admin: Client;
 let baseConfig: CassandraConfig;
 
 before(async () => {
-  if (!process.env.CASSANDRA_CONTACT_POINTS) {
-    node = await startCassandra({ onProgress: (msg) => console.error(`[cassandra] ${msg}`) });
-    process.env.CASSANDRA_CONTACT_POINTS = node.contactPoint;
-    process.env.CASSANDRA_LOCAL_DC = node.localDataCenter;
-  }
-  baseConfig = readCassandraConfig({ ...process.env, CASSANDRA_KEYSPACE: keyspace, CASSANDRA_TIMEOUT_MS: '10000' });
+  cassandra = await localCassandra();
+  baseConfig = readCassandraConfig({
+    ...process.env,
+    CASSANDRA_CONTACT_POINTS: cassandra.contactPoints,
+    CASSANDRA_LOCAL_DC: cassandra.localDataCenter,
+    CASSANDRA_KEYSPACE: keyspace,
+    CASSANDRA_TIMEOUT_MS: '10000',
+  });
   admin = new Client({ contactPoints: baseConfig.contactPoints, localDataCenter: baseConfig.localDataCenter });
   await admin.connect();
 });
@@ -38,7 +41,7 @@ before(async () => {
 after(async () => {
   await admin.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`).catch((err: unknown) => console.error('drop keyspace:', err));
   await admin.shutdown();
-  await node?.stop();
+  await cassandra?.stop();
 });
 
 /** A store on this run's keyspace; `bucketMs` shrinks the time buckets so that a test spans several. */

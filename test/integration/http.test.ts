@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ERROR_CODES, ErrorBody, HealthAnswer, type HistoryItem, HistoryPage, PredictionAnswer } from '../../layers/contract';
-import { type OfflineService, startOffline } from '../../scripts/offline';
-import { plainDigit, redrawnDigit } from '../support/digit-images';
+import { plainDigit, redrawnDigit } from '../../tools/digit-images';
+import { type OfflineService, startOffline } from '../../tools/service';
 
 async function upload(base: string, bytes: Buffer, filename: string, field = 'image', type = 'image/png'): Promise<Response> {
   const form = new FormData();

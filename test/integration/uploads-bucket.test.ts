@@ -12,9 +12,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { type HistoryItem, HistoryPage } from '../../layers/contract';
-import { type OfflineService, startOffline } from '../../scripts/offline';
-import { type LocalS3, startS3Local } from '../../scripts/s3-local';
-import { plainDigit, redrawnDigit } from '../support/digit-images';
+import type { LocalS3 } from '../../scripts/s3-local';
+import { plainDigit, redrawnDigit } from '../../tools/digit-images';
+import { type ServiceWithBuckets, startWithBuckets } from '../../tools/service';
 
 function upload(base: string, bytes: Buffer, filename: string, type: string): Promise<Response> {
   const form = new FormData();
@@ -30,22 +30,21 @@ async function history(base: string): Promise<HistoryItem[]> {
 
 describe('uploads kept in the uploads bucket (local S3 server + serverless-offline)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'digit-uploads-'));
+  let stack: ServiceWithBuckets | undefined;
   let s3: LocalS3;
-  let service: OfflineService;
   let base: string;
 
   before(async () => {
-    s3 = await startS3Local({ directory: join(dir, 's3') });
-    service = await startOffline({
-      env: { ...s3.serviceEnv(), PREDICTION_STORE: 'sqlite', SQLITE_PATH: join(dir, 'p.sqlite'), LOG_LEVEL: 'warn' },
-      startTimeoutMs: 120_000,
+    stack = await startWithBuckets({
+      s3Directory: join(dir, 's3'),
+      env: { PREDICTION_STORE: 'sqlite', SQLITE_PATH: join(dir, 'p.sqlite'), LOG_LEVEL: 'warn' },
     });
-    base = service.url;
+    s3 = stack.s3;
+    base = stack.service.url;
   });
 
   after(async () => {
-    await service?.stop();
-    await s3?.stop();
+    await stack?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 

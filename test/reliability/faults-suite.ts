@@ -12,19 +12,13 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from 'cassandra-driver';
-import { type CassandraNode, freePort, type StartCassandraOptions, startCassandra } from '../../scripts/cassandra/launcher';
-import { type OfflineService, ROOT } from '../../scripts/offline';
-import {
-  adminClient,
-  allHistory,
-  digitForms,
-  duplicates,
-  freshKeyspace,
-  percentile,
-  serviceErrors,
-  startService,
-  statusCounts,
-} from './harness';
+import { type CassandraNode, type StartCassandraOptions, startCassandra } from '../../scripts/cassandra/launcher';
+import { adminClient, freshKeyspace } from '../../tools/cassandra';
+import { digitForms } from '../../tools/digit-images';
+import { freePort } from '../../tools/ports';
+import { ROOT } from '../../tools/root';
+import { type OfflineService, serviceErrors, startOffline } from '../../tools/service';
+import { allHistory, duplicates, percentile, statusCounts } from './harness';
 import { type OutageResult, outage, storeTablesAgree } from './scenarios';
 
 /** CASSANDRA_TIMEOUT_MS for these services: the bound on every store operation. */
@@ -61,12 +55,14 @@ export function describeNodeOutage(plan: OutagePlan): void {
         storagePort: await freePort(),
       };
       node = await startCassandra({ ...nodeOptions, onProgress: (msg) => console.error(`[cassandra] ${msg}`) });
-      service = await startService({
-        PREDICTION_STORE: 'cassandra',
-        CASSANDRA_CONTACT_POINTS: node.contactPoint,
-        CASSANDRA_KEYSPACE: keyspace,
-        CASSANDRA_TIMEOUT_MS: String(STORE_TIMEOUT_MS),
-        LOG_LEVEL: 'error',
+      service = await startOffline({
+        env: {
+          PREDICTION_STORE: 'cassandra',
+          CASSANDRA_CONTACT_POINTS: node.contactPoint,
+          CASSANDRA_KEYSPACE: keyspace,
+          CASSANDRA_TIMEOUT_MS: String(STORE_TIMEOUT_MS),
+          LOG_LEVEL: 'error',
+        },
       });
       result = await outage({ base: service.url, forms: await digitForms(16), node, restartOptions: nodeOptions, ...plan });
       restarted = result.restarted;

@@ -13,19 +13,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from 'cassandra-driver';
 import { type CassandraCluster, type CassandraNode, startCluster } from '../../scripts/cassandra/launcher';
-import type { OfflineService } from '../../scripts/offline';
+import { adminClient, freshKeyspace } from '../../tools/cassandra';
+import { digitForms } from '../../tools/digit-images';
+import { type OfflineService, serviceErrors, startOffline } from '../../tools/service';
 import { describeNodeOutage } from './faults-suite';
-import {
-  adminClient,
-  allHistory,
-  digitForms,
-  duplicates,
-  freshKeyspace,
-  percentile,
-  serviceErrors,
-  startService,
-  statusCounts,
-} from './harness';
+import { allHistory, duplicates, percentile, statusCounts } from './harness';
 import { type NodeDownResult, nodeDown, storeTablesAgree } from './scenarios';
 
 describeNodeOutage({ kill: true, connections: 4, pauseMs: 10, beforeOk: 200, outageMs: 10_000, afterOk: 200 });
@@ -41,14 +33,16 @@ describe('a three-node cluster (RF 3, LOCAL_QUORUM) losing one node during load'
 
   before(async () => {
     cluster = await startCluster({ nodes: 3, onProgress: (msg) => console.error(`[cluster] ${msg}`) });
-    service = await startService({
-      PREDICTION_STORE: 'cassandra',
-      CASSANDRA_CONTACT_POINTS: cluster.contactPoints.join(','),
-      CASSANDRA_KEYSPACE: keyspace,
-      CASSANDRA_REPLICATION: 'SimpleStrategy:3',
-      CASSANDRA_CONSISTENCY: 'LOCAL_QUORUM',
-      // Warnings too: each write the store had to make unlogged is logged with why (writeBatch).
-      LOG_LEVEL: 'warn',
+    service = await startOffline({
+      env: {
+        PREDICTION_STORE: 'cassandra',
+        CASSANDRA_CONTACT_POINTS: cluster.contactPoints.join(','),
+        CASSANDRA_KEYSPACE: keyspace,
+        CASSANDRA_REPLICATION: 'SimpleStrategy:3',
+        CASSANDRA_CONSISTENCY: 'LOCAL_QUORUM',
+        // Warnings too: each write the store had to make unlogged is logged with why (writeBatch).
+        LOG_LEVEL: 'warn',
+      },
     });
     const forms = await digitForms(16);
     const plan = { base: service.url, forms, connections: 4, pauseMs: 10, beforeOk: 100 };

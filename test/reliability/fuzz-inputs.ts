@@ -16,7 +16,7 @@
  */
 import { deflateSync } from 'node:zlib';
 import { PNG_SIGNATURE, pngChunk } from '../../layers/grey-png';
-import { type OutputFormat, renderDigit, seededRandom } from '../support/digit-images';
+import { type OutputFormat, renderDigit, seededRandom } from '../../tools/digit-images';
 
 export interface FuzzCase {
   index: number;

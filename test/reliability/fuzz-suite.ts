@@ -9,9 +9,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { OfflineService } from '../../scripts/offline';
+import { dropKeyspace, freshKeyspace } from '../../tools/cassandra';
+import { type OfflineService, startOffline } from '../../tools/service';
 import { FUZZ_PEAK_RSS_MB, FUZZ_RSS_GROWTH_MB, type FuzzReport, fuzzSeed, runFuzz } from './fuzz-run';
-import { allHistory, dropKeyspace, freshKeyspace, startService } from './harness';
+import { allHistory } from './harness';
 
 export function describeFuzz(count: number, defaultSeed: number): void {
   const seed = fuzzSeed(defaultSeed);
@@ -28,7 +29,7 @@ export function describeFuzz(count: number, defaultSeed: number): void {
         ? { PREDICTION_STORE: 'cassandra', CASSANDRA_KEYSPACE: keyspace }
         : { PREDICTION_STORE: 'sqlite', SQLITE_PATH: join(scratch as string, 'p.sqlite') };
       // LOG_LEVEL=error: thousands of refusals would otherwise fill the output with request lines.
-      service = await startService({ ...env, LOG_LEVEL: 'error' });
+      service = await startOffline({ env: { ...env, LOG_LEVEL: 'error' } });
       report = await runFuzz({ base: service.url, pid: service.child.pid as number, seed, count });
     });
 

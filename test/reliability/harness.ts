@@ -1,40 +1,13 @@
 /**
- * What the reliability tests (test/reliability/, and their short forms in test/integration/) share: real
- * digit uploads prepared once, a bounded closed-loop load driver that records every answer, the whole
- * history read back through the API, the serverless-offline child's RSS sampled from /proc, and throwaway
- * keyspaces. Every loop here is bounded in count and time, and every request goes to loopback.
+ * What the reliability tests (test/reliability/, and their short forms in test/integration/) share beyond
+ * tools/ (which starts the service and Cassandra and draws the digits): a bounded closed-loop load driver
+ * that records every answer, the whole history read back through the API, the serverless-offline child's
+ * RSS sampled from /proc, and the counts their assertions use. Every loop here is bounded in count and time,
+ * and every request goes to loopback.
  */
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { Client } from 'cassandra-driver';
-import { startCassandra } from '../../scripts/cassandra/launcher';
-import { type OfflineService, startOffline } from '../../scripts/offline';
-import { plainDigit, redrawnDigit } from '../support/digit-images';
-import { multipart } from '../support/events';
-
-export interface DigitForm {
-  body: Buffer;
-  contentType: string;
-  label: number;
-}
-
-/**
- * `count` multipart bodies holding real MNIST test digits: the plain 28x28 PNG, or the same digit re-drawn as
- * a person's photo (dark ink on paper, 5-15x larger, off-centre, JPEG). Same arguments, same bytes.
- */
-export async function digitForms(count: number, kind: 'plain' | 'redrawn' = 'plain', offset = 0): Promise<DigitForm[]> {
-  const forms: DigitForm[] = [];
-  for (let i = 0; i < count; i += 1) {
-    const index = offset + i;
-    const digit = kind === 'plain' ? await plainDigit(index) : await redrawnDigit(index, 7);
-    const ext = kind === 'plain' ? 'png' : 'jpg';
-    const { body, contentType } = multipart([
-      { field: 'image', filename: `mnist-${index}.${ext}`, contentType: digit.mediaType, content: digit.bytes },
-    ]);
-    forms.push({ body, contentType, label: digit.label });
-  }
-  return forms;
-}
+import type { DigitForm } from '../../tools/digit-images';
+import { sleep } from '../../tools/sleep';
 
 export interface Answer {
   /** Which request this was (0-based, in order of sending). */
@@ -187,27 +160,6 @@ export function sampleRss(pid: number, everyMs = 100): RssSampler {
   };
 }
 
-export function freshKeyspace(prefix: string): string {
-  return `${prefix}_${randomBytes(6).toString('hex')}`;
-}
-
-/** An admin client on the given contact points (host:port, comma-separated). */
-export async function adminClient(
-  contactPoints: string,
-  localDataCenter = process.env.CASSANDRA_LOCAL_DC ?? 'datacenter1',
-): Promise<Client> {
-  const client = new Client({ contactPoints: contactPoints.split(','), localDataCenter, socketOptions: { readTimeout: 20_000 } });
-  await client.connect();
-  return client;
-}
-
-export async function dropKeyspace(contactPoints: string, keyspace: string): Promise<void> {
-  const client = await adminClient(contactPoints).catch(() => null);
-  if (!client) return;
-  await client.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`).catch((err: unknown) => console.error(`drop ${keyspace}:`, err));
-  await client.shutdown().catch(() => undefined);
-}
-
 /** Percentile (0..100) of a list of numbers, nearest-rank. */
 export function percentile(values: number[], p: number): number {
   if (values.length === 0) return Number.NaN;
@@ -223,8 +175,6 @@ export function statusCounts(answers: Answer[]): Record<string, number> {
   return counts;
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
 /** One progress line to stderr, at most every `everyMs`. */
 export function progress(label: string, everyMs = 2000): (line: string, force?: boolean) => void {
   let last = 0;
@@ -233,42 +183,4 @@ export function progress(label: string, everyMs = 2000): (line: string, force?: 
     last = Date.now();
     process.stderr.write(`[${label}] ${line}\n`);
   };
-}
-
-/**
- * startOffline, tried again (up to three times) when the free port it picked was taken before
- * serverless-offline bound it: other test runs on the same machine pick free ports too.
- */
-export async function startService(env: Record<string, string>, startTimeoutMs = 120_000): Promise<OfflineService> {
-  for (let attempt = 1; ; attempt += 1) {
-    try {
-      return await startOffline({ env, startTimeoutMs });
-    } catch (error: unknown) {
-      if (attempt >= 3 || !(error instanceof Error) || !error.message.includes('EADDRINUSE')) throw error;
-    }
-  }
-}
-
-/**
- * The Cassandra a test runs against: CASSANDRA_CONTACT_POINTS when set (scripts/cassandra/with-cassandra.ts
- * sets it for `npm test`), else a node of its own on free ports, stopped by `stop()`.
- */
-export async function testCassandra(): Promise<{ contactPoints: string; stop(): Promise<void> }> {
-  const given = process.env.CASSANDRA_CONTACT_POINTS;
-  if (given) return { contactPoints: given, stop: async () => undefined };
-  const node = await startCassandra({ onProgress: (msg) => console.error(`[cassandra] ${msg}`) });
-  return { contactPoints: node.contactPoint, stop: () => node.stop() };
-}
-
-/** The service's error log lines (JSON lines at level error), for a failing test's message. */
-export function serviceErrors(service: OfflineService | undefined, last = 10): string {
-  if (!service) return '';
-  const lines = service
-    .output()
-    .split('\n')
-    .filter((line) => line.includes('"level":"error"') || line.includes('"level":"warn"'));
-  return lines
-    .slice(-last)
-    .map((line) => line.trim().slice(0, 1500))
-    .join('\n');
 }

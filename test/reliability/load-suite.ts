@@ -5,24 +5,28 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { OfflineService } from '../../scripts/offline';
-import { digitForms, dropKeyspace, duplicates, freshKeyspace, percentile, startService, statusCounts, testCassandra } from './harness';
+import { dropKeyspace, freshKeyspace, type LocalCassandra, localCassandra } from '../../tools/cassandra';
+import { digitForms } from '../../tools/digit-images';
+import { type OfflineService, startOffline } from '../../tools/service';
+import { duplicates, percentile, statusCounts } from './harness';
 import { type LoadResult, loadWithoutLoss } from './scenarios';
 
 export function describeLoadWithoutLoss(total: number, connections: number): void {
   describe(`load without loss: ${total} predictions at ${connections} connections on Cassandra`, () => {
     const keyspace = freshKeyspace('load');
-    let cassandra: Awaited<ReturnType<typeof testCassandra>>;
+    let cassandra: LocalCassandra;
     let service: OfflineService;
     let result: LoadResult;
 
     before(async () => {
-      cassandra = await testCassandra();
-      service = await startService({
-        PREDICTION_STORE: 'cassandra',
-        CASSANDRA_CONTACT_POINTS: cassandra.contactPoints,
-        CASSANDRA_KEYSPACE: keyspace,
-        LOG_LEVEL: 'warn',
+      cassandra = await localCassandra();
+      service = await startOffline({
+        env: {
+          PREDICTION_STORE: 'cassandra',
+          CASSANDRA_CONTACT_POINTS: cassandra.contactPoints,
+          CASSANDRA_KEYSPACE: keyspace,
+          LOG_LEVEL: 'warn',
+        },
       });
       result = await loadWithoutLoss(service.url, await digitForms(64), total, connections);
     });

@@ -10,7 +10,9 @@
  */
 import { type Client, types } from 'cassandra-driver';
 import { type CassandraNode, type StartCassandraOptions, startCassandra } from '../../scripts/cassandra/launcher';
-import { type Answer, allHistory, type DigitForm, predictLoad, progress, sleep } from './harness';
+import type { DigitForm } from '../../tools/digit-images';
+import { sleep } from '../../tools/sleep';
+import { type Answer, allHistory, predictLoad, progress } from './harness';
 
 export interface LoadResult {
   answers: Answer[];

@@ -16,7 +16,7 @@ import {
 } from '../../layers/errors';
 import { PNG_SIGNATURE, pngChunk } from '../../layers/grey-png';
 import { MAX_INPUT_PIXELS, preprocessImage } from '../../layers/preprocess';
-import { MEDIA_TYPES, type OutputFormat, plainDigit, renderDigit, seededRandom } from '../support/digit-images';
+import { MEDIA_TYPES, type OutputFormat, plainDigit, renderDigit, seededRandom } from '../../tools/digit-images';
 
 function refusedWith(type: new (...args: never[]) => HttpError, statusCode: number, code: string) {
   return (error: unknown): boolean => {

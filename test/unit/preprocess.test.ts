@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import sharp from 'sharp';
 import { assertValidInput, IMAGE_SIZE, PIXELS } from '../../layers/model-contract';
 import { preprocessImage } from '../../layers/preprocess';
-import { MEDIA_TYPES, mnistDigit, type OutputFormat, penStrokes, plainDigit, renderDigit, VARIANTS } from '../support/digit-images';
+import { MEDIA_TYPES, mnistDigit, type OutputFormat, penStrokes, plainDigit, renderDigit, VARIANTS } from '../../tools/digit-images';
 
 /** Ten test digits, one of each class, so every shape is seen. */
 const DIGITS = [3, 2, 1, 18, 4, 8, 11, 0, 61, 7];

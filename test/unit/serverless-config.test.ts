@@ -12,8 +12,8 @@ import { before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { buildOpenApiDocument } from '../../layers/contract/openapi';
 import { HANDLERS } from '../../scripts/bundle';
+import { ROOT } from '../../tools/root';
 
-const ROOT = join(__dirname, '..', '..');
 const run = promisify(execFile);
 
 interface FunctionConfig {

@@ -15,7 +15,7 @@ import type { ImageMediaType } from '../../layers/image-format';
 import { predictDigit } from '../../layers/predict-service';
 import type { ListPage, ListQuery, PredictionRecord, PredictionStore } from '../../layers/store/prediction-store';
 import { s3ClientConfig, type UploadsBucket, uploadKey } from '../../layers/uploads-bucket';
-import { plainDigit } from '../support/digit-images';
+import { plainDigit } from '../../tools/digit-images';
 import { makeRecord } from '../support/records';
 
 const SHA = 'ab'.padEnd(64, '0123456789abcdef');

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { types } from 'cassandra-driver';
 import { type BatchClient, type BatchStatement, writeBatch } from '../../layers/store/cassandra/write-batch';
+import { sleep } from '../../tools/sleep';
 
 interface Call {
   logged: boolean;
@@ -31,7 +32,6 @@ const statements: BatchStatement[] = [
   { query: 'INSERT INTO ks.b (k, v) VALUES (?, ?)', params: [2, 'x'] },
 ];
 const options = { localDataCenter: 'dc1', directAfterMs: 30 };
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const threeUp = (): Array<{ up: boolean; dc: string }> => [1, 2, 3].map(() => ({ up: true, dc: 'dc1' }));
 /** What cassandra-driver's ResponseError carries for a failed write. */
 const writeError = (code: number, writeType: string): Error =>

@@ -1,13 +1,15 @@
 /**
- * Test pictures made from real MNIST test digits: the plain 28x28 digit in any format the service decodes,
- * and the digit as people send it (re-drawn large and off-centre, dark ink on light paper, coloured ink,
- * transparent background, paper noise, uneven lighting, JPEG-compressed). Randomness is seeded, so every
- * picture is the same on every run.
+ * Pictures made from real MNIST test digits, for tests and bench alike: the plain 28x28 digit in any format
+ * the service decodes, and the digit as people send it (re-drawn large and off-centre, dark ink on light
+ * paper, coloured ink, transparent background, paper noise, uneven lighting, a sheet photographed on a desk,
+ * JPEG-compressed), and multipart upload bodies holding them. Randomness is seeded, so every picture is the
+ * same on every run.
  */
 import sharp from 'sharp';
-import { IMAGE_SIZE, PIXELS } from '../../layers/model-contract';
-import { createRng } from '../../model/augment';
-import { loadMnist, type MnistSplit } from '../../model/mnist';
+import { IMAGE_SIZE, PIXELS } from '../layers/model-contract';
+import { createRng } from '../model/augment';
+import { loadMnist, type MnistSplit } from '../model/mnist';
+import { multipart } from './events';
 
 export type OutputFormat = 'png' | 'jpeg' | 'webp' | 'gif' | 'tiff' | 'avif';
 
@@ -274,4 +276,29 @@ export async function penStrokes(
 
 function pick(random: () => number, maxLeft: number, maxTop: number): { left: number; top: number } {
   return { left: Math.floor(random() * (maxLeft + 1)), top: Math.floor(random() * (maxTop + 1)) };
+}
+
+export interface DigitForm {
+  body: Buffer;
+  contentType: string;
+  label: number;
+}
+
+/**
+ * `count` multipart bodies holding real MNIST test digits from `offset` on: the plain 28x28 PNG, or the same
+ * digit re-drawn as a person's photo (dark ink on paper, 5-15x larger, off-centre, JPEG). Same arguments,
+ * same bytes.
+ */
+export async function digitForms(count: number, kind: 'plain' | 'redrawn' = 'plain', offset = 0): Promise<DigitForm[]> {
+  const forms: DigitForm[] = [];
+  for (let i = 0; i < count; i += 1) {
+    const index = offset + i;
+    const digit = kind === 'plain' ? await plainDigit(index) : await redrawnDigit(index, 7);
+    const ext = kind === 'plain' ? 'png' : 'jpg';
+    const { body, contentType } = multipart([
+      { field: 'image', filename: `mnist-${index}.${ext}`, contentType: digit.mediaType, content: digit.bytes },
+    ]);
+    forms.push({ body, contentType, label: digit.label });
+  }
+  return forms;
 }

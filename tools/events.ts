@@ -1,4 +1,7 @@
-/** API Gateway HTTP API (payload 2.0) events for handler tests, and multipart bodies built by hand. */
+/**
+ * API Gateway HTTP API (payload 2.0) events, as the handlers receive them, for handler tests and for the
+ * bundled handlers run in a /var/task layout; and multipart bodies built by hand.
+ */
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 

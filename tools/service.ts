@@ -1,0 +1,145 @@
+/**
+ * The service as tests, bench and `npm start` run it: serverless-offline as a child process on loopback,
+ * ready once /health answers, and optionally the local S3 server (scripts/s3-local.ts) with the service's
+ * uploads bucket pointed at it. One way to start it, so that everything measures and tests the same stack.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { type LocalS3, startS3Local } from '../scripts/s3-local';
+import { freePort } from './ports';
+import { ROOT } from './root';
+import { sleep } from './sleep';
+
+export interface OfflineOptions {
+  /** serverless-offline's HTTP and Lambda ports; free ones when absent (then a port taken meanwhile is retried). */
+  port?: number;
+  lambdaPort?: number;
+  env?: Record<string, string>;
+  /** Where the child's output goes: inherited (npm start) or collected (tests, shown on failure). */
+  output?: 'inherit' | 'collect';
+  /** Until /health answers 200; 120 s by default (a cold start on a busy 2-core machine). */
+  startTimeoutMs?: number;
+}
+
+export interface OfflineService {
+  url: string;
+  port: number;
+  child: ChildProcess;
+  /** What the child printed, when output is 'collect'. */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts serverless-offline and waits for /health. With free ports picked here, a start that failed because
+ * another process took a port before serverless-offline bound it (other test runs pick free ports too) is
+ * tried again, up to three times.
+ */
+export async function startOffline(options: OfflineOptions = {}): Promise<OfflineService> {
+  const fixedPorts = options.port !== undefined && options.lambdaPort !== undefined;
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await startOnce(options);
+    } catch (error: unknown) {
+      if (fixedPorts || attempt >= 3 || !(error instanceof Error) || !error.message.includes('EADDRINUSE')) throw error;
+    }
+  }
+}
+
+async function startOnce(options: OfflineOptions): Promise<OfflineService> {
+  const port = options.port ?? (await freePort());
+  const lambdaPort = options.lambdaPort ?? (await freePort());
+  const url = `http://127.0.0.1:${port}`;
+  const child = spawn(process.execPath, [join(ROOT, 'node_modules/serverless/bin/serverless.js'), 'offline', 'start'], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      SLS_TELEMETRY_DISABLED: '1',
+      SLS_NOTIFICATIONS_MODE: 'off',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      LAMBDA_PORT: String(lambdaPort),
+      ...options.env,
+    },
+    stdio: options.output === 'inherit' ? ['ignore', 'inherit', 'inherit'] : ['ignore', 'pipe', 'pipe'],
+    detached: false,
+  });
+  let collected = '';
+  child.stdout?.on('data', (chunk: Buffer) => (collected += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (collected += chunk.toString()));
+  let exited = false;
+  child.once('exit', () => (exited = true));
+
+  const stop = async (): Promise<void> => {
+    if (exited) return;
+    const done = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGINT');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await done;
+    clearTimeout(timer);
+  };
+
+  const deadline = Date.now() + (options.startTimeoutMs ?? 120_000);
+  for (;;) {
+    if (exited) throw new Error(`serverless-offline exited during start-up:\n${collected}`);
+    try {
+      const response = await fetch(`${url}/health`);
+      await response.arrayBuffer();
+      if (response.status === 200) break;
+    } catch {
+      // Not listening yet.
+    }
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`serverless-offline did not answer /health within the time limit:\n${collected}`);
+    }
+    await sleep(250);
+  }
+  return { url, port, child, output: () => collected, stop };
+}
+
+export interface ServiceWithBuckets {
+  service: OfflineService;
+  /** The local S3 server: the page bucket (website) and the uploads bucket the service keeps uploads in. */
+  s3: LocalS3;
+  /** Stops the service, then the S3 server. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The local S3 server (objects kept in `s3Directory`, on `s3Port` or a free port), then serverless-offline
+ * with its uploads bucket on that server, as `npm start` runs them. If the service cannot start, the S3
+ * server is stopped before the error is passed on.
+ */
+export async function startWithBuckets(options: OfflineOptions & { s3Directory: string; s3Port?: number }): Promise<ServiceWithBuckets> {
+  const { s3Directory, s3Port, ...offline } = options;
+  const s3 = await startS3Local({ directory: s3Directory, ...(s3Port === undefined ? {} : { port: s3Port }) });
+  let service: OfflineService;
+  try {
+    service = await startOffline({ ...offline, env: { ...s3.serviceEnv(), ...offline.env } });
+  } catch (error: unknown) {
+    await s3.stop();
+    throw error;
+  }
+  return {
+    service,
+    s3,
+    stop: async () => {
+      await service.stop();
+      await s3.stop();
+    },
+  };
+}
+
+/** The service's error and warning log lines (JSON lines), the last `last` of them, for a failing test's message. */
+export function serviceErrors(service: OfflineService | undefined, last = 10): string {
+  if (!service) return '';
+  const lines = service
+    .output()
+    .split('\n')
+    .filter((line) => line.includes('"level":"error"') || line.includes('"level":"warn"'));
+  return lines
+    .slice(-last)
+    .map((line) => line.trim().slice(0, 1500))
+    .join('\n');
+}
