@@ -19,7 +19,7 @@ import { freePort } from '../../tools/ports';
 import { ROOT } from '../../tools/root';
 import { type OfflineService, serviceErrors, startOffline } from '../../tools/service';
 import { allHistory, duplicates, percentile, statusCounts } from './harness';
-import { type OutageResult, outage, storeTablesAgree } from './scenarios';
+import { type OutagePlan, type OutageResult, outage, storeTablesAgree } from './scenarios';
 
 /** CASSANDRA_TIMEOUT_MS for these services: the bound on every store operation. */
 export const STORE_TIMEOUT_MS = 2000;
@@ -27,15 +27,6 @@ export const STORE_TIMEOUT_MS = 2000;
 export const COMMITLOG_SYNC_PERIOD_MS = 10_000;
 /** What the rest of a request (upload parsing, preprocessing, inference, HTTP) may add to it on a busy machine. */
 export const REST_OF_REQUEST_MS = 1000;
-
-export interface OutagePlan {
-  kill: boolean;
-  connections: number;
-  pauseMs: number;
-  beforeOk: number;
-  outageMs: number;
-  afterOk: number;
-}
 
 export function describeNodeOutage(plan: OutagePlan): void {
   const how = plan.kill ? 'killed (SIGKILL)' : 'stopped (SIGTERM)';

@@ -3,8 +3,9 @@
  * ones in test/reliability/ (`npm run test:reliability`).
  *
  * - loadWithoutLoss: N predictions at C connections, then the whole history read back.
- * - outage: light load while the Cassandra node is stopped and started again (same data directory, same
+ * - outage: light load while the only Cassandra node is stopped and started again (same data directory, same
  *   ports), with every answer's status, latency and Retry-After recorded per phase.
+ * - nodeDown: the same load on a multi-node cluster while one node is lost and comes back.
  * - storeTablesAgree: reads the store's tables directly, to show that no record is half-written (present in
  *   one table and not the other).
  */
@@ -61,6 +62,94 @@ export interface PhasedAnswer extends Answer {
   phase: Phase;
 }
 
+/** The load around a node's loss: light (`connections` workers, `pauseMs` between a worker's requests) and how long it lasts. */
+export interface LossPlan {
+  connections: number;
+  pauseMs: number;
+  /** Successes before the node is taken down. */
+  beforeOk: number;
+  /** Successes after the node is back, when the load stops. */
+  afterOk: number;
+  /** SIGKILL instead of SIGTERM. */
+  kill?: boolean;
+}
+
+/** What the load runs against: the service, the uploads it sends, the node to lose and how it comes back (same data, same ports). */
+export interface LossTarget {
+  base: string;
+  forms: DigitForm[];
+  node: CassandraNode;
+  restartOptions: StartCassandraOptions;
+}
+
+/** The phased load both scenarios run: every answer recorded with its phase, successes counted per phase. */
+function phasedLoad(options: LossTarget & LossPlan, label: string, total: number) {
+  const show = progress(label, 1000);
+  const ok: Record<Phase, number> = { before: 0, outage: 0, restarting: 0, after: 0 };
+  const answers: PhasedAnswer[] = [];
+  let finished = false;
+  // Answers carry their send time relative to the load's start, which is this moment.
+  const origin = performance.now();
+  const phases = phaseClock(origin);
+  const load = predictLoad({
+    base: options.base,
+    forms: options.forms,
+    total,
+    connections: options.connections,
+    pauseMs: options.pauseMs,
+    requestTimeoutMs: 60_000,
+    stopWhen: () => finished,
+    onAnswer: (answer) => {
+      // An answer belongs to the phase in which its request was sent; a success counts in the phase it came back in.
+      answers.push({ ...answer, phase: phases.at(answer.sentAt) });
+      if (answer.status === 200) ok[phases.current()] += 1;
+      if (phases.current() === 'after' && ok.after >= options.afterOk) finished = true;
+      show(`${phases.current()}: ${answers.length} answered, last ${answer.status} in ${Math.round(answer.ms)} ms`);
+    },
+  });
+  /** Stops sending and waits for the requests in flight. */
+  const stop = async (): Promise<void> => {
+    finished = true;
+    await load;
+  };
+  return {
+    answers,
+    ok,
+    origin,
+    phases,
+    show,
+    stop,
+    /** Waits until `what` holds (or the load has finished) for at most `ms`; on time-out stops the load and throws when `why` is given. */
+    async waitFor(what: () => boolean, ms: number, why?: string): Promise<void> {
+      const until = Date.now() + ms;
+      while (!what() && !finished) {
+        if (Date.now() > until) {
+          if (why === undefined) return;
+          await stop();
+          throw new Error(`timed out waiting for ${why}`);
+        }
+        await sleep(50);
+      }
+    },
+    /** Takes the node down (SIGKILL with `kill`, else SIGTERM) and enters the outage; resolves when it was taken down. */
+    async takeDown(kill: boolean, name: string): Promise<number> {
+      phases.enter('outage');
+      const at = performance.now();
+      if (kill) process.kill(options.node.pid, 'SIGKILL');
+      await options.node.stop();
+      show(`node ${name} ${kill ? 'killed' : 'stopped'}`, true);
+      return at;
+    },
+    /** Starts the node again on its own data and ports, from 'restarting' to 'after'. */
+    async bringBack(): Promise<CassandraNode> {
+      phases.enter('restarting');
+      const restarted = await startCassandra({ ...options.restartOptions, onProgress: (msg) => show(`[restart] ${msg}`, true) });
+      phases.enter('after');
+      return restarted;
+    },
+  };
+}
+
 export interface OutageResult {
   answers: PhasedAnswer[];
   /** ms from the node's stop to its CQL answering again, and from that to the service's first 200. */
@@ -71,84 +160,32 @@ export interface OutageResult {
   stoppedAtMs: number;
 }
 
+/** An outage of the only node: how long it stays down before it is started again. */
+export type OutagePlan = LossPlan & { kill: boolean; outageMs: number };
+
 /**
- * Light load (`connections` workers, `pauseMs` between a worker's requests) against a service whose store is
- * `node`: `beforeOk` successes, then the node is stopped (SIGTERM, or SIGKILL with `kill`), `outageMs` of
- * requests against no node, the node started again with `restartOptions` (same data, same ports), and load
- * until `afterOk` successes follow the restart. Bounded: at most `maxRequests` requests in all.
+ * Light load against a service whose store is `node`: `beforeOk` successes, then the node is stopped (SIGTERM,
+ * or SIGKILL with `kill`), `outageMs` of requests against no node, the node started again (same data, same
+ * ports), and load until `afterOk` successes follow the restart (or two minutes pass). Bounded: at most
+ * `maxRequests` requests in all.
  */
-export async function outage(options: {
-  base: string;
-  forms: DigitForm[];
-  node: CassandraNode;
-  restartOptions: StartCassandraOptions;
-  connections: number;
-  pauseMs: number;
-  beforeOk: number;
-  outageMs: number;
-  afterOk: number;
-  kill?: boolean;
-  maxRequests?: number;
-}): Promise<OutageResult> {
-  const show = progress('outage', 1000);
-  const answers: PhasedAnswer[] = [];
-  let okBefore = 0;
-  let okAfter = 0;
-  let finished = false;
-  let restartedAt = 0;
-  const maxRequests = options.maxRequests ?? 20_000;
-
-  // Answers carry their send time relative to the load's start, which is this moment.
-  const origin = performance.now();
-  const phases = phaseClock(origin);
-  const load = predictLoad({
-    base: options.base,
-    forms: options.forms,
-    total: maxRequests,
-    connections: options.connections,
-    pauseMs: options.pauseMs,
-    requestTimeoutMs: 60_000,
-    stopWhen: () => finished,
-    onAnswer: (answer) => {
-      // An answer belongs to the phase in which its request was sent.
-      answers.push({ ...answer, phase: phases.at(answer.sentAt) });
-      if (answer.status === 200 && phases.current() === 'before') okBefore += 1;
-      if (answer.status === 200 && phases.current() === 'after') {
-        okAfter += 1;
-        if (okAfter >= options.afterOk) finished = true;
-      }
-      show(`${phases.current()}: ${answers.length} answered, last ${answer.status} in ${Math.round(answer.ms)} ms`);
-    },
-  });
-  const deadline = (ms: number): number => Date.now() + ms;
-  let until = deadline(120_000);
-  while (okBefore < options.beforeOk && Date.now() < until) await sleep(50);
-  if (okBefore < options.beforeOk) throw new Error(`only ${okBefore} successes before the outage`);
-
-  phases.enter('outage');
-  const stoppedAt = performance.now();
-  const stoppedAtMs = stoppedAt - origin;
-  if (options.kill) process.kill(options.node.pid, 'SIGKILL');
-  await options.node.stop();
-  show(`node ${options.node.contactPoint} ${options.kill ? 'killed' : 'stopped'}`, true);
+export async function outage(options: LossTarget & OutagePlan & { maxRequests?: number }): Promise<OutageResult> {
+  const run = phasedLoad(options, 'outage', options.maxRequests ?? 20_000);
+  await run.waitFor(() => run.ok.before >= options.beforeOk, 120_000, `${options.beforeOk} successes before the outage`);
+  const stoppedAt = await run.takeDown(options.kill, options.node.contactPoint);
   await sleep(options.outageMs);
-
-  phases.enter('restarting');
-  const restarted = await startCassandra({ ...options.restartOptions, onProgress: (msg) => show(`[restart] ${msg}`, true) });
-  restartedAt = performance.now();
-  phases.enter('after');
-  show(`node answers CQL again, ${Math.round(restartedAt - stoppedAt)} ms after it stopped`, true);
-  until = deadline(120_000);
-  while (!finished && Date.now() < until) await sleep(50);
-  finished = true;
-  await load;
-  const firstOk = answers.filter((a) => a.phase === 'after' && a.status === 200).map((a) => origin + a.sentAt + a.ms);
+  const restarted = await run.bringBack();
+  const restartedAt = performance.now();
+  run.show(`node answers CQL again, ${Math.round(restartedAt - stoppedAt)} ms after it stopped`, true);
+  await run.waitFor(() => run.ok.after >= options.afterOk, 120_000);
+  await run.stop();
+  const firstOk = run.answers.filter((a) => a.phase === 'after' && a.status === 200).map((a) => run.origin + a.sentAt + a.ms);
   return {
-    answers,
+    answers: run.answers,
     restartMs: restartedAt - stoppedAt,
     recoveryMs: firstOk.length > 0 ? Math.min(...firstOk) - restartedAt : Number.NaN,
     restarted,
-    stoppedAtMs,
+    stoppedAtMs: stoppedAt - run.origin,
   };
 }
 
@@ -194,66 +231,16 @@ export interface NodeDownResult {
 /**
  * Steady load on a multi-node cluster while one node is killed (SIGKILL; or stopped with SIGTERM when `kill`
  * is false) and, after `downOk` more successes, started again on its own data; load goes on until `afterOk`
- * successes follow its return. `killedAt` (ms on the answers' clock) dates the kill.
+ * successes follow its return. `killedAtMs` (ms on the answers' clock) dates the kill.
  */
-export async function nodeDown(options: {
-  base: string;
-  forms: DigitForm[];
-  node: CassandraNode;
-  restartOptions: StartCassandraOptions;
-  connections: number;
-  pauseMs: number;
-  beforeOk: number;
-  downOk: number;
-  afterOk: number;
-  kill?: boolean;
-}): Promise<NodeDownResult> {
-  const show = progress('node down', 1000);
-  const ok: Record<Phase, number> = { before: 0, outage: 0, restarting: 0, after: 0 };
-  const answers: PhasedAnswer[] = [];
-  let finished = false;
-  const origin = performance.now();
-  const phases = phaseClock(origin);
-  const load = predictLoad({
-    base: options.base,
-    forms: options.forms,
-    total: 50_000,
-    connections: options.connections,
-    pauseMs: options.pauseMs,
-    requestTimeoutMs: 60_000,
-    stopWhen: () => finished,
-    onAnswer: (answer) => {
-      answers.push({ ...answer, phase: phases.at(answer.sentAt) });
-      if (answer.status === 200) ok[phases.current()] += 1;
-      if (phases.current() === 'after' && ok.after >= options.afterOk) finished = true;
-      show(`${phases.current()}: ${answers.length} answered, last ${answer.status} in ${Math.round(answer.ms)} ms`);
-    },
-  });
-  const waitFor = async (what: () => boolean, ms: number, why: string): Promise<void> => {
-    const until = Date.now() + ms;
-    while (!what() && !finished) {
-      if (Date.now() > until) {
-        finished = true;
-        await load;
-        throw new Error(`timed out waiting for ${why}`);
-      }
-      await sleep(50);
-    }
-  };
-  await waitFor(() => ok.before >= options.beforeOk, 120_000, `${options.beforeOk} successes before the kill`);
-  phases.enter('outage');
-  const killedAt = performance.now();
-  const killedAtMs = performance.now() - origin;
-  if (options.kill ?? true) process.kill(options.node.pid, 'SIGKILL');
-  await options.node.stop();
-  show(`node ${options.node.address} ${(options.kill ?? true) ? 'killed' : 'stopped'}`, true);
-  await waitFor(() => ok.outage >= options.downOk, 180_000, `${options.downOk} successes with the node down`);
-  phases.enter('restarting');
-  const restarted = await startCassandra({ ...options.restartOptions, onProgress: (msg) => show(`[restart] ${msg}`, true) });
+export async function nodeDown(options: LossTarget & LossPlan & { downOk: number }): Promise<NodeDownResult> {
+  const run = phasedLoad(options, 'node down', 50_000);
+  await run.waitFor(() => run.ok.before >= options.beforeOk, 120_000, `${options.beforeOk} successes before the kill`);
+  const killedAt = await run.takeDown(options.kill ?? true, options.node.address);
+  await run.waitFor(() => run.ok.outage >= options.downOk, 180_000, `${options.downOk} successes with the node down`);
+  const restarted = await run.bringBack();
   const downMs = performance.now() - killedAt;
-  phases.enter('after');
-  await waitFor(() => ok.after >= options.afterOk, 120_000, `${options.afterOk} successes after the node returned`);
-  finished = true;
-  await load;
-  return { answers, downMs, restarted, killedAtMs };
+  await run.waitFor(() => run.ok.after >= options.afterOk, 120_000, `${options.afterOk} successes after the node returned`);
+  await run.stop();
+  return { answers: run.answers, downMs, restarted, killedAtMs: killedAt - run.origin };
 }
