@@ -17,6 +17,7 @@ import { parseArgs } from 'node:util';
 import { plainDigit, type RenderedDigit, redrawnDigit } from '../tools/digit-images';
 import { ROOT } from '../tools/root';
 import { type OfflineService, startOffline } from '../tools/service';
+import { BENCH_OUT } from './report';
 
 const VARIANTS: Record<string, (index: number) => Promise<RenderedDigit>> = {
   plain: (index) => plainDigit(index, 'png'),
@@ -125,8 +126,8 @@ async function main(): Promise<void> {
       evaluateAccuracy: evaluated ?? null,
       results,
     };
-    mkdirSync(join(ROOT, 'bench', 'out'), { recursive: true });
-    writeFileSync(join(ROOT, 'bench', 'out', 'accuracy-http.json'), `${JSON.stringify(report, null, 2)}\n`);
+    mkdirSync(BENCH_OUT, { recursive: true });
+    writeFileSync(join(BENCH_OUT, 'accuracy-http.json'), `${JSON.stringify(report, null, 2)}\n`);
 
     console.log(`\nmodel ${health.modelVersion} on ${health.backend}, ${count} MNIST test digits per variant, over HTTP`);
     for (const r of results) {

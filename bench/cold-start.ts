@@ -21,8 +21,9 @@ import { INSTALLED_EXTERNALS, productionClosure } from '../scripts/bundle';
 import { dropKeyspace, freshKeyspace } from '../tools/cassandra';
 import { plainDigit } from '../tools/digit-images';
 import { httpEvent, predictEvent } from '../tools/events';
-import { ROOT } from '../tools/root';
 import { type BundledTaskRoot, bundledTaskRoot, type ContainerRun, type HandlerName } from '../tools/task-root';
+import { BENCH_OUT } from './report';
+import { spread as stats } from './stats';
 
 /** One container's figures: ms since the process's start (its time origin), and its peak RSS. */
 interface RunResult {
@@ -62,14 +63,6 @@ async function runOnce(
     maxRssMb: run.maxRssMb,
     wallMs: run.wallMs,
   };
-}
-
-function stats(values: number[]): { median: number; min: number; max: number } {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  const median = sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-  const round = (n: number): number => Math.round(n * 10) / 10;
-  return { median: round(median), min: round(sorted[0] as number), max: round(sorted[sorted.length - 1] as number) };
 }
 
 function directoryBytes(dir: string, skip: (name: string) => boolean = () => false): number {
@@ -167,8 +160,8 @@ async function main(): Promise<void> {
       backends: report,
       otherFunctions: others,
     };
-    mkdirSync(join(ROOT, 'bench', 'out'), { recursive: true });
-    const outFile = join(ROOT, 'bench', 'out', 'cold-start.json');
+    mkdirSync(BENCH_OUT, { recursive: true });
+    const outFile = join(BENCH_OUT, 'cold-start.json');
     writeFileSync(outFile, `${JSON.stringify(output, null, 2)}\n`);
 
     const mb = (n: number): string => `${(n / 1e6).toFixed(1)} MB`;

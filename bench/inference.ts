@@ -1,7 +1,7 @@
 /**
  * Inference alone, one backend per process (TF.js binds a model to the backend it was loaded on): the
  * service's classifier (layers/classifier.ts) on real MNIST test digits, batch 1 and batch 32, after the
- * warm-up the classifier does itself. Run by bench/load.ts; alone:
+ * warm-up the classifier does itself. Run by bench/main.ts; alone:
  *
  *   tsx bench/inference.ts --backend wasm|tensorflow [--seconds 3]
  *
@@ -12,6 +12,7 @@ import { type BackendChoice, loadClassifier } from '../layers/classifier';
 import { PIXELS } from '../layers/model-contract';
 import { loadMnist } from '../model/mnist';
 import { printResult } from '../tools/child-result';
+import { quantile } from './stats';
 
 export interface BatchTiming {
   batch: number;
@@ -26,10 +27,6 @@ export interface InferenceResult {
   modelVersion: string;
   loadMs: number;
   batches: BatchTiming[];
-}
-
-function quantile(sorted: number[], q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number;
 }
 
 async function main(): Promise<void> {

@@ -4,7 +4,7 @@
  * (API Gateway's and serverless-offline's encoding of a binary body), multipart parsing (busboy), decoding
  * and preprocessing (sharp and the pixel work), inference (the configured backend, batch 1), the record
  * (SHA-256, probabilities) and the store write (Cassandra: one logged batch at LOCAL_QUORUM), and the JSON
- * answer. Sequential, so each figure is a stage's latency on an otherwise idle service. Run by bench/load.ts;
+ * answer. Sequential, so each figure is a stage's latency on an otherwise idle service. Run by bench/main.ts;
  * alone (with CASSANDRA_CONTACT_POINTS and CASSANDRA_KEYSPACE for the store):
  *
  *   tsx bench/stages.ts [--requests 300] [--kind plain|redrawn]
