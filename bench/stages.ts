@@ -1,27 +1,30 @@
 /**
- * Where a /predict request's own time goes, stage by stage, in one process without HTTP: the same functions
- * the handler calls, in the same order, on the same multipart bodies the load bench sends: base64 decoding
- * (API Gateway's and serverless-offline's encoding of a binary body), multipart parsing (busboy), decoding
- * and preprocessing (sharp and the pixel work), inference (the configured backend, batch 1), the record
- * (SHA-256, probabilities) and the store write (Cassandra: one logged batch at LOCAL_QUORUM), and the JSON
- * answer. Sequential, so each figure is a stage's latency on an otherwise idle service. Run by bench/main.ts;
- * alone (with CASSANDRA_CONTACT_POINTS and CASSANDRA_KEYSPACE for the store):
+ * Where a /predict request's own time goes, stage by stage, in one process without HTTP: the handler's own
+ * steps on the same multipart bodies the load bench sends, each the service's real code. The body's base64
+ * decoding (`bodyBytes`: API Gateway and serverless-offline hand binary bodies base64-encoded), multipart
+ * parsing (`readUpload`, busboy), then `predictDigit` itself, timed through bench/predict-timings.ts:
+ * preprocessing (sharp and the pixel work), inference (the configured backend, batch 1), its own work
+ * (SHA-256, record, answer), keeping the upload (only when UPLOADS_BUCKET is set) and the store write
+ * (Cassandra: one logged batch at LOCAL_QUORUM); and the JSON answer (`json`). Sequential, so each figure is
+ * a stage's latency on an otherwise idle service. Run by bench/main.ts; alone (with CASSANDRA_CONTACT_POINTS
+ * and CASSANDRA_KEYSPACE for the store):
  *
  *   tsx bench/stages.ts [--requests 300] [--kind plain|redrawn]
  *
  * Prints its result through tools/child-result.ts: per stage the median, p90 and mean in ms.
  */
-import { createHash, randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { toPrediction } from '../layers/classifier';
-import { preprocessImage } from '../layers/preprocess';
-import { getClassifier, getConfig, getStore } from '../layers/runtime';
-import type { PredictionRecord } from '../layers/store/prediction-store';
+import { bodyBytes, header, json } from '../layers/http';
+import { getClassifier, getConfig, getStore, getUploadsBucket } from '../layers/runtime';
 import { readUpload } from '../layers/upload';
 import { printResult } from '../tools/child-result';
 import { digitForms } from '../tools/digit-images';
+import { httpEvent } from '../tools/events';
+import { timedPredict } from './predict-timings';
+import { quantile } from './stats';
 
-export const STAGES = ['base64', 'multipart', 'preprocess', 'inference', 'record', 'store', 'answer'] as const;
+/** In the order a request meets them; `upload` only when a bucket is configured. */
+export const STAGES = ['base64', 'multipart', 'preprocess', 'inference', 'record', 'upload', 'store', 'answer'] as const;
 export type Stage = (typeof STAGES)[number];
 export interface StageTiming {
   median: number;
@@ -33,67 +36,66 @@ export interface StagesResult {
   requests: number;
   backend: string;
   store: string;
-  stages: Record<Stage, StageTiming>;
+  stages: Partial<Record<Stage, StageTiming>>;
   totalMedian: number;
+}
+
+function summary(values: number[]): StageTiming {
+  const sorted = [...values].sort((a, b) => a - b);
+  return { median: quantile(sorted, 0.5), p90: quantile(sorted, 0.9), mean: values.reduce((a, b) => a + b, 0) / values.length };
 }
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { requests: { type: 'string', default: '300' }, kind: { type: 'string', default: 'plain' } } });
   const requests = Number(values.requests);
   const kind = values.kind === 'redrawn' ? 'redrawn' : 'plain';
-  const forms = await digitForms(32, kind);
-  const encoded = forms.map((f) => ({ base64: f.body.toString('base64'), contentType: f.contentType }));
+  const events = (await digitForms(32, kind)).map((form) =>
+    httpEvent({ method: 'POST', path: '/predict', headers: { 'content-type': form.contentType }, body: form.body, base64: true }),
+  );
   const [classifier, store] = await Promise.all([getClassifier(), getStore()]);
-  const times: Record<Stage, number[]> = Object.fromEntries(STAGES.map((s) => [s, [] as number[]])) as unknown as Record<Stage, number[]>;
+  const uploads = getUploadsBucket();
+  const predict = timedPredict({ classifier, store, uploads });
+  const measured = STAGES.filter((stage) => stage !== 'upload' || uploads !== undefined);
+  const times = new Map<Stage, number[]>(measured.map((stage) => [stage, []]));
   const totals: number[] = [];
   // Warm-up: the first requests compile code paths and open connections.
   for (let i = -20; i < requests; i += 1) {
-    const form = encoded[((i % encoded.length) + encoded.length) % encoded.length] as (typeof encoded)[number];
-    const t: number[] = [performance.now()];
-    const body = Buffer.from(form.base64, 'base64');
-    t.push(performance.now());
-    const upload = await readUpload(body, form.contentType, { maxFileBytes: getConfig().maxUploadBytes });
-    t.push(performance.now());
-    const image = await preprocessImage(upload.bytes, { declaredType: upload.declaredType });
-    t.push(performance.now());
-    const probabilities = await classifier.predictBatch(image.input);
-    t.push(performance.now());
-    const prediction = toPrediction(probabilities);
-    const record: PredictionRecord = {
-      id: randomUUID(),
-      createdAt: new Date().toISOString(),
-      filename: upload.filename,
-      digit: prediction.digit,
-      confidence: prediction.confidence,
-      probabilities: prediction.probabilities,
-      modelVersion: classifier.version,
-      clientIp: '127.0.0.1',
-      imageKey: null,
-      imageSha256: createHash('sha256').update(upload.bytes).digest('hex'),
-      imageType: image.format,
-      imageBytes: upload.bytes.length,
-      inputPreview: image.preview,
-    };
-    t.push(performance.now());
-    await store.save(record);
-    t.push(performance.now());
-    JSON.stringify({ ...record, clientIp: undefined });
-    t.push(performance.now());
+    const event = events[((i % events.length) + events.length) % events.length] as (typeof events)[number];
+    const t0 = performance.now();
+    const body = bodyBytes(event);
+    const t1 = performance.now();
+    const upload = await readUpload(
+      body,
+      header(event, 'content-type'),
+      { maxFileBytes: getConfig().maxUploadBytes },
+      header(event, 'x-filename'),
+    );
+    const t2 = performance.now();
+    const { answer, times: stage } = await predict(upload, '127.0.0.1');
+    const t3 = performance.now();
+    json(200, answer);
+    const t4 = performance.now();
     if (i < 0) continue;
-    for (const [k, stage] of STAGES.entries()) times[stage].push((t[k + 1] as number) - (t[k] as number));
-    totals.push((t[t.length - 1] as number) - (t[0] as number));
+    const record = stage.total - stage.preprocess - stage.inference - stage.upload - stage.store;
+    const took: Record<Stage, number> = {
+      base64: t1 - t0,
+      multipart: t2 - t1,
+      preprocess: stage.preprocess,
+      inference: stage.inference,
+      record,
+      upload: stage.upload,
+      store: stage.store,
+      answer: t4 - t3,
+    };
+    for (const [name, list] of times) list.push(took[name]);
+    totals.push(t4 - t0);
   }
-  const summary = (values: number[]): StageTiming => {
-    const sorted = [...values].sort((a, b) => a - b);
-    const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number;
-    return { median: at(0.5), p90: at(0.9), mean: values.reduce((a, b) => a + b, 0) / values.length };
-  };
   const result: StagesResult = {
     kind,
     requests,
     backend: classifier.backend,
     store: getConfig().store,
-    stages: Object.fromEntries(STAGES.map((s) => [s, summary(times[s])])) as Record<Stage, StageTiming>,
+    stages: Object.fromEntries([...times].map(([name, list]) => [name, summary(list)])),
     totalMedian: summary(totals).median,
   };
   printResult(result);
