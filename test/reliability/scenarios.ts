@@ -116,7 +116,6 @@ function phasedLoad(options: LossTarget & LossPlan, label: string, total: number
     answers,
     ok,
     origin,
-    phases,
     show,
     stop,
     /** Waits until `what` holds (or the load has finished) for at most `ms`; on time-out stops the load and throws when `why` is given. */
@@ -131,7 +130,7 @@ function phasedLoad(options: LossTarget & LossPlan, label: string, total: number
         await sleep(50);
       }
     },
-    /** Takes the node down (SIGKILL with `kill`, else SIGTERM) and enters the outage; resolves when it was taken down. */
+    /** Enters the outage and takes the node down (SIGKILL with `kill`, else SIGTERM); resolves the outage's start (performance.now()). */
     async takeDown(kill: boolean, name: string): Promise<number> {
       phases.enter('outage');
       const at = performance.now();
