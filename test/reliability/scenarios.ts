@@ -107,24 +107,29 @@ function phasedLoad(options: LossTarget & LossPlan, label: string, total: number
       show(`${phases.current()}: ${answers.length} answered, last ${answer.status} in ${Math.round(answer.ms)} ms`);
     },
   });
-  /** Stops sending and waits for the requests in flight. */
-  const stop = async (): Promise<void> => {
-    finished = true;
-    await load;
-  };
   return {
     answers,
     ok,
     origin,
     show,
-    stop,
-    /** Waits until `what` holds (or the load has finished) for at most `ms`; on time-out stops the load and throws when `why` is given. */
+    /**
+     * Runs the scenario's steps with the load going; whatever happens (a step that throws, a node that will not
+     * start again), the load is stopped and its requests in flight answered before this returns or throws.
+     */
+    async around<T>(steps: () => Promise<T>): Promise<T> {
+      try {
+        return await steps();
+      } finally {
+        finished = true;
+        await load;
+      }
+    },
+    /** Waits until `what` holds (or the load has finished) for at most `ms`; on time-out throws when `why` is given, else returns. */
     async waitFor(what: () => boolean, ms: number, why?: string): Promise<void> {
       const until = Date.now() + ms;
       while (!what() && !finished) {
         if (Date.now() > until) {
           if (why === undefined) return;
-          await stop();
           throw new Error(`timed out waiting for ${why}`);
         }
         await sleep(50);
@@ -170,14 +175,16 @@ export type OutagePlan = LossPlan & { kill: boolean; outageMs: number };
  */
 export async function outage(options: LossTarget & OutagePlan & { maxRequests?: number }): Promise<OutageResult> {
   const run = phasedLoad(options, 'outage', options.maxRequests ?? 20_000);
-  await run.waitFor(() => run.ok.before >= options.beforeOk, 120_000, `${options.beforeOk} successes before the outage`);
-  const stoppedAt = await run.takeDown(options.kill, options.node.contactPoint);
-  await sleep(options.outageMs);
-  const restarted = await run.bringBack();
-  const restartedAt = performance.now();
-  run.show(`node answers CQL again, ${Math.round(restartedAt - stoppedAt)} ms after it stopped`, true);
-  await run.waitFor(() => run.ok.after >= options.afterOk, 120_000);
-  await run.stop();
+  const { stoppedAt, restarted, restartedAt } = await run.around(async () => {
+    await run.waitFor(() => run.ok.before >= options.beforeOk, 120_000, `${options.beforeOk} successes before the outage`);
+    const stoppedAt = await run.takeDown(options.kill, options.node.contactPoint);
+    await sleep(options.outageMs);
+    const restarted = await run.bringBack();
+    const restartedAt = performance.now();
+    run.show(`node answers CQL again, ${Math.round(restartedAt - stoppedAt)} ms after it stopped`, true);
+    await run.waitFor(() => run.ok.after >= options.afterOk, 120_000);
+    return { stoppedAt, restarted, restartedAt };
+  });
   const firstOk = run.answers.filter((a) => a.phase === 'after' && a.status === 200).map((a) => run.origin + a.sentAt + a.ms);
   return {
     answers: run.answers,
@@ -234,12 +241,14 @@ export interface NodeDownResult {
  */
 export async function nodeDown(options: LossTarget & LossPlan & { downOk: number }): Promise<NodeDownResult> {
   const run = phasedLoad(options, 'node down', 50_000);
-  await run.waitFor(() => run.ok.before >= options.beforeOk, 120_000, `${options.beforeOk} successes before the kill`);
-  const killedAt = await run.takeDown(options.kill ?? true, options.node.address);
-  await run.waitFor(() => run.ok.outage >= options.downOk, 180_000, `${options.downOk} successes with the node down`);
-  const restarted = await run.bringBack();
-  const downMs = performance.now() - killedAt;
-  await run.waitFor(() => run.ok.after >= options.afterOk, 120_000, `${options.afterOk} successes after the node returned`);
-  await run.stop();
+  const { killedAt, restarted, downMs } = await run.around(async () => {
+    await run.waitFor(() => run.ok.before >= options.beforeOk, 120_000, `${options.beforeOk} successes before the kill`);
+    const killedAt = await run.takeDown(options.kill ?? true, options.node.address);
+    await run.waitFor(() => run.ok.outage >= options.downOk, 180_000, `${options.downOk} successes with the node down`);
+    const restarted = await run.bringBack();
+    const downMs = performance.now() - killedAt;
+    await run.waitFor(() => run.ok.after >= options.afterOk, 120_000, `${options.afterOk} successes after the node returned`);
+    return { killedAt, restarted, downMs };
+  });
   return { answers: run.answers, downMs, restarted, killedAtMs: killedAt - run.origin };
 }
