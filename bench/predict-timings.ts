@@ -20,7 +20,7 @@ import type { UploadsBucket } from '../layers/uploads-bucket';
 export interface PredictStageTimes {
   preprocess: number;
   inference: number;
-  /** Keeping the original upload in the bucket; 0 when no bucket is configured. */
+  /** Keeping the original upload in the bucket; next to nothing when no bucket is configured. */
   upload: number;
   store: number;
   /** The whole predictDigit call. */

@@ -71,14 +71,15 @@ describe('stage timings of one prediction (bench/predict-timings.ts)', () => {
     assert.ok(stages <= times.total, `stages ${stages} ms within the call's ${times.total} ms`);
   });
 
-  it('reports no upload time when no bucket is configured', async () => {
+  it('reports next to no upload time when no bucket is configured', async () => {
     const { classifier, store } = fakes();
     const digit = await plainDigit(1);
     const { times } = await timedPredict({ classifier, store })(
       { bytes: digit.bytes, filename: 'two.png', declaredType: 'image/png' },
       '127.0.0.1',
     );
-    assert.equal(times.upload, 0);
+    // Nothing is kept: at most the upload's hash is timed, far less than a bucket's write.
+    assert.ok(times.upload < UPLOAD_MS, `upload ${times.upload} ms`);
     assert.ok(times.store >= STORE_MS - 1);
   });
 });
