@@ -1,12 +1,13 @@
 /**
  * Where a /predict request's own time goes, stage by stage, in one process without HTTP: the handler's own
- * steps on the same multipart bodies the load bench sends, each the service's real code. The body's base64
- * decoding (`bodyBytes`: API Gateway and serverless-offline hand binary bodies base64-encoded), multipart
- * parsing (`readUpload`, busboy), then `predictDigit` itself, timed through bench/predict-timings.ts:
- * preprocessing (sharp and the pixel work), inference (the configured backend, batch 1), its own work
- * (SHA-256, record, answer), keeping the upload (only when UPLOADS_BUCKET is set) and the store write
- * (Cassandra: one logged batch at LOCAL_QUORUM); and the JSON answer (`json`). Sequential, so each figure is
- * a stage's latency on an otherwise idle service. Run by bench/main.ts; alone (with CASSANDRA_CONTACT_POINTS
+ * steps (functions/predict.ts) on the same multipart bodies the load bench sends, each the service's real
+ * code. The body's base64 decoding (`bodyBytes`: API Gateway and serverless-offline hand binary bodies
+ * base64-encoded), multipart parsing (`readUpload`, busboy), then `predictDigit` itself with the stage
+ * timings it records (bench/predict-timings.ts): preprocessing (sharp and the pixel work), inference (the
+ * configured backend, batch 1), the upload's SHA-256 and its keeping (the bucket only when UPLOADS_BUCKET is
+ * set), the store write (Cassandra: one logged batch at LOCAL_QUORUM) and the rest of predictDigit (the
+ * record and the answer: `record`); and the answer checked against its contract schema and serialised
+ * (`answer`). Sequential, so each figure is a stage's latency on an otherwise idle service. Run by bench/main.ts; alone (with CASSANDRA_CONTACT_POINTS
  * and CASSANDRA_KEYSPACE for the store):
  *
  *   tsx bench/stages.ts [--requests 300] [--kind plain|redrawn]
@@ -14,7 +15,8 @@
  * Prints its result through tools/child-result.ts: per stage the median, p90 and mean in ms.
  */
 import { parseArgs } from 'node:util';
-import { bodyBytes, header, json } from '../layers/http';
+import { PredictionAnswer } from '../layers/contract';
+import { answer, bodyBytes, header } from '../layers/http';
 import { getClassifier, getConfig, getStore, getUploadsBucket } from '../layers/runtime';
 import { readUpload } from '../layers/upload';
 import { printResult } from '../tools/child-result';
@@ -23,7 +25,7 @@ import { httpEvent } from '../tools/events';
 import { timedPredict } from './predict-timings';
 import { quantile } from './stats';
 
-/** In the order a request meets them; `upload` only when a bucket is configured. */
+/** In the order a request meets them. */
 export const STAGES = ['base64', 'multipart', 'preprocess', 'inference', 'record', 'upload', 'store', 'answer'] as const;
 export type Stage = (typeof STAGES)[number];
 export interface StageTiming {
@@ -36,7 +38,7 @@ export interface StagesResult {
   requests: number;
   backend: string;
   store: string;
-  stages: Partial<Record<Stage, StageTiming>>;
+  stages: Record<Stage, StageTiming>;
   totalMedian: number;
 }
 
@@ -55,8 +57,7 @@ async function main(): Promise<void> {
   const [classifier, store] = await Promise.all([getClassifier(), getStore()]);
   const uploads = getUploadsBucket();
   const predict = timedPredict({ classifier, store, uploads });
-  const measured = STAGES.filter((stage) => stage !== 'upload' || uploads !== undefined);
-  const times = new Map<Stage, number[]>(measured.map((stage) => [stage, []]));
+  const times = new Map<Stage, number[]>(STAGES.map((stage) => [stage, []]));
   const totals: number[] = [];
   // Warm-up: the first requests compile code paths and open connections.
   for (let i = -20; i < requests; i += 1) {
@@ -71,9 +72,9 @@ async function main(): Promise<void> {
       header(event, 'x-filename'),
     );
     const t2 = performance.now();
-    const { answer, times: stage } = await predict(upload, '127.0.0.1');
+    const { answer: prediction, times: stage } = await predict(upload, '127.0.0.1');
     const t3 = performance.now();
-    json(200, answer);
+    answer(200, PredictionAnswer, prediction);
     const t4 = performance.now();
     if (i < 0) continue;
     const record = stage.total - stage.preprocess - stage.inference - stage.upload - stage.store;
@@ -95,7 +96,7 @@ async function main(): Promise<void> {
     requests,
     backend: classifier.backend,
     store: getConfig().store,
-    stages: Object.fromEntries([...times].map(([name, list]) => [name, summary(list)])),
+    stages: Object.fromEntries([...times].map(([name, list]) => [name, summary(list)])) as Record<Stage, StageTiming>,
     totalMedian: summary(totals).median,
   };
   printResult(result);

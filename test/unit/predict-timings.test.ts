@@ -1,6 +1,7 @@
 /**
- * The bench's stage timings of a prediction (bench/predict-timings.ts): predictDigit run on dependencies
- * that take known times, whose stages must show those times, and whose answer is predictDigit's own.
+ * The bench's stage timings of a prediction (bench/predict-timings.ts, read from predictDigit's StageTimings):
+ * predictDigit run on dependencies that take known times, whose stages must show those times, and whose
+ * answer is predictDigit's own.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
