@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { ERROR_CODES, ErrorBody } from '../../layers/contract';
-import { plainDigit } from '../support/digit-images';
-import { predictEvent } from '../support/events';
+import { plainDigit } from '../../tools/digit-images';
+import { predictEvent } from '../../tools/events';
 import { PREDICT_FUNCTION, type Stack, startStack, storedPredictions, upload } from './stack';
 
 const EVIL = 'http://127.0.0.1:1';

@@ -13,8 +13,8 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { type Browser, chromium } from 'playwright-core';
-import { plainDigit } from '../support/digit-images';
-import { predictEvent } from '../support/events';
+import { plainDigit } from '../../tools/digit-images';
+import { predictEvent } from '../../tools/events';
 import { PREDICT_FUNCTION, type Stack, startStack, storedPredictions } from './stack';
 
 const CHROMIUM = '/usr/bin/chromium';

@@ -1,13 +1,14 @@
 /**
  * The local stack as `npm start` runs it, for the attack tests: the local S3 server (scripts/s3-local.ts) with
- * the page published on it, and serverless-offline (scripts/offline.ts) pointed at it, on free ports, in a
+ * the page published on it, and serverless-offline pointed at it (tools/service.ts startWithBuckets), on free ports, in a
  * temporary directory. Also the few requests every attack test needs (an upload, the ids in the history).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freeTcpPort, type OfflineService, startOffline } from '../../scripts/offline';
-import { type LocalS3, startS3Local } from '../../scripts/s3-local';
+import type { LocalS3 } from '../../scripts/s3-local';
+import { freePort } from '../../tools/ports';
+import { type OfflineService, startWithBuckets } from '../../tools/service';
 
 export interface Stack {
   s3: LocalS3;
@@ -23,18 +24,17 @@ export const PREDICT_FUNCTION = 'digit-service-dev-predict';
 
 export async function startStack(): Promise<Stack> {
   const dir = mkdtempSync(join(tmpdir(), 'digit-security-'));
-  const s3 = await startS3Local({ directory: join(dir, 's3') });
-  const lambdaPort = await freeTcpPort();
-  let service: OfflineService;
+  const lambdaPort = await freePort();
+  const { s3, service, stop } = await startWithBuckets({
+    s3Directory: join(dir, 's3'),
+    lambdaPort,
+    env: { PREDICTION_STORE: 'sqlite', SQLITE_PATH: join(dir, 'p.sqlite'), LOG_LEVEL: 'warn' },
+    startTimeoutMs: 120_000,
+  });
   try {
-    service = await startOffline({
-      lambdaPort,
-      env: { ...s3.serviceEnv(), PREDICTION_STORE: 'sqlite', SQLITE_PATH: join(dir, 'p.sqlite'), LOG_LEVEL: 'warn' },
-      startTimeoutMs: 120_000,
-    });
     await s3.publishPage({ apiUrl: service.url });
   } catch (error: unknown) {
-    await s3.stop();
+    await stop();
     throw error;
   }
   return {
@@ -43,8 +43,7 @@ export async function startStack(): Promise<Stack> {
     lambdaUrl: `http://127.0.0.1:${lambdaPort}`,
     dir,
     stop: async () => {
-      await service.stop();
-      await s3.stop();
+      await stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };
