@@ -2,6 +2,15 @@
  * Extracts the one uploaded image from a /predict request: multipart/form-data with exactly one file part
  * (any field name), or a raw body whose Content-Type is image/* (or application/octet-stream: no claim). Parsing goes through busboy 1.6, which
  * enforces size and count limits while streaming and has no dicer (CVE-2022-24434).
+ *
+ * File names are text in UTF-8, however they come:
+ * - multipart `filename="café.png"`: the raw bytes of the quoted value are read as UTF-8, as browsers (HTML's
+ *   form encoding) and curl send them; busboy's default would read them as Latin-1 (`cafÃ©.png`);
+ * - multipart `filename*=UTF-8''caf%C3%A9.png` (RFC 7578 / RFC 8187): percent-decoded in the charset it
+ *   names, and preferred over `filename` when both are present;
+ * - the `X-Filename` header of a raw body (headerFilename below): percent-encoded UTF-8 (`caf%C3%A9.png`, or
+ *   RFC 8187's `UTF-8''caf%C3%A9.png`), or the UTF-8 bytes themselves; bytes that are not valid UTF-8 are
+ *   read as Latin-1, as HTTP's obs-text always was.
  */
 import busboy from 'busboy';
 import { formatMiB } from './contract';
@@ -39,6 +48,41 @@ export function sanitiseFilename(raw: string | undefined, fallback = 'upload'): 
   return short === '' || short === '.' || short === '..' ? fallback : short;
 }
 
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Percent-decodes UTF-8 (`caf%C3%A9`); undefined when the escapes do not make valid UTF-8. */
+function percentDecode(value: string): string | undefined {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The `X-Filename` header as text. Node (and serverless-offline after it) hands header values over as
+ * Latin-1 strings, one character per byte, so UTF-8 sent as is arrives as `cafÃ©`: such a value is turned
+ * back into its bytes and read as UTF-8 when they are valid UTF-8. An ASCII value with `%XX` escapes is
+ * percent-decoded (a literal `%` followed by two hex digits must itself be sent as `%25`), with or without
+ * RFC 8187's `UTF-8''` prefix. A value that already holds characters above U+00FF was decoded upstream and is
+ * kept. Not sanitised here: readUpload does that for every name.
+ */
+export function headerFilename(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  const highest = Math.max(0, ...Array.from(raw, (char) => char.codePointAt(0) ?? 0));
+  if (highest > 0xff) return raw;
+  if (highest > 0x7f) {
+    try {
+      return UTF8.decode(Buffer.from(raw, 'latin1'));
+    } catch {
+      return raw;
+    }
+  }
+  const extended = /^utf-8''(.*)$/i.exec(raw);
+  if (extended) return percentDecode(extended[1] as string) ?? raw;
+  return /%[0-9a-f]{2}/i.test(raw) ? (percentDecode(raw) ?? raw) : raw;
+}
+
 /** A parser's own message as the end of our sentence: no doubled full stop. */
 function sentenceEnd(message: string): string {
   return message.replace(/[.\s]+$/, '');
@@ -62,7 +106,11 @@ export async function readUpload(
   if (type.startsWith('image/') || type === 'application/octet-stream') {
     if (body.length > limits.maxFileBytes) throw tooLarge(limits);
     if (body.length === 0) throw new BadRequestError('The uploaded file is empty.', 'empty_file');
-    return { bytes: body, filename: sanitiseFilename(rawFilename), declaredType: type === 'application/octet-stream' ? undefined : type };
+    return {
+      bytes: body,
+      filename: sanitiseFilename(headerFilename(rawFilename)),
+      declaredType: type === 'application/octet-stream' ? undefined : type,
+    };
   }
   if (type === '' && body.length === 0) {
     throw new BadRequestError('No file was sent. Send multipart/form-data with one file (field "image"), or an image/* body.', 'no_file');
@@ -82,6 +130,8 @@ function readMultipart(body: Buffer, contentType: string, limits: UploadLimits):
     try {
       parser = busboy({
         headers: { 'content-type': contentType },
+        // Plain `filename="..."` values as UTF-8 (busboy's default is Latin-1); `filename*` names its own charset.
+        defParamCharset: 'utf8',
         limits: { fileSize: limits.maxFileBytes, files: 2, fields: 20, fieldSize: 8 * 1024, parts: 22, headerPairs: 20 },
       });
     } catch (error: unknown) {

@@ -39,7 +39,10 @@ export function buildOpenApiDocument(serverUrl?: string): ReturnType<OpenApiGene
       `${MAX_PIXELS_TEXT}. The prediction is stored before it is answered.`,
     request: {
       headers: z.object({
-        'X-Filename': z.string().optional().meta({ description: 'The file name of a raw image body (ignored for multipart).' }),
+        'X-Filename': z.string().optional().meta({
+          description:
+            'The file name of a raw image body (ignored for multipart), in UTF-8: sent as is or percent-encoded (caf%C3%A9.png).',
+        }),
       }),
       body: {
         required: true,
