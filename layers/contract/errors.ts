@@ -25,7 +25,10 @@ export const ERROR_CODES = {
     status: 413,
     description: `The file is larger than the upload limit (${MAX_UPLOAD_TEXT} unless configured otherwise).`,
   },
-  too_many_pixels: { status: 413, description: `The picture has more pixels than the limit (${MAX_PIXELS_TEXT}).` },
+  too_many_pixels: {
+    status: 413,
+    description: `The picture has more pixels than the limit (${MAX_PIXELS_TEXT}), or would take more memory once decoded than that many 8-bit RGBA pixels (16-bit samples count double).`,
+  },
   unsupported_media_type: {
     status: 415,
     description: 'Neither multipart/form-data nor an image/* body, or not an image of a supported format.',

@@ -3,10 +3,31 @@
  * is decoded (decompression bombs), sharp refuses more than the limit itself as a second guard, and only the
  * first frame is decoded, upright (EXIF orientation), shrunk to a working size, then made grey with
  * transparency flattened.
+ *
+ * Memory (issue 11): pixels are not all the same size. A 240 KB PNG of 5000x5000 16-bit RGBA, interlaced, is
+ * within the pixel limit but decodes to 200 MB, and an interlaced PNG (like a progressive JPEG) cannot be
+ * decoded a strip at a time: libvips holds the whole frame. So two more bounds live here, both from the
+ * header, before decoding:
+ * - per picture, its decoded size (decodedBytes: width x height x channels x bytes per sample, doubled for a
+ *   progressive JPEG, whose 16-bit DCT coefficients are held whole) may not exceed maxDecodedBytes(maxPixels)
+ *   = 4 bytes a pixel at the pixel limit: any picture of 25 megapixels at 8 bits per sample passes (RGBA
+ *   included: 100 MB), 16-bit samples count double. Over it: 413 too_many_pixels, nothing decoded. The one
+ *   knob stays MAX_PIXELS (layers/config.ts, default in layers/contract/limits.ts).
+ * - at once, decodes may hold at most DECODE_BUDGET_PICTURES such pictures (decodeBudget, a semaphore
+ *   weighted by decodedBytes): two at the limit, or many small ones. Two because the machine that serves
+ *   `npm start` has two cores (more decodes at once would only share them) and because 285 MB of warm
+ *   service plus two 100 MB decodes and libvips' working buffers stay under the 600 MB budget the issue set
+ *   for 16 such uploads at once. The others wait their turn (their bytes, at most 4.5 MiB each, are already
+ *   in memory). In Lambda one container serves one request at a time, so there only the first bound matters.
+ * - libvips' operation cache is off (sharp.cache(false)): it kept recent decodes' buffers alive for reuse
+ *   that never comes (each upload is decoded once), and with it the memory of a burst stayed resident.
  */
 import sharp from 'sharp';
+import { formatMiB } from '../contract/limits';
 import { type HttpError, PayloadTooLargeError, UnprocessableImageError } from '../errors';
 import type { ImageMediaType } from '../image-format';
+
+sharp.cache(false);
 
 /** Photos are shrunk to this longer side before the pixel work: plenty for a 20 px digit, and fast. */
 const WORK_SIZE = 512;
@@ -40,8 +61,110 @@ export function isLossless(format: ImageMediaType, bytes: Buffer): boolean {
   return format === 'image/png' || format === 'image/gif' || format === 'image/tiff';
 }
 
-/** Reads only the header: refuses pictures of more than `maxPixels` before a single pixel is decoded. */
-export async function readHeader(bytes: Buffer, maxPixels: number): Promise<{ width: number; height: number }> {
+/** Bytes of one sample of each libvips band format. */
+const SAMPLE_BYTES: Record<string, number> = {
+  uchar: 1,
+  char: 1,
+  ushort: 2,
+  short: 2,
+  uint: 4,
+  int: 4,
+  float: 4,
+  complex: 8,
+  double: 8,
+  dpcomplex: 16,
+};
+
+/** What the header says about the decoded size: sharp's metadata, which reads only the header. */
+export type HeaderFacts = Pick<sharp.Metadata, 'format' | 'width' | 'height' | 'pageHeight' | 'channels' | 'depth' | 'isProgressive'>;
+
+/**
+ * The bytes the first frame takes once decoded: width x height x channels (a palette counts as the colours it
+ * expands to) x bytes per sample; a progressive JPEG counts 2 bytes a sample, its coefficients being held
+ * whole (chroma subsampling, which would lower that, is ignored: an upper bound).
+ */
+export function decodedBytes(meta: HeaderFacts): number {
+  const width = meta.width ?? 0;
+  const height = meta.pageHeight ?? meta.height ?? 0;
+  const sample = Math.max(SAMPLE_BYTES[meta.depth ?? 'uchar'] ?? 1, meta.format === 'jpeg' && meta.isProgressive ? 2 : 1);
+  return width * height * (meta.channels ?? 4) * sample;
+}
+
+/** Largest decoded picture: 4 bytes a pixel at the pixel limit (8-bit RGBA), 100 MB for 25 megapixels. */
+export function maxDecodedBytes(maxPixels: number): number {
+  return maxPixels * 4;
+}
+
+/** How many pictures at the decoded-size limit may be decoding at once (see the header). */
+export const DECODE_BUDGET_PICTURES = 2;
+
+/**
+ * A semaphore counted in bytes: run() waits until `weight` fits in what is left of the capacity (first come,
+ * first served), then holds it until `task` settles. A weight above the capacity runs alone.
+ */
+export class ByteBudget {
+  private inUse = 0;
+  private readonly waiting: Array<{ weight: number; start: () => void }> = [];
+
+  constructor(readonly capacity: number) {}
+
+  get held(): number {
+    return this.inUse;
+  }
+
+  get queued(): number {
+    return this.waiting.length;
+  }
+
+  async run<T>(weight: number, task: () => Promise<T>): Promise<T> {
+    const take = Math.min(Math.max(0, weight), this.capacity);
+    if (this.waiting.length > 0 || this.inUse + take > this.capacity) {
+      await new Promise<void>((start) => this.waiting.push({ weight: take, start }));
+    } else {
+      this.inUse += take;
+    }
+    try {
+      return await task();
+    } finally {
+      this.inUse -= take;
+      this.wake();
+    }
+  }
+
+  private wake(): void {
+    for (let next = this.waiting[0]; next && this.inUse + next.weight <= this.capacity; next = this.waiting[0]) {
+      this.waiting.shift();
+      this.inUse += next.weight;
+      next.start();
+    }
+  }
+}
+
+const budgets = new Map<number, ByteBudget>();
+
+/** The process's decode budget for a pixel limit (one limit per configuration, so in practice one budget). */
+export function decodeBudget(maxPixels: number): ByteBudget {
+  let budget = budgets.get(maxPixels);
+  if (!budget) {
+    budget = new ByteBudget(DECODE_BUDGET_PICTURES * maxDecodedBytes(maxPixels));
+    budgets.set(maxPixels, budget);
+  }
+  return budget;
+}
+
+export interface Header {
+  /** Size as displayed (after EXIF orientation; the first frame of an animation). */
+  width: number;
+  height: number;
+  /** What decoding the first frame takes (decodedBytes). */
+  decodedBytes: number;
+}
+
+/**
+ * Reads only the header: refuses pictures of more than `maxPixels`, or of more than maxDecodedBytes once
+ * decoded, before a single pixel is decoded.
+ */
+export async function readHeader(bytes: Buffer, maxPixels: number): Promise<Header> {
   let meta: sharp.Metadata;
   try {
     meta = await sharp(bytes, { limitInputPixels: maxPixels, failOn: 'error' }).metadata();
@@ -53,12 +176,27 @@ export async function readHeader(bytes: Buffer, maxPixels: number): Promise<{ wi
   const height = meta.pageHeight ?? meta.height;
   if (!width || !height) throw corrupt(new Error('no dimensions in the header'), maxPixels);
   if (width * height > maxPixels) throw tooManyPixels(maxPixels, width, height);
+  const size = decodedBytes(meta);
+  const limit = maxDecodedBytes(maxPixels);
+  if (size > limit) {
+    throw new PayloadTooLargeError(
+      `The image would take ${formatMiB(size)} once decoded (${width}x${height}, ${meta.channels} channels of ${8 * (SAMPLE_BYTES[meta.depth ?? 'uchar'] ?? 1)} bits); the limit is ${formatMiB(limit)}, ${megapixels(maxPixels)} megapixels at 8 bits per channel.`,
+      'too_many_pixels',
+    );
+  }
   const swapped = (meta.orientation ?? 1) >= 5;
-  return swapped ? { width: height, height: width } : { width, height };
+  return swapped ? { width: height, height: width, decodedBytes: size } : { width, height, decodedBytes: size };
 }
 
-/** Decodes the first frame, upright, shrunk to at most WORK_SIZE (JPEG and WebP shrink while decoding). */
-export async function decodeWorkingCopy(bytes: Buffer, maxPixels: number): Promise<Raster> {
+/**
+ * Decodes the first frame, upright, shrunk to at most WORK_SIZE (JPEG and WebP shrink while decoding), once
+ * the decode budget has room for `size` bytes (the header's decodedBytes; the whole limit when unknown).
+ */
+export function decodeWorkingCopy(bytes: Buffer, maxPixels: number, size = maxDecodedBytes(maxPixels)): Promise<Raster> {
+  return decodeBudget(maxPixels).run(size, () => decodeNow(bytes, maxPixels));
+}
+
+async function decodeNow(bytes: Buffer, maxPixels: number): Promise<Raster> {
   try {
     const { data, info } = await sharp(bytes, {
       failOn: 'error',

@@ -6,7 +6,7 @@
  * oriented by EXIF, flattened, made grey, its polarity told, uneven lighting and paper noise removed and
  * specks ignored when cropping to the ink.
  *
- * The entry point of the steps in this folder: decode.ts (decoding within the pixel limit), ink.ts with
+ * The entry point of the steps in this folder: decode.ts (decoding within the pixel and decoded-size limits, a bounded number at once), ink.ts with
  * background.ts and crop.ts (from grey to the cropped ink), frame.ts (28x28 and the preview), raster.ts
  * (the pixel operations they share).
  */
@@ -43,8 +43,8 @@ export async function preprocessImage(bytes: Buffer, options: PreprocessOptions 
   if (bytes.length === 0) throw new BadRequestError('The file is empty.', 'empty_file');
   const maxPixels = options.maxPixels ?? MAX_INPUT_PIXELS;
   const format = detectImageType(bytes, options.declaredType);
-  const { width, height } = await readHeader(bytes, maxPixels);
-  const picture = await decodeWorkingCopy(bytes, maxPixels);
+  const { width, height, decodedBytes } = await readHeader(bytes, maxPixels);
+  const picture = await decodeWorkingCopy(bytes, maxPixels, decodedBytes);
   const grey = toGreyscale(picture);
   const ink = thickenThinStrokes(extractInk(grey, picture.width, picture.height, isLossless(format, bytes)));
   const input = frameDigit(ink);
