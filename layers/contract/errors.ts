@@ -41,6 +41,10 @@ export const ERROR_CODES = {
   bad_gateway: { status: 502, description: 'The function failed before it answered (answered by the HTTP front); retry later.' },
   service_unavailable: { status: 503, description: 'A dependency cannot answer now; retry after Retry-After seconds.' },
   store_unavailable: { status: 503, description: 'The prediction store cannot answer now; retry after Retry-After seconds.' },
+  decoder_busy: {
+    status: 503,
+    description: 'The service is decoding other large pictures and this one waited too long for its turn; retry after Retry-After seconds.',
+  },
   uploads_unavailable: { status: 503, description: 'The uploads bucket cannot keep the upload now; retry after Retry-After seconds.' },
 } as const satisfies Record<string, { status: number; description: string }>;
 

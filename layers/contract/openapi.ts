@@ -68,7 +68,11 @@ export function buildOpenApiDocument(serverUrl?: string): ReturnType<OpenApiGene
       415: errorResponse('Not an image of a supported format.', ['unsupported_media_type', 'type_mismatch']),
       422: errorResponse('An image with no readable digit.', ['corrupt_image', 'no_digit']),
       500: serverError,
-      503: errorResponse('A dependency cannot answer now.', ['store_unavailable', 'uploads_unavailable']),
+      503: errorResponse('A dependency cannot answer now, or the decoder is busy.', [
+        'store_unavailable',
+        'uploads_unavailable',
+        'decoder_busy',
+      ]),
     },
   });
 

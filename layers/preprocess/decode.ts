@@ -18,13 +18,15 @@
  *   `npm start` has two cores (more decodes at once would only share them) and because 285 MB of warm
  *   service plus two 100 MB decodes and libvips' working buffers stay under the 600 MB budget the issue set
  *   for 16 such uploads at once. The others wait their turn (their bytes, at most 4.5 MiB each, are already
- *   in memory). In Lambda one container serves one request at a time, so there only the first bound matters.
+ *   in memory), but at most DECODE_MAX_WAIT_MS: then 503 decoder_busy with Retry-After, rather than a wait
+ *   that ends in the function's timeout (15 s for predict; serverless-offline then answers a bare 504
+ *   body). In Lambda one container serves one request at a time, so there only the first bound matters.
  * - libvips' operation cache is off (sharp.cache(false)): it kept recent decodes' buffers alive for reuse
  *   that never comes (each upload is decoded once), and with it the memory of a burst stayed resident.
  */
 import sharp from 'sharp';
 import { formatMiB } from '../contract/limits';
-import { type HttpError, PayloadTooLargeError, UnprocessableImageError } from '../errors';
+import { type HttpError, PayloadTooLargeError, ServiceUnavailableError, UnprocessableImageError } from '../errors';
 import type { ImageMediaType } from '../image-format';
 
 sharp.cache(false);
@@ -99,14 +101,27 @@ export function maxDecodedBytes(maxPixels: number): number {
 export const DECODE_BUDGET_PICTURES = 2;
 
 /**
+ * How long a decode may wait for its turn: with predict's 15 s timeout, the wait plus one decode at the
+ * limit (1-3 s here on a loaded machine) plus inference and the store's write must fit.
+ */
+export const DECODE_MAX_WAIT_MS = 6_000;
+
+/** A task that waited longer than the budget's maxWaitMs for its turn, and did not run. */
+export class BudgetWaitExceeded extends Error {}
+
+/**
  * A semaphore counted in bytes: run() waits until `weight` fits in what is left of the capacity (first come,
- * first served), then holds it until `task` settles. A weight above the capacity runs alone.
+ * first served), then holds it until `task` settles. A weight above the capacity runs alone. A task that
+ * has waited `maxWaitMs` leaves the queue with BudgetWaitExceeded.
  */
 export class ByteBudget {
   private inUse = 0;
   private readonly waiting: Array<{ weight: number; start: () => void }> = [];
 
-  constructor(readonly capacity: number) {}
+  constructor(
+    readonly capacity: number,
+    readonly maxWaitMs = Number.POSITIVE_INFINITY,
+  ) {}
 
   get held(): number {
     return this.inUse;
@@ -119,7 +134,24 @@ export class ByteBudget {
   async run<T>(weight: number, task: () => Promise<T>): Promise<T> {
     const take = Math.min(Math.max(0, weight), this.capacity);
     if (this.waiting.length > 0 || this.inUse + take > this.capacity) {
-      await new Promise<void>((start) => this.waiting.push({ weight: take, start }));
+      await new Promise<void>((start, reject) => {
+        const entry = {
+          weight: take,
+          start: () => {
+            clearTimeout(timer);
+            start();
+          },
+        };
+        const timer = Number.isFinite(this.maxWaitMs)
+          ? setTimeout(() => {
+              this.waiting.splice(this.waiting.indexOf(entry), 1);
+              // Those behind it may fit now.
+              this.wake();
+              reject(new BudgetWaitExceeded(`waited ${this.maxWaitMs} ms`));
+            }, this.maxWaitMs)
+          : undefined;
+        this.waiting.push(entry);
+      });
     } else {
       this.inUse += take;
     }
@@ -146,7 +178,7 @@ const budgets = new Map<number, ByteBudget>();
 export function decodeBudget(maxPixels: number): ByteBudget {
   let budget = budgets.get(maxPixels);
   if (!budget) {
-    budget = new ByteBudget(DECODE_BUDGET_PICTURES * maxDecodedBytes(maxPixels));
+    budget = new ByteBudget(DECODE_BUDGET_PICTURES * maxDecodedBytes(maxPixels), DECODE_MAX_WAIT_MS);
     budgets.set(maxPixels, budget);
   }
   return budget;
@@ -192,8 +224,13 @@ export async function readHeader(bytes: Buffer, maxPixels: number): Promise<Head
  * Decodes the first frame, upright, shrunk to at most WORK_SIZE (JPEG and WebP shrink while decoding), once
  * the decode budget has room for `size` bytes (the header's decodedBytes; the whole limit when unknown).
  */
-export function decodeWorkingCopy(bytes: Buffer, maxPixels: number, size = maxDecodedBytes(maxPixels)): Promise<Raster> {
-  return decodeBudget(maxPixels).run(size, () => decodeNow(bytes, maxPixels));
+export async function decodeWorkingCopy(bytes: Buffer, maxPixels: number, size = maxDecodedBytes(maxPixels)): Promise<Raster> {
+  try {
+    return await decodeBudget(maxPixels).run(size, () => decodeNow(bytes, maxPixels));
+  } catch (error: unknown) {
+    if (!(error instanceof BudgetWaitExceeded)) throw error;
+    throw new ServiceUnavailableError('The service is busy decoding other large pictures; retry shortly.', 2, 'decoder_busy');
+  }
 }
 
 async function decodeNow(bytes: Buffer, maxPixels: number): Promise<Raster> {

@@ -9,7 +9,14 @@ import sharp from 'sharp';
 import { MAX_PIXELS } from '../../layers/contract/limits';
 import { PayloadTooLargeError } from '../../layers/errors';
 import { preprocessImage } from '../../layers/preprocess';
-import { ByteBudget, DECODE_BUDGET_PICTURES, decodeBudget, maxDecodedBytes, readHeader } from '../../layers/preprocess/decode';
+import {
+  BudgetWaitExceeded,
+  ByteBudget,
+  DECODE_BUDGET_PICTURES,
+  decodeBudget,
+  maxDecodedBytes,
+  readHeader,
+} from '../../layers/preprocess/decode';
 import { bigPng } from '../support/big-png';
 
 /** An uncompressed 16-bit RGB TIFF, by hand: sharp writes TIFF at 8 bits only. */
@@ -180,6 +187,23 @@ describe('ByteBudget, the decode semaphore', () => {
     big.release();
     await Promise.all([runBig, runSmall]);
     assert.equal(small, true);
+  });
+  it('gives up on a task that waited longer than maxWaitMs, and lets those behind it run', async () => {
+    const budget = new ByteBudget(100, 30);
+    const first = gate();
+    const runFirst = budget.run(100, first.task);
+    await first.started;
+    const began = Date.now();
+    await assert.rejects(
+      budget.run(10, async () => 'never'),
+      BudgetWaitExceeded,
+    );
+    assert.ok(Date.now() - began >= 25);
+    assert.equal(budget.queued, 0);
+    first.release();
+    await runFirst;
+    assert.equal(await budget.run(100, async () => 'ran'), 'ran');
+    assert.equal(budget.held, 0);
   });
   it('holds two pictures at the limit for the default configuration', () => {
     assert.equal(DECODE_BUDGET_PICTURES, 2);
