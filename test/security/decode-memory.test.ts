@@ -1,20 +1,19 @@
 /**
  * Decode memory over real HTTP (issue 11, point 5): 16 copies at once of a 240 KB PNG that decodes to 200 MB
  * (5000x5000, 16-bit RGBA, interlaced) took the service from 285 MB to 1.29 GB resident, and 1.06 GB stayed.
- * Here the service (serverless-offline in-process, as `npm start` runs it) must stay under 600 MB resident
+ * Here the service (serverless-offline in-process with the local S3 server, as `npm start` runs them: stack.ts) must stay under 600 MB resident
  * through that burst, and through a burst of 16 pictures right at the decoded-size limit (5000x5000 8-bit
  * RGBA, interlaced: 100 MB each once decoded), with every answer a 413 in the documented error form, a
  * prediction, or a 503 decoder_busy for those that waited too long for their turn. RSS is sampled from /proc every 50 ms; the figures are printed for the record.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ErrorBody, PredictionAnswer } from '../../layers/contract';
-import type { OfflineService } from '../../scripts/offline';
-import { rssKb, sampleRss, serviceErrors, sleep, startService } from '../reliability/harness';
+import { serviceErrors } from '../../tools/service';
+import { sleep } from '../../tools/sleep';
+import { rssKb, sampleRss } from '../reliability/harness';
 import { bigPng } from '../support/big-png';
+import { type Stack, startStack, upload } from './stack';
 
 const BUDGET_MB = 600;
 const COPIES = 16;
@@ -30,8 +29,7 @@ interface Burst {
 const mb = (kb: number): number => Math.round(kb / 1024);
 
 describe('decode memory under a burst of large pictures', () => {
-  let service: OfflineService;
-  let dir: string;
+  let stack: Stack;
   let pid: number;
 
   /** Sends COPIES uploads of `png` at once, sampling the service's RSS until all have answered and 3 s after. */
@@ -39,13 +37,7 @@ describe('decode memory under a burst of large pictures', () => {
     await sleep(1000);
     const beforeKb = rssKb(pid) ?? 0;
     const sampler = sampleRss(pid, 50);
-    const responses = await Promise.all(
-      Array.from({ length: COPIES }, (_, i) => {
-        const form = new FormData();
-        form.append('image', new Blob([new Uint8Array(png)], { type: 'image/png' }), `big-${i}.png`);
-        return fetch(`${service.url}/predict`, { method: 'POST', body: form, signal: AbortSignal.timeout(120_000) });
-      }),
-    );
+    const responses = await Promise.all(Array.from({ length: COPIES }, (_, i) => upload(stack.service.url, png, `big-${i}.png`)));
     const bodies = await Promise.all(responses.map((response) => response.json() as Promise<unknown>));
     await sleep(3000);
     const { peakKb, lastKb } = sampler.stop();
@@ -64,25 +56,19 @@ describe('decode memory under a burst of large pictures', () => {
   }
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'digit-decode-memory-'));
-    service = await startService({ PREDICTION_STORE: 'sqlite', SQLITE_PATH: join(dir, 'p.sqlite'), UPLOADS_BUCKET: '', LOG_LEVEL: 'warn' });
-    pid = service.child.pid as number;
+    stack = await startStack();
+    pid = stack.service.child.pid as number;
     // Warm: the first prediction loads the model, as the first visitor's would.
-    const form = new FormData();
-    form.append(
-      'image',
-      new Blob([new Uint8Array(await bigPng({ width: 64, height: 64, bitDepth: 8, colourType: 0, interlaced: false, stroke: [28, 36] }))], {
-        type: 'image/png',
-      }),
+    const warm = await upload(
+      stack.service.url,
+      await bigPng({ width: 64, height: 64, bitDepth: 8, colourType: 0, interlaced: false, stroke: [28, 36] }),
       'warm.png',
     );
-    const warm = await fetch(`${service.url}/predict`, { method: 'POST', body: form });
     assert.equal(warm.status, 200, await warm.text());
   });
 
   after(async () => {
-    await service?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await stack?.stop();
   });
 
   it("refuses 16 copies of the issue's PNG (200 MB decoded each) with 413 from the header, under 600 MB", async () => {
@@ -105,7 +91,7 @@ describe('decode memory under a burst of large pictures', () => {
         assert.equal(ErrorBody.parse(body).error.code, 'decoder_busy');
         continue;
       }
-      assert.equal(status, 200, `${JSON.stringify(body).slice(0, 400)}\n${serviceErrors(service)}`);
+      assert.equal(status, 200, `${JSON.stringify(body).slice(0, 400)}\n${serviceErrors(stack.service)}`);
       const answer = PredictionAnswer.safeParse(body);
       assert.ok(answer.success, `not a prediction: ${JSON.stringify(body).slice(0, 400)}`);
     }

@@ -5,13 +5,10 @@
  * of being read as Latin-1 (`cafÃ© â.png`).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { HistoryPage, PredictionAnswer } from '../../layers/contract';
-import { type OfflineService, startOffline } from '../../scripts/offline';
-import { plainDigit } from '../support/digit-images';
+import { PredictionAnswer } from '../../layers/contract';
+import { plainDigit } from '../../tools/digit-images';
+import { type Stack, startStack, storedPredictions } from './stack';
 
 const NAMES = ['café ✓.png', 'Zahl 7 – 数字.png', 'ψηφίο 😀.png'];
 
@@ -30,20 +27,14 @@ function form(disposition: string, png: Buffer): { body: Buffer; contentType: st
 const utf8Bytes = (text: string): string => Buffer.from(text, 'utf8').toString('latin1');
 
 describe('UTF-8 file names over HTTP', () => {
-  let service: OfflineService;
-  let dir: string;
+  let stack: Stack;
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'digit-names-'));
-    service = await startOffline({
-      env: { PREDICTION_STORE: 'sqlite', SQLITE_PATH: join(dir, 'p.sqlite'), UPLOADS_BUCKET: '', LOG_LEVEL: 'warn' },
-      startTimeoutMs: 120_000,
-    });
+    stack = await startStack();
   });
 
   after(async () => {
-    await service?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await stack?.stop();
   });
 
   it('keeps the name in the answer and in the history, however it was sent', async () => {
@@ -53,7 +44,7 @@ describe('UTF-8 file names over HTTP', () => {
       const plain = form(`filename="${name}"`, png);
       const extended = form(`filename="fallback.png"; filename*=UTF-8''${encodeURIComponent(name)}`, png);
       const post = (headers: Record<string, string>, body: Buffer) => () =>
-        fetch(`${service.url}/predict`, { method: 'POST', headers, body: new Uint8Array(body) });
+        fetch(`${stack.service.url}/predict`, { method: 'POST', headers, body: new Uint8Array(body) });
       sent.push(
         ['multipart filename="..."', post({ 'content-type': plain.contentType }, plain.body), name],
         ["multipart filename*=UTF-8''...", post({ 'content-type': extended.contentType }, extended.body), name],
@@ -69,8 +60,7 @@ describe('UTF-8 file names over HTTP', () => {
       assert.equal(answer.filename, name, how);
       ids.set(answer.id, name);
     }
-    const page = HistoryPage.parse(await (await fetch(`${service.url}/history?limit=100`)).json());
-    const stored = new Map(page.items.map((item) => [item.id, item.filename]));
+    const stored = new Map((await storedPredictions(stack.service.url)).map((item) => [item.id, item.filename]));
     for (const [id, name] of ids) assert.equal(stored.get(id), name, `history item ${id}`);
   });
 });
