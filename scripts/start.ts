@@ -12,18 +12,11 @@ import { type ServiceWithBuckets, startWithBuckets } from '../tools/service';
 import type { CassandraNode } from './cassandra/launcher';
 import { defaultS3Directory } from './s3-local';
 
+/** `npm run build`, the one definition of the build (a clean dist/ and web/dist/, the handlers, the page). */
 function build(): void {
-  process.stdout.write('Compiling the handlers and the page (tsc)...\n');
-  // The page builds with -b: it references the contract's project (layers/contract/), whose types it imports.
-  for (const [mode, project] of [
-    ['-p', 'tsconfig.build.json'],
-    ['-b', 'web/tsconfig.json'],
-  ] as const) {
-    const result = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), mode, join(ROOT, project)], {
-      stdio: 'inherit',
-    });
-    if (result.status !== 0) throw new Error(`the TypeScript build of ${project} failed`);
-  }
+  process.stdout.write('Compiling the handlers and the page (npm run build)...\n');
+  const result = spawnSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'inherit' });
+  if (result.status !== 0) throw new Error('the build failed (npm run build)');
 }
 
 async function main(): Promise<void> {
