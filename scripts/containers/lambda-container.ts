@@ -92,20 +92,22 @@ export async function startFunctionContainer(options: FunctionContainerOptions):
   return { name, url, invoke, logs, stop };
 }
 
-/** The emulator's REPORT lines: "Init Duration: 1234.56 ms" appears on the first invocation only. */
-export function parseReports(logs: string): Array<{ durationMs: number; initMs?: number; maxMemoryMb?: number }> {
-  const reports: Array<{ durationMs: number; initMs?: number; maxMemoryMb?: number }> = [];
+/**
+ * What the emulator logged about the function's invocations. The standalone emulator initialises the runtime on the
+ * first invocation: its "INIT REPORT(durationMs: …)" line is the cold start (runtime start, handler module load,
+ * the handler's warm-up), while the REPORT line's own "Init Duration" is only the emulator's bookkeeping (a few ms).
+ * Each REPORT's "Duration" is the invocation as the emulator timed it; on the first one it includes the init.
+ * Its "Max Memory Used" is the configured size, not a measurement, and is not read.
+ */
+export function parseReports(logs: string): { initMs?: number; durationsMs: number[] } {
+  const durationsMs: number[] = [];
+  let initMs: number | undefined;
   for (const line of logs.split('\n')) {
+    const init = /INIT REPORT\(durationMs: ([\d.]+)\)/.exec(line);
+    if (init?.[1] && initMs === undefined) initMs = Number(init[1]);
     if (!line.includes('REPORT RequestId')) continue;
     const duration = /\tDuration: ([\d.]+) ms/.exec(line);
-    const init = /Init Duration: ([\d.]+) ms/.exec(line);
-    const memory = /Max Memory Used: (\d+) MB/.exec(line);
-    if (!duration?.[1]) continue;
-    reports.push({
-      durationMs: Number(duration[1]),
-      ...(init?.[1] ? { initMs: Number(init[1]) } : {}),
-      ...(memory?.[1] ? { maxMemoryMb: Number(memory[1]) } : {}),
-    });
+    if (duration?.[1]) durationsMs.push(Number(duration[1]));
   }
-  return reports;
+  return initMs === undefined ? { durationsMs } : { initMs, durationsMs };
 }
