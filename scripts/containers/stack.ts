@@ -106,7 +106,7 @@ export async function stackUp(opts: StackOptions = {}): Promise<RunningStack> {
     }
     await new Promise((resolve) => setTimeout(resolve, 2000));
   }
-  log(`up in ${Math.round((Date.now() - started) / 1000)} s: API ${apiUrl}, page http://127.0.0.1:${ports.s3}/digit-page/`);
+  log(`up in ${Math.round((Date.now() - started) / 1000)} s: API ${apiUrl}, bucket http://127.0.0.1:${ports.s3}`);
   return { project, ports, apiUrl, env };
 }
 
