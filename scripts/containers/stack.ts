@@ -114,10 +114,13 @@ export async function stackDown(opts: StackOptions & { volumes?: boolean } = {})
   const project = opts.project ?? process.env.COMPOSE_PROJECT_NAME ?? DEFAULT_PROJECT;
   const env = composeEnv(portsFrom(process.env, opts.ports));
   await compose(project, ['down', ...(opts.volumes ? ['--volumes'] : [])], env, { echo: true });
-  if (opts.volumes && detectEngine().name === 'podman') {
-    // podman-compose 1.0 `down --volumes` leaves the named volumes behind; they carry the project's name.
-    const listed = await engineRun(['volume', 'ls', '--format', '{{.Name}}', '--filter', `label=io.podman.compose.project=${project}`]);
-    for (const volume of listed.stdout.split('\n').filter((v) => v !== '')) await engineRun(['volume', 'rm', '-f', volume]);
+  if (detectEngine().name === 'podman') {
+    // podman-compose 1.0 `down` leaves the project's network behind, and with --volumes its named volumes too.
+    await engineRun(['network', 'rm', `${project}_default`], { allowFailure: true });
+    if (opts.volumes) {
+      const listed = await engineRun(['volume', 'ls', '--format', '{{.Name}}', '--filter', `label=io.podman.compose.project=${project}`]);
+      for (const volume of listed.stdout.split('\n').filter((v) => v !== '')) await engineRun(['volume', 'rm', '-f', volume]);
+    }
   }
 }
 

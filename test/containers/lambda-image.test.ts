@@ -176,7 +176,7 @@ describe('the service image under the Runtime Interface Emulator', { timeout: 10
         await client.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`).catch(() => {});
         await client.shutdown().catch(() => {});
       }
-      if (cassandraName) await engineRun(['rm', '-f', '-t', '10', cassandraName], { allowFailure: true });
+      if (cassandraName) await engineRun(['rm', '-f', '-v', '-t', '10', cassandraName], { allowFailure: true });
     });
 
     it('answers its health check without cqlsh (a CQL OPTIONS probe)', async () => {
