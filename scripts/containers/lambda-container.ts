@@ -4,7 +4,7 @@
  * /2015-03-31/functions/function/invocations. Used by test/containers/ and scripts/containers/measure.ts.
  */
 import { randomBytes } from 'node:crypto';
-import { freePort } from '../cassandra/launcher';
+import { freePort } from '../../tools/ports';
 import { engineRun } from './engine';
 
 const INVOKE_PATH = '/2015-03-31/functions/function/invocations';

@@ -7,8 +7,8 @@
  *   npx tsx scripts/containers/measure.ts [--warm 20]
  */
 import { parseArgs } from 'node:util';
-import { plainDigit } from '../../test/support/digit-images';
-import { httpEvent } from '../../test/support/events';
+import { plainDigit } from '../../tools/digit-images';
+import { httpEvent } from '../../tools/events';
 import { engineRun } from './engine';
 import { ensureServiceImage } from './images';
 import { parseReports, startFunctionContainer } from './lambda-container';

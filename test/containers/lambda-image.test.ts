@@ -14,12 +14,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client } from 'cassandra-driver';
-import { freePort } from '../../scripts/cassandra/launcher';
 import { engineRun } from '../../scripts/containers/engine';
 import { ensureCassandraImage, ensureServiceImage } from '../../scripts/containers/images';
 import { type FunctionContainer, parseReports, startFunctionContainer } from '../../scripts/containers/lambda-container';
-import { plainDigit } from '../support/digit-images';
-import { httpEvent, predictEvent } from '../support/events';
+import { plainDigit } from '../../tools/digit-images';
+import { httpEvent, predictEvent } from '../../tools/events';
+import { freePort } from '../../tools/ports';
 
 const BUILD_TIMEOUT_MS = 45 * 60_000;
 let image = '';

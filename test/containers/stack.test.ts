@@ -9,10 +9,10 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { freePort } from '../../scripts/cassandra/launcher';
 import { compose, type RunningStack, type StackPorts, stackDown, stackUp } from '../../scripts/containers/stack';
 import { DEFAULT_PAGE_BUCKET } from '../../scripts/s3-local';
-import { plainDigit } from '../support/digit-images';
+import { plainDigit } from '../../tools/digit-images';
+import { freePort } from '../../tools/ports';
 
 const project = `digit-stack-test-${randomBytes(3).toString('hex')}`;
 let ports: StackPorts;
