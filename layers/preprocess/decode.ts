@@ -13,20 +13,24 @@
  *   = 4 bytes a pixel at the pixel limit: any picture of 25 megapixels at 8 bits per sample passes (RGBA
  *   included: 100 MB), 16-bit samples count double. Over it: 413 too_many_pixels, nothing decoded. The one
  *   knob stays MAX_PIXELS (layers/config.ts, default in layers/contract/limits.ts).
- * - at once, decodes may hold at most DECODE_BUDGET_PICTURES such pictures (decodeBudget, a semaphore
- *   weighted by decodedBytes): two at the limit, or many small ones. Two because the machine that serves
- *   `npm start` has two cores (more decodes at once would only share them) and because 285 MB of warm
- *   service plus two 100 MB decodes and libvips' working buffers stay under the 600 MB budget the issue set
- *   for 16 such uploads at once. The others wait their turn (their bytes, at most 4.5 MiB each, are already
- *   in memory), but at most DECODE_MAX_WAIT_MS: then 503 decoder_busy with Retry-After, rather than a wait
- *   that ends in the function's timeout (15 s for predict; serverless-offline then answers a bare 504
- *   body). In Lambda one container serves one request at a time, so there only the first bound matters.
+ * - at once, decodes may hold at most DECODE_BUDGET_PICTURES x maxDecodedBytes (decodeBudget, a semaphore
+ *   weighted by decodedBytes): 100 MB in flight, one picture at the limit or several smaller ones (two phone
+ *   photos of 12 megapixels, 36 MB each, decode side by side; small digits many at a time). One picture's
+ *   worth, not two: a decode at the limit costs the service about 140 MB resident (libvips' buffers on top of
+ *   the frame), the warm service on wasm is 230-255 MB, and native TensorFlow adds about 185 MB to that
+ *   (serverless.yml's figures, 310 vs 126 MB); with two at a time the burst below peaked at 523-540 MB on wasm,
+ *   which native TensorFlow would take past the 600 MB the issue set for 16 such uploads at once.
+ *   The others wait their turn (their bytes, at most 4.5 MiB each, are already in memory), but at most
+ *   DECODE_MAX_WAIT_MS: then 503 decoder_busy with Retry-After, rather than a wait that ends in the
+ *   function's timeout (15 s for predict; serverless-offline then answers a bare 504 body). In Lambda one container serves one request at a time, so there only the first bound matters.
  * - libvips' operation cache is off (sharp.cache(false)): each upload is decoded once, so the cache could
- *   only hold memory, never save work. Measured, it changes little (the burst below: 528 MB peak and 355 MB
- *   3 s after without it, 523 and 346 with it); what stays resident after a burst is the allocator's.
- * Measured through serverless-offline (test/security/decode-memory.test.ts, load average 6-7 on 2 cores):
- * 16 copies at once of that PNG are all 413 and the service goes 234 -> 255 MB; 16 pictures at the limit
- * (5000x5000 8-bit RGBA, interlaced) go 255 -> 528 MB peak, 355 MB after, 7 answered and 9 decoder_busy.
+ *   only hold memory, never save work. Measured, it changes little (with two pictures' budget, the burst
+ *   below: 528 MB peak and 355 MB 3 s after without it, 523 and 346 with it); what stays resident after a
+ *   burst is the allocator's.
+ * Measured through serverless-offline on wasm (test/security/decode-memory.test.ts, load average 4-5 on 2
+ * cores): 16 copies at once of that PNG are all 413 and the service goes 240 -> 256 MB; 16 pictures at the
+ * limit (5000x5000 8-bit RGBA, interlaced) go 256 -> 425 MB peak, 332 MB 3 s after, 7 answered and 9
+ * decoder_busy (with two pictures' budget: 523-540 MB peak, as many answered: the decodes share the CPU).
  * Without the two bounds, the same bursts took it from 230 MB to 1198 MB, and 1111 MB stayed.
  */
 import sharp from 'sharp';
@@ -102,8 +106,8 @@ export function maxDecodedBytes(maxPixels: number): number {
   return maxPixels * 4;
 }
 
-/** How many pictures at the decoded-size limit may be decoding at once (see the header). */
-export const DECODE_BUDGET_PICTURES = 2;
+/** How many pictures at the decoded-size limit may be decoding at once: the budget in bytes (see the header). */
+export const DECODE_BUDGET_PICTURES = 1;
 
 /**
  * How long a decode may wait for its turn: with predict's 15 s timeout, the wait plus one decode at the

@@ -82,7 +82,7 @@ describe('decode memory under a burst of large pictures', () => {
     assert.ok(result.peakMb < BUDGET_MB, `peak ${result.peakMb} MB`);
   });
 
-  it('decodes 16 pictures right at the decoded-size limit two at a time (the rest 503 after their wait), under 600 MB, and gives the memory back', async () => {
+  it('decodes 16 pictures right at the decoded-size limit one at a time (the rest 503 after their wait), under 600 MB, and gives the memory back', async () => {
     const png = await bigPng({ width: 5000, height: 5000, bitDepth: 8, colourType: 6, interlaced: true, stroke: [2300, 2700] });
     const result = await burst(png);
     for (const [i, status] of result.statuses.entries()) {
@@ -95,7 +95,7 @@ describe('decode memory under a burst of large pictures', () => {
       const answer = PredictionAnswer.safeParse(body);
       assert.ok(answer.success, `not a prediction: ${JSON.stringify(body).slice(0, 400)}`);
     }
-    assert.ok(result.statuses.filter((status) => status === 200).length >= 2, 'at least the first two are decoded');
+    assert.ok(result.statuses.filter((status) => status === 200).length >= 1, 'at least the first is decoded');
     assert.ok(result.peakMb < BUDGET_MB, `peak ${result.peakMb} MB`);
     assert.ok(result.afterMb < BUDGET_MB, `after ${result.afterMb} MB`);
   });

@@ -205,8 +205,8 @@ describe('ByteBudget, the decode semaphore', () => {
     assert.equal(await budget.run(100, async () => 'ran'), 'ran');
     assert.equal(budget.held, 0);
   });
-  it('holds two pictures at the limit for the default configuration', () => {
-    assert.equal(DECODE_BUDGET_PICTURES, 2);
-    assert.equal(decodeBudget(MAX_PIXELS).capacity, 200_000_000);
+  it('holds one picture at the limit (100 MB) for the default configuration', () => {
+    assert.equal(DECODE_BUDGET_PICTURES, 1);
+    assert.equal(decodeBudget(MAX_PIXELS).capacity, 100_000_000);
   });
 });
