@@ -22,7 +22,8 @@
  *   which native TensorFlow would take past the 600 MB the issue set for 16 such uploads at once.
  *   The others wait their turn (their bytes, at most 4.5 MiB each, are already in memory), but at most
  *   DECODE_MAX_WAIT_MS: then 503 decoder_busy with Retry-After, rather than a wait that ends in the
- *   function's timeout (15 s for predict; serverless-offline then answers a bare 504 body). In Lambda one container serves one request at a time, so there only the first bound matters.
+ *   function's timeout (15 s for predict; serverless-offline then answers a bare 504 body). In Lambda one
+ *   container serves one request at a time, so there only the first bound matters.
  * - libvips' operation cache is off (sharp.cache(false)): each upload is decoded once, so the cache could
  *   only hold memory, never save work. Measured, it changes little (with two pictures' budget, the burst
  *   below: 528 MB peak and 355 MB 3 s after without it, 523 and 346 with it); what stays resident after a
@@ -220,8 +221,10 @@ export async function readHeader(bytes: Buffer, maxPixels: number): Promise<Head
   const size = decodedBytes(meta);
   const limit = maxDecodedBytes(maxPixels);
   if (size > limit) {
+    const bits = 8 * (SAMPLE_BYTES[meta.depth ?? 'uchar'] ?? 1);
     throw new PayloadTooLargeError(
-      `The image would take ${formatMiB(size)} once decoded (${width}x${height}, ${meta.channels} channels of ${8 * (SAMPLE_BYTES[meta.depth ?? 'uchar'] ?? 1)} bits); the limit is ${formatMiB(limit)}, ${megapixels(maxPixels)} megapixels at 8 bits per channel.`,
+      `The image would take ${formatMiB(size)} once decoded (${width}x${height}, ${meta.channels} channels of ${bits} bits); ` +
+        `the limit is ${formatMiB(limit)}, ${megapixels(maxPixels)} megapixels at 8 bits per channel.`,
       'too_many_pixels',
     );
   }
