@@ -22,13 +22,14 @@ export interface Stack {
 /** The predict function's name on the invoke port (serverless.yml: service-stage-function). */
 export const PREDICT_FUNCTION = 'digit-service-dev-predict';
 
-export async function startStack(): Promise<Stack> {
+/** The stack on free ports; `env` adds to (or overrides) the service's environment. */
+export async function startStack(env: Record<string, string> = {}): Promise<Stack> {
   const dir = mkdtempSync(join(tmpdir(), 'digit-security-'));
   const lambdaPort = await freePort();
   const { s3, service, stop } = await startWithBuckets({
     s3Directory: join(dir, 's3'),
     lambdaPort,
-    env: { PREDICTION_STORE: 'sqlite', SQLITE_PATH: join(dir, 'p.sqlite'), LOG_LEVEL: 'warn' },
+    env: { PREDICTION_STORE: 'sqlite', SQLITE_PATH: join(dir, 'p.sqlite'), LOG_LEVEL: 'warn', ...env },
     startTimeoutMs: 120_000,
   });
   try {
