@@ -18,23 +18,12 @@ import sharp from 'sharp';
 import { MAX_UPLOAD_BYTES } from '../../layers/config';
 import { type HistoryItem, HistoryPage } from '../../layers/contract';
 import type { LocalS3 } from '../../scripts/s3-local';
+import { CHROMIUM, CHROMIUM_ARGS, CHROMIUM_MISSING } from '../../tools/chromium';
 import { plainDigit, redrawnDigit } from '../../tools/digit-images';
 import { ROOT } from '../../tools/root';
 import { type OfflineService, type ServiceWithBuckets, startWithBuckets } from '../../tools/service';
 
-const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = join(__dirname, 'screenshots');
-// Without the background-networking flags Chromium keeps calling out to hosts this machine cannot reach.
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const XSS_NAME = '<img src=x onerror=alert(1)>.png';
 
 /** A point a route handler waits at until the test lets it go: `reached` once a request got there. */
@@ -107,7 +96,7 @@ describe('the upload page in headless Chromium', () => {
   }
 
   before(async () => {
-    assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install -y chromium (scripts/test-all.sh and .ci/run do)`);
+    assert.ok(existsSync(CHROMIUM), CHROMIUM_MISSING);
     // The page's module as the sources say now, whether or not `npm run build` ran before this file.
     const build = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-b', join(ROOT, 'web/tsconfig.json')], {
       encoding: 'utf8',

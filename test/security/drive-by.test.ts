@@ -13,22 +13,11 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { type Browser, chromium } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_ARGS, CHROMIUM_MISSING } from '../../tools/chromium';
 import { plainDigit } from '../../tools/digit-images';
 import { predictEvent } from '../../tools/events';
 import { PREDICT_FUNCTION, type Stack, startStack, storedPredictions } from './stack';
 
-const CHROMIUM = '/usr/bin/chromium';
-// Without the background-networking flags Chromium keeps calling out to hosts this machine cannot reach.
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const ATTACKER_API = 'http://attacker.invalid';
 
 interface Targets {
@@ -127,7 +116,7 @@ describe('a drive-by page on another loopback origin, in Chromium', () => {
   let configBefore: string;
 
   before(async () => {
-    assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install -y chromium (scripts/test-all.sh and .ci/run do)`);
+    assert.ok(existsSync(CHROMIUM), CHROMIUM_MISSING);
     stack = await startStack();
     configBefore = await (await fetch(`${stack.s3.pageUrl}config.json`)).text();
     const digit = await plainDigit(5);
