@@ -12,6 +12,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { BackendChoice } from './inference-backend';
+import { planInference } from './inference-plan';
 import { assertValidInput, IMAGE_CHANNELS, IMAGE_SIZE, NUM_CLASSES, PIXELS } from './model-contract';
 import { defaultModelDir } from './project-root';
 
@@ -24,6 +25,8 @@ export interface Classifier {
   readonly version: string;
   /** `input` holds N x 784 values; resolves N x 10 probabilities. */
   predictBatch(input: Float32Array): Promise<Float32Array>;
+  /** Whether the folded inference plan serves (layers/inference-plan.ts), or model.predict. */
+  readonly folded?: boolean;
   dispose(): void;
 }
 
@@ -140,13 +143,14 @@ export async function loadClassifier(options: ClassifierOptions = {}): Promise<C
   const { artifacts, digest } = await readArtifacts(modelDir);
   const model = await tf.loadLayersModel(tf.io.fromMemory(artifacts));
   const version = await readVersion(modelDir, digest);
+  const predict = (x: tf.Tensor4D): tf.Tensor => model.predict(x) as tf.Tensor;
+  const plan = planInference(model);
+  const forward = plan && planAgrees(plan.forward, predict) ? plan.forward : predict;
+  if (plan && forward !== plan.forward) plan.dispose();
 
   const predictBatch = async (input: Float32Array): Promise<Float32Array> => {
     const n = assertValidInput(input);
-    const output = tf.tidy(() => {
-      const x = tf.tensor4d(input, [n, IMAGE_SIZE, IMAGE_SIZE, IMAGE_CHANNELS]);
-      return model.predict(x) as tf.Tensor;
-    });
+    const output = tf.tidy(() => forward(tf.tensor4d(input, [n, IMAGE_SIZE, IMAGE_SIZE, IMAGE_CHANNELS])));
     try {
       const values = (await output.data()) as Float32Array;
       if (values.length !== n * NUM_CLASSES) throw new Error(`model answered ${values.length} values for ${n} images`);
@@ -163,8 +167,34 @@ export async function loadClassifier(options: ClassifierOptions = {}): Promise<C
     backend,
     version,
     predictBatch,
-    dispose: () => model.dispose(),
+    folded: forward !== predict,
+    dispose: () => {
+      plan?.dispose();
+      model.dispose();
+    },
   };
+}
+
+/**
+ * Whether the folded plan answers what the model answers, on a batch of fixed pseudo-random pictures (ink-like
+ * values in [0, 1]): the same class for each and probabilities within 1e-4. Checked once at load, so that a
+ * planner mistake costs speed (model.predict serves), never a wrong answer.
+ */
+function planAgrees(plan: (x: tf.Tensor4D) => tf.Tensor, predict: (x: tf.Tensor4D) => tf.Tensor): boolean {
+  const n = 8;
+  const input = new Float32Array(n * PIXELS);
+  let seed = 20261202;
+  for (let i = 0; i < input.length; i += 1) {
+    seed = (seed * 1103515245 + 12345) >>> 0;
+    input[i] = seed % 7 === 0 ? (seed >>> 8) / 0x1000000 : 0;
+  }
+  const [a, b] = tf.tidy(() => {
+    const x = tf.tensor4d(input, [n, IMAGE_SIZE, IMAGE_SIZE, IMAGE_CHANNELS]);
+    return [plan(x).dataSync(), predict(x).dataSync()];
+  });
+  if (!a || !b || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i += 1) if (Math.abs((a[i] as number) - (b[i] as number)) > 1e-4) return false;
+  return true;
 }
 
 /** Index of the largest probability, and the probabilities as plain numbers summing to 1. */

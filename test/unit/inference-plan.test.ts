@@ -1,0 +1,109 @@
+/**
+ * The folded inference plan (layers/inference-plan.ts) answers what `model.predict` answers: on the shipped
+ * model with real MNIST test digits, on small models with non-trivial batch-norm statistics, and it declines
+ * a layer it does not know rather than guess.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { loadClassifier } from '../../layers/classifier';
+import { planInference } from '../../layers/inference-plan';
+import { IMAGE_SIZE, normalisePixels, PIXELS } from '../../layers/model-contract';
+import { loadMnist } from '../../model/mnist';
+
+const modelDir = join(__dirname, '..', '..', 'model');
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.equal(a.length, b.length);
+  let worst = 0;
+  for (let i = 0; i < a.length; i += 1) worst = Math.max(worst, Math.abs((a[i] as number) - (b[i] as number)));
+  return worst;
+}
+
+/** Sets every batch-norm layer's statistics to values far from the identity, so that folding them matters. */
+function perturbBatchNorms(model: tf.LayersModel): void {
+  let seed = 7;
+  const next = (): number => {
+    seed = (seed * 1103515245 + 12345) >>> 0;
+    return seed / 0x100000000;
+  };
+  for (const layer of model.layers) {
+    if (layer.getClassName() !== 'BatchNormalization') continue;
+    layer.setWeights(
+      layer.getWeights().map((w, i) => {
+        const values = Array.from({ length: w.size }, () => (i === 3 ? 0.2 + next() * 3 : (next() - 0.5) * 2));
+        return tf.tensor(values, w.shape);
+      }),
+    );
+  }
+}
+
+/** model/ as tfjs-layers loads it, without the classifier. */
+async function loadShippedModel(): Promise<tf.LayersModel> {
+  const json = JSON.parse(readFileSync(join(modelDir, 'model.json'), 'utf8')) as {
+    modelTopology: object;
+    weightsManifest: Array<{ paths: string[]; weights: tf.io.WeightsManifestEntry[] }>;
+  };
+  const bytes = Buffer.concat(json.weightsManifest.flatMap((group) => group.paths.map((p) => readFileSync(join(modelDir, p)))));
+  const weightData = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+  const weightSpecs = json.weightsManifest.flatMap((group) => group.weights);
+  return tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs, weightData }));
+}
+
+describe('the folded inference plan', () => {
+  it('serves the shipped model, and gives its probabilities on 500 MNIST test digits within 1e-5', async () => {
+    const classifier = await loadClassifier({ backend: 'wasm', modelDir });
+    try {
+      assert.equal(classifier.folded, true, 'the classifier fell back to model.predict');
+      const model = await loadShippedModel();
+      const test = loadMnist('test');
+      const input = normalisePixels(test.images.subarray(0, 500 * PIXELS));
+      const served = await classifier.predictBatch(input);
+      // The reference: the same weights through tfjs-layers' own predict, on the same backend.
+      const expected = tf.tidy(() => (model.predict(tf.tensor4d(input, [500, IMAGE_SIZE, IMAGE_SIZE, 1])) as tf.Tensor).dataSync());
+      assert.ok(maxAbsDiff(served, expected) < 1e-5, `max difference ${maxAbsDiff(served, expected)}`);
+      model.dispose();
+    } finally {
+      classifier.dispose();
+    }
+  });
+
+  it('folds conv, dense and batch-norm layers with real statistics into the same answers as predict', () => {
+    const model = tf.sequential({
+      layers: [
+        tf.layers.conv2d({ inputShape: [12, 12, 2], filters: 4, kernelSize: 3, useBias: true, activation: 'linear' }),
+        tf.layers.batchNormalization({ axis: -1, epsilon: 0.01 }),
+        tf.layers.activation({ activation: 'relu' }),
+        tf.layers.maxPooling2d({ poolSize: 2 }),
+        tf.layers.dropout({ rate: 0.5 }),
+        tf.layers.conv2d({ filters: 3, kernelSize: 2, useBias: false, padding: 'same' }),
+        tf.layers.batchNormalization({ center: false }),
+        tf.layers.flatten(),
+        tf.layers.dense({ units: 6, useBias: false }),
+        tf.layers.batchNormalization({ scale: false }),
+        tf.layers.activation({ activation: 'relu' }),
+        tf.layers.dense({ units: 5, activation: 'softmax' }),
+      ],
+    });
+    perturbBatchNorms(model);
+    const plan = planInference(model);
+    assert.ok(plan, 'the planner declined a model made only of the layers it folds');
+    const x = tf.randomUniform([6, 12, 12, 2], 0, 1, 'float32', 3);
+    const got = tf.tidy(() => plan.forward(x).dataSync());
+    const want = tf.tidy(() => (model.predict(x) as tf.Tensor).dataSync());
+    assert.ok(maxAbsDiff(got, want) < 1e-5, `max difference ${maxAbsDiff(got, want)}`);
+    plan.dispose();
+    x.dispose();
+  });
+
+  it('declines a layer it does not fold, and an activation it cannot fuse', () => {
+    const unknownLayer = tf.sequential({
+      layers: [tf.layers.dense({ inputShape: [4], units: 3 }), tf.layers.layerNormalization(), tf.layers.dense({ units: 2 })],
+    });
+    assert.equal(planInference(unknownLayer), null);
+    const tanh = tf.sequential({ layers: [tf.layers.dense({ inputShape: [4], units: 3, activation: 'tanh' })] });
+    assert.equal(planInference(tanh), null);
+  });
+});
