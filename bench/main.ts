@@ -1,15 +1,19 @@
 /**
  * `npm run bench`: how fast the local stack is, and what bounds it.
  *
- * Starts a Cassandra node (unless CASSANDRA_CONTACT_POINTS names one) and serverless-offline on it with a
- * fresh keyspace, exactly as the tests and `npm start` do (tools/), then measures:
+ * Starts a Cassandra node (unless CASSANDRA_CONTACT_POINTS names one) and, on it with a fresh keyspace, the
+ * product path as `npm start` runs it (bench/product-stack.ts: the local S3 server in a process of its own,
+ * serverless-offline under it, every upload kept in the uploads bucket), then measures:
  *   - load with autocannon on GET /health (the ceiling of the local Lambda emulation), POST /predict with a
  *     fixed set of real MNIST digits (32 plain 28x28 PNGs; and 32 "photos": the same digits re-drawn large,
  *     dark on light, JPEG), and GET /history, at 1, 8 and 32 connections: requests/s, p50/p90/p99, errors,
  *     non-2xx, each endpoint's ratio to /health, and the CPU each request costs in the service process (by
- *     thread) and in Cassandra's JVM;
- *   - where a /predict request's time goes: each stage alone (bench/stages.ts), and a V8 CPU profile of the
- *     service's main thread under load, summarised by what the code belongs to (bench/cpu.ts);
+ *     thread), in Cassandra's JVM and in the local S3 server;
+ *   - the same two /predict loads on serverless-offline without a bucket (rows marked "upload not kept"):
+ *     what keeping the upload costs;
+ *   - where a /predict request's time goes: each stage alone, the upload kept (bench/stages.ts), and a V8 CPU
+ *     profile of the service's main thread under load on the product path, summarised by what the code
+ *     belongs to (bench/cpu.ts);
  *   - inference alone per backend, batch 1 and 32 (bench/inference.ts);
  *   - cold start, process start to first prediction, by bench/cold-start.ts (the production bundle).
  * How each is run: bench/run.ts. What the figures are held to: bench/targets.ts. What is written
@@ -22,16 +26,29 @@
  * --quick: 3-second runs and 2 cold starts, to check the bench itself; its figures mean little.
  * --backend: the service's INFERENCE_BACKEND; wasm by default, as the cloud stage runs.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { startS3Local } from '../scripts/s3-local';
 import { dropKeyspace, freshKeyspace, type LocalCassandra, localCassandra } from '../tools/cassandra';
 import { digitForms } from '../tools/digit-images';
-import { type OfflineService, startOffline } from '../tools/service';
 import type { InferenceResult } from './inference';
 import { BENCH_OUT, type BenchReport, type ColdStartReport, writeReport } from './report';
-import { type Endpoint, type LoadRow, log, profilePredict, relateToHealth, runColdStart, runLoad, runMeasurement } from './run';
+import {
+  type BenchStack,
+  type Endpoint,
+  type LoadRow,
+  log,
+  NO_UPLOAD,
+  profilePredict,
+  relateToHealth,
+  runColdStart,
+  runLoad,
+  runMeasurement,
+  startProductStack,
+  startWithoutUploads,
+} from './run';
 import type { StagesResult } from './stages';
 import { judgeTargets } from './targets';
 
@@ -82,7 +99,7 @@ async function main(): Promise<void> {
     // The cloud stage's backend (serverless.yml), and the faster one for single images here.
     INFERENCE_BACKEND: String(values.backend),
   };
-  let service: OfflineService | undefined;
+  let service: BenchStack | undefined;
   // Ctrl-C (or a SIGTERM) stops what the bench started before it exits: no JVM or service is left behind.
   const interrupt = (signal: NodeJS.Signals): void => {
     log(`${signal}: stopping the service and Cassandra...`);
@@ -94,44 +111,74 @@ async function main(): Promise<void> {
     log('preparing the digit uploads (32 plain PNGs, 32 re-drawn JPEG photos)...');
     const plain = await digitForms(32, 'plain');
     const photos = await digitForms(32, 'redrawn', 32);
-    log('starting serverless-offline on Cassandra...');
-    service = await startOffline({ env });
-    const pid = service.child.pid as number;
-    const health = (await (await fetch(`${service.url}/health`)).json()) as { modelVersion: string; backend: string };
-    log(`service up (${health.backend}, model ${health.modelVersion}); warming up and filling the history`);
-    await runLoad(
-      service.url,
-      { name: 'predict (warm-up)', method: 'POST', path: '/predict', forms: plain },
-      8,
-      Math.min(5, duration),
-      pid,
-      node?.pid,
-    );
-
-    const endpoints: Endpoint[] = [
-      { name: 'GET /health', method: 'GET', path: '/health' },
-      { name: 'POST /predict (28x28 PNG)', method: 'POST', path: '/predict', forms: plain },
-      { name: 'POST /predict (photo JPEG)', method: 'POST', path: '/predict', forms: photos },
-      { name: 'GET /history', method: 'GET', path: '/history' },
-    ];
     const load: LoadRow[] = [];
     const loadAtStart = loadavg()[0] ?? 0;
-    for (const endpoint of endpoints) {
-      for (const connections of levels) load.push(await runLoad(service.url, endpoint, connections, duration, pid, node?.pid));
+    let health: { modelVersion: string; backend: string } | undefined;
+    // The product path first (as `npm start` runs it: every upload kept in the local bucket), then the same
+    // service without a bucket, whose two /predict rows show what keeping the upload costs.
+    const stacks: Array<{ label: string; start: (env: Record<string, string>) => Promise<BenchStack>; endpoints: Endpoint[] }> = [
+      {
+        label: 'the product path (npm start: local S3 server, uploads kept)',
+        start: startProductStack,
+        endpoints: [
+          { name: 'GET /health', method: 'GET', path: '/health' },
+          { name: 'POST /predict (28x28 PNG)', method: 'POST', path: '/predict', forms: plain },
+          { name: 'POST /predict (photo JPEG)', method: 'POST', path: '/predict', forms: photos },
+          { name: 'GET /history', method: 'GET', path: '/history' },
+        ],
+      },
+      {
+        label: 'serverless-offline without a bucket (uploads not kept)',
+        start: startWithoutUploads,
+        endpoints: [
+          { name: `POST /predict (28x28 PNG${NO_UPLOAD})`, method: 'POST', path: '/predict', forms: plain },
+          { name: `POST /predict (photo JPEG${NO_UPLOAD})`, method: 'POST', path: '/predict', forms: photos },
+        ],
+      },
+    ];
+    for (const stack of stacks) {
+      log(`starting ${stack.label} on Cassandra...`);
+      service = await stack.start(env);
+      const { servicePid, s3Pid } = service;
+      health = (await (await fetch(`${service.url}/health`)).json()) as { modelVersion: string; backend: string };
+      log(`service up (${health.backend}, model ${health.modelVersion}); warming up and filling the history`);
+      await runLoad(
+        service.url,
+        { name: 'predict (warm-up)', method: 'POST', path: '/predict', forms: plain },
+        8,
+        Math.min(5, duration),
+        servicePid,
+        node?.pid,
+        s3Pid,
+      );
+      for (const endpoint of stack.endpoints) {
+        for (const connections of levels)
+          load.push(await runLoad(service.url, endpoint, connections, duration, servicePid, node?.pid, s3Pid));
+      }
+      await service.stop();
+      service = undefined;
     }
+    if (!health) throw new Error('no stack was measured');
     relateToHealth(load);
     const loadAtEnd = loadavg()[0] ?? 0;
-    await service.stop();
-    service = undefined;
 
-    log('stages of a /predict request, each alone...');
+    // The stages alone, with the upload kept as on the product path: a local S3 server for the stages' run.
+    log('stages of a /predict request, each alone (uploads kept in a local S3 server)...');
     const stages: StagesResult[] = [];
-    for (const kind of ['plain', 'redrawn']) {
-      const s = await runMeasurement<StagesResult>('bench/stages.ts', ['--requests', values.quick ? '60' : '300', '--kind', kind], {
-        ...env,
-        LOG_LEVEL: 'warn',
-      });
-      if (s) stages.push(s);
+    const s3Directory = mkdtempSync(join(tmpdir(), 'bench-stages-s3-'));
+    const s3 = await startS3Local({ directory: s3Directory });
+    try {
+      for (const kind of ['plain', 'redrawn']) {
+        const s = await runMeasurement<StagesResult>('bench/stages.ts', ['--requests', values.quick ? '60' : '300', '--kind', kind], {
+          ...env,
+          ...s3.serviceEnv(),
+          LOG_LEVEL: 'warn',
+        });
+        if (s) stages.push(s);
+      }
+    } finally {
+      await s3.stop();
+      rmSync(s3Directory, { recursive: true, force: true });
     }
 
     let profile: BenchReport['profile'] = null;

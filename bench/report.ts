@@ -49,12 +49,12 @@ function markdown(report: BenchReport): string {
   );
   lines.push('');
   lines.push(
-    '| endpoint | connections | requests/s | vs /health | p50 ms | p90 ms | p99 ms | errors | non-2xx | service CPU ms/req | Cassandra CPU ms/req |',
+    '| endpoint | connections | requests/s | vs /health | p50 ms | p90 ms | p99 ms | errors | non-2xx | service CPU ms/req | Cassandra CPU ms/req | S3 server CPU ms/req |',
   );
-  lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const r of report.load) {
     lines.push(
-      `| ${r.endpoint} | ${r.connections} | ${fmt(r.requestsPerSecond, 0)} | ${r.ratioToHealth === null ? '–' : `${(r.ratioToHealth * 100).toFixed(0)}%`} | ${r.latencyMs.p50} | ${r.latencyMs.p90} | ${r.latencyMs.p99} | ${r.errors + r.timeouts} | ${r.non2xx} | ${fmt(r.cpuMsPerRequest.service, 2)} | ${fmt(r.cpuMsPerRequest.cassandra, 2)} |`,
+      `| ${r.endpoint} | ${r.connections} | ${fmt(r.requestsPerSecond, 0)} | ${r.ratioToHealth === null ? '–' : `${(r.ratioToHealth * 100).toFixed(0)}%`} | ${r.latencyMs.p50} | ${r.latencyMs.p90} | ${r.latencyMs.p99} | ${r.errors + r.timeouts} | ${r.non2xx} | ${fmt(r.cpuMsPerRequest.service, 2)} | ${fmt(r.cpuMsPerRequest.cassandra, 2)} | ${fmt(r.cpuMsPerRequest.s3Server, 2)} |`,
     );
   }
   lines.push('');
@@ -120,12 +120,14 @@ export async function writeReport(report: BenchReport): Promise<void> {
       endpoint: r.endpoint
         .replace(/^(POST|GET) /, '')
         .replace(' (28x28 PNG)', ' PNG')
-        .replace(' (photo JPEG)', ' photo'),
+        .replace(' (photo JPEG)', ' photo')
+        .replace(' (28x28 PNG, upload not kept)', ' PNG, no upload')
+        .replace(' (photo JPEG, upload not kept)', ' photo, no upload'),
       connections: r.connections,
       requestsPerSecond: r.requestsPerSecond,
       p99Ms: r.latencyMs.p99,
     })),
-    'Digit service on serverless-offline + Cassandra (local, 2 cores)',
+    'Digit service as npm start runs it: serverless-offline, local S3, Cassandra (2 cores)',
     `${report.durationSeconds} s per run with autocannon; ${report.measuredAt.slice(0, 16).replace('T', ' ')} UTC`,
     join(BENCH_OUT, 'load.png'),
   );

@@ -9,10 +9,10 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { runForResult } from '../tools/child-result';
+import { readResult, runForResult } from '../tools/child-result';
 import type { DigitForm } from '../tools/digit-images';
 import { ROOT } from '../tools/root';
-import { type OfflineService, startOffline } from '../tools/service';
+import { startOffline } from '../tools/service';
 import { sleep } from '../tools/sleep';
 import { cpuDelta, type ProfileSummary, processCpuMs, sum, summariseProfile, threadCpuMs } from './cpu';
 import { BENCH_OUT } from './report';
@@ -20,6 +20,9 @@ import { BENCH_OUT } from './report';
 export const log = (line: string): void => {
   process.stderr.write(`[bench] ${line}\n`);
 };
+
+/** How the rows measured without a bucket are told apart from the product path's in the tables. */
+export const NO_UPLOAD = ', upload not kept';
 
 export interface Endpoint {
   name: string;
@@ -40,8 +43,8 @@ export interface LoadRow {
   timeouts: number;
   non2xx: number;
   statusCodes: Record<string, number>;
-  /** CPU ms per request in the service process, by thread, and in Cassandra's JVM. */
-  cpuMsPerRequest: { service: number; serviceByThread: Record<string, number>; cassandra: number | null };
+  /** CPU ms per request in the service process, by thread, in Cassandra's JVM and in the local S3 server. */
+  cpuMsPerRequest: { service: number; serviceByThread: Record<string, number>; cassandra: number | null; s3Server: number | null };
 }
 
 /** `seconds` of autocannon on one endpoint at `connections`, with the CPU the service process and Cassandra's JVM spent. */
@@ -52,6 +55,7 @@ export async function runLoad(
   seconds: number,
   servicePid: number,
   cassandraPid: number | undefined,
+  s3Pid?: number,
 ): Promise<LoadRow> {
   let next = 0;
   const forms = endpoint.forms;
@@ -71,6 +75,7 @@ export async function runLoad(
   const cpuBefore = threadCpuMs(servicePid);
   const serviceBefore = processCpuMs(servicePid);
   const jvmBefore = cassandraPid === undefined ? null : processCpuMs(cassandraPid);
+  const s3Before = s3Pid === undefined ? null : processCpuMs(s3Pid);
   let answered = 0;
   const started = Date.now();
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
@@ -94,6 +99,7 @@ export async function runLoad(
   const cpu = cpuDelta(cpuBefore, threadCpuMs(servicePid));
   const serviceAfter = processCpuMs(servicePid);
   const jvmAfter = cassandraPid === undefined ? null : processCpuMs(cassandraPid);
+  const s3After = s3Pid === undefined ? null : processCpuMs(s3Pid);
   const total = result.requests.total;
   const statusCodes: Record<string, number> = {};
   for (const [code, stat] of Object.entries(result.statusCodeStats ?? {})) statusCodes[code] = (stat as { count: number }).count;
@@ -124,6 +130,7 @@ export async function runLoad(
           .map(([name, ms]) => [name, perRequest(ms)]),
       ),
       cassandra: jvmBefore !== null && jvmAfter !== null ? perRequest(jvmAfter - jvmBefore) : null,
+      s3Server: s3Before !== null && s3After !== null ? perRequest(s3After - s3Before) : null,
     },
   };
 }
@@ -159,6 +166,55 @@ export function runColdStart(runs: number, env: Record<string, string>): Promise
   });
 }
 
+/** A running stack the bench loads: its URL, the service's process and, on the product path, the S3 server's. */
+export interface BenchStack {
+  url: string;
+  servicePid: number;
+  s3Pid?: number;
+  stop(): Promise<void>;
+}
+
+/** serverless-offline alone, no bucket: uploads are not kept (the second row of the README's table). */
+export async function startWithoutUploads(env: Record<string, string>): Promise<BenchStack> {
+  const service = await startOffline({ env });
+  return { url: service.url, servicePid: service.child.pid as number, stop: () => service.stop() };
+}
+
+/**
+ * The product path, as `npm start` runs it: bench/product-stack.ts in a child process (the local S3 server,
+ * and serverless-offline under it with every upload kept), ready once it prints its result line.
+ */
+export function startProductStack(env: Record<string, string>): Promise<BenchStack> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'product-stack.ts')], {
+    cwd: ROOT,
+    env: { ...process.env, BENCH_STACK_ENV: JSON.stringify(env) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return new Promise((resolve, reject) => {
+    const onData = (chunk: Buffer): void => {
+      output += chunk.toString();
+      const ready = readResult<{ url: string; servicePid: number; s3Pid: number }>(output);
+      if (!ready) return;
+      child.stdout?.off('data', onData);
+      child.stdout?.resume();
+      resolve({
+        ...ready,
+        stop: async () => {
+          child.kill('SIGTERM');
+          const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+          await exited;
+          clearTimeout(timer);
+        },
+      });
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.once('exit', (code) => reject(new Error(`bench/product-stack.ts exited (${code}) before it was ready:\n${output.slice(-2000)}`)));
+  });
+}
+
 /**
  * A CPU profile of the service's main thread during `seconds` of /predict at `connections` connections,
  * taken by bench/cpu-profiler.cjs (preloaded; SIGUSR2 starts and stops it) after a warm-up. Kept as
@@ -171,12 +227,14 @@ export async function profilePredict(
   seconds: number,
 ): Promise<ProfileSummary | null> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-prof-'));
-  let service: OfflineService | undefined;
+  let service: BenchStack | undefined;
   try {
-    service = await startOffline({
-      env: { ...env, BENCH_PROFILE_DIR: dir, NODE_OPTIONS: `--require ${join(ROOT, 'bench', 'cpu-profiler.cjs')}` },
+    service = await startProductStack({
+      ...env,
+      BENCH_PROFILE_DIR: dir,
+      NODE_OPTIONS: `--require ${join(ROOT, 'bench', 'cpu-profiler.cjs')}`,
     });
-    const pid = service.child.pid as number;
+    const pid = service.servicePid;
     const predict: Endpoint = { name: 'predict (warm-up)', method: 'POST', path: '/predict', forms };
     await runLoad(service.url, predict, connections, 3, pid, undefined);
     process.kill(pid, 'SIGUSR2');
