@@ -38,6 +38,7 @@ import sharp from 'sharp';
 import { formatMiB } from '../contract/limits';
 import { type HttpError, PayloadTooLargeError, ServiceUnavailableError, UnprocessableImageError } from '../errors';
 import type { ImageMediaType } from '../image-format';
+import { readPngHeader } from './png-header';
 
 sharp.cache(false);
 
@@ -202,33 +203,61 @@ export interface Header {
   decodedBytes: number;
 }
 
-/**
- * Reads only the header: refuses pictures of more than `maxPixels`, or of more than maxDecodedBytes once
- * decoded, before a single pixel is decoded.
- */
-export async function readHeader(bytes: Buffer, maxPixels: number): Promise<Header> {
+/** What readHeader needs of a header, from either reader. */
+interface HeaderReading {
+  width: number;
+  height: number;
+  channels: number;
+  /** Bits per decoded sample, for the message. */
+  bits: number;
+  decodedBytes: number;
+  /** EXIF orientation 5-8: the picture is displayed with its sides swapped. */
+  swapped: boolean;
+}
+
+/** The header through sharp (libvips reads only the header), for every format but a plain PNG. */
+async function readWithSharp(bytes: Buffer, maxPixels: number): Promise<HeaderReading> {
   let meta: sharp.Metadata;
   try {
     meta = await sharp(bytes, { limitInputPixels: maxPixels, failOn: 'error' }).metadata();
   } catch (error: unknown) {
     throw corrupt(error, maxPixels);
   }
-  const width = meta.width;
   // For animations only the first frame is decoded; sharp reports one page's height.
-  const height = meta.pageHeight ?? meta.height;
+  return {
+    width: meta.width ?? 0,
+    height: meta.pageHeight ?? meta.height ?? 0,
+    channels: meta.channels ?? 4,
+    bits: 8 * (SAMPLE_BYTES[meta.depth ?? 'uchar'] ?? 1),
+    decodedBytes: decodedBytes(meta),
+    swapped: (meta.orientation ?? 1) >= 5,
+  };
+}
+
+/** A PNG's header read in place (png-header.ts), or null when sharp must read it. */
+function readPng(bytes: Buffer): HeaderReading | null {
+  const png = readPngHeader(bytes);
+  if (!png) return null;
+  const { width, height, channels, sampleBytes } = png;
+  return { width, height, channels, bits: 8 * sampleBytes, decodedBytes: width * height * channels * sampleBytes, swapped: false };
+}
+
+/**
+ * Reads only the header: refuses pictures of more than `maxPixels`, or of more than maxDecodedBytes once
+ * decoded, before a single pixel is decoded.
+ */
+export async function readHeader(bytes: Buffer, maxPixels: number): Promise<Header> {
+  const { width, height, channels, bits, decodedBytes: size, swapped } = readPng(bytes) ?? (await readWithSharp(bytes, maxPixels));
   if (!width || !height) throw corrupt(new Error('no dimensions in the header'), maxPixels);
   if (width * height > maxPixels) throw tooManyPixels(maxPixels, width, height);
-  const size = decodedBytes(meta);
   const limit = maxDecodedBytes(maxPixels);
   if (size > limit) {
-    const bits = 8 * (SAMPLE_BYTES[meta.depth ?? 'uchar'] ?? 1);
     throw new PayloadTooLargeError(
-      `The image would take ${formatMiB(size)} once decoded (${width}x${height}, ${meta.channels} channels of ${bits} bits); ` +
+      `The image would take ${formatMiB(size)} once decoded (${width}x${height}, ${channels} channels of ${bits} bits); ` +
         `the limit is ${formatMiB(limit)}, ${megapixels(maxPixels)} megapixels at 8 bits per channel.`,
       'too_many_pixels',
     );
   }
-  const swapped = (meta.orientation ?? 1) >= 5;
   return swapped ? { width: height, height: width, decodedBytes: size } : { width, height, decodedBytes: size };
 }
 
