@@ -7,10 +7,11 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { type Classifier, toPrediction } from './classifier';
+import type { Classifier } from './classifier';
 import type { PredictionAnswer } from './contract';
 import { ServiceUnavailableError } from './errors';
 import { describeError, log } from './log';
+import { readNumber } from './number-reading';
 import { type PreprocessedImage, preprocessImage } from './preprocess';
 import type { PredictionRecord, PredictionStore } from './store/prediction-store';
 import type { Upload } from './upload';
@@ -82,22 +83,25 @@ export async function predictDigit(
   ]);
   if (inferred.status === 'rejected') throw inferred.reason;
   if (uploaded.status === 'rejected') throw uploaded.reason;
-  const prediction = toPrediction(inferred.value);
+  // The classifier read every digit of a number in one batch (one forward pass, whatever its length).
+  const reading = readNumber(image, inferred.value);
   const { imageSha256, imageKey } = uploaded.value;
   const record: PredictionRecord = {
     id: (deps.newId ?? randomUUID)(),
     createdAt: (deps.now ?? (() => new Date()))().toISOString(),
     filename: upload.filename,
-    digit: prediction.digit,
-    confidence: prediction.confidence,
-    probabilities: prediction.probabilities,
+    digit: reading.digit,
+    confidence: reading.confidence,
+    probabilities: reading.probabilities,
     modelVersion: deps.classifier.version,
     clientIp,
     imageKey,
     imageSha256,
     imageType: image.format,
     imageBytes: upload.bytes.length,
-    inputPreview: image.preview,
+    inputPreview: reading.inputPreview,
+    number: reading.number,
+    digits: reading.digits,
   };
   await timed(timings, 'storeMs', () => deps.store.save(record));
   return {
@@ -109,6 +113,8 @@ export async function predictDigit(
     createdAt: record.createdAt,
     modelVersion: record.modelVersion,
     inputPreview: record.inputPreview,
+    number: record.number,
+    digits: record.digits,
   };
 }
 

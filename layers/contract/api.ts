@@ -5,7 +5,7 @@
  * record is published.
  */
 import * as z from 'zod';
-import { HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT } from './limits';
+import { HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT, MAX_DIGITS } from './limits';
 
 /** The picture formats /predict reads (detected from the bytes, whatever the client declares). */
 export const IMAGE_MEDIA_TYPES = ['image/png', 'image/jpeg', 'image/webp', 'image/gif', 'image/tiff', 'image/avif'] as const;
@@ -15,17 +15,58 @@ const Digit = z.number().int().min(0).max(9);
 const Probability = z.number().min(0).max(1);
 const Timestamp = z.iso.datetime().meta({ description: 'ISO 8601, UTC, with milliseconds.', example: '2026-12-02T02:40:00.000Z' });
 
-/** POST /predict, 200. */
-export const PredictionAnswer = z
+const Pixels = z.number().int().min(0);
+
+/** Where a digit is in the uploaded picture. */
+export const DigitBox = z
+  .object({ x: Pixels, y: Pixels, width: Pixels, height: Pixels })
+  .meta({ id: 'DigitBox', description: "In the uploaded picture's pixels, after EXIF orientation; x and y from the top-left corner." });
+
+/** One digit of the number read. */
+export const DigitReading = z
   .object({
-    id: z.string().meta({ description: 'The prediction id (UUID v4).' }),
     digit: Digit.meta({ description: 'The most probable digit.' }),
     confidence: Probability.meta({ description: 'The probability of that digit.' }),
     probabilities: z.array(Probability).length(10).meta({ description: 'Ten probabilities, index = digit, summing to 1.' }),
+    box: DigitBox,
+    inputPreview: z.string().meta({ description: "This digit's 28x28 input as the model saw it, as a PNG data URL." }),
+  })
+  .meta({ id: 'DigitReading' });
+export type DigitReading = z.infer<typeof DigitReading>;
+
+/**
+ * POST /predict, 200. Of a number of several digits, the top-level digit, confidence, probabilities and
+ * inputPreview are its least confident digit's (the leftmost of equals): a client that reads only them never
+ * sees more certainty than the whole number has, and one that checks the confidence checks the weakest digit.
+ */
+export const PredictionAnswer = z
+  .object({
+    id: z.string().meta({ description: 'The prediction id (UUID v4).' }),
+    digit: Digit.meta({
+      description: 'The most probable digit; of a number of several digits, that of its least confident digit (the leftmost of equals).',
+    }),
+    confidence: Probability.meta({
+      description: 'The probability of that digit; of a number, the lowest of its digits’ confidences (the number is at most this sure).',
+    }),
+    probabilities: z
+      .array(Probability)
+      .length(10)
+      .meta({ description: 'Ten probabilities, index = digit, summing to 1; of a number, those of its least confident digit.' }),
     filename: z.string().meta({ description: 'The uploaded file name, sanitised (never used as a path).' }),
     createdAt: Timestamp,
     modelVersion: z.string().meta({ description: 'The version of the model that answered.' }),
-    inputPreview: z.string().meta({ description: 'The 28x28 input the model saw, as a PNG data URL.' }),
+    inputPreview: z
+      .string()
+      .meta({ description: 'The 28x28 input the model saw, as a PNG data URL; of a number, its least confident digit’s.' }),
+    number: z
+      .string()
+      .regex(new RegExp(`^[0-9]{1,${MAX_DIGITS}}$`))
+      .meta({ description: 'Every digit read, left to right ("7" for a single digit).', example: '407' }),
+    digits: z
+      .array(DigitReading)
+      .min(1)
+      .max(MAX_DIGITS)
+      .meta({ description: 'Each digit of `number`, left to right, with its box in the picture.' }),
   })
   .meta({ id: 'PredictionAnswer' });
 export type PredictionAnswer = z.infer<typeof PredictionAnswer>;
@@ -38,6 +79,10 @@ export const HistoryItem = PredictionAnswer.extend({
   imageType: z.string().meta({ description: 'The detected media type of the upload, e.g. image/png.' }),
   imageBytes: z.number().int().min(0).meta({ description: 'The size of the upload in bytes.' }),
   imageUrl: z.string().nullable().meta({ description: 'A short-lived URL of the upload; null when it is not kept.' }),
+  digits: z
+    .array(DigitReading)
+    .max(MAX_DIGITS)
+    .meta({ description: 'Each digit of `number`, left to right; empty for predictions stored before numbers were read.' }),
 }).meta({ id: 'HistoryItem' });
 export type HistoryItem = z.infer<typeof HistoryItem>;
 
@@ -65,6 +110,8 @@ export interface PublishableRecord {
   imageType: string;
   imageBytes: number;
   inputPreview: string;
+  number: string;
+  digits: DigitReading[];
 }
 
 /** The one place that decides what of a stored record a history item shows; a new column is not published until named here. */
@@ -84,6 +131,8 @@ export function toHistoryItem(record: PublishableRecord, imageUrl: string | null
     imageType: record.imageType,
     imageBytes: record.imageBytes,
     imageUrl,
+    number: record.number,
+    digits: record.digits,
   };
 }
 
@@ -110,7 +159,11 @@ export const HistoryQuery = z.strictObject(
       .string()
       .regex(/^[0-9]$/, { error: 'The digit must be one of 0 to 9.' })
       .optional()
-      .meta({ description: 'Only predictions of this digit.', example: '7' }),
+      .meta({
+        description:
+          'Only predictions whose top-level `digit` is this one: for a number, its least confident digit (not "contains"; an index for that is later work).',
+        example: '7',
+      }),
   },
   {
     error: (issue) =>

@@ -12,6 +12,9 @@ export const MAX_UPLOAD_TEXT = '4.5 MiB';
 export const MAX_PIXELS = 25_000_000;
 export const MAX_PIXELS_TEXT = '25 megapixels';
 
+/** The most digits one picture is read as: one line of a number (the heaviest are kept when there are more). */
+export const MAX_DIGITS = 12;
+
 /** GET /history page sizes. */
 export const HISTORY_DEFAULT_LIMIT = 20;
 export const HISTORY_MAX_LIMIT = 100;

@@ -6,7 +6,8 @@
  */
 import { DIGIT_BOX, IMAGE_SIZE } from '../model-contract';
 import { estimateBackground } from './background';
-import { cropToDigit, type InkPatch, noDigit } from './crop';
+import { type InkMap, type InkPatch, noDigit } from './crop';
+import { removeRuledLines } from './lines';
 import { otsu, percentileOf, rankFilter, smooth } from './raster';
 
 /** Least contrast (of 255) between ink and paper for anything to count as ink. */
@@ -91,12 +92,12 @@ function noiseOf(residual: Float32Array): { median: number; sigma: number } {
 }
 
 /**
- * From greyscale to the digit's ink: polarity normalised to light ink, the lighting subtracted, the ink's
- * levels stretched so that stroke cores reach 1 (as in MNIST) while the antialiased edges keep their grey,
- * noise below a floor set from the paper's own noise zeroed, and the crop taken around the connected pieces
- * of ink that matter.
+ * From greyscale to the ink: polarity normalised to light ink, the lighting subtracted, printed lines of
+ * ruled or squared paper taken out (lines.ts), the ink's levels stretched so that stroke cores reach 1 (as in
+ * MNIST) while the antialiased edges keep their grey, and noise below a floor set from the paper's own noise
+ * zeroed. The crop (one digit, or each digit of a number) is taken from this map by crop.ts and segment.ts.
  */
-export function extractInk(grey: Float32Array, width: number, height: number, lossless: boolean): InkPatch {
+export function extractInk(grey: Float32Array, width: number, height: number, lossless: boolean): InkMap {
   const n = width * height;
   const lightPaper = isDarkInkOnLightPaper(grey);
   const v = new Float32Array(n);
@@ -124,6 +125,8 @@ export function extractInk(grey: Float32Array, width: number, height: number, lo
     residual = smooth(residual, width, height);
     ({ median, sigma } = noiseOf(residual));
   }
+  // A noiseless picture at MNIST's own scale has no paper to be ruled: left exactly as it is.
+  if (Math.max(width, height) > 2 * IMAGE_SIZE) removeRuledLines(residual, width, height, median, sigma);
 
   const stride = Math.max(1, Math.floor(n / 50_000));
   const inkHist = new Uint32Array(256);
@@ -165,7 +168,7 @@ export function extractInk(grey: Float32Array, width: number, height: number, lo
   // specks. A noiseless picture already at about MNIST's scale has neither: there faint edge pixels are the
   // antialiasing the model expects and every mark belongs to the box, as in MNIST itself.
   const mnistScale = clean && Math.max(width, height) <= 2 * IMAGE_SIZE;
-  return cropToDigit(ink, residual, coreThreshold, mnistScale ? 0 : BOX_LEVEL, mnistScale, width, height);
+  return { ink, residual, coreThreshold, boxLevel: mnistScale ? 0 : BOX_LEVEL, keepAll: mnistScale, width, height };
 }
 
 /**

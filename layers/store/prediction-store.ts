@@ -3,6 +3,18 @@
  * The contract test suite in test/contract/ is the executable form of this interface.
  */
 
+/** One digit of a number as stored: what the model read, and where it is in the uploaded picture. */
+export interface StoredDigit {
+  digit: number;
+  confidence: number;
+  /** Ten probabilities, index = digit, summing to 1. */
+  probabilities: number[];
+  /** In the uploaded picture's pixels, after EXIF orientation. */
+  box: { x: number; y: number; width: number; height: number };
+  /** The digit's 28x28 input, as a PNG data URL. */
+  inputPreview: string;
+}
+
 export interface PredictionRecord {
   /** UUID v4, chosen by the service. */
   id: string;
@@ -10,6 +22,7 @@ export interface PredictionRecord {
   createdAt: string;
   /** The client's file name after sanitising; never used as a path. */
   filename: string;
+  /** The top-level digit: of a number, its least confident digit (layers/number-reading.ts). */
   digit: number;
   confidence: number;
   /** Ten probabilities, index = digit, summing to 1. */
@@ -25,6 +38,10 @@ export interface PredictionRecord {
   imageBytes: number;
   /** The 28x28 input the model saw, as a PNG data URL. */
   inputPreview: string;
+  /** Every digit read, left to right, as a string ("407"). Records older than numbers: String(digit). */
+  number: string;
+  /** Each digit of `number`, left to right. Records older than numbers: empty. */
+  digits: StoredDigit[];
 }
 
 export interface ListQuery {
@@ -32,7 +49,7 @@ export interface ListQuery {
   limit: number;
   /** The previous page's nextCursor; opaque to callers. A cursor the store cannot read is a BadRequestError. */
   cursor?: string | undefined;
-  /** Only this digit. */
+  /** Only records whose top-level digit is this one (of a number: its least confident digit). */
   digit?: number | undefined;
 }
 

@@ -51,9 +51,14 @@ export function columnValuesByName(table: FieldColumns, record: PredictionRecord
   return Object.fromEntries(fieldsOf(table).map((field) => [table[field].column, written(table, record, field)]));
 }
 
-/** A record from a row, given how to read one column of it. */
+/**
+ * A record from a row, given how to read one column of it. A row stored before numbers were read has no
+ * number: it is its one digit (and no per-digit results, which were not kept then).
+ */
 export function recordFromRow(table: FieldColumns, cell: (column: string) => unknown): PredictionRecord {
   const record: Partial<Record<Field, unknown>> = {};
   for (const field of fieldsOf(table)) record[field] = table[field].read(cell(table[field].column));
-  return record as PredictionRecord;
+  const read = record as PredictionRecord;
+  if (read.number === '') read.number = String(read.digit);
+  return read;
 }

@@ -46,6 +46,14 @@ const COLUMNS: FieldColumns = {
   imageType: { column: 'image_type', type: 'TEXT NOT NULL', read: text },
   imageBytes: { column: 'image_bytes', type: 'INTEGER NOT NULL', read: numeric },
   inputPreview: { column: 'input_preview', type: 'TEXT NOT NULL', read: text },
+  // A number's digits (issue 13); nullable, as columns added to an existing table must be (rows from before).
+  number: { column: 'number', type: 'TEXT', read: (cell) => (cell as string | null) ?? '' },
+  digits: {
+    column: 'digits',
+    type: 'TEXT',
+    write: (value) => JSON.stringify(value),
+    read: (cell) => (typeof cell === 'string' ? (JSON.parse(cell) as PredictionRecord['digits']) : []),
+  },
 };
 
 const COLUMN_LIST = columnNames(COLUMNS).join(', ');
@@ -64,6 +72,17 @@ const INSERT = `INSERT INTO predictions (${COLUMN_LIST}) VALUES (${columnNames(C
   .map((name) => `@${name}`)
   .join(', ')})`;
 
+/**
+ * A predictions table made before a column existed gets it added (CREATE TABLE IF NOT EXISTS leaves an
+ * existing table as it is); its old rows hold null there, read back through recordFromRow's defaults.
+ */
+function addMissingColumns(db: Database.Database): void {
+  const present = new Set((db.prepare('PRAGMA table_info(predictions)').all() as Array<{ name: string }>).map((c) => c.name));
+  for (const [name, type] of columnDeclarations(COLUMNS)) {
+    if (!present.has(name)) db.exec(`ALTER TABLE predictions ADD COLUMN ${name} ${type}`);
+  }
+}
+
 export class SqliteStore implements PredictionStore {
   private readonly db: Database.Database;
   private readonly insert: Database.Statement;
@@ -75,6 +94,7 @@ export class SqliteStore implements PredictionStore {
     this.db.pragma('synchronous = FULL');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
+    addMissingColumns(this.db);
     this.insert = this.db.prepare(INSERT);
   }
 

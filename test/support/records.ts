@@ -11,6 +11,7 @@ export function probabilitiesFor(digit: number, confidence = 0.91): number[] {
 
 export function makeRecord(overrides: Partial<PredictionRecord> = {}): PredictionRecord {
   const digit = overrides.digit ?? 7;
+  const confidence = overrides.confidence ?? 0.91;
   return {
     id: randomUUID(),
     createdAt: new Date().toISOString(),
@@ -25,6 +26,16 @@ export function makeRecord(overrides: Partial<PredictionRecord> = {}): Predictio
     imageType: 'image/png',
     imageBytes: 1234,
     inputPreview: TINY_PNG,
+    number: String(digit),
+    digits: [
+      {
+        digit,
+        confidence,
+        probabilities: probabilitiesFor(digit, confidence),
+        box: { x: 12, y: 8, width: 40, height: 61 },
+        inputPreview: TINY_PNG,
+      },
+    ],
     ...overrides,
   };
 }

@@ -133,8 +133,10 @@ describe('preprocessImage on the plain MNIST digit', () => {
   it('returns a preview that is the 28x28 input as a PNG data URL', async () => {
     const result = await preprocessImage((await plainDigit(7)).bytes);
     const prefix = 'data:image/png;base64,';
-    assert.ok(result.preview.startsWith(prefix));
-    const png = Buffer.from(result.preview.slice(prefix.length), 'base64');
+    assert.equal(result.digits.length, 1);
+    const preview = result.digits[0]?.preview ?? '';
+    assert.ok(preview.startsWith(prefix));
+    const png = Buffer.from(preview.slice(prefix.length), 'base64');
     const { data, info } = await sharp(png).extractChannel(0).raw().toBuffer({ resolveWithObject: true });
     assert.deepEqual([info.width, info.height], [IMAGE_SIZE, IMAGE_SIZE]);
     for (let i = 0; i < PIXELS; i += 1) assert.equal(data[i], Math.round((result.input[i] as number) * 255));

@@ -9,10 +9,13 @@
  *   predictions_by_digit  ((digit, bucket), created_at DESC, id DESC)   history of one digit, newest first
  *   prediction_buckets    ((scope), bucket DESC)                        which buckets hold records
  */
+import type { PredictionRecord } from '../prediction-store';
 import { columnDeclarations, type FieldColumns } from '../record-columns';
 import { type CassandraConfig, replicationCql } from './config';
 
 const text = (cell: unknown): string => (cell as string | null) ?? '';
+const readDigits = (cell: unknown): PredictionRecord['digits'] =>
+  typeof cell === 'string' && cell !== '' ? (JSON.parse(cell) as PredictionRecord['digits']) : [];
 
 /**
  * Where each field of a record lives in both record tables. A cell Cassandra holds no value for reads back
@@ -37,7 +40,21 @@ export const RECORD_COLUMNS: FieldColumns = {
   imageType: { column: 'image_type', type: 'text', read: text },
   imageBytes: { column: 'image_bytes', type: 'int', read: (cell) => cell as number },
   inputPreview: { column: 'input_preview', type: 'text', read: text },
+  // A number's digits (issue 13). Each digit's reading and box as JSON text: read and written whole, never queried.
+  number: { column: 'number', type: 'text', read: text },
+  digits: { column: 'digits', type: 'text', write: (value) => JSON.stringify(value), read: readDigits },
 };
+
+/**
+ * Columns added to the record tables after they were first created: a store that already holds the tables
+ * gets them by ALTER TABLE ... ADD IF NOT EXISTS at start (schemaStatements). Rows written before read back
+ * as null there (see recordFromRow's defaults).
+ */
+export const ADDED_COLUMNS: readonly string[] = [
+  // issue 13: numbers
+  'number',
+  'digits',
+];
 
 export interface TableSpec {
   name: string;
@@ -83,5 +100,11 @@ export function schemaStatements(config: Pick<CassandraConfig, 'keyspace' | 'rep
         `PRIMARY KEY ((${t.partitionKey.join(', ')}), ${t.clusteringDesc.join(', ')})) ` +
         `WITH CLUSTERING ORDER BY (${t.clusteringDesc.map((c) => `${c} DESC`).join(', ')})`,
     ),
+    ...TABLES.flatMap((t) => {
+      const added = t.columns.filter(([name]) => ADDED_COLUMNS.includes(name));
+      return added.length === 0
+        ? []
+        : [`ALTER TABLE ${ks}.${t.name} ADD IF NOT EXISTS ${added.map(([n, type]) => `${n} ${type}`).join(', ')}`];
+    }),
   ];
 }
