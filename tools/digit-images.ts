@@ -302,3 +302,204 @@ export async function digitForms(count: number, kind: 'plain' | 'redrawn' = 'pla
   }
   return forms;
 }
+
+/** A picture holding several digits (a number) or one digit on printed paper, with what it shows. */
+export interface RenderedNumber {
+  bytes: Buffer;
+  mediaType: string;
+  /** The digits shown, left to right ("407"). */
+  label: string;
+  width: number;
+  height: number;
+}
+
+/** How a number is written: a phone photo of paper (JPEG), a drawing-pad PNG, or coloured ink on tinted paper (JPEG). */
+export type NumberKind = 'paper' | 'canvas' | 'colour';
+export const NUMBER_KINDS: readonly NumberKind[] = ['paper', 'canvas', 'colour'];
+
+/** The ink's bounding box inside a 28x28 MNIST digit (columns and rows holding any ink). */
+function inkBounds(index: number): { x0: number; y0: number; x1: number; y1: number } {
+  const { pixels } = mnistDigit(index);
+  let x0 = IMAGE_SIZE;
+  let y0 = IMAGE_SIZE;
+  let x1 = -1;
+  let y1 = -1;
+  for (let y = 0; y < IMAGE_SIZE; y += 1) {
+    for (let x = 0; x < IMAGE_SIZE; x += 1) {
+      if ((pixels[y * IMAGE_SIZE + x] as number) === 0) continue;
+      x0 = Math.min(x0, x);
+      x1 = Math.max(x1, x);
+      y0 = Math.min(y0, y);
+      y1 = Math.max(y1, y);
+    }
+  }
+  return { x0, y0, x1, y1 };
+}
+
+/** Paints `rgb` over the raster with coverage `a` (0..1) at pixel `p` of a 3-channel float canvas. */
+function paint(canvas: Float32Array, p: number, rgb: Rgb, a: number): void {
+  if (a <= 0) return;
+  for (let c = 0; c < 3; c += 1) canvas[p * 3 + c] = (canvas[p * 3 + c] as number) * (1 - a) + (rgb[c] as number) * a;
+}
+
+/** Lighting, grain and encoding of a 3-channel float canvas, as a phone photo or a drawing pad gives it. */
+async function finish(
+  canvas: Float32Array,
+  width: number,
+  height: number,
+  random: () => number,
+  look: { noise: number; lightingLow: number; format: 'jpeg' | 'png'; quality: number },
+): Promise<Buffer> {
+  const raw = Buffer.alloc(width * height * 3);
+  for (let y = 0; y < height; y += 1) {
+    for (let x = 0; x < width; x += 1) {
+      const light = 1 - (1 - look.lightingLow) * ((x / Math.max(1, width - 1) + y / Math.max(1, height - 1)) / 2);
+      const grain = look.noise > 0 ? look.noise * gaussian(random) : 0;
+      const p = y * width + x;
+      for (let c = 0; c < 3; c += 1) raw[p * 3 + c] = Math.max(0, Math.min(255, Math.round((canvas[p * 3 + c] as number) * light + grain)));
+    }
+  }
+  const image = sharp(raw, { raw: { width, height, channels: 3 } });
+  return look.format === 'png' ? image.png().toBuffer() : image.jpeg({ quality: look.quality }).toBuffer();
+}
+
+/**
+ * A number written with MNIST test digits `indices`, left to right on one line as handwriting goes: each digit
+ * its own size (0.8-1.2 of the line's), its own height on a wavy baseline, with gaps of 0.1-0.6 of a digit's
+ * height between their ink (close, never overlapping). `kind`: a phone photo of paper (grain, uneven light,
+ * JPEG), a drawing-pad PNG (dark ink on white, clean), or coloured ink on tinted paper (JPEG). Seeded.
+ */
+export async function numberPicture(indices: readonly number[], kind: NumberKind, seed: number): Promise<RenderedNumber> {
+  const random = seededRandom(seed * 1_000_003 + indices.reduce((a, b) => a * 31 + b, 7));
+  const lineScale = (kind === 'canvas' ? 4 : 3) + random() * 3;
+  const parts = await Promise.all(
+    indices.map(async (index) => {
+      const scale = lineScale * (0.8 + random() * 0.4);
+      const { values, size } = await coverage(index, scale);
+      const b = inkBounds(index);
+      const k = size / IMAGE_SIZE;
+      return {
+        values,
+        size,
+        x0: Math.floor(b.x0 * k),
+        x1: Math.ceil((b.x1 + 1) * k),
+        y0: Math.floor(b.y0 * k),
+        y1: Math.ceil((b.y1 + 1) * k),
+      };
+    }),
+  );
+  const lineHeight = IMAGE_SIZE * lineScale * (20 / 28);
+  const margin = Math.round(lineHeight * 0.5);
+  const placed: { left: number; top: number }[] = [];
+  let cursor = margin;
+  const wave = random() * Math.PI * 2;
+  for (const [i, part] of parts.entries()) {
+    // Where the ink's left edge goes: after the previous digit's ink and a gap.
+    const left = cursor - part.x0;
+    const baseline = margin + lineHeight + Math.sin(wave + i * 1.3) * lineHeight * 0.12;
+    const top = Math.round(baseline - part.y1);
+    placed.push({ left, top });
+    cursor = left + part.x1 + Math.round(lineHeight * (0.1 + random() * 0.5));
+  }
+  const width = cursor + margin;
+  const minTop = Math.min(...placed.map((p, i) => p.top + (parts[i]?.y0 ?? 0)));
+  const shift = margin - minTop;
+  const height = Math.max(...placed.map((p, i) => p.top + shift + (parts[i]?.y1 ?? 0))) + margin;
+  const paper: Rgb = kind === 'canvas' ? [255, 255, 255] : kind === 'colour' ? [248, 238, 205] : [236, 234, 226];
+  const inkShade = Math.floor(random() * 40);
+  const ink: Rgb =
+    kind === 'colour'
+      ? ([
+          [20, 40, 170],
+          [170, 20, 30],
+          [20, 110, 40],
+        ][Math.floor(random() * 3)] as Rgb)
+      : [inkShade, inkShade, inkShade + 10];
+  const canvas = new Float32Array(width * height * 3);
+  for (let p = 0; p < width * height; p += 1) canvas.set(paper, p * 3);
+  for (const [i, part] of parts.entries()) {
+    const { left, top } = placed[i] as { left: number; top: number };
+    for (let y = 0; y < part.size; y += 1) {
+      const cy = top + shift + y;
+      if (cy < 0 || cy >= height) continue;
+      for (let x = 0; x < part.size; x += 1) {
+        const cx = left + x;
+        if (cx < 0 || cx >= width) continue;
+        paint(canvas, cy * width + cx, ink, part.values[y * part.size + x] as number);
+      }
+    }
+  }
+  const look =
+    kind === 'canvas'
+      ? { noise: 0, lightingLow: 1, format: 'png' as const, quality: 100 }
+      : { noise: 3 + random() * 5, lightingLow: 0.75 + random() * 0.25, format: 'jpeg' as const, quality: 70 + Math.floor(random() * 21) };
+  const bytes = await finish(canvas, width, height, random, look);
+  return {
+    bytes,
+    mediaType: look.format === 'png' ? 'image/png' : 'image/jpeg',
+    label: indices.map((i) => mnistDigit(i).label).join(''),
+    width,
+    height,
+  };
+}
+
+/**
+ * The `n`-th number of `length` digits of the numbers set: its MNIST test digits drawn (seeded) from the whole
+ * test set, its kind cycling through paper, canvas and colour.
+ */
+export function numberOfLength(length: number, n: number): Promise<RenderedNumber> {
+  const random = seededRandom(length * 100_019 + n);
+  const indices = Array.from({ length }, () => Math.floor(random() * 10_000));
+  return numberPicture(indices, NUMBER_KINDS[n % NUMBER_KINDS.length] as NumberKind, n + 1);
+}
+
+/** Printed paper: ruled (horizontal rules and, often, a red margin line) or squared (a grid). */
+export type PaperRuling = 'ruled' | 'squared';
+
+/**
+ * MNIST test digit `index` written on ruled or squared paper, photographed: light blue or grey printed lines
+ * (1.5-2.5 px, every 22-36 px for rules, 16-26 px for squares) crossing the digit or not, a red margin line
+ * on most ruled sheets, the digit 4-8 times MNIST's size in dark pen, paper grain, uneven light, JPEG. Seeded.
+ */
+export async function linedPaperDigit(index: number, ruling: PaperRuling, seed: number): Promise<RenderedNumber> {
+  const random = seededRandom(seed * 7_919 + index * 13 + (ruling === 'ruled' ? 1 : 2));
+  const scale = 4 + random() * 4;
+  const { values, size } = await coverage(index, scale);
+  const width = Math.round(size * (1.4 + random() * 0.6));
+  const height = Math.round(size * (1.3 + random() * 0.5));
+  const left = Math.floor(random() * (width - size));
+  const top = Math.floor(random() * (height - size));
+  const paper: Rgb = [246 + Math.floor(random() * 8), 245 + Math.floor(random() * 8), 236 + Math.floor(random() * 12)];
+  const lineColour: Rgb = random() < 0.6 ? [150, 180, 225] : [185, 185, 190];
+  const thickness = 1.5 + random();
+  const spacing = ruling === 'ruled' ? 22 + random() * 14 : 16 + random() * 10;
+  const offsetY = random() * spacing;
+  const offsetX = random() * spacing;
+  const margin = ruling === 'ruled' && random() < 0.7 ? Math.round(width * (0.08 + random() * 0.15)) : -1;
+  const canvas = new Float32Array(width * height * 3);
+  // Coverage of a line of `thickness` centred on `centre`, for the pixel spanning [i, i + 1).
+  const lineCover = (i: number, centre: number): number => Math.max(0, Math.min(1, thickness / 2 + 0.5 - Math.abs(i + 0.5 - centre)));
+  const nearest = (i: number, offset: number): number => offset + Math.round((i + 0.5 - offset) / spacing) * spacing;
+  for (let y = 0; y < height; y += 1) {
+    const rowCover = lineCover(y, nearest(y, offsetY));
+    for (let x = 0; x < width; x += 1) {
+      const p = y * width + x;
+      canvas.set(paper, p * 3);
+      paint(canvas, p, lineColour, rowCover);
+      if (ruling === 'squared') paint(canvas, p, lineColour, lineCover(x, nearest(x, offsetX)));
+      if (margin >= 0) paint(canvas, p, [225, 120, 120], lineCover(x, margin));
+    }
+  }
+  const inkShade = Math.floor(random() * 45);
+  const ink: Rgb = random() < 0.3 ? [25, 35, 120] : [inkShade, inkShade, inkShade + 10];
+  for (let y = 0; y < size; y += 1) {
+    for (let x = 0; x < size; x += 1) paint(canvas, (top + y) * width + left + x, ink, values[y * size + x] as number);
+  }
+  const bytes = await finish(canvas, width, height, random, {
+    noise: 2 + random() * 5,
+    lightingLow: 0.75 + random() * 0.25,
+    format: 'jpeg',
+    quality: 70 + Math.floor(random() * 21),
+  });
+  return { bytes, mediaType: 'image/jpeg', label: String(mnistDigit(index).label), width, height };
+}

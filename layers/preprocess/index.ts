@@ -74,7 +74,7 @@ export async function preprocessImage(bytes: Buffer, options: PreprocessOptions 
   // The working copy may be smaller than the picture: boxes are given in the picture's own pixels.
   const sx = width / picture.width;
   const sy = height / picture.height;
-  const digits = segmentDigits(pieces, kept).map((group): PreprocessedDigit => {
+  const digits = segmentDigits(map, pieces, kept).map((group): PreprocessedDigit => {
     const input = frameDigit(thickenThinStrokes(cropPieces(map, pieces, group.labels, group.box)));
     const [x0, y0, x1, y1] = group.box;
     const x = Math.floor(x0 * sx);

@@ -124,6 +124,7 @@ export function removeRuledLines(residual: Float32Array, width: number, height: 
   for (const band of bands) {
     if (band.level > LINE_INK_RATIO * inkLevel) continue;
     removed += 1;
+    if (process.env.SEG_DEBUG) console.log('line', band, inkLevel);
     // A pixel darker than the line by this much is the pen crossing it.
     const ceiling = band.level * 1.35 + 2 * sigma;
     const lines = band.horizontal ? height : width;

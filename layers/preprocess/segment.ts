@@ -9,12 +9,20 @@
  * before. Digits that touch stay one group (not split yet).
  */
 import { MAX_DIGITS } from '../contract/limits';
-import { type InkPieces, unionBox } from './crop';
+import type { InkMap, InkPieces } from './crop';
+import { unionBox } from './crop';
 
 /** Two pieces sharing at least this share of the narrower one's columns are one digit. */
 const COLUMN_OVERLAP = 0.5;
 /** A group at least this share of the tallest group's height is a digit; shorter ones are marks. */
 const DIGIT_HEIGHT_SHARE = 0.4;
+/**
+ * A tall group whose strokes are thinner than this share of the boldest digit's, and whose ink weighs less
+ * than DIGIT_MASS_SHARE of the heaviest digit's, is a mark (a scanner's streak beside an MNIST digit), not a
+ * digit. Either alone would do for one pen; digits of different writers (the numbers set) need both.
+ */
+const DIGIT_STROKE_SHARE = 0.3;
+const DIGIT_MASS_SHARE = 0.15;
 /** A mark joins the nearest digit when it is at most this share of that digit's height away from it. */
 const MARK_REACH = 0.35;
 
@@ -49,7 +57,7 @@ function gap(a: DigitGroup, b: DigitGroup): number {
  * The digits among the `kept` pieces, left to right; one group holding every kept piece when the picture
  * holds a single digit. At most MAX_DIGITS (the heaviest, in their left-to-right order).
  */
-export function segmentDigits(pieces: InkPieces, kept: readonly number[]): DigitGroup[] {
+export function segmentDigits(map: InkMap, pieces: InkPieces, kept: readonly number[]): DigitGroup[] {
   const groups: DigitGroup[] = [];
   for (const l of kept) {
     const box = pieces.boxes[l] as [number, number, number, number];
@@ -57,7 +65,8 @@ export function segmentDigits(pieces: InkPieces, kept: readonly number[]): Digit
     groups.push({ labels: [l], box: [...box], mass: pieces.mass[l] as number });
   }
   const all = (): DigitGroup[] => [{ labels: [...kept], box: unionBox(pieces, kept), mass: 0 }];
-  if (groups.length <= 1) return all();
+  // A noiseless picture at MNIST's own scale (keepAll) is one digit, every mark of it included, as in MNIST.
+  if (map.keepAll || groups.length <= 1) return all();
 
   // Pieces sharing most of their columns are one digit; merged until no pair does.
   for (let changed = true; changed; ) {
@@ -79,11 +88,17 @@ export function segmentDigits(pieces: InkPieces, kept: readonly number[]): Digit
   }
 
   const tallest = Math.max(...groups.map(heightOf));
-  const digits = groups.filter((g) => heightOf(g) >= DIGIT_HEIGHT_SHARE * tallest);
+  const tall = groups.filter((g) => heightOf(g) >= DIGIT_HEIGHT_SHARE * tallest);
+  if (tall.length <= 1) return all();
+  // A tall but hairline mark beside a digit (a scanner's streak, a ruled line's leftover) is not a digit.
+  const strokes = new Map(tall.map((g) => [g, strokeWidth(map, pieces, g)]));
+  const boldest = Math.max(...strokes.values());
+  const heaviest = Math.max(...tall.map((g) => g.mass));
+  const digits = tall.filter((g) => (strokes.get(g) as number) >= DIGIT_STROKE_SHARE * boldest || g.mass >= DIGIT_MASS_SHARE * heaviest);
   if (digits.length <= 1) return all();
 
   // Marks join the digit nearest to them, if near enough; otherwise they are not part of the number.
-  for (const mark of groups.filter((g) => heightOf(g) < DIGIT_HEIGHT_SHARE * tallest)) {
+  for (const mark of groups.filter((g) => !digits.includes(g))) {
     let best = -1;
     let bestGap = Number.POSITIVE_INFINITY;
     digits.forEach((d, i) => {
@@ -99,6 +114,27 @@ export function segmentDigits(pieces: InkPieces, kept: readonly number[]): Digit
 
   digits.sort((a, b) => a.box[0] - b.box[0]);
   if (digits.length <= MAX_DIGITS) return digits;
-  const heaviest = new Set([...digits].sort((a, b) => b.mass - a.mass).slice(0, MAX_DIGITS));
-  return digits.filter((d) => heaviest.has(d));
+  const kept12 = new Set([...digits].sort((a, b) => b.mass - a.mass).slice(0, MAX_DIGITS));
+  return digits.filter((d) => kept12.has(d));
+}
+
+/** The group's stroke width in pixels: 2 x area / boundary of its ink above half strength (as ink.ts). */
+function strokeWidth(map: InkMap, pieces: InkPieces, group: DigitGroup): number {
+  const { ink, width } = map;
+  const members = new Set(group.labels);
+  const solid = (p: number): boolean => (ink[p] as number) > 0.5 && members.has(pieces.labels[p] as number);
+  const [x0, y0, x1, y1] = group.box;
+  let area = 0;
+  let boundary = 0;
+  for (let y = y0; y <= y1; y += 1) {
+    for (let x = x0; x <= x1; x += 1) {
+      const p = y * width + x;
+      if (!solid(p)) continue;
+      area += 1;
+      if (x === x0 || x === x1 || y === y0 || y === y1 || !solid(p - 1) || !solid(p + 1) || !solid(p - width) || !solid(p + width))
+        boundary += 1;
+    }
+  }
+  if (process.env.SEG_DEBUG) console.log('stroke', group.box, area, boundary);
+  return boundary > 0 ? (2 * area) / boundary : 0;
 }
