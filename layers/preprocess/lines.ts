@@ -13,8 +13,14 @@
 
 /** A row (column) is lit across at least this share of the picture's width (height) to be part of a line. */
 const LINE_COVERAGE = 0.6;
-/** A band of such rows thicker than this share of the picture's longer side (and 3 px) is not a printed line. */
-const MAX_LINE_THICKNESS = 0.02;
+/**
+ * A band of such rows thicker than this share of the picture's longer side (and MIN_LINE_BAND px: a 2 px rule
+ * spreads over 5-6 rows once antialiased, JPEG-blurred and smoothed) is not a printed line.
+ */
+const MAX_LINE_THICKNESS = 0.025;
+const MIN_LINE_BAND = 7;
+/** Rows (columns) each side of a line's band cleared with it: its faint antialiased and blurred edges. */
+const LINE_EDGE = 2;
 /** A printed line is at most this share of the ink's level: lighter than the writing. */
 const LINE_INK_RATIO = 0.6;
 /** Least contrast (of 255) for a pixel to count as lit when looking for lines. */
@@ -77,13 +83,13 @@ function findBands(residual: Float32Array, width: number, height: number, lit: n
 }
 
 /**
- * Takes printed lines out of `residual` in place: each pixel of a line (and of the row or column each side
- * of it, its antialiased edge) no darker than the line itself is set back to the paper's level `paper`.
+ * Takes printed lines out of `residual` in place: each pixel of a line (and of the rows or columns each side
+ * of it, its antialiased edge) nearer the line's level than the ink's is set back to the paper's level `paper`.
  * Returns how many lines were taken out. Pictures without such lines are left exactly as they were.
  */
 export function removeRuledLines(residual: Float32Array, width: number, height: number, paper: number, sigma: number): number {
   const lit = paper + Math.max(MIN_LINE_CONTRAST, 4 * sigma);
-  const maxThickness = Math.max(3, Math.round(MAX_LINE_THICKNESS * Math.max(width, height)));
+  const maxThickness = Math.max(MIN_LINE_BAND, Math.round(MAX_LINE_THICKNESS * Math.max(width, height)));
   const bands = [
     ...findBands(residual, width, height, lit, true, maxThickness),
     ...findBands(residual, width, height, lit, false, maxThickness),
@@ -95,7 +101,7 @@ export function removeRuledLines(residual: Float32Array, width: number, height: 
   const colsOut = new Uint8Array(width);
   for (const b of bands) {
     const mask = b.horizontal ? rowsOut : colsOut;
-    for (let i = Math.max(0, b.from - 1); i <= Math.min(mask.length - 1, b.to + 1); i += 1) mask[i] = 1;
+    for (let i = Math.max(0, b.from - LINE_EDGE); i <= Math.min(mask.length - 1, b.to + LINE_EDGE); i += 1) mask[i] = 1;
   }
   const inBand = (x: number, y: number): boolean => rowsOut[y] === 1 || colsOut[x] === 1;
   const hist = new Uint32Array(256);
@@ -124,12 +130,11 @@ export function removeRuledLines(residual: Float32Array, width: number, height: 
   for (const band of bands) {
     if (band.level > LINE_INK_RATIO * inkLevel) continue;
     removed += 1;
-    if (process.env.SEG_DEBUG) console.log('line', band, inkLevel);
-    // A pixel darker than the line by this much is the pen crossing it.
-    const ceiling = band.level * 1.35 + 2 * sigma;
+    // A pixel nearer the ink's level than the line's is the pen crossing it.
+    const ceiling = (band.level + inkLevel) / 2;
     const lines = band.horizontal ? height : width;
     const along = band.horizontal ? width : height;
-    for (let k = Math.max(0, band.from - 1); k <= Math.min(lines - 1, band.to + 1); k += 1) {
+    for (let k = Math.max(0, band.from - LINE_EDGE); k <= Math.min(lines - 1, band.to + LINE_EDGE); k += 1) {
       for (let a = 0; a < along; a += 1) {
         const p = band.horizontal ? k * width + a : a * width + k;
         if ((residual[p] as number) <= ceiling) residual[p] = paper;

@@ -135,6 +135,5 @@ function strokeWidth(map: InkMap, pieces: InkPieces, group: DigitGroup): number 
         boundary += 1;
     }
   }
-  if (process.env.SEG_DEBUG) console.log('stroke', group.box, area, boundary);
   return boundary > 0 ? (2 * area) / boundary : 0;
 }
