@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { HttpError } from '../../layers/errors';
 import type { PredictionRecord, PredictionStore } from '../../layers/store/prediction-store';
-import { makeRecord, makeTimeline } from '../support/records';
+import { makeRecord, makeTimeline, probabilitiesFor } from '../support/records';
 
 export interface StoreUnderTest {
   store: PredictionStore;
@@ -73,6 +73,41 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         await store.save(record);
         const page = await store.list({ limit: 5 });
         assert.deepEqual(page.items, [record]);
+      }),
+    );
+
+    it(
+      "reads a number back with each digit's result and box, and filters it by its top-level digit",
+      withStore(async (store) => {
+        const preview = 'data:image/png;base64,AAAA';
+        const digits = [
+          {
+            digit: 4,
+            confidence: 0.99,
+            probabilities: probabilitiesFor(4, 0.99),
+            box: { x: 79, y: 62, width: 91, height: 124 },
+            inputPreview: preview,
+          },
+          {
+            digit: 0,
+            confidence: 0.62,
+            probabilities: probabilitiesFor(0, 0.62),
+            box: { x: 219, y: 72, width: 95, height: 112 },
+            inputPreview: preview,
+          },
+          {
+            digit: 7,
+            confidence: 0.97,
+            probabilities: probabilitiesFor(7, 0.97),
+            box: { x: 355, y: 82, width: 105, height: 131 },
+            inputPreview: preview,
+          },
+        ];
+        const record = makeRecord({ digit: 0, confidence: 0.62, probabilities: probabilitiesFor(0, 0.62), number: '407', digits });
+        await store.save(record);
+        assert.deepEqual((await store.list({ limit: 5 })).items, [record]);
+        assert.deepEqual((await store.list({ limit: 5, digit: 0 })).items, [record]);
+        assert.deepEqual((await store.list({ limit: 5, digit: 4 })).items, []);
       }),
     );
 

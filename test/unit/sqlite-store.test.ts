@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { SqliteStore } from '../../layers/store/sqlite-store';
 import { describeStoreContract, readAll } from '../contract/prediction-store.contract';
+import { makeRecord } from '../support/records';
 
 function tempDbPath(): { path: string; remove(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'digit-sqlite-'));
@@ -56,6 +57,52 @@ describe('SqliteStore durability', () => {
       await reopened.close();
       const lost = acknowledged.filter((id) => !stored.has(id));
       assert.deepEqual(lost, [], 'no acknowledged record is lost');
+    } finally {
+      temp.remove();
+    }
+  });
+});
+
+describe('SqliteStore on a file made before numbers were read', () => {
+  it('adds the number and digits columns, and reads the old rows as their one digit', async () => {
+    const temp = tempDbPath();
+    try {
+      // The predictions table as it was before issue 13, with one row in it.
+      const Database = (await import('better-sqlite3')).default;
+      const old = new Database(temp.path);
+      old.exec(`CREATE TABLE predictions (id TEXT PRIMARY KEY, created_at TEXT NOT NULL, filename TEXT NOT NULL,
+        digit INTEGER NOT NULL, confidence REAL NOT NULL, probabilities TEXT NOT NULL, model_version TEXT NOT NULL,
+        client_ip TEXT NOT NULL, image_key TEXT, image_sha256 TEXT NOT NULL, image_type TEXT NOT NULL,
+        image_bytes INTEGER NOT NULL, input_preview TEXT NOT NULL)`);
+      const before = makeRecord({ digit: 3, createdAt: '2026-11-01T10:00:00.000Z' });
+      old
+        .prepare('INSERT INTO predictions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+        .run(
+          before.id,
+          before.createdAt,
+          before.filename,
+          before.digit,
+          before.confidence,
+          JSON.stringify(before.probabilities),
+          before.modelVersion,
+          before.clientIp,
+          before.imageKey,
+          before.imageSha256,
+          before.imageType,
+          before.imageBytes,
+          before.inputPreview,
+        );
+      old.close();
+
+      const store = new SqliteStore(temp.path);
+      try {
+        const after = makeRecord({ number: '407', createdAt: '2026-12-02T10:00:00.000Z' });
+        await store.save(after);
+        const { items } = await store.list({ limit: 10 });
+        assert.deepEqual(items, [after, { ...before, number: '3', digits: [] }]);
+      } finally {
+        await store.close();
+      }
     } finally {
       temp.remove();
     }
