@@ -4,25 +4,43 @@
  *
  *   plain:   each 28x28 MNIST test image as a PNG; should match `npm run evaluate` within 0.1 points
  *   redrawn: the same digit re-drawn as dark ink on light paper, off-centre, 5-15x larger, JPEG-compressed
+ *   number2..number6: numbers of 2 to 6 MNIST test digits (paper photo JPEG, drawing-pad PNG, coloured ink in
+ *            turn; uneven sizes, gaps and baseline), scored on `number`: read exactly or not
+ *   ruled, squared: one MNIST test digit on ruled or squared paper, photographed (JPEG), scored on `number`
+ * The first two send `--count` digits; the others `--sets-count` pictures each (tools/digit-images.ts).
  *
  * Starts its own serverless-offline (throwaway SQLite store) unless --url names a running service.
  * Writes bench/out/accuracy-http.json.
  *
- *   npm run accuracy:http -- [--count 10000] [--concurrency 8] [--variants plain,redrawn] [--url http://...]
+ *   npm run accuracy:http -- [--count 10000] [--sets-count 1000] [--concurrency 8] [--variants plain,redrawn,...] [--url http://...]
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { plainDigit, type RenderedDigit, redrawnDigit } from '../tools/digit-images';
+import { linedPaperDigit, numberOfLength, plainDigit, redrawnDigit } from '../tools/digit-images';
 import { ROOT } from '../tools/root';
 import { type OfflineService, startOffline } from '../tools/service';
 import { BENCH_OUT } from './report';
 
-const VARIANTS: Record<string, (index: number) => Promise<RenderedDigit>> = {
-  plain: (index) => plainDigit(index, 'png'),
-  redrawn: (index) => redrawnDigit(index, index + 1),
+interface Picture {
+  bytes: Buffer;
+  mediaType: string;
+  /** What the picture shows: a digit, or a number's digits as a string. */
+  label: number | string;
+}
+
+/** Each set: how its n-th picture is made, and whether it is scored on `number` (else on the top-level `digit`). */
+const VARIANTS: Record<string, { render: (index: number) => Promise<Picture>; byNumber: boolean }> = {
+  plain: { render: (index) => plainDigit(index, 'png'), byNumber: false },
+  redrawn: { render: (index) => redrawnDigit(index, index + 1), byNumber: false },
+  ...Object.fromEntries(
+    [2, 3, 4, 5, 6].map((length) => [`number${length}`, { render: (n: number) => numberOfLength(length, n), byNumber: true }]),
+  ),
+  ruled: { render: (index) => linedPaperDigit(index, 'ruled', 1), byNumber: true },
+  squared: { render: (index) => linedPaperDigit(index, 'squared', 1), byNumber: true },
 };
+const DIGIT_SETS = new Set(['plain', 'redrawn']);
 
 interface VariantResult {
   variant: string;
@@ -35,8 +53,8 @@ interface VariantResult {
 }
 
 async function runVariant(base: string, variant: string, count: number, concurrency: number): Promise<VariantResult> {
-  const render = VARIANTS[variant];
-  if (!render) throw new Error(`unknown variant ${variant}; known: ${Object.keys(VARIANTS).join(', ')}`);
+  const set = VARIANTS[variant];
+  if (!set) throw new Error(`unknown variant ${variant}; known: ${Object.keys(VARIANTS).join(', ')}`);
   const started = Date.now();
   let next = 0;
   let done = 0;
@@ -54,20 +72,21 @@ async function runVariant(base: string, variant: string, count: number, concurre
     const left = done > 0 ? (elapsed / done) * (count - done) : Number.NaN;
     const accuracy = done > 0 ? ((correct / done) * 100).toFixed(2) : '--';
     process.stderr.write(
-      `${process.stderr.isTTY ? '\r' : ''}${variant.padEnd(8)} ${String(done).padStart(5)}/${count} ${String(percent).padStart(3)}%  accuracy ${accuracy}%  errors ${errors}  ${Number.isFinite(left) ? `${Math.round(left)} s left` : ''}${process.stderr.isTTY ? '\x1b[K' : '\n'}`,
+      `${process.stderr.isTTY ? '\r' : ''}${variant.padEnd(9)} ${String(done).padStart(5)}/${count} ${String(percent).padStart(3)}%  accuracy ${accuracy}%  errors ${errors}  ${Number.isFinite(left) ? `${Math.round(left)} s left` : ''}${process.stderr.isTTY ? '\x1b[K' : '\n'}`,
     );
   };
   const worker = async (): Promise<void> => {
     for (;;) {
       const index = next++;
       if (index >= count) return;
-      const digit = await render(index);
+      const digit = await set.render(index);
       const form = new FormData();
       form.append('image', new Blob([new Uint8Array(digit.bytes)], { type: digit.mediaType }), `mnist-${variant}-${index}`);
       const response = await fetch(`${base}/predict`, { method: 'POST', body: form });
       if (response.status === 200) {
-        const { digit: predicted } = (await response.json()) as { digit: number };
-        if (predicted === digit.label) correct += 1;
+        const answer = (await response.json()) as { digit: number; number: string };
+        const predicted = set.byNumber ? answer.number : answer.digit;
+        if (String(predicted) === String(digit.label)) correct += 1;
         else confusions[`${digit.label}->${predicted}`] = (confusions[`${digit.label}->${predicted}`] ?? 0) + 1;
       } else {
         errors += 1;
@@ -88,13 +107,16 @@ async function main(): Promise<void> {
     options: {
       count: { type: 'string', default: '10000' },
       concurrency: { type: 'string', default: '8' },
-      variants: { type: 'string', default: 'plain,redrawn' },
+      variants: { type: 'string', default: Object.keys(VARIANTS).join(',') },
+      'sets-count': { type: 'string', default: '1000' },
       url: { type: 'string' },
     },
   });
   const count = Number(values.count);
+  const setsCount = Number(values['sets-count']);
   const concurrency = Number(values.concurrency);
   if (!Number.isInteger(count) || count < 1 || count > 10_000) throw new Error('--count must be 1..10000');
+  if (!Number.isInteger(setsCount) || setsCount < 1 || setsCount > 10_000) throw new Error('--sets-count must be 1..10000');
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw new Error('--concurrency must be 1..64');
 
   let service: OfflineService | undefined;
@@ -109,7 +131,11 @@ async function main(): Promise<void> {
   try {
     const health = (await (await fetch(`${base}/health`)).json()) as { modelVersion: string; backend: string };
     const results: VariantResult[] = [];
-    for (const variant of String(values.variants).split(',')) results.push(await runVariant(base, variant.trim(), count, concurrency));
+    for (const variant of String(values.variants)
+      .split(',')
+      .map((v) => v.trim())) {
+      results.push(await runVariant(base, variant, DIGIT_SETS.has(variant) ? count : setsCount, concurrency));
+    }
 
     let evaluated: number | undefined;
     try {
@@ -129,7 +155,9 @@ async function main(): Promise<void> {
     mkdirSync(BENCH_OUT, { recursive: true });
     writeFileSync(join(BENCH_OUT, 'accuracy-http.json'), `${JSON.stringify(report, null, 2)}\n`);
 
-    console.log(`\nmodel ${health.modelVersion} on ${health.backend}, ${count} MNIST test digits per variant, over HTTP`);
+    console.log(
+      `\nmodel ${health.modelVersion} on ${health.backend}, over HTTP (numbers and lined paper scored on the number read exactly)`,
+    );
     for (const r of results) {
       const top = Object.entries(r.confusions)
         .sort((a, b) => b[1] - a[1])
@@ -137,7 +165,7 @@ async function main(): Promise<void> {
         .map(([k, v]) => `${k} x${v}`)
         .join(', ');
       console.log(
-        `  ${r.variant.padEnd(8)} ${(r.accuracy * 100).toFixed(2)}%  (${r.correct}/${r.count}, ${r.errors} errors, ${r.seconds.toFixed(0)} s)  most confused: ${top || '-'}`,
+        `  ${r.variant.padEnd(9)} ${(r.accuracy * 100).toFixed(2)}%  (${r.correct}/${r.count}, ${r.errors} errors, ${r.seconds.toFixed(0)} s)  most confused: ${top || '-'}`,
       );
     }
     if (evaluated !== undefined) console.log(`  npm run evaluate (model/metrics.json): ${(evaluated * 100).toFixed(2)}%`);

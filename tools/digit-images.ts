@@ -407,14 +407,12 @@ export async function numberPicture(indices: readonly number[], kind: NumberKind
   const height = Math.max(...placed.map((p, i) => p.top + shift + (parts[i]?.y1 ?? 0))) + margin;
   const paper: Rgb = kind === 'canvas' ? [255, 255, 255] : kind === 'colour' ? [248, 238, 205] : [236, 234, 226];
   const inkShade = Math.floor(random() * 40);
-  const ink: Rgb =
-    kind === 'colour'
-      ? ([
-          [20, 40, 170],
-          [170, 20, 30],
-          [20, 110, 40],
-        ][Math.floor(random() * 3)] as Rgb)
-      : [inkShade, inkShade, inkShade + 10];
+  const inks: readonly Rgb[] = [
+    [20, 40, 170],
+    [170, 20, 30],
+    [20, 110, 40],
+  ];
+  const ink: Rgb = kind === 'colour' ? (inks[Math.floor(random() * inks.length)] as Rgb) : [inkShade, inkShade, inkShade + 10];
   const canvas = new Float32Array(width * height * 3);
   for (let p = 0; p < width * height; p += 1) canvas.set(paper, p * 3);
   for (const [i, part] of parts.entries()) {

@@ -6,12 +6,13 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ERROR_CODES, ErrorBody, HealthAnswer, type HistoryItem, HistoryPage, PredictionAnswer } from '../../layers/contract';
-import { plainDigit, redrawnDigit } from '../../tools/digit-images';
+import { linedPaperDigit, numberPicture, plainDigit, redrawnDigit } from '../../tools/digit-images';
+import { ROOT } from '../../tools/root';
 import { type OfflineService, startOffline } from '../../tools/service';
 
 async function upload(base: string, bytes: Buffer, filename: string, field = 'image', type = 'image/png'): Promise<Response> {
@@ -147,6 +148,49 @@ for (const store of stores) {
       assert.deepEqual([...fresh].sort(), [...answered].sort(), 'each answered id appears once, and nothing else was added');
       const times = history.map((item) => item.createdAt);
       assert.deepEqual(times, [...times].sort().reverse(), 'newest first');
+    });
+
+    it('reads every digit of a number, boxes each in the picture, and lists the number in /history', async () => {
+      const photo = readFileSync(join(ROOT, 'examples', 'number-407.jpg'));
+      const canvas = await numberPicture([4, 2, 1, 3], 'canvas', 5);
+      const ruled = await linedPaperDigit(3, 'squared', 2);
+      const cases = [
+        { bytes: photo, type: 'image/jpeg', number: '407', width: 560, height: 280 },
+        { bytes: canvas.bytes, type: canvas.mediaType, number: canvas.label, width: canvas.width, height: canvas.height },
+        { bytes: ruled.bytes, type: ruled.mediaType, number: ruled.label, width: ruled.width, height: ruled.height },
+      ];
+      const ids: string[] = [];
+      for (const [i, c] of cases.entries()) {
+        const response = await upload(base, c.bytes, `number-${i}`, 'image', c.type);
+        assert.equal(response.status, 200, await response.clone().text());
+        const answer = PredictionAnswer.parse(await response.json());
+        assert.equal(answer.number, c.number);
+        assert.deepEqual(
+          answer.digits.map((d) => d.digit),
+          [...c.number].map(Number),
+        );
+        // The top level is the least confident digit's.
+        const weakest = Math.min(...answer.digits.map((d) => d.confidence));
+        assert.equal(answer.confidence, weakest);
+        assert.equal(answer.digit, answer.digits.find((d) => d.confidence === weakest)?.digit);
+        let right = -1;
+        for (const { box } of answer.digits) {
+          assert.ok(box.x > right && box.x + box.width <= c.width && box.y + box.height <= c.height, JSON.stringify(box));
+          right = box.x + box.width - 1;
+        }
+        ids.push(answer.id);
+      }
+      const history = await allHistory(base);
+      for (const [i, id] of ids.entries()) {
+        const item = history.find((h) => h.id === id);
+        assert.equal(item?.number, cases[i]?.number);
+        assert.equal(item?.digits.length, cases[i]?.number.length);
+      }
+      // ?digit= filters by the top-level digit.
+      const first = history.find((h) => h.id === ids[0]) as HistoryItem;
+      const filtered = HistoryPage.parse(await (await fetch(`${base}/history?limit=100&digit=${first.digit}`)).json());
+      assert.ok(filtered.items.some((h) => h.id === first.id));
+      assert.ok(filtered.items.every((h) => h.digit === first.digit));
     });
 
     it('serves its OpenAPI document on /openapi.json, naming every route it serves', async () => {

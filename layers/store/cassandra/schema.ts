@@ -100,11 +100,11 @@ export function schemaStatements(config: Pick<CassandraConfig, 'keyspace' | 'rep
         `PRIMARY KEY ((${t.partitionKey.join(', ')}), ${t.clusteringDesc.join(', ')})) ` +
         `WITH CLUSTERING ORDER BY (${t.clusteringDesc.map((c) => `${c} DESC`).join(', ')})`,
     ),
-    ...TABLES.flatMap((t) => {
-      const added = t.columns.filter(([name]) => ADDED_COLUMNS.includes(name));
-      return added.length === 0
-        ? []
-        : [`ALTER TABLE ${ks}.${t.name} ADD IF NOT EXISTS ${added.map(([n, type]) => `${n} ${type}`).join(', ')}`];
-    }),
+    // One column a statement: Cassandra 5.0 takes a list after ADD, but not after ADD IF NOT EXISTS.
+    ...TABLES.flatMap((t) =>
+      t.columns
+        .filter(([name]) => ADDED_COLUMNS.includes(name))
+        .map(([name, type]) => `ALTER TABLE ${ks}.${t.name} ADD IF NOT EXISTS ${name} ${type}`),
+    ),
   ];
 }
