@@ -468,4 +468,52 @@ describe('the upload page in headless Chromium', () => {
     assert.deepEqual(pageErrors, [], 'no script errors on the page');
     assert.deepEqual(dialogs, []);
   });
+
+  it('reads a two-digit number drawn on the canvas: a box over each digit in the picture, and each digit’s bars', async () => {
+    await openPage();
+    const box = await page.locator('#pad').boundingBox();
+    assert.ok(box, 'the drawing pad is not laid out');
+    const at = (x: number, y: number): [number, number] => [box.x + box.width * x, box.y + box.height * y];
+    // A "1": one stroke down. Then a "7" to its right: a bar, then a stroke down to the lower left.
+    await page.mouse.move(...at(0.22, 0.25));
+    await page.mouse.down();
+    await page.mouse.move(...at(0.22, 0.75), { steps: 12 });
+    await page.mouse.up();
+    await page.mouse.move(...at(0.48, 0.25));
+    await page.mouse.down();
+    await page.mouse.move(...at(0.82, 0.25), { steps: 12 });
+    await page.mouse.move(...at(0.6, 0.75), { steps: 16 });
+    await page.mouse.up();
+    const before = await page.textContent('#status');
+    await page.click('#send-drawing');
+    await waitForResult(before ?? undefined);
+
+    assert.equal(await page.isHidden('#error'), true, (await page.textContent('#error')) ?? '');
+    assert.equal(await page.textContent('#digit'), '17');
+    assert.match((await page.textContent('#status')) ?? '', /^Read as 17, 2 digits/);
+    // Each digit's entry: its reading, its 28x28 input and ten bars.
+    assert.equal(await page.locator('#digits > li').count(), 2);
+    assert.deepEqual(await page.locator('#digits .digit-head strong').allTextContents(), ['1', '7']);
+    assert.deepEqual(
+      await page.locator('#digits > li').evaluateAll((items) => items.map((item) => item.querySelectorAll('.bars li').length)),
+      [10, 10],
+    );
+    assert.equal(await page.isHidden('#single'), true, "a number's digits replace the single digit's bars");
+    // The boxes over the picture sent, left to right, not overlapping, inside the picture.
+    await page.waitForFunction(() => document.querySelectorAll('#boxes .digit-box').length === 2);
+    const picture = await page.locator('#picture-image').boundingBox();
+    const boxes = await page
+      .locator('#boxes .digit-box')
+      .evaluateAll((spans) => spans.map((span) => span.getBoundingClientRect().toJSON() as DOMRect));
+    assert.ok(picture);
+    const [one, seven] = boxes as [DOMRect, DOMRect];
+    assert.ok(one.right <= seven.left, `the 1's box (${one.left}-${one.right}) ends before the 7's (${seven.left})`);
+    for (const b of boxes) {
+      assert.ok(b.left >= picture.x - 1 && b.right <= picture.x + picture.width + 1 && b.width > 5 && b.height > 20, JSON.stringify(b));
+    }
+    const stored = (await historyItems()).find((item) => item.filename === 'drawing.png' && item.number === '17');
+    assert.equal(stored?.digits.length, 2);
+    await page.screenshot({ path: join(SHOTS, 'desktop-number-result.png'), fullPage: true });
+    assert.deepEqual(pageErrors, [], 'no script errors on the page');
+  });
 });

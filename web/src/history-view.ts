@@ -81,7 +81,7 @@ function historyEntry(item: HistoryItem): HTMLLIElement {
   meta.className = 'meta';
   const digit = document.createElement('p');
   digit.className = 'h-digit';
-  digit.textContent = String(item.digit);
+  digit.textContent = item.number;
   const confidence = document.createElement('span');
   confidence.textContent = percent(item.confidence);
   digit.append(confidence);

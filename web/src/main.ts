@@ -32,6 +32,11 @@ const result = new ResultView({
   filename: element('result-file'),
   seen: element<HTMLImageElement>('seen'),
   bars: element<HTMLOListElement>('bars'),
+  single: element('single'),
+  picture: element('picture'),
+  pictureImage: element<HTMLImageElement>('picture-image'),
+  boxes: element('boxes'),
+  digits: element<HTMLOListElement>('digits'),
 });
 const pad = new DrawingPad(ui.pad, (hasInk) => {
   ui.sendDrawing.disabled = !hasInk;
@@ -65,8 +70,12 @@ async function read({ file, filename }: Upload): Promise<void> {
     if (file.size > MAX_UPLOAD_BYTES) throw new ApiError(413, 'file_too_large', `larger than ${MAX_UPLOAD_LABEL}`);
     if (!api) throw new ApiError(0, 'no_config', 'no config');
     const prediction = await api.predict(file, filename);
-    result.show(prediction);
-    say(`Read as ${prediction.digit}, ${percent(prediction.confidence)} sure.`);
+    result.show(prediction, file);
+    say(
+      prediction.digits.length > 1
+        ? `Read as ${prediction.number}, ${prediction.digits.length} digits; the least sure ${percent(prediction.confidence)} sure.`
+        : `Read as ${prediction.digit}, ${percent(prediction.confidence)} sure.`,
+    );
     await history?.reload();
   } catch (error: unknown) {
     fail(error);

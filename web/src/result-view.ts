@@ -1,6 +1,7 @@
 /**
- * The result card: the digit large, how sure the model is, the file name, the 28x28 picture the model saw
- * and a bar for each of the ten probabilities. Everything from the API goes in as text or as a checked
+ * The result card: the digit (or the number) large, how sure the model is, the file name, the 28x28 picture
+ * the model saw and a bar for each of the ten probabilities; for a number of several digits, the picture sent
+ * with a box over each digit, and each digit's own 28x28 input and bars. Everything from the API goes in as text or as a checked
  * data URL, never as HTML. clear() empties and hides it, so that a later error never sits above an
  * unrelated answer.
  */
@@ -14,29 +15,102 @@ export interface ResultElements {
   filename: HTMLElement;
   seen: HTMLImageElement;
   bars: HTMLOListElement;
+  /** The single digit's picture and bars, hidden for a number (each digit then has its own). */
+  single: HTMLElement;
+  /** The picture sent, with a box over each digit. */
+  picture: HTMLElement;
+  pictureImage: HTMLImageElement;
+  boxes: HTMLElement;
+  /** One entry per digit of a number. */
+  digits: HTMLOListElement;
 }
 
 export class ResultView {
+  /** Which answer the picture being read belongs to: a later answer makes an earlier read land nowhere. */
+  private shown = 0;
+
   constructor(private readonly ui: ResultElements) {}
 
-  show(prediction: Prediction): void {
+  /** `picture`: the file that was sent, shown under the digits' boxes. */
+  show(prediction: Prediction, picture?: Blob): void {
     const { ui } = this;
-    ui.digit.textContent = String(prediction.digit);
-    ui.confidence.textContent = `${percent(prediction.confidence)} sure`;
+    const several = prediction.digits.length > 1;
+    ui.digit.textContent = prediction.number;
+    // For a number the top-level confidence is its least sure digit's (the API's PredictionAnswer).
+    ui.confidence.textContent = several
+      ? `${percent(prediction.confidence)} sure of its least sure digit`
+      : `${percent(prediction.confidence)} sure`;
     ui.filename.textContent = prediction.filename;
     if (isPngDataUrl(prediction.inputPreview)) ui.seen.src = prediction.inputPreview;
     else ui.seen.removeAttribute('src');
     ui.seen.alt = `The 28 by 28 picture the model saw, a ${prediction.digit}`;
     ui.bars.replaceChildren(...prediction.probabilities.map((probability, digit) => bar(digit, probability, digit === prediction.digit)));
+    ui.single.hidden = several;
+    ui.digits.replaceChildren(...(several ? prediction.digits.map((reading, i) => digitEntry(reading, i)) : []));
+    ui.digits.hidden = !several;
+    this.showPicture(prediction, picture);
     ui.card.hidden = false;
     // On a phone the result is below the input: bring it into view.
     const smooth = !window.matchMedia('(prefers-reduced-motion: reduce)').matches;
     ui.card.scrollIntoView({ behavior: smooth ? 'smooth' : 'auto', block: 'nearest' });
   }
 
+  /** The picture sent, each digit boxed where the service found it (boxes in the picture's own pixels). */
+  private showPicture(prediction: Prediction, picture: Blob | undefined): void {
+    const { ui } = this;
+    this.dropPicture();
+    if (!picture) return;
+    const shown = this.shown;
+    ui.pictureImage.onload = () => {
+      const { naturalWidth: w, naturalHeight: h } = ui.pictureImage;
+      if (!w || !h) return;
+      ui.boxes.replaceChildren(
+        ...prediction.digits.map((reading, i) => {
+          const box = document.createElement('span');
+          box.className = 'digit-box';
+          box.dataset.digit = String(reading.digit);
+          box.title = `Digit ${i + 1}: ${reading.digit}, ${percent(reading.confidence)} sure`;
+          // Percentages of the picture's size, set through the CSSOM (allowed by the page's CSP).
+          box.style.left = `${(reading.box.x / w) * 100}%`;
+          box.style.top = `${(reading.box.y / h) * 100}%`;
+          box.style.width = `${(reading.box.width / w) * 100}%`;
+          box.style.height = `${(reading.box.height / h) * 100}%`;
+          const tag = document.createElement('span');
+          tag.className = 'digit-tag';
+          tag.textContent = String(reading.digit);
+          box.append(tag);
+          return box;
+        }),
+      );
+    };
+    ui.pictureImage.alt = `The picture sent, with a box over each digit read: ${prediction.number}`;
+    // Read as a data URL: the page's CSP admits data: images, not blob: ones.
+    const reader = new FileReader();
+    reader.onload = () => {
+      if (shown !== this.shown || typeof reader.result !== 'string') return;
+      ui.pictureImage.src = reader.result;
+      ui.picture.hidden = false;
+    };
+    reader.readAsDataURL(picture);
+  }
+
+  private dropPicture(): void {
+    const { ui } = this;
+    this.shown += 1;
+    ui.pictureImage.onload = null;
+    ui.pictureImage.removeAttribute('src');
+    ui.pictureImage.alt = '';
+    ui.boxes.replaceChildren();
+    ui.picture.hidden = true;
+  }
+
   clear(): void {
     const { ui } = this;
     ui.card.hidden = true;
+    this.dropPicture();
+    ui.digits.replaceChildren();
+    ui.digits.hidden = true;
+    ui.single.hidden = false;
     ui.digit.textContent = '';
     ui.confidence.textContent = '';
     ui.filename.textContent = '';
@@ -44,6 +118,29 @@ export class ResultView {
     ui.seen.alt = '';
     ui.bars.replaceChildren();
   }
+}
+
+/** One digit of a number: its place, what it reads, the 28x28 input the model saw, and its ten bars. */
+function digitEntry(reading: Prediction['digits'][number], index: number): HTMLLIElement {
+  const item = document.createElement('li');
+  item.className = 'digit-entry';
+  const head = document.createElement('p');
+  head.className = 'digit-head';
+  const value = document.createElement('strong');
+  value.textContent = String(reading.digit);
+  head.append(`Digit ${index + 1}: `, value, ` (${percent(reading.confidence)} sure)`);
+  const seen = document.createElement('img');
+  seen.className = 'digit-seen';
+  seen.width = 56;
+  seen.height = 56;
+  if (isPngDataUrl(reading.inputPreview)) seen.src = reading.inputPreview;
+  seen.alt = `The 28 by 28 picture the model saw for digit ${index + 1}, a ${reading.digit}`;
+  const bars = document.createElement('ol');
+  bars.className = 'bars';
+  bars.setAttribute('aria-label', `Probability of each digit for digit ${index + 1}`);
+  bars.replaceChildren(...reading.probabilities.map((probability, digit) => bar(digit, probability, digit === reading.digit)));
+  item.append(head, seen, bars);
+  return item;
 }
 
 function bar(digit: number, probability: number, best: boolean): HTMLLIElement {
