@@ -42,20 +42,18 @@ function medianOf(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)] as number;
 }
 
-/** Bands of consecutive lit rows (or columns), each no thicker than `maxThickness`, with their level. */
-function findBands(residual: Float32Array, width: number, height: number, lit: number, horizontal: boolean, maxThickness: number): Band[] {
+/** Bands of consecutive rows (or columns) lit across most of the picture, each no thicker than `maxThickness`, with their level. */
+function findBands(
+  residual: Float32Array,
+  width: number,
+  height: number,
+  lit: number,
+  count: Uint32Array,
+  horizontal: boolean,
+  maxThickness: number,
+): Band[] {
   const lines = horizontal ? height : width;
   const along = horizontal ? width : height;
-  const count = new Uint32Array(lines);
-  for (let y = 0; y < height; y += 1) {
-    const row = y * width;
-    for (let x = 0; x < width; x += 1) {
-      if ((residual[row + x] as number) > lit) {
-        const i = horizontal ? y : x;
-        count[i] = (count[i] as number) + 1;
-      }
-    }
-  }
   const bands: Band[] = [];
   const need = LINE_COVERAGE * along;
   for (let i = 0; i < lines; ) {
@@ -90,9 +88,23 @@ function findBands(residual: Float32Array, width: number, height: number, lit: n
 export function removeRuledLines(residual: Float32Array, width: number, height: number, paper: number, sigma: number): number {
   const lit = paper + Math.max(MIN_LINE_CONTRAST, 4 * sigma);
   const maxThickness = Math.max(MIN_LINE_BAND, Math.round(MAX_LINE_THICKNESS * Math.max(width, height)));
+  // Lit pixels per row and per column, in one pass (the only cost for a picture without lines).
+  const perRow = new Uint32Array(height);
+  const perColumn = new Uint32Array(width);
+  for (let y = 0; y < height; y += 1) {
+    const row = y * width;
+    let inRow = 0;
+    for (let x = 0; x < width; x += 1) {
+      if ((residual[row + x] as number) > lit) {
+        inRow += 1;
+        perColumn[x] = (perColumn[x] as number) + 1;
+      }
+    }
+    perRow[y] = inRow;
+  }
   const bands = [
-    ...findBands(residual, width, height, lit, true, maxThickness),
-    ...findBands(residual, width, height, lit, false, maxThickness),
+    ...findBands(residual, width, height, lit, perRow, true, maxThickness),
+    ...findBands(residual, width, height, lit, perColumn, false, maxThickness),
   ];
   if (bands.length === 0) return 0;
 
