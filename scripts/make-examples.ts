@@ -14,6 +14,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { loadClassifier } from '../layers/classifier';
+import { readNumber } from '../layers/number-reading';
 import { preprocessImage } from '../layers/preprocess';
 import { mnistDigit, penStrokes, renderDigit, sheetOnDesk } from '../tools/digit-images';
 
@@ -113,11 +114,10 @@ async function main(): Promise<void> {
     for (const [name, example] of Object.entries(EXAMPLES)) {
       const bytes = await example.make();
       writeFileSync(join(EXAMPLES_DIR, name), bytes);
-      const { input } = await preprocessImage(bytes);
-      const probabilities = await classifier.predictBatch(input);
-      const best = probabilities.indexOf(Math.max(...probabilities));
+      const image = await preprocessImage(bytes);
+      const reading = readNumber(image, await classifier.predictBatch(image.input));
       console.log(
-        `${name.padEnd(20)} ${String(bytes.length).padStart(6)} bytes  shows ${example.shows}; the model reads ${best} (${((probabilities[best] ?? 0) * 100).toFixed(1)}%)`,
+        `${name.padEnd(20)} ${String(bytes.length).padStart(6)} bytes  shows ${example.shows}; the model reads ${reading.number} (${(reading.confidence * 100).toFixed(1)}%)`,
       );
     }
   } finally {

@@ -1,7 +1,8 @@
 /**
  * The sample pictures a newcomer is pointed at: every picture scripts/make-examples.ts makes is in examples/,
  * is the image its name says, the README's curl lines name only files that exist, and the two the README
- * uses for a single digit are read as that digit by the service's own preprocessing and model.
+ * uses for a single digit, the 3 on ruled paper and the number 407 are read as what they show by the
+ * service's own preprocessing and model.
  */
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -9,6 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { type Classifier, loadClassifier } from '../../layers/classifier';
+import { readNumber } from '../../layers/number-reading';
 import { preprocessImage } from '../../layers/preprocess';
 import { EXAMPLES, EXAMPLES_DIR } from '../../scripts/make-examples';
 
@@ -52,12 +54,16 @@ describe('examples/', () => {
     });
     after(() => classifier?.dispose());
 
-    for (const name of ['digit-7.png', 'digit-7-photo.jpg']) {
-      it(`${name} is a 7`, async () => {
-        const { input } = await preprocessImage(readFileSync(join(EXAMPLES_DIR, name)));
-        const probabilities = await classifier.predictBatch(input);
-        const best = probabilities.indexOf(Math.max(...probabilities));
-        assert.equal(best, 7, `read as ${best}`);
+    for (const [name, shows] of [
+      ['digit-7.png', '7'],
+      ['digit-7-photo.jpg', '7'],
+      ['digit-3-ruled.jpg', '3'],
+      ['number-407.jpg', '407'],
+    ]) {
+      it(`${name} is read as ${shows}`, async () => {
+        const image = await preprocessImage(readFileSync(join(EXAMPLES_DIR, name as string)));
+        const { number } = readNumber(image, await classifier.predictBatch(image.input));
+        assert.equal(number, shows, `read as ${number}`);
       });
     }
   });
