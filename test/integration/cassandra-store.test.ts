@@ -1,7 +1,7 @@
 /**
  * CassandraStore against a real Cassandra node: the shared store contract, plus what only a real cluster
  * shows: paging across time-bucket boundaries, 1,000 concurrent writes, exact round trips through both
- * tables, and a quick 503 when the cluster cannot be reached.
+ * tables, a quick 503 when the cluster cannot be reached, and tables made before a column was added.
  *
  * The node comes from CASSANDRA_CONTACT_POINTS (scripts/cassandra/with-cassandra.ts sets it); when it is not
  * set, this file starts its own node with the project's launcher and stops it afterwards. Each run uses a
@@ -14,7 +14,9 @@ import { after, before, describe, it } from 'node:test';
 import { Client } from 'cassandra-driver';
 import { HttpError, ServiceUnavailableError } from '../../layers/errors';
 import { type CassandraConfig, readCassandraConfig } from '../../layers/store/cassandra/config';
+import { ADDED_COLUMNS, RECORD_COLUMNS, schemaStatements } from '../../layers/store/cassandra/schema';
 import { type CassandraStore, createCassandraStore } from '../../layers/store/cassandra/store';
+import { columnNames, columnValues } from '../../layers/store/record-columns';
 import { type LocalCassandra, localCassandra } from '../../tools/cassandra';
 import { freePort } from '../../tools/ports';
 import { byNewest, describeStoreContract, readAll } from '../contract/prediction-store.contract';
@@ -223,6 +225,44 @@ describe('CassandraStore when the cluster cannot be reached', () => {
       await store.close();
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
+  });
+});
+
+describe('CassandraStore on tables made before numbers were read', () => {
+  const old = `${keyspace}_old`;
+  after(async () => {
+    await admin.execute(`DROP KEYSPACE IF EXISTS ${old}`).catch((err: unknown) => console.error('drop keyspace:', err));
+  });
+
+  it('adds the number and digits columns at start, and reads an old row as its one digit', async () => {
+    // The keyspace as the store made it before issue 13: every table, without the columns added since.
+    const ddl = schemaStatements({ keyspace: old, replication: baseConfig.replication }).filter((s) => !s.startsWith('ALTER'));
+    for (const statement of ddl) {
+      const stripped = ADDED_COLUMNS.reduce((cql, column) => cql.replace(new RegExp(`, ${column} [a-z<>]+`), ''), statement);
+      await admin.execute(stripped);
+    }
+    const before = makeRecord({ digit: 3, createdAt: '2026-11-01T10:00:00.000Z' });
+    const columns = columnNames(RECORD_COLUMNS).filter((c) => !ADDED_COLUMNS.includes(c));
+    const values = columnValues(RECORD_COLUMNS, before).filter((_, i) => !ADDED_COLUMNS.includes(columnNames(RECORD_COLUMNS)[i] as string));
+    const bucket = Math.floor(Date.parse(before.createdAt) / baseConfig.bucketMs);
+    const marks = columns.map(() => '?').join(', ');
+    for (const table of ['predictions_by_time', 'predictions_by_digit']) {
+      await admin.execute(`INSERT INTO ${old}.${table} (bucket, ${columns.join(', ')}) VALUES (?, ${marks})`, [bucket, ...values], {
+        prepare: true,
+      });
+    }
+    for (const scope of ['all', 'digit:3'])
+      await admin.execute(`INSERT INTO ${old}.prediction_buckets (scope, bucket) VALUES (?, ?)`, [scope, bucket], { prepare: true });
+
+    const store = await openStore({ keyspace: old });
+    try {
+      const after = makeRecord({ number: '407', createdAt: '2026-12-02T10:00:00.000Z' });
+      await store.save(after);
+      assert.deepEqual((await store.list({ limit: 10 })).items, [after, { ...before, number: '3', digits: [] }]);
+      assert.deepEqual((await store.list({ limit: 10, digit: 3 })).items, [{ ...before, number: '3', digits: [] }]);
+    } finally {
+      await store.close();
     }
   });
 });
