@@ -52,6 +52,23 @@ interface VariantResult {
   confusions: Record<string, number>;
 }
 
+/**
+ * POST with one retry when the connection itself fails (no HTTP answer at all: a kept-alive socket the server
+ * closed as the request went out). Null, counted as an error with its cause, when it fails twice: one lost
+ * connection must not throw away a long run.
+ */
+async function send(url: string, body: FormData): Promise<Response | null> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await fetch(url, { method: 'POST', body });
+    } catch (error: unknown) {
+      const cause = error instanceof Error && error.cause instanceof Error ? error.cause.message : String(error);
+      process.stderr.write(`\nno answer (attempt ${attempt}): ${cause}\n`);
+      if (attempt >= 2) return null;
+    }
+  }
+}
+
 async function runVariant(base: string, variant: string, count: number, concurrency: number): Promise<VariantResult> {
   const set = VARIANTS[variant];
   if (!set) throw new Error(`unknown variant ${variant}; known: ${Object.keys(VARIANTS).join(', ')}`);
@@ -82,7 +99,13 @@ async function runVariant(base: string, variant: string, count: number, concurre
       const digit = await set.render(index);
       const form = new FormData();
       form.append('image', new Blob([new Uint8Array(digit.bytes)], { type: digit.mediaType }), `mnist-${variant}-${index}`);
-      const response = await fetch(`${base}/predict`, { method: 'POST', body: form });
+      const response = await send(`${base}/predict`, form);
+      if (response === null) {
+        errors += 1;
+        done += 1;
+        show();
+        continue;
+      }
       if (response.status === 200) {
         const answer = (await response.json()) as { digit: number; number: string };
         const predicted = set.byNumber ? answer.number : answer.digit;
