@@ -1,7 +1,8 @@
 /**
  * What one kept upload costs the local S3 server (scripts/s3-local.ts): PutObjects of the service's own
- * uploads (32 plain 28x28 MNIST PNGs of about 300 bytes, content-addressed keys) sent through the service's
- * own client (layers/uploads-bucket.ts: SigV4 header auth, ChecksumSHA256), at 1 and 8 concurrent requests,
+ * uploads (32 plain 28x28 MNIST PNGs of 400 to 600 bytes, content-addressed keys) sent through the service's
+ * own client (layers/uploads-bucket.ts: SigV4 header auth, ChecksumSHA256), at 1 and 8 concurrent requests, of
+ * new keys (a first upload) and of the same 32 again (a repeated one: the bench's load sends 32 pictures),
  * with the server in a child process so that its CPU is read apart from the client's, from /proc/<pid>/stat
  * (all its threads, 10 ms ticks: hence the default of 3000 PUTs a row). Prints PUT/s, client and server CPU
  * ms a PUT, and one presigned GET row (what a browser fetching a /history thumbnail costs).
@@ -11,7 +12,7 @@
  * `--profile` writes a V8 CPU profile of the server (node --cpu-prof) into DIR.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,7 +40,9 @@ async function serve(directory: string): Promise<void> {
 
 async function startChild(directory: string, profile: string | undefined): Promise<{ child: ChildProcess; started: Started }> {
   const flags = profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profile}`];
-  const child = spawn(process.execPath, [...flags, '--import', 'tsx', __filename, 'serve', directory], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...flags, '--import', 'tsx', __filename, 'serve', directory], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const line = await new Promise<string>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`the server exited (${code}) before it was up`)));
     createInterface({ input: child.stdout as NodeJS.ReadableStream }).once('line', resolve);
@@ -91,14 +94,27 @@ async function measure(): Promise<void> {
       const picture = pictures[index % pictures.length] as (typeof pictures)[number];
       await bucket.put(picture.key, picture.bytes, 'image/png', picture.sha256);
     };
+    // Uploads never seen before: as many objects as requests (random bytes of a digit's size, the server does
+    // not read them).
+    const fresh = (count: number) =>
+      Array.from({ length: count }, () => {
+        const bytes = randomBytes(pictures[0]?.bytes.length ?? 500);
+        const sha256 = createHash('sha256').update(bytes).digest('hex');
+        return { bytes, sha256, key: uploadKey(sha256, 'image/png') };
+      });
     await run(300, 4, put); // warm-up: JIT, connections, directories
     const rows: string[] = [];
+    const row = (what: string, concurrency: number, r: Awaited<ReturnType<typeof run>>) =>
+      `${what.padEnd(26)} ${String(concurrency).padStart(2)} concurrent ${String(r.perSecond).padStart(6)}/s   client ${r.clientMs.toFixed(2)} ms   server ${r.serverMs.toFixed(2)} ms CPU a request`;
     for (const concurrency of [1, 8]) {
-      const r = await run(requests, concurrency, put);
-      rows.push(
-        `PUT  ${String(concurrency).padStart(2)} concurrent  ${String(r.perSecond).padStart(5)}/s  client ${r.clientMs.toFixed(2)} ms  server ${r.serverMs.toFixed(2)} ms CPU a request`,
-      );
+      const uploads = fresh(requests);
+      const r = await run(requests, concurrency, async (index) => {
+        const upload = uploads[index] as (typeof uploads)[number];
+        await bucket.put(upload.key, upload.bytes, 'image/png', upload.sha256);
+      });
+      rows.push(row('PUT, new keys', concurrency, r));
     }
+    for (const concurrency of [1, 8]) rows.push(row('PUT, the same 32 again', concurrency, await run(requests, concurrency, put)));
     const urls = await Promise.all(pictures.map((picture) => bucket.signedUrl(picture.key)));
     const get = async (index: number) => {
       const response = await fetch(urls[index % urls.length] as string);
@@ -106,10 +122,7 @@ async function measure(): Promise<void> {
       await response.arrayBuffer();
     };
     await run(300, 4, get);
-    const r = await run(requests, 8, get);
-    rows.push(
-      `GET  8 concurrent  ${String(r.perSecond).padStart(5)}/s  client ${r.clientMs.toFixed(2)} ms  server ${r.serverMs.toFixed(2)} ms CPU a request (presigned, fetch)`,
-    );
+    rows.push(`${row('GET, presigned (fetch)', 8, await run(requests, 8, get))}`);
     process.stdout.write(
       `local S3 server, ${requests} requests a row, ${pictures[0]?.bytes.length} to ${Math.max(...pictures.map((p) => p.bytes.length))} byte PNGs\n${rows.join('\n')}\n`,
     );

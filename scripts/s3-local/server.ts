@@ -353,7 +353,7 @@ export function createS3Handler(options: S3ServerOptions): (req: IncomingMessage
       if (name.startsWith('x-amz-meta-')) headers[name] = header(req.headers, name) as string;
     }
     const etag = md5.toString('hex');
-    store.put(r.bucket, r.key, body, { etag, size: body.length, lastModified: Date.now(), headers, checksumSha256 });
+    store.put(r.bucket, r.key, body, { etag, size: body.length, headers, checksumSha256 });
     const answer: OutgoingHttpHeaders = { etag: `"${etag}"` };
     if (checksumSha256 !== null) answer['x-amz-checksum-sha256'] = checksumSha256;
     send(r, 200, answer);
