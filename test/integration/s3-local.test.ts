@@ -146,7 +146,7 @@ describe('the local S3 server as an S3', () => {
     capturing.destroy();
     assert.ok(caught);
     const tampered = Buffer.from(PNG);
-    tampered[tampered.length - 1] ^= 1;
+    tampered[tampered.length - 1] = (tampered[tampered.length - 1] as number) ^ 1;
     const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
       const req = request(`${s3.endpoint}${caught?.path}?x-id=PutObject`, { method: 'PUT', headers: caught?.headers }, (res) => {
         let body = '';
