@@ -1,16 +1,16 @@
 /**
- * The local stand-in for S3: an S3-compatible server of this project's own (node:http, scripts/s3-local/) on
+ * The local stand-in for S3: an S3-compatible server of this project's own (node:http, scripts/s3-server/) on
  * 127.0.0.1 with two buckets: the page bucket with website hosting (index.html served at
  * http://127.0.0.1:<port>/<bucket>/, and for unknown keys) and the uploads bucket the service keeps original
  * uploads in. Used by `npm start`, the containers' stack and the tests. Path-style requests only: a bucket is
  * never read from the Host header.
  *
- * The buckets are fixed at start (no CreateBucket). Objects live under `directory` (scripts/s3-local/storage.ts:
+ * The buckets are fixed at start (no CreateBucket). Objects live under `directory` (scripts/s3-server/storage.ts:
  * one file an object, metadata and bytes, written to a temporary file and renamed into place); objects an
  * earlier version of this server (@20minutes/s3rver) left there are moved into that layout at the first start.
  *
- * Access (scripts/s3-local/server.ts): every request must carry a valid Signature V4 made with this install's
- * key, in the Authorization header or as a presigned URL (scripts/s3-local/sigv4.ts: expiry enforced, the body
+ * Access (scripts/s3-server/server.ts): every request must carry a valid Signature V4 made with this install's
+ * key, in the Authorization header or as a presigned URL (scripts/s3-server/sigv4.ts: expiry enforced, the body
  * checked against the signed payload hash and any checksum sent), except anonymous GET and HEAD of the page
  * bucket's website. So anonymous writes, deletes, listings, CORS preflights and browser form POSTs get 403 on
  * both buckets, and the uploads bucket is read through signed URLs only. Keys with `.`/`..` segments and
@@ -34,8 +34,8 @@ import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { type PageConfig, publishPage } from './page-publish';
-import { createS3Handler } from './s3-local/server';
-import { importS3rverBucket, ObjectStore } from './s3-local/storage';
+import { createS3Handler } from './s3-server/server';
+import { importS3rverBucket, ObjectStore } from './s3-server/storage';
 
 export interface LocalCredentials {
   accessKeyId: string;

@@ -23,7 +23,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { type LocalS3, startS3Local } from '../../scripts/s3-local';
-import { fileNameOf } from '../../scripts/s3-local/storage';
+import { fileNameOf } from '../../scripts/s3-server/storage';
 
 const PNG = Buffer.from('89504e470d0a1a0a0000000d4948445200000001', 'hex');
 const md5 = (bytes: Buffer | string) => createHash('md5').update(bytes).digest('hex');

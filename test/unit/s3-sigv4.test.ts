@@ -1,5 +1,5 @@
 /**
- * The local S3 server's Signature V4 check (scripts/s3-local/sigv4.ts) against requests the AWS SDK v3 itself
+ * The local S3 server's Signature V4 check (scripts/s3-server/sigv4.ts) against requests the AWS SDK v3 itself
  * signs: a PutObject caught before it leaves the client, and presigned GET URLs. Good signatures pass; a
  * tampered path, query, header or date, another key, an expired URL and a header nobody signed do not. No network.
  */
@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { canonicalQuery, type SignedRequest, SigV4Verifier } from '../../scripts/s3-local/sigv4';
+import { canonicalQuery, type SignedRequest, SigV4Verifier } from '../../scripts/s3-server/sigv4';
 
 const KEY = { accessKeyId: 'LOCALABCDEF012345678', secretAccessKey: 'c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3I=' };
 const ENDPOINT = 'http://127.0.0.1:4599';
