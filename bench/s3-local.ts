@@ -5,7 +5,7 @@
  * new keys (a first upload) and of the same 32 again (a repeated one: the bench's load sends 32 pictures),
  * with the server in a child process so that its CPU is read apart from the client's, from /proc/<pid>/stat
  * (all its threads, 10 ms ticks: hence the default of 3000 PUTs a row). Prints PUT/s, client and server CPU
- * ms a PUT, and one presigned GET row (what a browser fetching a /history thumbnail costs).
+ * ms a PUT (the server's kernel share apart: file system work), and one presigned GET row (what a browser fetching a /history thumbnail costs).
  *
  *   npx tsx bench/s3-local.ts [--requests 3000] [--profile DIR]
  *
@@ -13,7 +13,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -21,7 +21,13 @@ import { parseArgs } from 'node:util';
 import { createUploadsBucket, uploadKey } from '../layers/uploads-bucket';
 import { type LocalCredentials, startS3Local } from '../scripts/s3-local';
 import { plainDigit } from '../tools/digit-images';
-import { processCpuMs } from './cpu';
+
+/** User and system CPU ms of process `pid`, all its threads (/proc/<pid>/stat, 100 ticks a second). */
+function cpuMs(pid: number): { user: number; system: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { user: Number(fields[11]) * 10, system: Number(fields[12]) * 10 };
+}
 
 interface Started {
   endpoint: string;
@@ -76,7 +82,7 @@ async function measure(): Promise<void> {
       let next = 0;
       const wall = performance.now();
       const client = process.cpuUsage();
-      const server = processCpuMs(pid) ?? 0;
+      const server = cpuMs(pid);
       await Promise.all(
         Array.from({ length: concurrency }, async () => {
           while (next < count) await one(next++);
@@ -84,10 +90,12 @@ async function measure(): Promise<void> {
       );
       const seconds = (performance.now() - wall) / 1000;
       const clientCpu = process.cpuUsage(client);
+      const serverAfter = cpuMs(pid);
       return {
         perSecond: Math.round(count / seconds),
         clientMs: (clientCpu.user + clientCpu.system) / 1000 / count,
-        serverMs: ((processCpuMs(pid) ?? 0) - server) / count,
+        serverMs: (serverAfter.user + serverAfter.system - server.user - server.system) / count,
+        serverSystemMs: (serverAfter.system - server.system) / count,
       };
     };
     const put = async (index: number) => {
@@ -105,7 +113,7 @@ async function measure(): Promise<void> {
     await run(300, 4, put); // warm-up: JIT, connections, directories
     const rows: string[] = [];
     const row = (what: string, concurrency: number, r: Awaited<ReturnType<typeof run>>) =>
-      `${what.padEnd(26)} ${String(concurrency).padStart(2)} concurrent ${String(r.perSecond).padStart(6)}/s   client ${r.clientMs.toFixed(2)} ms   server ${r.serverMs.toFixed(2)} ms CPU a request`;
+      `${what.padEnd(26)} ${String(concurrency).padStart(2)} concurrent ${String(r.perSecond).padStart(6)}/s   client ${r.clientMs.toFixed(2)} ms   server ${r.serverMs.toFixed(2)} ms CPU a request (${r.serverSystemMs.toFixed(2)} in the kernel)`;
     for (const concurrency of [1, 8]) {
       const uploads = fresh(requests);
       const r = await run(requests, concurrency, async (index) => {
