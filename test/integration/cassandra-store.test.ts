@@ -14,6 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { Client } from 'cassandra-driver';
 import { HttpError, ServiceUnavailableError } from '../../layers/errors';
 import { type CassandraConfig, readCassandraConfig } from '../../layers/store/cassandra/config';
+import { TABLES } from '../../layers/store/cassandra/schema';
 import { type CassandraStore, createCassandraStore } from '../../layers/store/cassandra/store';
 import { type LocalCassandra, localCassandra } from '../../tools/cassandra';
 import { freePort } from '../../tools/ports';
@@ -45,20 +46,20 @@ after(async () => {
 });
 
 /** A store on this run's keyspace; `bucketMs` shrinks the time buckets so that a test spans several. */
-async function openStore(overrides: Partial<CassandraConfig> = {}): Promise<CassandraStore> {
-  const store = createCassandraStore({ ...baseConfig, ...overrides });
+async function openStore(overrides: Partial<CassandraConfig> = {}, retentionMs = 0): Promise<CassandraStore> {
+  const store = createCassandraStore({ ...baseConfig, ...overrides }, { retentionMs });
   await store.init();
   return store;
 }
 
 async function emptyTables(): Promise<void> {
-  for (const table of ['predictions_by_time', 'predictions_by_digit', 'prediction_buckets']) {
+  for (const table of TABLES.map((t) => t.name)) {
     await admin.execute(`TRUNCATE ${keyspace}.${table}`);
   }
 }
 
-describeStoreContract('CassandraStore (real node)', async () => {
-  const store = await openStore();
+describeStoreContract('CassandraStore (real node)', async (options) => {
+  const store = await openStore({}, options?.retentionMs ?? 0);
   await emptyTables();
   return { store, cleanup: () => store.close() };
 });

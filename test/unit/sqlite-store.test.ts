@@ -13,9 +13,9 @@ function tempDbPath(): { path: string; remove(): void } {
   return { path: join(dir, 'predictions.sqlite'), remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-describeStoreContract('SqliteStore', async () => {
+describeStoreContract('SqliteStore', async (options) => {
   const temp = tempDbPath();
-  const store = new SqliteStore(temp.path);
+  const store = new SqliteStore(temp.path, { retentionMs: options?.retentionMs ?? 0 });
   return {
     store,
     cleanup: async () => {
