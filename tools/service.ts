@@ -163,7 +163,7 @@ export async function startWithBuckets(options: OfflineOptions & { s3Directory: 
   let service: OfflineService;
   try {
     const retention = { RETENTION_DAYS: offline.env?.RETENTION_DAYS ?? process.env.RETENTION_DAYS };
-    await purgeExpiredUploads(s3.client, s3.uploadsBucket, readInt(retention, 'RETENTION_DAYS', 30, { min: 0 }));
+    await purgeExpiredUploads(s3.client, s3Directory, s3.uploadsBucket, readInt(retention, 'RETENTION_DAYS', 30, { min: 0 }));
     service = await startOffline({
       keysDirectory: dirname(s3Directory),
       ...offline,
