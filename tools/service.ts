@@ -19,6 +19,11 @@ import { sleep } from './sleep';
 /** The operator key of every service this process started, by URL: test helpers that only know a base URL read the history with it. */
 const operatorKeys = new Map<string, string>();
 
+/** Makes `key` the operator key of the service at `url` (one started by a child process that reported it). */
+export function registerOperatorKey(url: string, key: string): void {
+  operatorKeys.set(url.replace(/\/+$/, ''), key);
+}
+
 /** `Authorization` for the operator of the service at `base` (started by this process), or no header. */
 export function operatorAuth(base: string): Record<string, string> {
   const key = operatorKeys.get(base.replace(/\/+$/, ''));
