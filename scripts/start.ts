@@ -83,7 +83,7 @@ async function main(): Promise<void> {
         `    everyone's predictions:  curl -H "Authorization: Bearer $(head -1 .local/operator-key)" ${url}/history`,
         '    on the page: "Operator view", paste the key (kept for the tab only).',
       ]
-    : ['  operator key  .local/operator-key     curl -H "Authorization: Bearer $(head -1 .local/operator-key)" ' + `${url}/history`];
+    : [`  operator key  .local/operator-key     curl -H "Authorization: Bearer $(head -1 .local/operator-key)" ${url}/history`];
   process.stdout.write(
     [
       '',
