@@ -12,7 +12,8 @@
  * bucket, written idempotently with every save) a page costs one index read plus one read per bucket that
  * actually holds records, whatever the gaps between them, and the walk ends exactly at the oldest bucket. A
  * horizon would cost one empty read per empty day back to it, and lose records older than it. The index
- * partitions grow by one row per bucket (365 a year for day buckets): small for decades.
+ * partitions grow by one row per bucket (365 a year for day buckets): small for decades. A store remembers the
+ * index rows it has written, so that only the first save of a scope in a bucket sends its index row.
  *
  * Paging uses the driver's pageState inside an opaque cursor (base64url JSON: bucket, pageState, digit, and a
  * fingerprint of the visitor it was issued to, so that a cursor never continues in another visitor's partitions).
@@ -40,6 +41,8 @@ import { RECORD_COLUMNS } from './schema';
 import { DIRECT_WRITE_AFTER_MS, writeBatch } from './write-batch';
 
 const INIT_TIMEOUT_MS = 30_000;
+/** How many written index rows a store remembers (a visitor adds two a day): forgetting only costs rewrites. */
+const MAX_INDEXED_ROWS = 100_000;
 const MAX_PAGE_STATE_CHARS = 2048;
 
 interface CursorState {
@@ -113,6 +116,8 @@ export class CassandraStore implements PredictionStore {
   private readonly directAfterMs: number;
   private readonly retentionMs: number;
   private readonly q: Record<QueryName, string>;
+  /** Bucket index rows (`scope|bucket`) this store has written: the next save in the same bucket skips them. */
+  private readonly indexed = new Set<string>();
 
   constructor(config: CassandraConfig, storeOptions: CassandraStoreOptions = {}) {
     if (!Number.isInteger(config.bucketMs) || config.bucketMs < 1000)
@@ -186,31 +191,33 @@ export class CassandraStore implements PredictionStore {
     const values = columnValues(RECORD_COLUMNS, record);
     const ttl = this.ttlAt(Date.parse(record.createdAt));
     const withTtl = (params: unknown[]): unknown[] => (ttl === null ? params : [...params, ttl]);
-    // A bucket's index row lives until the bucket's last possible record expires, whatever order records arrive in.
-    const bucketTtl = this.ttlAt((bucket + 1) * this.config.bucketMs);
-    const index = (scope: string) => ({
-      query: this.q.insertBucket,
-      params: bucketTtl === null ? [scope, bucket] : [scope, bucket, bucketTtl],
-    });
     const visitor = record.visitorId;
     const statements = [
       { query: this.q.insertTime, params: withTtl([bucket, ...values]) },
       { query: this.q.insertDigit, params: withTtl([bucket, ...values]) },
       { query: this.q.insertId, params: withTtl(values) },
-      index('all'),
-      index(`digit:${record.digit}`),
     ];
+    const scopes = ['all', `digit:${record.digit}`];
     // Nobody's records ('' visitor: the invoke port, tools) are in no visitor's partitions.
     if (visitor !== '') {
       statements.push(
         { query: this.q.insertVisitor, params: withTtl([bucket, ...values]) },
         { query: this.q.insertVisitorDigit, params: withTtl([bucket, ...values]) },
-        index(`visitor:${visitor}`),
-        index(`visitor:${visitor}:digit:${record.digit}`),
       );
+      scopes.push(`visitor:${visitor}`, `visitor:${visitor}:digit:${record.digit}`);
     }
     if (record.imageKey !== null) statements.push({ query: this.q.insertImage, params: withTtl([record.imageKey, record.id]) });
+    // A bucket's index row lives until the bucket's last possible record expires, whatever order records arrive in,
+    // so one this store has written already needs no rewrite: a save then sends only its record's rows.
+    const bucketTtl = this.ttlAt((bucket + 1) * this.config.bucketMs);
+    const newIndexRows = scopes.map((scope) => `${scope}|${bucket}`).filter((row) => !this.indexed.has(row));
+    for (const row of newIndexRows) {
+      const scope = row.slice(0, row.lastIndexOf('|'));
+      statements.push({ query: this.q.insertBucket, params: bucketTtl === null ? [scope, bucket] : [scope, bucket, bucketTtl] });
+    }
     await this.writeAll(statements, record.id);
+    if (this.indexed.size + newIndexRows.length > MAX_INDEXED_ROWS) this.indexed.clear();
+    for (const row of newIndexRows) this.indexed.add(row);
   }
 
   async get(id: string): Promise<PredictionRecord | null> {
