@@ -5,10 +5,12 @@
  * pass through the environment, and nothing here logs them.
  */
 import { readFile } from 'node:fs/promises';
+import type { SSMClientConfig } from '@aws-sdk/client-ssm';
 import { type AccessKeys, accessKeysFrom, parseSecret } from './auth';
 import type { AccessConfig } from './config';
 
-export async function loadAccessKeys(config: AccessConfig | undefined): Promise<AccessKeys> {
+/** `ssmOptions` add to the SSM client's configuration (tests point it at a stand-in endpoint). */
+export async function loadAccessKeys(config: AccessConfig | undefined, ssmOptions: SSMClientConfig = {}): Promise<AccessKeys> {
   if (config === undefined) {
     throw new Error(
       'No operator key or signing key configured: set OPERATOR_KEY_FILE and VISITOR_SIGNING_KEY_FILE (npm start does), ' +
@@ -21,7 +23,7 @@ export async function loadAccessKeys(config: AccessConfig | undefined): Promise<
   }
   // Loaded here only: the local stack and the tests never load the SSM client.
   const { GetParametersCommand, SSMClient } = await import('@aws-sdk/client-ssm');
-  const client = new SSMClient({ region: config.region, maxAttempts: 3 });
+  const client = new SSMClient({ region: config.region, maxAttempts: 3, ...ssmOptions });
   try {
     const names = [config.operatorKeyParameter, config.signingKeyParameter];
     const answer = await client.send(new GetParametersCommand({ Names: names, WithDecryption: true }));
