@@ -78,6 +78,28 @@ describe('visitors and the operator over HTTP, attacked', () => {
     await stack?.stop();
   });
 
+  it('lets only the page origin send a token or erase across origins (CORS preflight and answer)', async () => {
+    const preflight = (origin: string, method: string, path: string) =>
+      fetch(`${base}${path}`, {
+        method: 'OPTIONS',
+        headers: { origin, 'access-control-request-method': method, 'access-control-request-headers': 'authorization' },
+      });
+    for (const [method, path] of [
+      ['DELETE', `/predictions/${alice.ids[1]}`],
+      ['GET', '/history'],
+      ['POST', '/predict'],
+    ] as const) {
+      const evil = await preflight('http://127.0.0.1:1', method, path);
+      await evil.arrayBuffer();
+      assert.equal(evil.headers.get('access-control-allow-origin'), null, `${method} ${path} from another origin`);
+      const page = await preflight(stack.s3.pageOrigin, method, path);
+      await page.arrayBuffer();
+      assert.equal(page.headers.get('access-control-allow-origin'), stack.s3.pageOrigin, `${method} ${path} from the page`);
+      assert.match(page.headers.get('access-control-allow-headers') ?? '', /authorization/i);
+      if (method === 'DELETE') assert.match(page.headers.get('access-control-allow-methods') ?? '', /DELETE/);
+    }
+  });
+
   it('gives every new visitor their own token, and the same one back to a returning visitor', () => {
     assert.notEqual(alice.token, bob.token);
     assert.match(alice.token, /^v1\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/);
