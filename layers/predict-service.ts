@@ -56,13 +56,15 @@ async function timed<T>(timings: StageTimings, stage: keyof StageTimings, run: (
 
 /**
  * The prediction use case. `timings`, when given, receives each stage's time as the stage ends (also when a
- * later stage fails), so that the caller can report where the time went.
+ * later stage fails), so that the caller can report where the time went. `clientIp` is stored as given (the
+ * handler applies CLIENT_IP_STORAGE first); `visitorId` is whose prediction it is ('' for nobody's).
  */
 export async function predictDigit(
   deps: PredictDeps,
   upload: Upload,
   clientIp: string,
   timings: StageTimings = {},
+  visitorId = '',
 ): Promise<PredictionAnswer> {
   const image = await timed(timings, 'preprocessMs', () =>
     preprocessImage(upload.bytes, { declaredType: upload.declaredType, maxPixels: deps.maxPixels }),
@@ -98,6 +100,7 @@ export async function predictDigit(
     imageType: image.format,
     imageBytes: upload.bytes.length,
     inputPreview: image.preview,
+    visitorId,
   };
   await timed(timings, 'storeMs', () => deps.store.save(record));
   return {

@@ -4,7 +4,7 @@
  * the history. S3 in the cloud; the local S3-compatible server (scripts/s3-local.ts) in development.
  * Content addressing makes a retry or a repeated upload rewrite the same object with the same bytes.
  */
-import { GetObjectCommand, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { UploadsBucketConfig } from './config';
 import type { ImageMediaType } from './image-format';
@@ -38,6 +38,8 @@ export interface UploadsBucket {
   put(key: string, bytes: Buffer, contentType: ImageMediaType, sha256: string): Promise<void>;
   /** A GET URL for the object that expires after the configured time. */
   signedUrl(key: string): Promise<string>;
+  /** Removes the object (a prediction erased); an object already gone is not an error. */
+  delete(key: string): Promise<void>;
 }
 
 export function s3ClientConfig(config: UploadsBucketConfig): S3ClientConfig {
@@ -90,6 +92,11 @@ export class S3UploadsBucket implements UploadsBucket {
         CacheControl: 'private, max-age=31536000, immutable',
       }),
     );
+  }
+
+  async delete(key: string): Promise<void> {
+    this.signed.delete(key);
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
   }
 
   async signedUrl(key: string): Promise<string> {

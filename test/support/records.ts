@@ -25,6 +25,7 @@ export function makeRecord(overrides: Partial<PredictionRecord> = {}): Predictio
     imageType: 'image/png',
     imageBytes: 1234,
     inputPreview: TINY_PNG,
+    visitorId: '',
     ...overrides,
   };
 }

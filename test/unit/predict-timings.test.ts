@@ -34,6 +34,9 @@ function fakes(): { classifier: Classifier; store: PredictionStore; uploads: Upl
       saved.push(record);
     },
     list: async () => ({ items: [], nextCursor: null }),
+    get: async () => null,
+    delete: async () => undefined,
+    imageReferenced: async () => false,
     ping: async () => true,
     close: async () => undefined,
   };
@@ -44,6 +47,7 @@ function fakes(): { classifier: Classifier; store: PredictionStore; uploads: Upl
       kept.push(key);
     },
     signedUrl: async (key) => `https://example.invalid/${key}`,
+    delete: async () => undefined,
   };
   return { classifier, store, uploads, saved, kept };
 }

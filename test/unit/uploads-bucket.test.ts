@@ -45,6 +45,11 @@ class FakeBucket implements UploadsBucket {
   async signedUrl(key: string): Promise<string> {
     return `https://signed.example/${key}?X-Amz-Expires=900`;
   }
+
+  async delete(key: string): Promise<void> {
+    this.journal.push(`delete ${key}`);
+    this.objects.delete(key);
+  }
 }
 
 class FakeStore implements PredictionStore {
@@ -56,6 +61,15 @@ class FakeStore implements PredictionStore {
   }
   async list(_query: ListQuery): Promise<ListPage> {
     return { items: [...this.saved].reverse(), nextCursor: null };
+  }
+  async get(id: string): Promise<PredictionRecord | null> {
+    return this.saved.find((record) => record.id === id) ?? null;
+  }
+  async delete(record: PredictionRecord): Promise<void> {
+    this.saved.splice(this.saved.indexOf(record), 1);
+  }
+  async imageReferenced(imageKey: string, exceptId?: string): Promise<boolean> {
+    return this.saved.some((record) => record.imageKey === imageKey && record.id !== exceptId);
   }
   async ping(): Promise<boolean> {
     return true;
@@ -281,7 +295,7 @@ describe('listHistory', () => {
     await store.save(notKept);
     await store.save(kept);
 
-    const page = await listHistory(store, { limit: 20 }, new FakeBucket([]));
+    const page = await listHistory(store, { limit: 20 }, { kind: 'operator' }, new FakeBucket([]));
 
     assert.deepEqual(
       page.items.map((item) => [item.id, item.imageUrl]),
@@ -296,7 +310,7 @@ describe('listHistory', () => {
   it('gives every item imageUrl null when no bucket is configured', async () => {
     const store = new FakeStore([]);
     await store.save(makeRecord({ imageKey: `uploads/ab/${SHA}.png` }));
-    const page = await listHistory(store, { limit: 20 });
+    const page = await listHistory(store, { limit: 20 }, { kind: 'operator' });
     assert.deepEqual(
       page.items.map((item) => item.imageUrl),
       [null],
