@@ -79,7 +79,7 @@ function markdown(report: BenchReport): string {
     lines.push('');
   }
   for (const s of report.stages) {
-    lines.push(`| /predict stage, ${s.kind} digits (one request at a time; inference and upload side by side) | median ms | p90 ms |`);
+    lines.push(`| /predict stage, ${s.kind} digits (alone, sequential) | median ms | p90 ms |`);
     lines.push('| --- | ---: | ---: |');
     for (const [stage, t] of Object.entries(s.stages)) lines.push(`| ${stage} | ${fmt(t.median, 2)} | ${fmt(t.p90, 2)} |`);
     lines.push(`| **all stages** | **${fmt(s.totalMedian, 2)}** | |`);
