@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { INSTALLED_EXTERNALS, productionClosure } from '../scripts/bundle';
+import { loadOrCreateLocalKeys } from '../scripts/local-keys';
 import { dropKeyspace, freshKeyspace } from '../tools/cassandra';
 import { plainDigit } from '../tools/digit-images';
 import { httpEvent, predictEvent } from '../tools/events';
@@ -97,6 +98,8 @@ async function main(): Promise<void> {
           CASSANDRA_KEYSPACE: keyspace,
         }
       : { PREDICTION_STORE: 'sqlite', SQLITE_PATH: join(work, 'predictions.sqlite') };
+    // The operator key and the signing key, as files (in the cloud: SSM parameters, read at the same moment).
+    Object.assign(storeEnv, loadOrCreateLocalKeys(join(work, 'keys')).env);
     const backends = task.nativeBuilt ? ['wasm', 'tensorflow'] : ['wasm'];
 
     // One unmeasured run creates the keyspace and tables (in the cloud, CloudFormation has made them already).

@@ -17,7 +17,7 @@ async function main(): Promise<void> {
   const directory = mkdtempSync(join(tmpdir(), 'bench-s3-'));
   // Its output inherited, as `npm start` prints it: collected in memory, it would cost this process CPU that
   // `npm start` does not pay, and it would count as the S3 server's.
-  const stack = await startWithBuckets({ s3Directory: directory, env, output: 'inherit' });
+  const stack = await startWithBuckets({ s3Directory: directory, keysDirectory: directory, env, output: 'inherit' });
   const stop = (): void => {
     void stack
       .stop()
@@ -26,7 +26,8 @@ async function main(): Promise<void> {
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
-  printResult({ url: stack.service.url, servicePid: stack.service.child.pid, s3Pid: process.pid });
+  // The operator key, for GET /history: the bench reads everyone's predictions as the operator.
+  printResult({ url: stack.service.url, servicePid: stack.service.child.pid, s3Pid: process.pid, operatorKey: stack.service.operatorKey });
 }
 
 main().catch((error: unknown) => {

@@ -79,7 +79,7 @@ function markdown(report: BenchReport): string {
     lines.push('');
   }
   for (const s of report.stages) {
-    lines.push(`| /predict stage, ${s.kind} digits (one request at a time; inference and upload side by side) | median ms | p90 ms |`);
+    lines.push(`| /predict stage, ${s.kind} digits (alone, sequential) | median ms | p90 ms |`);
     lines.push('| --- | ---: | ---: |');
     for (const [stage, t] of Object.entries(s.stages)) lines.push(`| ${stage} | ${fmt(t.median, 2)} | ${fmt(t.p90, 2)} |`);
     lines.push(`| **all stages** | **${fmt(s.totalMedian, 2)}** | |`);
@@ -117,18 +117,19 @@ export async function writeReport(report: BenchReport): Promise<void> {
   writeFileSync(join(BENCH_OUT, 'results.md'), `${table}\n`);
   await writeLoadChartPng(
     report.load.map((r) => ({
+      // Short labels: six groups share the width (* marks the rows without a bucket).
       endpoint: r.endpoint
         .replace(/^(POST|GET) /, '')
-        .replace(' (28x28 PNG)', ' PNG')
-        .replace(' (photo JPEG)', ' photo')
-        .replace(' (28x28 PNG, upload not kept)', ' PNG, no upload')
-        .replace(' (photo JPEG, upload not kept)', ' photo, no upload'),
+        .replace('/predict (28x28 PNG)', 'PNG')
+        .replace('/predict (photo JPEG)', 'photo')
+        .replace('/predict (28x28 PNG, upload not kept)', 'PNG*')
+        .replace('/predict (photo JPEG, upload not kept)', 'photo*'),
       connections: r.connections,
       requestsPerSecond: r.requestsPerSecond,
       p99Ms: r.latencyMs.p99,
     })),
     'Digit service as npm start runs it: serverless-offline, local S3, Cassandra (2 cores)',
-    `${report.durationSeconds} s per run with autocannon; ${report.measuredAt.slice(0, 16).replace('T', ' ')} UTC`,
+    `/predict with a PNG or a photo; * upload not kept. ${report.durationSeconds} s per run with autocannon; ${report.measuredAt.slice(0, 16).replace('T', ' ')} UTC`,
     join(BENCH_OUT, 'load.png'),
   );
   console.log(`\n${table}\n`);

@@ -12,7 +12,7 @@ import autocannon from 'autocannon';
 import { readResult, runForResult } from '../tools/child-result';
 import type { DigitForm } from '../tools/digit-images';
 import { ROOT } from '../tools/root';
-import { startOffline } from '../tools/service';
+import { operatorAuth, registerOperatorKey, startOffline } from '../tools/service';
 import { sleep } from '../tools/sleep';
 import { cpuDelta, type ProfileSummary, processCpuMs, sum, summariseProfile, threadCpuMs } from './cpu';
 import { BENCH_OUT } from './report';
@@ -70,7 +70,8 @@ export async function runLoad(
             return { ...request, method: 'POST', path: endpoint.path, body: form.body, headers: { 'content-type': form.contentType } };
           },
         }
-      : { method: endpoint.method, path: endpoint.path },
+      : // GET /history as the operator (everyone's predictions, the largest listing), with the key this process made.
+        { method: endpoint.method, path: endpoint.path, headers: operatorAuth(base) },
   ];
   const cpuBefore = threadCpuMs(servicePid);
   const serviceBefore = processCpuMs(servicePid);
@@ -195,8 +196,9 @@ export function startProductStack(env: Record<string, string>): Promise<BenchSta
   return new Promise((resolve, reject) => {
     const onData = (chunk: Buffer): void => {
       output += chunk.toString();
-      const ready = readResult<{ url: string; servicePid: number; s3Pid: number }>(output);
+      const ready = readResult<{ url: string; servicePid: number; s3Pid: number; operatorKey?: string }>(output);
       if (!ready) return;
+      if (ready.operatorKey) registerOperatorKey(ready.url, ready.operatorKey);
       child.stdout?.off('data', onData);
       child.stdout?.resume();
       resolve({

@@ -1,14 +1,17 @@
-/** GET /history: stored predictions, newest first, one page at a time. */
+/** GET /history: stored predictions, newest first, one page at a time: a visitor's own, or everyone's for the operator. */
+import { requireCaller } from '../layers/auth';
 import { HistoryPage } from '../layers/contract';
 import { listHistory, parseHistoryQuery } from '../layers/history-service';
-import { answer, httpHandler } from '../layers/http';
-import { getStore, getUploadsBucket, warmUp } from '../layers/runtime';
+import { answer, header, httpHandler } from '../layers/http';
+import { getAccessKeys, getStore, getUploadsBucket, warmUp } from '../layers/runtime';
 
-warmUp(getStore, async () => getUploadsBucket());
+warmUp(getStore, async () => getUploadsBucket(), getAccessKeys);
 
 export const handler = httpHandler('history', async (event, info) => {
+  const reader = requireCaller(header(event, 'authorization'), await getAccessKeys());
   const query = parseHistoryQuery(event.queryStringParameters);
-  const page = await listHistory(await getStore(), query, getUploadsBucket());
+  const page = await listHistory(await getStore(), query, reader, getUploadsBucket());
   info.logFields.items = page.items.length;
+  info.logFields.reader = reader.kind;
   return answer(200, HistoryPage, page);
 });

@@ -1,14 +1,21 @@
-/** POST /predict: one image in (multipart or image/* body), the digit and its probabilities out. */
-import { PredictionAnswer } from '../layers/contract';
+/** POST /predict: one image in (multipart or image/* body), the digit and its probabilities out, with the visitor's token. */
+
+import { identify, newVisitorId, signVisitorToken } from '../layers/auth';
+import { storedClientIp } from '../layers/client-ip';
+import { PredictionReceipt } from '../layers/contract';
 import { answer, bodyBytes, header, httpHandler } from '../layers/http';
 import { predictDigit } from '../layers/predict-service';
-import { getClassifier, getConfig, getStore, getUploadsBucket, warmUp } from '../layers/runtime';
+import { getAccessKeys, getClassifier, getConfig, getStore, getUploadsBucket, warmUp } from '../layers/runtime';
 import { readUpload } from '../layers/upload';
 
-warmUp(getClassifier, getStore, async () => getUploadsBucket());
+warmUp(getClassifier, getStore, async () => getUploadsBucket(), getAccessKeys);
 
 export const handler = httpHandler('predict', async (event, info) => {
-  const { maxUploadBytes, maxPixels } = getConfig();
+  const { maxUploadBytes, maxPixels, clientIpStorage } = getConfig();
+  // Credentials first: a token that does not verify is refused before the body is read. One HMAC, no store read.
+  const keys = await getAccessKeys();
+  const caller = identify(header(event, 'authorization'), keys);
+  const visitorId = caller.kind === 'visitor' ? caller.visitorId : newVisitorId();
   const upload = await readUpload(
     bodyBytes(event),
     header(event, 'content-type'),
@@ -19,11 +26,12 @@ export const handler = httpHandler('predict', async (event, info) => {
   const prediction = await predictDigit(
     { classifier, store, uploads: getUploadsBucket(), maxPixels },
     upload,
-    event.requestContext?.http?.sourceIp ?? 'unknown',
+    storedClientIp(event.requestContext?.http?.sourceIp ?? 'unknown', clientIpStorage),
     info.timings,
+    visitorId,
   );
   info.logFields.digit = prediction.digit;
   info.logFields.predictionId = prediction.id;
   info.prediction = { digit: prediction.digit, modelVersion: prediction.modelVersion };
-  return answer(200, PredictionAnswer, prediction);
+  return answer(200, PredictionReceipt, { ...prediction, visitorToken: signVisitorToken(visitorId, keys) });
 });

@@ -5,7 +5,8 @@
  * other module of the service reads the environment: each part is handed its settings.
  */
 import { isAbsolute, join, resolve } from 'node:path';
-import { ConfigError, type Env, readBoolean, readEnum, readInt } from './config-parsers';
+import { CLIENT_IP_STORAGE, type ClientIpStorage } from './client-ip';
+import { ConfigError, type Env, readBoolean, readEnum, readInt, readString } from './config-parsers';
 import { MAX_PIXELS, MAX_UPLOAD_BYTES } from './contract/limits';
 import { BACKEND_CHOICES, type BackendChoice } from './inference-backend';
 import { defaultModelDir, projectRoot } from './project-root';
@@ -36,6 +37,61 @@ export interface AppConfig {
   logLevel: LogLevel;
   /** Where original uploads are kept; undefined when UPLOADS_BUCKET is unset (uploads are then not kept). */
   uploads: UploadsBucketConfig | undefined;
+  /** Where the operator key and the visitor-token signing key are read from, once per container. */
+  access: AccessConfig | undefined;
+  /** How long a prediction is kept, in days (RETENTION_DAYS, default 30); 0 keeps it forever. */
+  retentionDays: number;
+  /** What of the client's address is stored (CLIENT_IP_STORAGE): truncated by default. */
+  clientIpStorage: ClientIpStorage;
+}
+
+/**
+ * Where the two secrets live: files locally (`npm start` creates them in .local/, mode 600), SSM Parameter
+ * Store SecureStrings in the cloud (their names, never their values, are in the environment).
+ */
+export type AccessConfig =
+  | { source: 'files'; operatorKeyFile: string; signingKeyFile: string }
+  | { source: 'ssm'; operatorKeyParameter: string; signingKeyParameter: string; region: string };
+
+/** The longest retention accepted: ten years (Cassandra's TTL limit is twenty). */
+const MAX_RETENTION_DAYS = 3650;
+
+const SSM_NAME = /^\/?[A-Za-z0-9_.\-/]{1,1011}$/;
+
+export function readAccessConfig(env: Env): AccessConfig | undefined {
+  const operatorKeyFile = readString(env, 'OPERATOR_KEY_FILE');
+  const signingKeyFile = readString(env, 'VISITOR_SIGNING_KEY_FILE');
+  const operatorKeyParameter = readString(env, 'OPERATOR_KEY_PARAMETER');
+  const signingKeyParameter = readString(env, 'VISITOR_SIGNING_KEY_PARAMETER');
+  const files = operatorKeyFile !== undefined || signingKeyFile !== undefined;
+  const ssm = operatorKeyParameter !== undefined || signingKeyParameter !== undefined;
+  if (files && ssm) {
+    throw new ConfigError('Set OPERATOR_KEY_FILE and VISITOR_SIGNING_KEY_FILE, or the *_PARAMETER pair, not both.');
+  }
+  if (files) {
+    if (operatorKeyFile === undefined || signingKeyFile === undefined) {
+      throw new ConfigError('OPERATOR_KEY_FILE and VISITOR_SIGNING_KEY_FILE go together: set both.');
+    }
+    return { source: 'files', operatorKeyFile: resolve(operatorKeyFile), signingKeyFile: resolve(signingKeyFile) };
+  }
+  if (ssm) {
+    if (operatorKeyParameter === undefined || signingKeyParameter === undefined) {
+      throw new ConfigError('OPERATOR_KEY_PARAMETER and VISITOR_SIGNING_KEY_PARAMETER go together: set both.');
+    }
+    for (const [name, value] of [
+      ['OPERATOR_KEY_PARAMETER', operatorKeyParameter],
+      ['VISITOR_SIGNING_KEY_PARAMETER', signingKeyParameter],
+    ] as const) {
+      if (!SSM_NAME.test(value)) throw new ConfigError(`${name}=${JSON.stringify(value)} is not an SSM parameter name.`);
+    }
+    return {
+      source: 'ssm',
+      operatorKeyParameter,
+      signingKeyParameter,
+      region: env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-east-1',
+    };
+  }
+  return undefined;
 }
 
 /** The uploads bucket: S3 in the cloud, the local S3-compatible server (scripts/s3-local.ts) locally. */
@@ -99,5 +155,13 @@ export function readConfig(env: Env = process.env): AppConfig {
     maxPixels: readInt(env, 'MAX_PIXELS', MAX_PIXELS),
     logLevel: readEnum<LogLevel>(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
     uploads: readUploadsConfig(env),
+    access: readAccessConfig(env),
+    retentionDays: readInt(env, 'RETENTION_DAYS', 30, {
+      min: 0,
+      max: MAX_RETENTION_DAYS,
+      unit: 'days',
+      why: '0 keeps predictions forever',
+    }),
+    clientIpStorage: readEnum<ClientIpStorage>(env, 'CLIENT_IP_STORAGE', CLIENT_IP_STORAGE, 'truncated'),
   };
 }

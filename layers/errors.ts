@@ -24,6 +24,23 @@ export class BadRequestError extends HttpError {
   }
 }
 
+/**
+ * No credentials, or credentials this service did not issue. `WWW-Authenticate` names the scheme (RFC 6750),
+ * never why a token failed beyond the code.
+ */
+export class UnauthorizedError extends HttpError {
+  constructor(message: string, code: CodeFor<401> = 'unauthorized') {
+    super(401, code, message, { 'WWW-Authenticate': code === 'invalid_token' ? 'Bearer error="invalid_token"' : 'Bearer' });
+  }
+}
+
+/** A resource the caller may not see answers exactly as one that does not exist. */
+export class NotFoundError extends HttpError {
+  constructor(message: string, code: CodeFor<404> = 'prediction_not_found') {
+    super(404, code, message);
+  }
+}
+
 export class PayloadTooLargeError extends HttpError {
   constructor(message: string, code: CodeFor<413> = 'payload_too_large') {
     super(413, code, message);

@@ -1,11 +1,20 @@
 /**
  * The history use case: validate the query string against the contract's HistoryQuery, read one page from
- * the store, newest first, and map each record to the published HistoryItem (with a short-lived URL of its
- * upload when it was kept).
+ * the store, newest first (a visitor's own predictions, or everyone's for the operator), and map each record
+ * to the published HistoryItem (with a short-lived URL of its upload when it was kept).
  */
-import { HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT, HISTORY_QUERY_CODES, type HistoryPage, HistoryQuery, toHistoryItem } from './contract';
+import type { Caller } from './auth';
+import {
+  HISTORY_DEFAULT_LIMIT,
+  HISTORY_MAX_LIMIT,
+  HISTORY_QUERY_CODES,
+  type HistoryItem,
+  type HistoryPage,
+  HistoryQuery,
+  toHistoryItem,
+} from './contract';
 import { BadRequestError } from './errors';
-import type { ListQuery, PredictionStore } from './store/prediction-store';
+import type { ListQuery, PredictionRecord, PredictionStore } from './store/prediction-store';
 import type { UploadsBucket } from './uploads-bucket';
 
 export const DEFAULT_LIMIT = HISTORY_DEFAULT_LIMIT;
@@ -33,13 +42,17 @@ export function parseHistoryQuery(params: Params): ListQuery {
   };
 }
 
-export async function listHistory(store: PredictionStore, query: ListQuery, uploads?: UploadsBucket): Promise<HistoryPage> {
-  const page = await store.list(query);
+/** Who may list what: the operator everyone's, a visitor their own (the store reads only their partitions). */
+export type Reader = Exclude<Caller, { kind: 'anonymous' }>;
+
+export async function listHistory(store: PredictionStore, query: ListQuery, reader: Reader, uploads?: UploadsBucket): Promise<HistoryPage> {
+  const page = await store.list(reader.kind === 'visitor' ? { ...query, visitorId: reader.visitorId } : query);
   // Presigning is local computation (no request to S3), so a page of 100 costs little.
-  const items = await Promise.all(
-    page.items.map(async (record) =>
-      toHistoryItem(record, record.imageKey !== null && uploads ? await uploads.signedUrl(record.imageKey) : null),
-    ),
-  );
+  const items = await Promise.all(page.items.map((record) => publish(record, reader, uploads)));
   return { items, nextCursor: page.nextCursor };
+}
+
+/** A stored record as `reader` may see it, with a short-lived link to its upload when one is kept. */
+export async function publish(record: PredictionRecord, reader: Reader, uploads?: UploadsBucket): Promise<HistoryItem> {
+  return toHistoryItem(record, record.imageKey !== null && uploads ? await uploads.signedUrl(record.imageKey) : null, reader.kind);
 }

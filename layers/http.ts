@@ -25,6 +25,11 @@ export function json(statusCode: number, body: unknown, headers: Record<string, 
   return { statusCode, headers: { ...JSON_HEADERS, ...headers }, body: JSON.stringify(body) };
 }
 
+/** 204: done, nothing to say (a DELETE). */
+export function noContent(): HttpResult {
+  return { statusCode: 204, headers: { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' }, body: '' };
+}
+
 /**
  * A 2xx answer whose body is checked against its contract schema first: a field the schema does not name is
  * dropped, and a body that breaks the contract is a 500 (logged) rather than a published surprise.

@@ -1,8 +1,8 @@
 /**
- * The prediction use case: upload -> preprocessing -> classifier and kept upload side by side -> stored
- * record -> answer. The original upload is written to the uploads bucket (when one is configured) before the
- * record is saved, so a stored record always points at an existing object; the answer is built only after the
- * record is stored, so every 200 the client sees is in the history. Each stage's time goes into a StageTimings record
+ * The prediction use case: upload -> preprocessing -> classifier -> kept upload -> stored record -> answer.
+ * The original upload is written to the uploads bucket (when one is configured) before the record is saved,
+ * so a stored record always points at an existing object; the answer is built only after the record is
+ * stored, so every 200 the client sees is in the history. Each stage's time goes into a StageTimings record
  * (the request's metrics, and bench/stages.ts, read the same one).
  */
 import { createHash, randomUUID } from 'node:crypto';
@@ -57,35 +57,27 @@ async function timed<T>(timings: StageTimings, stage: keyof StageTimings, run: (
 
 /**
  * The prediction use case. `timings`, when given, receives each stage's time as the stage ends (also when a
- * later stage fails), so that the caller can report where the time went.
+ * later stage fails), so that the caller can report where the time went. `clientIp` is stored as given (the
+ * handler applies CLIENT_IP_STORAGE first); `visitorId` is whose prediction it is ('' for nobody's).
  */
 export async function predictDigit(
   deps: PredictDeps,
   upload: Upload,
   clientIp: string,
   timings: StageTimings = {},
+  visitorId = '',
 ): Promise<PredictionAnswer> {
   const image = await timed(timings, 'preprocessMs', () =>
     preprocessImage(upload.bytes, { declaredType: upload.declaredType, maxPixels: deps.maxPixels }),
   );
-  // The picture is good (preprocessing took it): it is kept while the classifier runs, and the record is
-  // written once both are done, so a stored record still always points at an existing object. A 500 from the
-  // classifier can leave an object no record names; keys are content hashes, so a retry rewrites the same one.
-  const kept = timed(timings, 'uploadMs', async () => {
+  // Every digit of a number in one batch: one forward pass, whatever the number's length.
+  const probabilities = await timed(timings, 'inferenceMs', () => deps.classifier.predictBatch(image.input));
+  const reading = readNumber(image, probabilities);
+  const { imageSha256, imageKey } = await timed(timings, 'uploadMs', async () => {
     const sha256 = createHash('sha256').update(upload.bytes).digest('hex');
     const key = deps.uploads ? await keepUpload(deps.uploads, upload.bytes, image.format, sha256) : null;
     return { imageSha256: sha256, imageKey: key };
   });
-  // Settled either way before anything is thrown, so that a failed upload is never left unobserved.
-  const [inferred, uploaded] = await Promise.allSettled([
-    timed(timings, 'inferenceMs', () => deps.classifier.predictBatch(image.input)),
-    kept,
-  ]);
-  if (inferred.status === 'rejected') throw inferred.reason;
-  if (uploaded.status === 'rejected') throw uploaded.reason;
-  // The classifier read every digit of a number in one batch (one forward pass, whatever its length).
-  const reading = readNumber(image, inferred.value);
-  const { imageSha256, imageKey } = uploaded.value;
   const record: PredictionRecord = {
     id: (deps.newId ?? randomUUID)(),
     createdAt: (deps.now ?? (() => new Date()))().toISOString(),
@@ -100,6 +92,7 @@ export async function predictDigit(
     imageType: image.format,
     imageBytes: upload.bytes.length,
     inputPreview: reading.inputPreview,
+    visitorId,
     number: reading.number,
     digits: reading.digits,
   };

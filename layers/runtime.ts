@@ -4,6 +4,8 @@
  * (the Lambda init phase), so the model is loaded and warmed before the first request arrives. A failed
  * start is forgotten, so the next invocation tries again instead of failing forever.
  */
+import { loadAccessKeys } from './access-keys';
+import type { AccessKeys } from './auth';
 import type { Classifier } from './classifier';
 import { type AppConfig, readConfig } from './config';
 import { describeError, log, setLogLevel } from './log';
@@ -15,6 +17,7 @@ let config: AppConfig | undefined;
 let classifier: Promise<Classifier> | undefined;
 let store: Promise<PredictionStore> | undefined;
 let uploads: { bucket: UploadsBucket | undefined } | undefined;
+let accessKeys: Promise<AccessKeys> | undefined;
 
 export function getConfig(): AppConfig {
   if (!config) {
@@ -73,6 +76,19 @@ export function getUploadsBucket(): UploadsBucket | undefined {
     uploads = { bucket: cfg ? createUploadsBucket(cfg) : undefined };
   }
   return uploads.bucket;
+}
+
+/** The operator key and the visitor-token signing keys, read once per container (files locally, SSM in the cloud). */
+export function getAccessKeys(): Promise<AccessKeys> {
+  accessKeys = cached(
+    accessKeys,
+    () => loadAccessKeys(getConfig().access),
+    () => {
+      accessKeys = undefined;
+    },
+    'access keys',
+  );
+  return accessKeys;
 }
 
 /** Starts the given parts at cold start without letting a failure escape as an unhandled rejection. */

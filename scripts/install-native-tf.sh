@@ -83,7 +83,7 @@ if [[ ! -f "$PKG/package.json" ]] || [[ "$(node -p "require('$PKG/package.json')
    || ! (cd "$ROOT" && TF_CPP_MIN_LOG_LEVEL=2 node -e "require.resolve('@mapbox/node-pre-gyp'); require.resolve('google-protobuf')" 2>/dev/null); then
   log "installing @tensorflow/tfjs-node@$TFJS_NODE_VERSION without its download script"
   (cd "$ROOT" && npm install --no-save --ignore-scripts --no-audit --no-fund "@tensorflow/tfjs-node@$TFJS_NODE_VERSION" >&2)
-  # That install may lay other packages out again from the registry (seen: @20minutes/s3rver), and
+  # That install may lay other packages out again from the registry (seen: the bucket server's), and
   # --ignore-scripts skips the postinstall that patches them: apply the project's patches once more.
   (cd "$ROOT" && npx --no-install patch-package >&2)
 fi

@@ -1,70 +1,41 @@
 /**
- * The local stand-in for S3: an S3-compatible server (@20minutes/s3rver, the maintained fork of the s3rver
- * that serverless-s3-local wraps) on 127.0.0.1 with two buckets: the page bucket with website hosting
- * (index.html served at http://127.0.0.1:<port>/<bucket>/) and the uploads bucket the service keeps original
- * uploads in. Used by `npm start` and by the tests.
+ * The local stand-in for S3: an S3-compatible server of this project's own (node:http, scripts/s3-server/) on
+ * 127.0.0.1 with two buckets: the page bucket with website hosting (index.html served at
+ * http://127.0.0.1:<port>/<bucket>/, and for unknown keys) and the uploads bucket the service keeps original
+ * uploads in. Used by `npm start`, the containers' stack and the tests. Path-style requests only: a bucket is
+ * never read from the Host header.
  *
- * The buckets are provisioned by the server itself at start (its `configureBuckets`), not with the SDK's
- * CreateBucket: the SDK signs path-style bucket operations over `/<bucket>/` while s3rver checks `/<bucket>`,
- * so they would fail its signature check. Object operations, presigned URLs included, sign alike on both
- * sides, and signatures stay checked (no allowMismatchedSignatures).
+ * The buckets are fixed at start (no CreateBucket). Objects live under `directory` (scripts/s3-server/storage.ts:
+ * one file an object, metadata and bytes, written to a temporary file and renamed into place); objects an
+ * earlier version of this server (@20minutes/s3rver) left there are moved into that layout at the first start.
  *
- * Access, enforced here (s3rver alone checks a signature only when a request carries one, and never on a
- * website request): every request must carry a valid signature made with this install's key, except
- * anonymous GET and HEAD of the page bucket's website. So anonymous writes, deletes, listings, CORS
- * preflights and browser form POSTs get 403 on both buckets, and the uploads bucket is read through signed
- * URLs only. Two steps: `precheck` (a Koa middleware before s3rver's router: shape of the request, which
- * bucket, a signature present and not a website request) and `accessPolicy` (s3rver's hook after its
- * signature check, added by patches/@20minutes+s3rver+*.patch: the signature was this server's key). Every
- * answer gets `X-Content-Type-Options: nosniff`; an object of the uploads bucket is served as an attachment
- * with its image type, whatever the URL asks (`response-*` overrides are refused); the page's files carry
- * the security headers stored with them at publish time (scripts/page-publish.ts); anything else the page
- * bucket answers cannot be framed, and every other answer gets a CSP that runs nothing.
+ * Access (scripts/s3-server/server.ts): every request must carry a valid Signature V4 made with this install's
+ * key, in the Authorization header or as a presigned URL (scripts/s3-server/sigv4.ts: expiry enforced, the body
+ * checked against the signed payload hash and any checksum sent), except anonymous GET and HEAD of the page
+ * bucket's website. So anonymous writes, deletes, listings, CORS preflights and browser form POSTs get 403 on
+ * both buckets, and the uploads bucket is read through signed URLs only. Keys with `.`/`..` segments and
+ * `response-*` overrides are refused whoever signs them. Every answer gets `X-Content-Type-Options: nosniff`;
+ * an object of the uploads bucket is served as an attachment with its image type; the page's files carry the
+ * security headers stored with them at publish time (scripts/page-publish.ts); anything else the page bucket
+ * serves cannot be framed, and every other answer gets a CSP that runs nothing.
  *
- * Credentials: random per install, never the s3rver defaults (S3RVER/S3RVER, revoked at start). They live in
- * a JSON file `{ "accessKeyId", "secretAccessKey" }` with mode 600: by default `s3-credentials.json` beside
- * the data directory (`.local/s3-credentials.json` for `npm start`), created on first start. Pass
- * `credentialsFile` to share one file between processes (a container of the S3 server and one of the
- * service mounting the same file), or `credentials` to set them outright. Rotate: stop the stack, delete the
- * file, start again (stored objects stay; old presigned URLs stop working).
+ * Credentials: random per install, the only key pair the server accepts (the well-known S3RVER/S3RVER of
+ * s3rver-style servers is as foreign as any other). They live in a JSON file
+ * `{ "accessKeyId", "secretAccessKey" }` with mode 600: by default `s3-credentials.json` beside the data
+ * directory (`.local/s3-credentials.json` for `npm start`), created on first start. Pass `credentialsFile` to
+ * share one file between processes (a container of the S3 server and one of the service mounting the same
+ * file), or `credentials` to set them outright. Rotate: stop the stack, delete the file, start again (stored
+ * objects stay; old presigned URLs stop working).
  */
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import type { ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { type PageConfig, publishPage } from './page-publish';
-
-/** The parts of Koa's context the access rules read (s3rver is a Koa app). */
-interface KoaContext {
-  method: string;
-  path: string;
-  query: Record<string, string | string[] | undefined>;
-  headers: Record<string, string | string[] | undefined>;
-  params?: { bucket?: string; key?: string };
-  state: { service?: string; website?: unknown; account?: unknown };
-  status: number;
-  type: string;
-  body: unknown;
-  res: ServerResponse;
-}
-type KoaMiddleware = (ctx: KoaContext, next: () => Promise<void>) => Promise<void>;
-
-interface S3rverInstance {
-  run(): Promise<{ address: string; port: number }>;
-  close(): Promise<void>;
-  /** Koa's middleware list, composed when the server starts listening. */
-  middleware: KoaMiddleware[];
-  /** The hook the patch adds after s3rver's signature check. */
-  accessPolicy?: KoaMiddleware;
-}
-type S3rverConstructor = new (options: Record<string, unknown>) => S3rverInstance;
-interface AwsAccount {
-  accessKeys: Map<string, string>;
-  createKeyPair(accessKeyId: string, secretAccessKey: string): void;
-  revokeAccessKey(accessKeyId: string): void;
-}
-type AwsAccountConstructor = (new (id: number, displayName: string) => AwsAccount) & { DUMMY_ACCOUNT: AwsAccount };
+import { createS3Handler } from './s3-server/server';
+import { importS3rverBucket, ObjectStore } from './s3-server/storage';
 
 export interface LocalCredentials {
   accessKeyId: string;
@@ -122,13 +93,6 @@ export function localS3Client(endpoint: string, credentials: LocalCredentials): 
   });
 }
 
-/** Website hosting as a deploy configures it: index.html for the bucket's root, and for unknown keys. */
-const WEBSITE_XML = `<?xml version="1.0" encoding="UTF-8"?>
-<WebsiteConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">
-  <IndexDocument><Suffix>index.html</Suffix></IndexDocument>
-  <ErrorDocument><Key>index.html</Key></ErrorDocument>
-</WebsiteConfiguration>`;
-
 const ACCESS_KEY_ID = /^[A-Z0-9]{16,128}$/;
 const SECRET_ACCESS_KEY = /^[A-Za-z0-9+/]{40,128}$/;
 
@@ -162,154 +126,38 @@ export function loadOrCreateCredentials(file: string): LocalCredentials {
   return credentials;
 }
 
-/** Headers a page file may carry from its metadata (x-amz-meta-<name>), set at publish time. */
-const PAGE_HEADERS = ['content-security-policy', 'referrer-policy', 'x-content-type-options'];
-/** Every answer but the page's files (uploads, errors) runs nothing and cannot be framed. */
-const INERT_CSP = "default-src 'none'; frame-ancestors 'none'; sandbox";
-/**
- * A page-bucket object published without the page's headers (the error document served for an unknown key,
- * a file put there by hand with the key) is at least never framed; it keeps the rest of its behaviour.
- */
-const UNPUBLISHED_PAGE_CSP = "frame-ancestors 'none'";
-/** The types the service keeps (layers/uploads-bucket.ts); any other stored type is served as bytes. */
-const IMAGE_TYPES = new Set(['image/png', 'image/jpeg', 'image/webp', 'image/gif', 'image/tiff', 'image/avif']);
-
-function safeDecode(segment: string): string | undefined {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return undefined;
-  }
-}
-
-/** Answers 403 in S3's XML error form without running the rest of the server. */
-function deny(ctx: KoaContext, message: string): void {
-  ctx.status = 403;
-  ctx.type = 'application/xml';
-  ctx.body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>${message}</Message></Error>`;
-}
-
-interface AccessRules {
-  pageBucket: string;
-  uploadsBucket: string;
-  credentials: LocalCredentials;
-}
-
-/** s3rver sets ctx.state.account only when the signature matched the secret of the key the request names. */
-function signedWithServerKey(ctx: KoaContext, credentials: LocalCredentials): boolean {
-  const account = ctx.state.account as Partial<AwsAccount> | undefined;
-  return account?.accessKeys?.get(credentials.accessKeyId) === credentials.secretAccessKey;
-}
-
-/**
- * Before s3rver routes the request (after its vhost step has put the bucket into the path): only the two
- * buckets, no `.`/`..` key segments (s3rver joins keys onto its directory: `digit-page/../digit-uploads/...`
- * would read the other bucket), no response-header overrides, and anything but an anonymous read of the page
- * must be a signed S3 API request, so that s3rver's signature check runs on it.
- */
-function precheck(rules: AccessRules): KoaMiddleware {
-  return async (ctx, next) => {
-    const [, bucketSegment = '', ...keySegments] = ctx.path.split('/');
-    const bucket = safeDecode(bucketSegment);
-    const key = keySegments.map(safeDecode);
-    if (bucket === undefined || key.some((segment) => segment === undefined || segment === '.' || segment === '..')) {
-      return deny(ctx, 'Malformed bucket or key.');
-    }
-    if (bucket !== '' && bucket !== rules.pageBucket && bucket !== rules.uploadsBucket) {
-      return deny(ctx, 'No such bucket on this server.');
-    }
-    if (Object.keys(ctx.query).some((name) => name.toLowerCase().startsWith('response-'))) {
-      return deny(ctx, 'Response header overrides are not allowed on this server.');
-    }
-    const signed = 'authorization' in ctx.headers || 'X-Amz-Algorithm' in ctx.query || 'Signature' in ctx.query;
-    const pageRead = bucket === rules.pageBucket && (ctx.method === 'GET' || ctx.method === 'HEAD');
-    if (signed ? ctx.state.service !== 's3' : !pageRead) {
-      return deny(ctx, 'This request must be signed with the server key.');
-    }
-    return next();
-  };
-}
-
-/** After s3rver's signature check: a request is this server's key's, or an anonymous read of the page. */
-function accessPolicy(rules: AccessRules): KoaMiddleware {
-  return async (ctx, next) => {
-    const pageRead =
-      ctx.state.website !== undefined && ctx.params?.bucket === rules.pageBucket && (ctx.method === 'GET' || ctx.method === 'HEAD');
-    if (!signedWithServerKey(ctx, rules.credentials) && !pageRead) return deny(ctx, 'This request must be signed with the server key.');
-    return next();
-  };
-}
-
-/** Headers every answer gets, set when the head is written, so that error answers get them too. */
-function responseHeaders(rules: AccessRules): KoaMiddleware {
-  return async (ctx, next) => {
-    const res = ctx.res;
-    const writeHead = res.writeHead;
-    res.writeHead = function (this: ServerResponse, ...args: Parameters<ServerResponse['writeHead']>) {
-      const bucket = ctx.params?.bucket;
-      res.setHeader('X-Content-Type-Options', 'nosniff');
-      if (bucket === rules.pageBucket) {
-        for (const name of PAGE_HEADERS) {
-          const value = res.getHeader(`x-amz-meta-${name}`);
-          if (value === undefined) continue;
-          res.setHeader(name, value);
-          res.removeHeader(`x-amz-meta-${name}`);
-        }
-      }
-      if (bucket !== rules.pageBucket) res.setHeader('Content-Security-Policy', INERT_CSP);
-      else if (!res.hasHeader('content-security-policy')) res.setHeader('Content-Security-Policy', UNPUBLISHED_PAGE_CSP);
-      if (bucket === rules.uploadsBucket && ctx.params?.key && ctx.status < 400) {
-        res.setHeader('Content-Disposition', 'attachment');
-        const type = String(res.getHeader('content-type') ?? '').split(';')[0];
-        if (type !== undefined && !IMAGE_TYPES.has(type.trim().toLowerCase())) res.setHeader('Content-Type', 'application/octet-stream');
-      }
-      return writeHead.apply(this, args);
-    } as ServerResponse['writeHead'];
-    await next();
-  };
-}
-
-let defaultKeyRevoked = false;
+/** S3 bucket names: they also name directories under the data directory. */
+const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+/** Beside the buckets' own directories, a name no bucket can have. */
+const OBJECTS_DIRECTORY = '_buckets';
+/** Idle keep-alive connections are kept a minute: the service's client reuses them between uploads. */
+const KEEP_ALIVE_MS = 60_000;
+/** How long `stop` waits for requests in flight before it cuts their connections. */
+const STOP_GRACE_MS = 2_000;
 
 export async function startS3Local(options: LocalS3Options): Promise<LocalS3> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const S3rver = require('@20minutes/s3rver') as S3rverConstructor;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const AWSAccount = require('@20minutes/s3rver/lib/models/account') as AwsAccountConstructor;
   mkdirSync(options.directory, { recursive: true });
   const pageBucket = options.pageBucket ?? DEFAULT_PAGE_BUCKET;
   const uploadsBucket = options.uploadsBucket ?? DEFAULT_UPLOADS_BUCKET;
+  for (const bucket of [pageBucket, uploadsBucket]) {
+    if (!BUCKET_NAME.test(bucket)) throw new Error(`${JSON.stringify(bucket)} is not a valid S3 bucket name`);
+  }
+  if (pageBucket === uploadsBucket) throw new Error('the page bucket and the uploads bucket must be two buckets');
   const credentials = options.credentials ?? loadOrCreateCredentials(options.credentialsFile ?? defaultCredentialsFile(options.directory));
 
-  // s3rver keeps its accounts in one registry per process, seeded with the public S3RVER/S3RVER pair.
-  if (!defaultKeyRevoked) {
-    AWSAccount.DUMMY_ACCOUNT.revokeAccessKey('S3RVER');
-    defaultKeyRevoked = true;
-  }
-  // An account per server; the policy accepts only this server's key, whatever else the registry holds.
-  new AWSAccount(123456789012, 'digit-service-local').createKeyPair(credentials.accessKeyId, credentials.secretAccessKey);
-  const rules: AccessRules = { pageBucket, uploadsBucket, credentials };
+  const store = new ObjectStore(join(options.directory, OBJECTS_DIRECTORY), [pageBucket, uploadsBucket]);
+  for (const bucket of [pageBucket, uploadsBucket]) importS3rverBucket(options.directory, bucket, store);
 
-  const server = new S3rver({
-    address: '127.0.0.1',
-    port: options.port ?? 0,
-    directory: options.directory,
-    silent: true,
-    // Path-style only: buckets are never guessed from a Host header.
-    vhostBuckets: false,
-    configureBuckets: [{ name: pageBucket, configs: [WEBSITE_XML] }, { name: uploadsBucket }],
+  const server = createServer(createS3Handler({ pageBucket, uploadsBucket, credentials, store }));
+  server.keepAliveTimeout = KEEP_ALIVE_MS;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
-  if (server.middleware.length < 2) throw new Error('unexpected @20minutes/s3rver: no router middleware to guard');
-  if (!readFileSync(require.resolve('@20minutes/s3rver/lib/routes.js'), 'utf8').includes('ctx.app.accessPolicy')) {
-    throw new Error('@20minutes/s3rver is not patched (patches/@20minutes+s3rver+*.patch): run `npm install`, which applies it');
-  }
-  // s3rver's own middleware is logger, XML body, mount path, vhost, router: the headers wrap everything, the
-  // precheck goes just before the router (after vhost has resolved the bucket).
-  server.middleware.splice(server.middleware.length - 1, 0, precheck(rules));
-  server.middleware.unshift(responseHeaders(rules));
-  server.accessPolicy = accessPolicy(rules);
-
-  const address = await server.run();
+  const address = server.address() as AddressInfo;
   const endpoint = `http://127.0.0.1:${address.port}`;
   const client = localS3Client(endpoint, credentials);
   let stopped = false;
@@ -336,7 +184,11 @@ export async function startS3Local(options: LocalS3Options): Promise<LocalS3> {
       if (stopped) return;
       stopped = true;
       client.destroy();
-      await server.close();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const cut = setTimeout(() => server.closeAllConnections(), STOP_GRACE_MS);
+      await closed;
+      clearTimeout(cut);
     },
   };
 }

@@ -3,7 +3,8 @@
  * S3-compatible server (the page bucket with website hosting, the uploads bucket; scripts/s3-local.ts),
  * serverless-offline on http://localhost:3000 with the embedded SQLite store (or a local Cassandra node with
  * `-- --cassandra`, or the cluster in CASSANDRA_CONTACT_POINTS), publishes the page with a config.json naming
- * the API, prints the URLs, and stops everything on Ctrl-C.
+ * the API, prints the URLs, and stops everything on Ctrl-C. At the first start it creates the operator key
+ * and the visitor signing key in .local/ (scripts/local-keys.ts) and prints the operator key, that once.
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -75,18 +76,29 @@ async function main(): Promise<void> {
   const url = service.url.replace('127.0.0.1', 'localhost');
   // The page calls the API by the address it listens on, so the browser never tries IPv6 first.
   await s3.publishPage({ apiUrl: service.url });
+  const operator = service.createdOperatorKey
+    ? [
+        '',
+        `  OPERATOR KEY (shown this once; kept in .local/operator-key, mode 600): ${service.operatorKey}`,
+        `    everyone's predictions:  curl -H "Authorization: Bearer $(head -1 .local/operator-key)" ${url}/history`,
+        '    on the page: "Operator view", paste the key (kept for the tab only).',
+      ]
+    : [`  operator key  .local/operator-key     curl -H "Authorization: Bearer $(head -1 .local/operator-key)" ${url}/history`];
   process.stdout.write(
     [
       '',
       'Digit service is up.',
       `  page     ${s3.pageUrl}     (served from the local bucket "${s3.pageBucket}")`,
-      `  predict  POST ${url}/predict     curl -F image=@digit.png ${url}/predict`,
-      `  history  GET  ${url}/history`,
+      `  predict  POST ${url}/predict     curl -F image=@digit.png ${url}/predict   (answers a visitorToken)`,
+      `  history  GET  ${url}/history     with -H "Authorization: Bearer <visitorToken or operator key>"`,
+      `  one      GET|DELETE ${url}/predictions/<id>     the owner's token or the operator key`,
       `  health   GET  ${url}/health`,
       `  openapi  GET  ${url}/openapi.json     the API described (OpenAPI 3)`,
       `  store    ${store}`,
       `  uploads  bucket "${s3.uploadsBucket}" on ${s3.endpoint}, data in .local/s3`,
       `  s3 key   .local/s3-credentials.json (mode 600; every request but a read of the page must be signed with it)`,
+      '  tokens   signed with .local/visitor-signing-key (mode 600)',
+      ...operator,
       'Ctrl-C stops everything.',
       '',
     ].join('\n'),

@@ -1,14 +1,34 @@
 /**
  * The service as tests, bench and `npm start` run it: serverless-offline as a child process on loopback,
- * ready once /health answers, and optionally the local S3 server (scripts/s3-local.ts) with the service's
- * uploads bucket pointed at it. One way to start it, so that everything measures and tests the same stack.
+ * ready once /health answers, with its operator key and visitor signing key (scripts/local-keys.ts), and
+ * optionally the local S3 server (scripts/s3-local.ts) with the service's uploads bucket pointed at it. One way
+ * to start it, so that everything measures and tests the same stack.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { readInt } from '../layers/config-parsers';
+import { loadOrCreateLocalKeys } from '../scripts/local-keys';
 import { type LocalS3, startS3Local } from '../scripts/s3-local';
+import { purgeExpiredUploads } from '../scripts/uploads-retention';
 import { freePort } from './ports';
 import { ROOT } from './root';
 import { sleep } from './sleep';
+
+/** The operator key of every service this process started, by URL: test helpers that only know a base URL read the history with it. */
+const operatorKeys = new Map<string, string>();
+
+/** Makes `key` the operator key of the service at `url` (one started by a child process that reported it). */
+export function registerOperatorKey(url: string, key: string): void {
+  operatorKeys.set(url.replace(/\/+$/, ''), key);
+}
+
+/** `Authorization` for the operator of the service at `base` (started by this process), or no header. */
+export function operatorAuth(base: string): Record<string, string> {
+  const key = operatorKeys.get(base.replace(/\/+$/, ''));
+  return key === undefined ? {} : { authorization: `Bearer ${key}` };
+}
 
 export interface OfflineOptions {
   /** serverless-offline's HTTP and Lambda ports; free ones when absent (then a port taken meanwhile is retried). */
@@ -19,12 +39,21 @@ export interface OfflineOptions {
   output?: 'inherit' | 'collect';
   /** Until /health answers 200; 120 s by default (a cold start on a busy 2-core machine). */
   startTimeoutMs?: number;
+  /**
+   * Where the operator key and the visitor signing key are kept (created when missing); a temporary directory,
+   * removed at stop, when absent. Ignored when `env` names key files itself.
+   */
+  keysDirectory?: string;
 }
 
 export interface OfflineService {
   url: string;
   port: number;
   child: ChildProcess;
+  /** The operator key the service accepts (reads everyone's predictions); undefined when `env` named the key files. */
+  operatorKey: string | undefined;
+  /** True when this start created the operator key (`npm start` prints it once, then). */
+  createdOperatorKey: boolean;
   /** What the child printed, when output is 'collect'. */
   output(): string;
   stop(): Promise<void>;
@@ -50,6 +79,12 @@ async function startOnce(options: OfflineOptions): Promise<OfflineService> {
   const port = options.port ?? (await freePort());
   const lambdaPort = options.lambdaPort ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
+  const ownKeys = options.env?.OPERATOR_KEY_FILE === undefined;
+  const temporaryKeys = ownKeys && options.keysDirectory === undefined ? mkdtempSync(join(tmpdir(), 'digit-keys-')) : undefined;
+  const keys = ownKeys ? loadOrCreateLocalKeys(options.keysDirectory ?? (temporaryKeys as string)) : undefined;
+  const removeKeys = (): void => {
+    if (temporaryKeys) rmSync(temporaryKeys, { recursive: true, force: true });
+  };
   const child = spawn(process.execPath, [join(ROOT, 'node_modules/serverless/bin/serverless.js'), 'offline', 'start'], {
     cwd: ROOT,
     env: {
@@ -59,6 +94,7 @@ async function startOnce(options: OfflineOptions): Promise<OfflineService> {
       HOST: '127.0.0.1',
       PORT: String(port),
       LAMBDA_PORT: String(lambdaPort),
+      ...keys?.env,
       ...options.env,
     },
     stdio: options.output === 'inherit' ? ['ignore', 'inherit', 'inherit'] : ['ignore', 'pipe', 'pipe'],
@@ -71,17 +107,21 @@ async function startOnce(options: OfflineOptions): Promise<OfflineService> {
   child.once('exit', () => (exited = true));
 
   const stop = async (): Promise<void> => {
-    if (exited) return;
+    if (exited) return removeKeys();
     const done = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     child.kill('SIGINT');
     const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
     await done;
     clearTimeout(timer);
+    removeKeys();
   };
 
   const deadline = Date.now() + (options.startTimeoutMs ?? 120_000);
   for (;;) {
-    if (exited) throw new Error(`serverless-offline exited during start-up:\n${collected}`);
+    if (exited) {
+      removeKeys();
+      throw new Error(`serverless-offline exited during start-up:\n${collected}`);
+    }
     try {
       const response = await fetch(`${url}/health`);
       await response.arrayBuffer();
@@ -95,7 +135,16 @@ async function startOnce(options: OfflineOptions): Promise<OfflineService> {
     }
     await sleep(250);
   }
-  return { url, port, child, output: () => collected, stop };
+  if (keys) operatorKeys.set(url, keys.operatorKey);
+  return {
+    url,
+    port,
+    child,
+    operatorKey: keys?.operatorKey,
+    createdOperatorKey: keys?.createdOperatorKey ?? false,
+    output: () => collected,
+    stop,
+  };
 }
 
 export interface ServiceWithBuckets {
@@ -108,15 +157,23 @@ export interface ServiceWithBuckets {
 
 /**
  * The local S3 server (objects kept in `s3Directory`, on `s3Port` or a free port), then serverless-offline
- * with its uploads bucket on that server, as `npm start` runs them. If the service cannot start, the S3
- * server is stopped before the error is passed on.
+ * with its uploads bucket on that server, as `npm start` runs them. The keys are kept beside the data
+ * directory (`npm start`: .local/operator-key, .local/visitor-signing-key) unless `keysDirectory` says
+ * otherwise. Uploads older than RETENTION_DAYS are purged from the bucket before the service starts. If the
+ * service cannot start, the S3 server is stopped before the error is passed on.
  */
 export async function startWithBuckets(options: OfflineOptions & { s3Directory: string; s3Port?: number }): Promise<ServiceWithBuckets> {
   const { s3Directory, s3Port, ...offline } = options;
   const s3 = await startS3Local({ directory: s3Directory, ...(s3Port === undefined ? {} : { port: s3Port }) });
   let service: OfflineService;
   try {
-    service = await startOffline({ ...offline, env: { ...s3.serviceEnv(), ...offline.env } });
+    const retention = { RETENTION_DAYS: offline.env?.RETENTION_DAYS ?? process.env.RETENTION_DAYS };
+    await purgeExpiredUploads(s3.client, s3.uploadsBucket, readInt(retention, 'RETENTION_DAYS', 30, { min: 0 }));
+    service = await startOffline({
+      keysDirectory: dirname(s3Directory),
+      ...offline,
+      env: { ...s3.serviceEnv(), ...offline.env },
+    });
   } catch (error: unknown) {
     await s3.stop();
     throw error;

@@ -71,9 +71,33 @@ export const PredictionAnswer = z
   .meta({ id: 'PredictionAnswer' });
 export type PredictionAnswer = z.infer<typeof PredictionAnswer>;
 
-/** One GET /history item: what a stored prediction publishes. */
+/**
+ * A visitor token: `v1.<visitor id>.<signature>`, base64url parts. Issued by POST /predict; sent back as
+ * `Authorization: Bearer <token>` to add predictions to the same visitor and to read or delete them.
+ */
+export const VisitorToken = z
+  .string()
+  .regex(/^v1\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/)
+  .meta({
+    description: 'The visitor token (keep it: it is the only key to these predictions).',
+    example: `v1.${'A'.repeat(22)}.${'B'.repeat(43)}`,
+  });
+
+/** POST /predict, 200: the prediction, and the token of the visitor it belongs to. */
+export const PredictionReceipt = PredictionAnswer.extend({
+  visitorToken: VisitorToken.meta({
+    description:
+      "The visitor's token: a new visitor's when the request carried none, else the same visitor's (re-signed with the current key).",
+  }),
+}).meta({ id: 'PredictionReceipt' });
+export type PredictionReceipt = z.infer<typeof PredictionReceipt>;
+
+/** One GET /history item, and GET /predictions/{id}: what a stored prediction publishes. */
 export const HistoryItem = PredictionAnswer.extend({
-  clientIp: z.string().meta({ description: 'The address the upload came from.' }),
+  clientIp: z
+    .string()
+    .optional()
+    .meta({ description: "The stored client address (truncated unless configured otherwise); only in the operator's view." }),
   imageKey: z.string().nullable().meta({ description: 'Where the upload is kept in the uploads bucket; null when it is not kept.' }),
   imageSha256: z.string().meta({ description: 'SHA-256 of the upload, hex.' }),
   imageType: z.string().meta({ description: 'The detected media type of the upload, e.g. image/png.' }),
@@ -114,8 +138,14 @@ export interface PublishableRecord {
   digits: DigitReading[];
 }
 
-/** The one place that decides what of a stored record a history item shows; a new column is not published until named here. */
-export function toHistoryItem(record: PublishableRecord, imageUrl: string | null): HistoryItem {
+/** Who reads: a visitor (their own predictions) or the operator (everyone's). */
+export type Reader = 'visitor' | 'operator';
+
+/**
+ * The one place that decides what of a stored record a history item shows; a new column is not published until
+ * named here. A visitor never sees a client address, not even their own stored one.
+ */
+export function toHistoryItem(record: PublishableRecord, imageUrl: string | null, reader: Reader): HistoryItem {
   return {
     id: record.id,
     digit: record.digit,
@@ -125,7 +155,7 @@ export function toHistoryItem(record: PublishableRecord, imageUrl: string | null
     createdAt: record.createdAt,
     modelVersion: record.modelVersion,
     inputPreview: record.inputPreview,
-    clientIp: record.clientIp,
+    ...(reader === 'operator' ? { clientIp: record.clientIp } : {}),
     imageKey: record.imageKey,
     imageSha256: record.imageSha256,
     imageType: record.imageType,
@@ -179,6 +209,11 @@ export const HISTORY_QUERY_CODES = {
   digit: 'invalid_digit',
   unknown: 'invalid_query',
 } as const;
+
+/** GET and DELETE /predictions/{id}: the path parameter. An id that is not a UUID cannot exist: 404, not 400. */
+export const PredictionPath = z.object({
+  id: z.string().meta({ description: 'The prediction id, as POST /predict answered it.', example: '3f1c2a9e-7b1d-4c39-9a55-0d6c1b2e4f10' }),
+});
 
 /** GET /health: 200 when the store answers, 503 (with Retry-After) when it does not. */
 export const HealthAnswer = z

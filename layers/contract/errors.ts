@@ -16,8 +16,22 @@ export const ERROR_CODES = {
   empty_file: { status: 400, description: 'The file has no bytes.' },
   too_many_files: { status: 400, description: 'More than one file in the form.' },
   malformed_multipart: { status: 400, description: 'The multipart body cannot be read.' },
+  unauthorized: {
+    status: 401,
+    description: 'No credentials: this route needs a visitor token or the operator key, as `Authorization: Bearer <token>`.',
+  },
+  invalid_token: {
+    status: 401,
+    description:
+      'The bearer token is neither a visitor token this service signed nor the operator key (a rotated signing key ends old tokens: predict without one to get a new token).',
+  },
   forbidden: { status: 403, description: 'Refused to a browser: the local Lambda invoke port runs nothing for a page.' },
   not_found: { status: 404, description: 'No route at this method and path (answered by the HTTP front, naming no route).' },
+  prediction_not_found: {
+    status: 404,
+    description:
+      'No prediction with this id that the caller may see: it never existed, was deleted or expired, or belongs to another visitor.',
+  },
   method_not_allowed: { status: 405, description: 'The route does not take this method (answered by the HTTP front).' },
   request_timeout: { status: 408, description: 'The request body did not arrive in time (answered by the HTTP front).' },
   payload_too_large: { status: 413, description: 'The request is too large.' },

@@ -5,7 +5,7 @@
  */
 import { OpenAPIRegistry, OpenApiGeneratorV3, type RouteConfig } from '@asteasolutions/zod-to-openapi';
 import * as z from 'zod';
-import { HealthAnswer, HistoryPage, HistoryQuery, IMAGE_MEDIA_TYPES, PredictionAnswer } from './api';
+import { HealthAnswer, HistoryItem, HistoryPage, HistoryQuery, IMAGE_MEDIA_TYPES, PredictionPath, PredictionReceipt } from './api';
 import { ERROR_CODES, ErrorBody, type ErrorCode } from './errors';
 import { MAX_PIXELS_TEXT, MAX_UPLOAD_TEXT } from './limits';
 
@@ -27,6 +27,13 @@ export function buildOpenApiDocument(serverUrl?: string): ReturnType<OpenApiGene
   const registry = new OpenAPIRegistry();
   const binary = z.string().meta({ format: 'binary' });
   const serverError = errorResponse('An unexpected failure.', ['internal_error']);
+  const bearer = registry.registerComponent('securitySchemes', 'bearer', {
+    type: 'http',
+    scheme: 'bearer',
+    description: "A visitor token (the visitorToken POST /predict answered: its own predictions) or the operator key (everyone's).",
+  });
+  const withCredentials = [{ [bearer.name]: [] }];
+  const unauthorized = errorResponse('No credentials, or credentials this service did not issue.', ['unauthorized', 'invalid_token']);
 
   registry.registerPath({
     method: 'post',
@@ -36,7 +43,10 @@ export function buildOpenApiDocument(serverUrl?: string): ReturnType<OpenApiGene
     description:
       `One picture, as a multipart form with one file (any field name; "image" by convention) or as the raw body ` +
       `with its image/* type (or application/octet-stream), named by X-Filename. At most ${MAX_UPLOAD_TEXT} and ` +
-      `${MAX_PIXELS_TEXT}. The prediction is stored before it is answered.`,
+      `${MAX_PIXELS_TEXT}. The prediction is stored before it is answered. Without credentials the prediction ` +
+      `belongs to a new visitor, whose token the answer carries; with that token (Authorization: Bearer) it joins ` +
+      `that visitor's predictions.`,
+    security: [{}, ...withCredentials],
     request: {
       headers: z.object({
         'X-Filename': z.string().optional().meta({
@@ -55,8 +65,8 @@ export function buildOpenApiDocument(serverUrl?: string): ReturnType<OpenApiGene
     },
     responses: {
       200: {
-        description: 'The digit, its probabilities, and the stored prediction id.',
-        content: { 'application/json': { schema: PredictionAnswer } },
+        description: "The digit, its probabilities, the stored prediction id, and the visitor's token.",
+        content: { 'application/json': { schema: PredictionReceipt } },
       },
       400: errorResponse('No file, an empty file, or a form that cannot be read.', [
         'no_file',
@@ -64,6 +74,7 @@ export function buildOpenApiDocument(serverUrl?: string): ReturnType<OpenApiGene
         'too_many_files',
         'malformed_multipart',
       ]),
+      401: errorResponse('A bearer token this service did not issue (omit it to be served as a new visitor).', ['invalid_token']),
       413: errorResponse('Too many bytes or too many pixels.', ['file_too_large', 'too_many_pixels']),
       415: errorResponse('Not an image of a supported format.', ['unsupported_media_type', 'type_mismatch']),
       422: errorResponse('An image with no readable digit.', ['corrupt_image', 'no_digit']),
@@ -81,6 +92,8 @@ export function buildOpenApiDocument(serverUrl?: string): ReturnType<OpenApiGene
     path: '/history',
     operationId: 'history',
     summary: 'Stored predictions, newest first, one page at a time.',
+    description: "A visitor token lists that visitor's predictions only (without client addresses); the operator key lists everyone's.",
+    security: withCredentials,
     request: { query: HistoryQuery },
     responses: {
       200: { description: 'One page.', content: { 'application/json': { schema: HistoryPage } } },
@@ -90,8 +103,48 @@ export function buildOpenApiDocument(serverUrl?: string): ReturnType<OpenApiGene
         'invalid_digit',
         'invalid_cursor',
       ]),
+      401: unauthorized,
       500: serverError,
       503: errorResponse('The store cannot answer now.', ['store_unavailable']),
+    },
+  });
+
+  const notYours = errorResponse("No such prediction that the caller may see (another visitor's answers the same).", [
+    'prediction_not_found',
+  ]);
+
+  registry.registerPath({
+    method: 'get',
+    path: '/predictions/{id}',
+    operationId: 'getPrediction',
+    summary: 'One prediction, to its owner or the operator.',
+    security: withCredentials,
+    request: { params: PredictionPath },
+    responses: {
+      200: { description: 'The prediction, as a history item.', content: { 'application/json': { schema: HistoryItem } } },
+      401: unauthorized,
+      404: notYours,
+      500: serverError,
+      503: errorResponse('The store cannot answer now.', ['store_unavailable']),
+    },
+  });
+
+  registry.registerPath({
+    method: 'delete',
+    path: '/predictions/{id}',
+    operationId: 'deletePrediction',
+    summary: 'Erase one prediction (its owner or the operator): the record, and its kept upload unless another record shares it.',
+    security: withCredentials,
+    request: { params: PredictionPath },
+    responses: {
+      204: { description: 'Erased; the same request now answers 404.' },
+      401: unauthorized,
+      404: notYours,
+      500: serverError,
+      503: errorResponse('The store or the uploads bucket cannot answer now; retrying finishes the erasure.', [
+        'store_unavailable',
+        'uploads_unavailable',
+      ]),
     },
   });
 

@@ -42,6 +42,8 @@ export interface PredictionRecord {
   number: string;
   /** Each digit of `number`, left to right. Records older than numbers: empty. */
   digits: StoredDigit[];
+  /** The visitor the prediction belongs to (the id inside their token, never the token); '' for nobody's. */
+  visitorId: string;
 }
 
 export interface ListQuery {
@@ -51,6 +53,8 @@ export interface ListQuery {
   cursor?: string | undefined;
   /** Only records whose top-level digit is this one (of a number: its least confident digit). */
   digit?: number | undefined;
+  /** Only this visitor's predictions (a non-empty visitor id); everyone's when absent. */
+  visitorId?: string | undefined;
 }
 
 export interface ListPage {
@@ -60,10 +64,24 @@ export interface ListPage {
   nextCursor: string | null;
 }
 
+/**
+ * How long a store keeps a record: `retentionMs` after its createdAt (0 = forever). An expired record is never
+ * listed or read again, whether or not the store has removed its bytes yet.
+ */
+export interface RetentionOptions {
+  retentionMs: number;
+}
+
 export interface PredictionStore {
   /** Stores one record durably; resolves only once the record would survive a crash. */
   save(record: PredictionRecord): Promise<void>;
   list(query: ListQuery): Promise<ListPage>;
+  /** The record with this id, or null (never stored, deleted or expired). */
+  get(id: string): Promise<PredictionRecord | null>;
+  /** Removes the record from every table; resolves once that is durable. Deleting a deleted record does nothing. */
+  delete(record: PredictionRecord): Promise<void>;
+  /** Whether a record other than `exceptId` points at this object of the uploads bucket. */
+  imageReferenced(imageKey: string, exceptId?: string): Promise<boolean>;
   /** True when the store answers a trivial query now. Never throws. */
   ping(): Promise<boolean>;
   close(): Promise<void>;

@@ -2,13 +2,15 @@
  * The embedded store: SQLite through better-sqlite3, so a first `npm start` needs no server.
  * Durability: WAL journal with synchronous=FULL, so a record acknowledged by save() survives a crash of the
  * process or of the machine. Paging is keyset paging on (created_at, id), newest first, through indexes that
- * match both queries (all records; one digit), so a page costs the same at any depth.
+ * match every query (all records; one digit; one visitor's; one visitor's of one digit), so a page costs the
+ * same at any depth. Retention: a record older than the retention is never read (every query bounds created_at
+ * from below), and expired rows are deleted when the store opens and at most once an hour while it writes.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { decodeCursor, encodeCursor } from './cursor';
-import type { ListPage, ListQuery, PredictionRecord, PredictionStore } from './prediction-store';
+import type { ListPage, ListQuery, PredictionRecord, PredictionStore, RetentionOptions } from './prediction-store';
 import { columnDeclarations, columnNames, columnValuesByName, type FieldColumns, recordFromRow } from './record-columns';
 
 interface SqliteCursor {
@@ -46,6 +48,8 @@ const COLUMNS: FieldColumns = {
   imageType: { column: 'image_type', type: 'TEXT NOT NULL', read: text },
   imageBytes: { column: 'image_bytes', type: 'INTEGER NOT NULL', read: numeric },
   inputPreview: { column: 'input_preview', type: 'TEXT NOT NULL', read: text },
+  // A default, so that a database made before visitors existed gains the column (their records are nobody's).
+  visitorId: { column: 'visitor_id', type: "TEXT NOT NULL DEFAULT ''", read: text },
   // A number's digits (issue 13); nullable, as columns added to an existing table must be (rows from before).
   number: { column: 'number', type: 'TEXT', read: (cell) => (cell as string | null) ?? '' },
   digits: {
@@ -68,44 +72,87 @@ CREATE INDEX IF NOT EXISTS predictions_by_time ON predictions (created_at DESC, 
 CREATE INDEX IF NOT EXISTS predictions_by_digit ON predictions (digit, created_at DESC, id DESC);
 `;
 
+/** Created after any missing column is added (an older database has no visitor_id until then). */
+const INDEXES = `
+CREATE INDEX IF NOT EXISTS predictions_by_visitor ON predictions (visitor_id, created_at DESC, id DESC);
+CREATE INDEX IF NOT EXISTS predictions_by_visitor_digit ON predictions (visitor_id, digit, created_at DESC, id DESC);
+CREATE INDEX IF NOT EXISTS predictions_by_image ON predictions (image_key) WHERE image_key IS NOT NULL;
+`;
+
+/** How often a writing store deletes expired rows (reads never see them meanwhile). */
+const PURGE_EVERY_MS = 3_600_000;
+
 const INSERT = `INSERT INTO predictions (${COLUMN_LIST}) VALUES (${columnNames(COLUMNS)
   .map((name) => `@${name}`)
   .join(', ')})`;
 
-/**
- * A predictions table made before a column existed gets it added (CREATE TABLE IF NOT EXISTS leaves an
- * existing table as it is); its old rows hold null there, read back through recordFromRow's defaults.
- */
-function addMissingColumns(db: Database.Database): void {
-  const present = new Set((db.prepare('PRAGMA table_info(predictions)').all() as Array<{ name: string }>).map((c) => c.name));
-  for (const [name, type] of columnDeclarations(COLUMNS)) {
-    if (!present.has(name)) db.exec(`ALTER TABLE predictions ADD COLUMN ${name} ${type}`);
-  }
-}
-
 export class SqliteStore implements PredictionStore {
   private readonly db: Database.Database;
   private readonly insert: Database.Statement;
+  private readonly retentionMs: number;
+  private lastPurge = 0;
 
-  constructor(path: string) {
+  constructor(path: string, options: RetentionOptions = { retentionMs: 0 }) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.retentionMs = options.retentionMs;
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
-    addMissingColumns(this.db);
+    this.addMissingColumns();
+    this.db.exec(INDEXES);
     this.insert = this.db.prepare(INSERT);
+    this.purgeExpired();
+  }
+
+  /** Columns of the table that a database made by an older version lacks (each has a default). */
+  private addMissingColumns(): void {
+    const present = new Set((this.db.prepare('PRAGMA table_info(predictions)').all() as Array<{ name: string }>).map((c) => c.name));
+    for (const [name, type] of columnDeclarations(COLUMNS)) {
+      if (!present.has(name)) this.db.exec(`ALTER TABLE predictions ADD COLUMN ${name} ${type}`);
+    }
+  }
+
+  /** The oldest createdAt still kept, or '' when records are kept forever (every ISO date is >= ''). */
+  private cutoff(): string {
+    return this.retentionMs > 0 ? new Date(Date.now() - this.retentionMs).toISOString() : '';
+  }
+
+  private purgeExpired(): void {
+    this.lastPurge = Date.now();
+    if (this.retentionMs > 0) this.db.prepare('DELETE FROM predictions WHERE created_at < ?').run(this.cutoff());
   }
 
   async save(record: PredictionRecord): Promise<void> {
     this.insert.run(columnValuesByName(COLUMNS, record));
+    if (Date.now() - this.lastPurge > PURGE_EVERY_MS) this.purgeExpired();
+  }
+
+  async get(id: string): Promise<PredictionRecord | null> {
+    const row = this.db.prepare(`SELECT ${COLUMN_LIST} FROM predictions WHERE id = ? AND created_at >= ?`).get(id, this.cutoff()) as
+      | Row
+      | undefined;
+    return row ? recordFromRow(COLUMNS, (column) => row[column]) : null;
+  }
+
+  async delete(record: PredictionRecord): Promise<void> {
+    this.db.prepare('DELETE FROM predictions WHERE id = ?').run(record.id);
+  }
+
+  async imageReferenced(imageKey: string, exceptId = ''): Promise<boolean> {
+    const sql = 'SELECT 1 FROM predictions WHERE image_key = ? AND id != ? AND created_at >= ? LIMIT 1';
+    return this.db.prepare(sql).get(imageKey, exceptId, this.cutoff()) !== undefined;
   }
 
   async list(query: ListQuery): Promise<ListPage> {
     const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, isSqliteCursor);
-    const where: string[] = [];
-    const params: Record<string, unknown> = { limit: query.limit + 1 };
+    const where: string[] = ['created_at >= @cutoff'];
+    const params: Record<string, unknown> = { limit: query.limit + 1, cutoff: this.cutoff() };
+    if (query.visitorId !== undefined) {
+      where.push('visitor_id = @visitor');
+      params.visitor = query.visitorId;
+    }
     if (query.digit !== undefined) {
       where.push('digit = @digit');
       params.digit = query.digit;
@@ -115,7 +162,7 @@ export class SqliteStore implements PredictionStore {
       params.c = after.c;
       params.i = after.i;
     }
-    const sql = `SELECT ${COLUMN_LIST} FROM predictions ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+    const sql = `SELECT ${COLUMN_LIST} FROM predictions WHERE ${where.join(' AND ')}
       ORDER BY created_at DESC, id DESC LIMIT @limit`;
     const rows = this.db.prepare(sql).all(params) as Row[];
     const page = rows.slice(0, query.limit).map((row) => recordFromRow(COLUMNS, (column) => row[column]));

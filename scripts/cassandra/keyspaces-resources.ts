@@ -58,7 +58,7 @@ export function renderKeyspacesResources(): string {
       `      TableName: ${table.name}`,
       '      PartitionKeyColumns:',
       ...table.partitionKey.flatMap((c) => [`        - ColumnName: ${c}`, `          ColumnType: ${type(c)}`]),
-      '      ClusteringKeyColumns:',
+      ...(table.clusteringDesc.length === 0 ? [] : ['      ClusteringKeyColumns:']),
       ...table.clusteringDesc.flatMap((c) => [
         '        - Column:',
         `            ColumnName: ${c}`,
@@ -70,7 +70,14 @@ export function renderKeyspacesResources(): string {
     if (regular.length > 0) {
       lines.push('      RegularColumns:', ...regular.flatMap(([n, t]) => [`        - ColumnName: ${n}`, `          ColumnType: '${t}'`]));
     }
-    lines.push('      BillingMode:', '        Mode: ON_DEMAND', '      PointInTimeRecoveryEnabled: true');
+    lines.push(
+      '      BillingMode:',
+      '        Mode: ON_DEMAND',
+      '      PointInTimeRecoveryEnabled: true',
+      // Enables TTL on the table, which the store's USING TTL needs on Keyspaces; RETENTION_DAYS in seconds.
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a serverless variable in the generated YAML, not a template.
+      '      DefaultTimeToLive: ${file(resources/retention.js):keyspacesDefaultTtl}',
+    );
   }
   lines.push('Outputs:', '  KeyspaceName:', '    Value:', '      Ref: DigitsKeyspace');
   return `${lines.join('\n')}\n`;

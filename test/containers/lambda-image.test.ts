@@ -17,6 +17,7 @@ import { Client } from 'cassandra-driver';
 import { engineRun } from '../../scripts/containers/engine';
 import { ensureCassandraImage, ensureServiceImage } from '../../scripts/containers/images';
 import { type FunctionContainer, parseReports, startFunctionContainer } from '../../scripts/containers/lambda-container';
+import { loadOrCreateLocalKeys } from '../../scripts/local-keys';
 import { plainDigit } from '../../tools/digit-images';
 import { httpEvent, predictEvent } from '../../tools/events';
 import { freePort } from '../../tools/ports';
@@ -40,8 +41,13 @@ interface Prediction {
 }
 
 /** Predicts two digits (multipart, raw PNG), lists them, checks health; returns what the functions answered. */
-async function predictListAndCheck(env: Record<string, string>, volumes: string[] = []): Promise<void> {
+async function predictListAndCheck(storeEnv: Record<string, string>, storeVolumes: string[] = []): Promise<void> {
   const started: FunctionContainer[] = [];
+  // The two secrets as files mounted read-only (in the cloud: SSM parameters, read at the same moment).
+  const keysDir = mkdtempSync(join(tmpdir(), 'digit-image-keys-'));
+  const keys = loadOrCreateLocalKeys(keysDir);
+  const env = { ...storeEnv, OPERATOR_KEY_FILE: '/keys/operator-key', VISITOR_SIGNING_KEY_FILE: '/keys/visitor-signing-key' };
+  const volumes = [...storeVolumes, `${keysDir}:/keys:ro`];
   try {
     const [predict, history, health] = await Promise.all(
       ['functions/predict.handler', 'functions/history.handler', 'functions/health.handler'].map(async (handler) => {
@@ -70,7 +76,9 @@ async function predictListAndCheck(env: Record<string, string>, volumes: string[
     const second = raw.body as Prediction;
     assert.equal(second.digit, rawDigit.label);
 
-    const listed = await history.invoke(httpEvent({ path: '/history', query: { limit: '10' } }));
+    const listed = await history.invoke(
+      httpEvent({ path: '/history', query: { limit: '10' }, headers: { authorization: `Bearer ${keys.operatorKey}` } }),
+    );
     assert.equal(listed.statusCode, 200, JSON.stringify(listed.body));
     const ids = (listed.body as { items: Array<{ id: string }> }).items.map((item) => item.id);
     assert.deepEqual(ids.slice(0, 2), [second.id, first.id], 'history lists both predictions, newest first');
@@ -101,6 +109,7 @@ async function predictListAndCheck(env: Record<string, string>, volumes: string[
     throw err;
   } finally {
     await Promise.all(started.map((fn) => fn.stop()));
+    rmSync(keysDir, { recursive: true, force: true });
   }
 }
 

@@ -19,18 +19,19 @@ let ports: StackPorts;
 let stack: RunningStack;
 const log = (msg: string): void => console.error(`[stack test] ${msg}`);
 
-async function predict(apiUrl: string): Promise<{ id: string; digit: number; label: number }> {
+async function predict(apiUrl: string): Promise<{ id: string; digit: number; label: number; visitorToken: string }> {
   const digit = await plainDigit(2);
   const form = new FormData();
   form.append('image', new Blob([new Uint8Array(digit.bytes)], { type: digit.mediaType }), 'two.png');
   const response = await fetch(`${apiUrl}/predict`, { method: 'POST', body: form });
-  const body = (await response.json()) as { id: string; digit: number };
+  const body = (await response.json()) as { id: string; digit: number; visitorToken: string };
   assert.equal(response.status, 200, JSON.stringify(body));
   return { ...body, label: digit.label };
 }
 
-async function historyIds(apiUrl: string): Promise<string[]> {
-  const response = await fetch(`${apiUrl}/history?limit=50`);
+/** The visitor's history: the token is signed with the key kept in the service's .local volume, so it outlives down and up. */
+async function historyIds(apiUrl: string, visitorToken: string): Promise<string[]> {
+  const response = await fetch(`${apiUrl}/history?limit=50`, { headers: { authorization: `Bearer ${visitorToken}` } });
   const body = (await response.json()) as { items: Array<{ id: string }> };
   assert.equal(response.status, 200, JSON.stringify(body));
   return body.items.map((item) => item.id);
@@ -54,12 +55,14 @@ after(async () => {
 
 describe('the Compose stack', { timeout: 20 * 60_000 }, () => {
   let recorded = '';
+  let token = '';
 
   it('predicts a digit over HTTP and lists it in the history, stored in the Cassandra container', async () => {
     const made = await predict(stack.apiUrl);
     assert.equal(made.digit, made.label);
     recorded = made.id;
-    assert.ok((await historyIds(stack.apiUrl)).includes(recorded));
+    token = made.visitorToken;
+    assert.ok((await historyIds(stack.apiUrl, token)).includes(recorded));
     const health = (await (await fetch(`${stack.apiUrl}/health`)).json()) as { store?: { kind?: string; ok?: boolean } };
     assert.deepEqual(health.store, { kind: 'cassandra', ok: true }, 'the service reports the Cassandra store');
   });
@@ -75,6 +78,6 @@ describe('the Compose stack', { timeout: 20 * 60_000 }, () => {
     assert.ok(recorded, 'a record was made by the first test');
     await compose(project, ['down'], stack.env, { echo: false });
     stack = await stackUp({ project, ports, log });
-    assert.ok((await historyIds(stack.apiUrl)).includes(recorded), 'the record made before down is listed after up');
+    assert.ok((await historyIds(stack.apiUrl, token)).includes(recorded), 'the record made before down is listed after up');
   });
 });

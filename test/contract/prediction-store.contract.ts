@@ -13,6 +13,11 @@ export interface StoreUnderTest {
   cleanup(): Promise<void>;
 }
 
+/** How a test wants its store: `retentionMs` as the store's RetentionOptions (0 or absent: keep forever). */
+export interface StoreOptions {
+  retentionMs?: number;
+}
+
 /** The order every store lists in: createdAt descending, then id descending. */
 export function byNewest(a: PredictionRecord, b: PredictionRecord): number {
   if (a.createdAt !== b.createdAt) return a.createdAt < b.createdAt ? 1 : -1;
@@ -25,12 +30,13 @@ export async function readAll(
   limit: number,
   digit?: number,
   maxPages = 1000,
+  visitorId?: string,
 ): Promise<{ items: PredictionRecord[]; pages: number }> {
   const items: PredictionRecord[] = [];
   let cursor: string | undefined;
   let pages = 0;
   do {
-    const page = await store.list({ limit, cursor, digit });
+    const page = await store.list({ limit, cursor, digit, visitorId });
     assert.ok(page.items.length <= limit, `a page holds at most ${limit} items`);
     items.push(...page.items);
     pages += 1;
@@ -40,10 +46,10 @@ export async function readAll(
   return { items, pages };
 }
 
-export function describeStoreContract(name: string, makeStore: () => Promise<StoreUnderTest>): void {
+export function describeStoreContract(name: string, makeStore: (options?: StoreOptions) => Promise<StoreUnderTest>): void {
   describe(`PredictionStore contract: ${name}`, () => {
-    const withStore = (fn: (store: PredictionStore) => Promise<void>) => async () => {
-      const { store, cleanup } = await makeStore();
+    const withStore = (fn: (store: PredictionStore) => Promise<void>, options?: StoreOptions) => async () => {
+      const { store, cleanup } = await makeStore(options);
       try {
         await fn(store);
       } finally {
@@ -69,10 +75,13 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
           confidence: 0.5,
           imageKey: 'uploads/ab/abcdef.png',
           clientIp: '2001:db8::1',
+          visitorId: 'AAAAAAAAAAAAAAAAAAAAAA',
         });
         await store.save(record);
         const page = await store.list({ limit: 5 });
         assert.deepEqual(page.items, [record]);
+        assert.deepEqual(await store.get(record.id), record);
+        assert.deepEqual((await store.list({ limit: 5, visitorId: record.visitorId })).items, [record]);
       }),
     );
 
@@ -109,6 +118,126 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         assert.deepEqual((await store.list({ limit: 5, digit: 0 })).items, [record]);
         assert.deepEqual((await store.list({ limit: 5, digit: 4 })).items, []);
       }),
+    );
+
+    it(
+      "lists a visitor's own records only, newest first, with the digit filter and cursor paging, each once",
+      withStore(async (store) => {
+        const [alice, bob] = ['alice_aaaaaaaaaaaaaaaaa', 'bob_bbbbbbbbbbbbbbbbbbb'];
+        const records = makeTimeline(30).map((record, i) => ({ ...record, visitorId: i % 3 === 0 ? bob : i % 3 === 1 ? alice : '' }));
+        for (const record of records) await store.save(record);
+
+        const own = (await readAll(store, 4, undefined, 1000, alice)).items;
+        assert.deepEqual(
+          own.map((r) => r.id),
+          records
+            .filter((r) => r.visitorId === alice)
+            .sort(byNewest)
+            .map((r) => r.id),
+        );
+        for (const digit of [1, 4]) {
+          const filtered = (await readAll(store, 2, digit, 1000, alice)).items;
+          assert.deepEqual(
+            filtered.map((r) => r.id),
+            records
+              .filter((r) => r.visitorId === alice && r.digit === digit)
+              .sort(byNewest)
+              .map((r) => r.id),
+            `alice's ${digit}s`,
+          );
+        }
+        assert.deepEqual(await store.list({ limit: 5, visitorId: 'nobody_nnnnnnnnnnnnnnnn' }), { items: [], nextCursor: null });
+        // Everyone's history still holds every record.
+        assert.equal((await readAll(store, 50)).items.length, records.length);
+      }),
+    );
+
+    it(
+      "never continues another visitor's cursor into their records",
+      withStore(async (store) => {
+        const [alice, bob] = ['alice_aaaaaaaaaaaaaaaaa', 'bob_bbbbbbbbbbbbbbbbbbb'];
+        for (const record of makeTimeline(6)) await store.save({ ...record, visitorId: bob });
+        const bobs = await store.list({ limit: 2, visitorId: bob });
+        assert.ok(bobs.nextCursor);
+        const tried = await store.list({ limit: 2, visitorId: alice, cursor: bobs.nextCursor }).then(
+          (page) => page.items,
+          (error: unknown) => {
+            assert.ok(error instanceof HttpError && error.statusCode === 400, String(error));
+            return [];
+          },
+        );
+        assert.deepEqual(tried, [], "alice's page holds none of bob's records");
+      }),
+    );
+
+    it(
+      'reads one record by id, and null for an id it does not hold',
+      withStore(async (store) => {
+        const [a, b] = [makeRecord({ digit: 3 }), makeRecord({ digit: 8 })];
+        await store.save(a);
+        await store.save(b);
+        assert.deepEqual(await store.get(b.id), b);
+        assert.equal(await store.get(makeRecord().id), null);
+      }),
+    );
+
+    it(
+      'deletes a record from every list and read, leaving the others; deleting it again does nothing',
+      withStore(async (store) => {
+        const visitor = 'carol_ccccccccccccccccc';
+        const shared = 'uploads/aa/shared.png';
+        const gone = makeRecord({ digit: 6, visitorId: visitor, imageKey: shared });
+        const kept = makeRecord({ digit: 6, visitorId: visitor, imageKey: shared, createdAt: new Date(Date.now() - 1000).toISOString() });
+        await store.save(gone);
+        await store.save(kept);
+        assert.equal(await store.imageReferenced(shared, gone.id), true, 'the other record points at it');
+
+        await store.delete(gone);
+        assert.equal(await store.get(gone.id), null);
+        for (const query of [{}, { digit: 6 }, { visitorId: visitor }, { visitorId: visitor, digit: 6 }]) {
+          const ids = (await store.list({ limit: 10, ...query })).items.map((r) => r.id);
+          assert.deepEqual(ids, [kept.id], JSON.stringify(query));
+        }
+        assert.equal(await store.imageReferenced(shared, kept.id), false, 'no record but the excepted one points at it');
+        assert.equal(await store.imageReferenced(shared), true);
+        await store.delete(gone);
+        await store.delete(kept);
+        assert.equal(await store.imageReferenced(shared), false);
+        assert.deepEqual(await store.list({ limit: 10 }), { items: [], nextCursor: null });
+      }),
+    );
+
+    it(
+      'lets a record expire at the end of the retention: never listed or read after it',
+      withStore(
+        async (store) => {
+          const visitor = 'dave_ddddddddddddddddd';
+          // 2 s of life left; one record well within the retention beside it.
+          const expiring = makeRecord({
+            visitorId: visitor,
+            imageKey: 'uploads/bb/x.png',
+            createdAt: new Date(Date.now() - 58_000).toISOString(),
+          });
+          const fresh = makeRecord({ visitorId: visitor });
+          await store.save(expiring);
+          await store.save(fresh);
+          assert.deepEqual(
+            (await store.list({ limit: 10, visitorId: visitor })).items.map((r) => r.id),
+            [fresh.id, expiring.id],
+          );
+          await new Promise((resolve) => setTimeout(resolve, 3500));
+          assert.equal(await store.get(expiring.id), null);
+          assert.equal(await store.imageReferenced('uploads/bb/x.png'), false);
+          for (const query of [{}, { visitorId: visitor }, { digit: expiring.digit }]) {
+            assert.deepEqual(
+              (await store.list({ limit: 10, ...query })).items.map((r) => r.id),
+              [fresh.id],
+              JSON.stringify(query),
+            );
+          }
+        },
+        { retentionMs: 60_000 },
+      ),
     );
 
     it(

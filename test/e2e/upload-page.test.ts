@@ -4,7 +4,10 @@
  * them. A person's paths: choose, drop and paste a file, draw a digit, read the history (filter, more pages),
  * and get a clear message for a file that is not an image; an error takes the previous result away and Clear
  * dismisses it; pictures chosen while another is read wait their turn; the upload limit is said in MiB; the
- * page runs under a CSP without inline script. A file name written as HTML is shown as text and never run. Screenshots (desktop and phone widths) go to test/e2e/screenshots/ (git-ignored).
+ * page runs under a CSP without inline script. A file name written as HTML is shown as text and never run.
+ * The history is the browser's own (its visitor token in localStorage), each entry with a Delete button; the
+ * operator view shows everyone's while the operator key is entered (sessionStorage only). Screenshots (desktop
+ * and phone widths) go to test/e2e/screenshots/ (git-ignored).
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -21,7 +24,7 @@ import type { LocalS3 } from '../../scripts/s3-local';
 import { CHROMIUM, CHROMIUM_ARGS, CHROMIUM_MISSING } from '../../tools/chromium';
 import { plainDigit, redrawnDigit } from '../../tools/digit-images';
 import { ROOT } from '../../tools/root';
-import { type OfflineService, type ServiceWithBuckets, startWithBuckets } from '../../tools/service';
+import { type OfflineService, operatorAuth, type ServiceWithBuckets, startWithBuckets } from '../../tools/service';
 
 const SHOTS = join(__dirname, 'screenshots');
 const XSS_NAME = '<img src=x onerror=alert(1)>.png';
@@ -67,16 +70,26 @@ describe('the upload page in headless Chromium', () => {
     await page.waitForFunction(() => !/Loading/.test(document.getElementById('history-status')?.textContent ?? ''));
   }
 
+  /** Everyone's history, as the operator sees it. */
   async function historyItems(query = 'limit=100'): Promise<HistoryItem[]> {
-    const response = await fetch(`${service.url}/history?${query}`);
+    const response = await fetch(`${service.url}/history?${query}`, { headers: operatorAuth(service.url) });
     return HistoryPage.parse(await response.json()).items;
   }
 
-  async function postDirect(bytes: Buffer, filename: string, type = 'image/png'): Promise<void> {
+  /** The visitor token the page keeps. */
+  function pageToken(): Promise<string | null> {
+    return page.evaluate(() => localStorage.getItem('digit.visitorToken'));
+  }
+
+  /** A prediction sent around the page: as the page's visitor (as curl reusing its token would), or as a stranger. */
+  async function postDirect(bytes: Buffer, filename: string, type = 'image/png', as: 'page' | 'stranger' = 'page'): Promise<string> {
     const form = new FormData();
     form.append('image', new Blob([new Uint8Array(bytes)], { type }), filename);
-    const response = await fetch(`${service.url}/predict`, { method: 'POST', body: form });
-    assert.equal(response.status, 200, await response.text());
+    const token = as === 'page' ? await pageToken() : null;
+    const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+    const response = await fetch(`${service.url}/predict`, { method: 'POST', body: form, headers });
+    assert.equal(response.status, 200, await response.clone().text());
+    return ((await response.json()) as { id: string }).id;
   }
 
   async function waitForResult(previousStatus: string | undefined): Promise<void> {
@@ -256,6 +269,58 @@ describe('the upload page in headless Chromium', () => {
     await page.selectOption('#filter', '1');
     await page.waitForFunction(() => /shown/.test(document.getElementById('history-status')?.textContent ?? ''));
     assert.deepEqual(await page.locator('#history .h-file').allTextContents(), ['pasted.png']);
+  });
+
+  it("shows this browser's predictions only, and deletes one with its button", async () => {
+    const strangerId = await postDirect((await plainDigit(5)).bytes, 'someone-else.png', 'image/png', 'stranger');
+    const ownId = await postDirect((await plainDigit(6)).bytes, 'mine-to-delete.png');
+    await openPage();
+    const names = await page.locator('#history .h-file').allTextContents();
+    assert.equal(names[0], 'mine-to-delete.png');
+    assert.ok(!names.includes('someone-else.png'), "another visitor's prediction is listed");
+    assert.equal(await page.textContent('#history-title'), 'Your predictions');
+
+    await page
+      .locator('#history li')
+      .first()
+      .getByRole('button', { name: /Delete/ })
+      .click();
+    await page.waitForFunction(() => /Deleted/.test(document.getElementById('history-status')?.textContent ?? ''));
+    assert.ok(!(await page.locator('#history .h-file').allTextContents()).includes('mine-to-delete.png'));
+    const token = await pageToken();
+    const gone = await fetch(`${service.url}/predictions/${ownId}`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(gone.status, 404);
+    assert.ok(
+      (await historyItems()).some((item) => item.id === strangerId),
+      "the stranger's prediction is still stored",
+    );
+  });
+
+  it("shows everyone's predictions in the operator view while the key is entered, keeping it for the tab only", async () => {
+    await openPage();
+    await page.click('#operator summary');
+    await page.fill('#operator-key', 'op_not-the-key-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx');
+    await page.click('#operator-form button[type="submit"]');
+    await page.waitForFunction(() => /not accepted/.test(document.getElementById('history-status')?.textContent ?? ''));
+
+    await page.fill('#operator-key', service.operatorKey as string);
+    await page.click('#operator-form button[type="submit"]');
+    await page.waitForFunction(() => /shown/.test(document.getElementById('history-status')?.textContent ?? ''));
+    assert.match((await page.textContent('#history-title')) ?? '', /operator/);
+    assert.ok((await page.locator('#history .h-file').allTextContents()).includes('someone-else.png'));
+    assert.match((await page.locator('#history .h-time').first().textContent()) ?? '', /from 127\.0\.0\.0/);
+    const stored = await page.evaluate(() => ({
+      session: sessionStorage.getItem('digit.operatorKey'),
+      local: Object.keys(localStorage),
+    }));
+    assert.equal(stored.session, service.operatorKey);
+    assert.deepEqual(stored.local, ['digit.visitorToken'], 'the operator key is not in localStorage');
+
+    await page.click('#operator-leave');
+    await page.waitForFunction(() => /Your predictions/.test(document.getElementById('history-title')?.textContent ?? ''));
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('digit.operatorKey')), null);
+    await page.waitForFunction(() => /shown/.test(document.getElementById('history-status')?.textContent ?? ''));
+    assert.ok(!(await page.locator('#history .h-file').allTextContents()).includes('someone-else.png'));
   });
 
   it('explains a file that is not an image, a blank picture and an empty file, and stores none of them', async () => {

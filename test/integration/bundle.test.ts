@@ -11,11 +11,13 @@
  * finds its model and its wasm binaries, and loads its native externals from its own node_modules.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { HANDLERS } from '../../scripts/bundle';
+import { loadOrCreateLocalKeys } from '../../scripts/local-keys';
 import { dropKeyspaces, freshKeyspace, type LocalCassandra, localCassandra } from '../../tools/cassandra';
 import { plainDigit } from '../../tools/digit-images';
 import { httpEvent, predictEvent } from '../../tools/events';
@@ -25,6 +27,8 @@ import { type BundledTaskRoot, bundledTaskRoot, type ContainerRun, type HandlerN
 
 let cassandra: LocalCassandra | undefined;
 let task: BundledTaskRoot | undefined;
+/** The operator key and the signing key, as files the functions read at cold start (scripts/local-keys.ts). */
+const keys = loadOrCreateLocalKeys(mkdtempSync(join(tmpdir(), 'bundle-keys-')));
 let taskRoot: string;
 const keyspaces: string[] = [];
 
@@ -46,6 +50,7 @@ function cassandraEnv(backend: string): Record<string, string> {
     CASSANDRA_TIMEOUT_MS: '15000',
     INFERENCE_BACKEND: backend,
     LOG_LEVEL: 'warn',
+    ...keys.env,
   };
 }
 
@@ -56,6 +61,7 @@ before(async () => {
 });
 
 after(async () => {
+  rmSync(dirname(keys.operatorKeyFile), { recursive: true, force: true });
   if (cassandra) await dropKeyspaces(cassandra.contactPoints, keyspaces);
   await cassandra?.stop();
   task?.remove();
@@ -72,6 +78,8 @@ interface Run {
 /** Three containers, as three functions in the cloud: predict (multipart, then a raw image/png), history, health. */
 async function predictThenHistory(backend: string): Promise<Run> {
   const env = cassandraEnv(backend);
+  // Two anonymous predictions are two visitors': the operator's history lists both.
+  const operator = { authorization: `Bearer ${keys.operatorKey}` };
   const digit = await plainDigit(0);
   const raw = await plainDigit(1);
   const predict = await invoke(
@@ -84,7 +92,10 @@ async function predictThenHistory(backend: string): Promise<Run> {
   );
   const history = await invoke(
     'history',
-    [httpEvent({ path: '/history', query: { limit: '10' } }), httpEvent({ path: '/history', query: { digit: String(digit.label) } })],
+    [
+      httpEvent({ path: '/history', query: { limit: '10' }, headers: operator }),
+      httpEvent({ path: '/history', query: { digit: String(digit.label) }, headers: operator }),
+    ],
     env,
   );
   const health = await invoke('health', [httpEvent({ path: '/health' })], env);

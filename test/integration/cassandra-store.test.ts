@@ -14,7 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { Client } from 'cassandra-driver';
 import { HttpError, ServiceUnavailableError } from '../../layers/errors';
 import { type CassandraConfig, readCassandraConfig } from '../../layers/store/cassandra/config';
-import { ADDED_COLUMNS, RECORD_COLUMNS, schemaStatements } from '../../layers/store/cassandra/schema';
+import { RECORD_COLUMNS, schemaStatements, TABLES } from '../../layers/store/cassandra/schema';
 import { type CassandraStore, createCassandraStore } from '../../layers/store/cassandra/store';
 import { columnNames, columnValues } from '../../layers/store/record-columns';
 import { type LocalCassandra, localCassandra } from '../../tools/cassandra';
@@ -47,25 +47,73 @@ after(async () => {
 });
 
 /** A store on this run's keyspace; `bucketMs` shrinks the time buckets so that a test spans several. */
-async function openStore(overrides: Partial<CassandraConfig> = {}): Promise<CassandraStore> {
-  const store = createCassandraStore({ ...baseConfig, ...overrides });
+async function openStore(overrides: Partial<CassandraConfig> = {}, retentionMs = 0): Promise<CassandraStore> {
+  const store = createCassandraStore({ ...baseConfig, ...overrides }, { retentionMs });
   await store.init();
   return store;
 }
 
 async function emptyTables(): Promise<void> {
-  for (const table of ['predictions_by_time', 'predictions_by_digit', 'prediction_buckets']) {
+  for (const table of TABLES.map((t) => t.name)) {
     await admin.execute(`TRUNCATE ${keyspace}.${table}`);
   }
 }
 
-describeStoreContract('CassandraStore (real node)', async () => {
-  const store = await openStore();
+describeStoreContract('CassandraStore (real node)', async (options) => {
+  const store = await openStore({}, options?.retentionMs ?? 0);
   await emptyTables();
   return { store, cleanup: () => store.close() };
 });
 
 describe('CassandraStore on a real node', () => {
+  it("upgrades a keyspace made before visitors: adds visitor_id and the new tables, and serves the old rows as nobody's", async () => {
+    const old = `${keyspace}_old`;
+    // The old schema: today's, without the visitor column on the two record tables and without the new tables.
+    const config = { ...baseConfig, keyspace: old };
+    for (const statement of schemaStatements(config)) {
+      if (/predictions_by_(visitor|id)|prediction_images/.test(statement)) continue;
+      await admin.execute(statement);
+    }
+    for (const table of ['predictions_by_time', 'predictions_by_digit']) await admin.execute(`ALTER TABLE ${old}.${table} DROP visitor_id`);
+    const legacy = makeRecord({ digit: 2 });
+    const bucket = Math.floor(Date.parse(legacy.createdAt) / config.bucketMs);
+    const columns =
+      'bucket, id, created_at, filename, digit, confidence, probabilities, model_version, client_ip, image_key, image_sha256, image_type, image_bytes, input_preview';
+    const values = [
+      bucket,
+      legacy.id,
+      new Date(legacy.createdAt),
+      legacy.filename,
+      legacy.digit,
+      legacy.confidence,
+      legacy.probabilities,
+      legacy.modelVersion,
+      legacy.clientIp,
+      legacy.imageKey,
+      legacy.imageSha256,
+      legacy.imageType,
+      legacy.imageBytes,
+      legacy.inputPreview,
+    ];
+    await admin.execute(`INSERT INTO ${old}.predictions_by_time (${columns}) VALUES (${values.map(() => '?').join(', ')})`, values, {
+      prepare: true,
+    });
+    await admin.execute(`INSERT INTO ${old}.prediction_buckets (scope, bucket) VALUES ('all', ?)`, [bucket], { prepare: true });
+
+    const store = createCassandraStore(config);
+    try {
+      await store.init();
+      assert.deepEqual((await store.list({ limit: 5 })).items, [{ ...legacy, visitorId: '' }]);
+      const mine = makeRecord({ visitorId: 'frank_fffffffffffffffff' });
+      await store.save(mine);
+      assert.deepEqual((await store.list({ limit: 5, visitorId: mine.visitorId })).items, [mine]);
+      assert.deepEqual(await store.get(mine.id), mine);
+    } finally {
+      await store.close();
+      await admin.execute(`DROP KEYSPACE IF EXISTS ${old}`);
+    }
+  });
+
   it('pages newest first across time-bucket boundaries and over empty buckets, each record once', async () => {
     // Minute buckets; records 13 s apart for ~6 minutes, some exactly on a bucket's first and last millisecond,
     // and a few days earlier, so that pages start, end and continue in different buckets and skip empty ones.
@@ -231,6 +279,7 @@ describe('CassandraStore when the cluster cannot be reached', () => {
 
 describe('CassandraStore on tables made before numbers were read', () => {
   const old = `${keyspace}_old`;
+  const ADDED_COLUMNS = ['number', 'digits'];
   after(async () => {
     await admin.execute(`DROP KEYSPACE IF EXISTS ${old}`).catch((err: unknown) => console.error('drop keyspace:', err));
   });

@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { ERROR_CODES, ErrorBody, HealthAnswer, type HistoryItem, HistoryPage, PredictionAnswer } from '../../layers/contract';
 import { linedPaperDigit, numberPicture, plainDigit, redrawnDigit } from '../../tools/digit-images';
 import { ROOT } from '../../tools/root';
-import { type OfflineService, startOffline } from '../../tools/service';
+import { type OfflineService, operatorAuth, startOffline } from '../../tools/service';
 
 async function upload(base: string, bytes: Buffer, filename: string, field = 'image', type = 'image/png'): Promise<Response> {
   const form = new FormData();
@@ -26,7 +26,7 @@ async function allHistory(base: string): Promise<HistoryItem[]> {
   let cursor: string | null = null;
   do {
     const query: string = cursor ? `limit=100&cursor=${encodeURIComponent(cursor)}` : 'limit=100';
-    const response = await fetch(`${base}/history?${query}`);
+    const response = await fetch(`${base}/history?${query}`, { headers: operatorAuth(base) });
     assert.equal(response.status, 200);
     const page = HistoryPage.parse(await response.json());
     items.push(...page.items);
@@ -112,7 +112,7 @@ for (const store of stores) {
             }),
           400,
         ],
-        ['bad limit', () => fetch(`${base}/history?limit=500`), 400],
+        ['bad limit', () => fetch(`${base}/history?limit=500`, { headers: operatorAuth(base) }), 400],
       ];
       for (const [name, send, status] of cases) {
         const response = await send();
@@ -188,7 +188,9 @@ for (const store of stores) {
       }
       // ?digit= filters by the top-level digit.
       const first = history.find((h) => h.id === ids[0]) as HistoryItem;
-      const filtered = HistoryPage.parse(await (await fetch(`${base}/history?limit=100&digit=${first.digit}`)).json());
+      const filtered = HistoryPage.parse(
+        await (await fetch(`${base}/history?limit=100&digit=${first.digit}`, { headers: operatorAuth(base) })).json(),
+      );
       assert.ok(filtered.items.some((h) => h.id === first.id));
       assert.ok(filtered.items.every((h) => h.digit === first.digit));
     });
@@ -198,7 +200,7 @@ for (const store of stores) {
       assert.equal(response.status, 200);
       const document = (await response.json()) as { openapi: string; paths: Record<string, object> };
       assert.match(document.openapi, /^3\./);
-      assert.deepEqual(Object.keys(document.paths).sort(), ['/health', '/history', '/openapi.json', '/predict']);
+      assert.deepEqual(Object.keys(document.paths).sort(), ['/health', '/history', '/openapi.json', '/predict', '/predictions/{id}']);
     });
   });
 }

@@ -14,7 +14,7 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { type HistoryItem, HistoryPage } from '../../layers/contract';
 import type { LocalS3 } from '../../scripts/s3-local';
 import { plainDigit, redrawnDigit } from '../../tools/digit-images';
-import { type ServiceWithBuckets, startWithBuckets } from '../../tools/service';
+import { operatorAuth, type ServiceWithBuckets, startWithBuckets } from '../../tools/service';
 
 function upload(base: string, bytes: Buffer, filename: string, type: string): Promise<Response> {
   const form = new FormData();
@@ -23,7 +23,7 @@ function upload(base: string, bytes: Buffer, filename: string, type: string): Pr
 }
 
 async function history(base: string): Promise<HistoryItem[]> {
-  const response = await fetch(`${base}/history?limit=100`);
+  const response = await fetch(`${base}/history?limit=100`, { headers: operatorAuth(base) });
   assert.equal(response.status, 200);
   return HistoryPage.parse(await response.json()).items;
 }

@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { DigitForm } from '../../tools/digit-images';
+import { operatorAuth } from '../../tools/service';
 import { sleep } from '../../tools/sleep';
 
 export interface Answer {
@@ -90,7 +91,7 @@ export interface HistoryItem {
   createdAt: string;
 }
 
-/** Every item of /history, newest first, page by page (limit 100) through nextCursor. */
+/** Every item of /history (everyone's: as the operator), newest first, page by page (limit 100) through nextCursor. */
 export async function allHistory(base: string, query = ''): Promise<HistoryItem[]> {
   const items: HistoryItem[] = [];
   let cursor: string | null = null;
@@ -98,12 +99,13 @@ export async function allHistory(base: string, query = ''): Promise<HistoryItem[
     const params = new URLSearchParams(query);
     params.set('limit', '100');
     if (cursor) params.set('cursor', cursor);
-    let response = await fetch(`${base}/history?${params.toString()}`, { signal: AbortSignal.timeout(30_000) });
+    const headers = operatorAuth(base);
+    let response = await fetch(`${base}/history?${params.toString()}`, { headers, signal: AbortSignal.timeout(30_000) });
     // A 503 says "retry shortly" (a node just back, its connections not yet open): do so, as a client would.
     for (let retries = 0; response.status === 503 && retries < 5; retries += 1) {
       await response.arrayBuffer();
       await sleep(Math.min(5, Number(response.headers.get('retry-after')) || 1) * 1000);
-      response = await fetch(`${base}/history?${params.toString()}`, { signal: AbortSignal.timeout(30_000) });
+      response = await fetch(`${base}/history?${params.toString()}`, { headers, signal: AbortSignal.timeout(30_000) });
     }
     if (response.status !== 200) throw new Error(`GET /history answered ${response.status}: ${await response.text()}`);
     const page = (await response.json()) as { items: HistoryItem[]; nextCursor: string | null };

@@ -1,7 +1,7 @@
 /**
  * Attacks on the local S3 server (scripts/s3-local.ts) over real HTTP, as `npm start` runs it: anonymous
  * writes, deletes, listings, form POSTs and CORS preflights on both buckets; reading the uploads bucket
- * without a signature, with the s3rver default key or through a path that climbs out of the page bucket;
+ * without a signature, with the S3RVER default key of local S3 servers or through a path that climbs out of the page bucket;
  * serving a kept upload as a page with a signed `response-content-type`. Every one must get 403 and change
  * nothing. What must keep working: the page read anonymously, with its security headers, and kept uploads
  * read through signed URLs, as attachments with their image type.
@@ -209,7 +209,7 @@ describe('the local S3 server refuses anonymous and forged access', () => {
     assert.equal(await (await fetch(`${s3.pageUrl}config.json`)).text(), configBefore);
   });
 
-  it('refuses the s3rver default key S3RVER/S3RVER, and a signature that does not match', async () => {
+  it('refuses the default key of local S3 servers, S3RVER/S3RVER, and a signature that does not match', async () => {
     const defaults = new S3Client({
       endpoint: s3.endpoint,
       region: 'us-east-1',

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LocalS3 } from '../../scripts/s3-local';
 import { freePort } from '../../tools/ports';
-import { type OfflineService, startWithBuckets } from '../../tools/service';
+import { type OfflineService, operatorAuth, startWithBuckets } from '../../tools/service';
 
 export interface Stack {
   s3: LocalS3;
@@ -56,12 +56,9 @@ export function upload(base: string, bytes: Buffer, filename: string, headers: R
   return fetch(`${base}/predict`, { method: 'POST', body: form, headers });
 }
 
-/**
- * Every prediction the service holds, as the operator sees them: the ids and the stored client addresses.
- * (Anonymous today; when the history needs a key, this is the one place that sends it.)
- */
+/** Every prediction the service holds, as the operator sees them (with the operator key this process made for it). */
 export async function storedPredictions(base: string): Promise<Array<{ id: string; filename: string; imageKey: string | null }>> {
-  const response = await fetch(`${base}/history?limit=100`);
+  const response = await fetch(`${base}/history?limit=100`, { headers: operatorAuth(base) });
   if (response.status !== 200) throw new Error(`GET /history answered ${response.status}: ${await response.text()}`);
   return ((await response.json()) as { items: Array<{ id: string; filename: string; imageKey: string | null }> }).items;
 }

@@ -36,6 +36,7 @@ export function makeRecord(overrides: Partial<PredictionRecord> = {}): Predictio
         inputPreview: TINY_PNG,
       },
     ],
+    visitorId: '',
     ...overrides,
   };
 }

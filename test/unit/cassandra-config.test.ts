@@ -217,6 +217,16 @@ describe('schema', () => {
       ddl,
       /digits\.predictions_by_digit[\s\S]*PRIMARY KEY \(\(digit, bucket\), created_at, id\)[\s\S]*CLUSTERING ORDER BY \(created_at DESC, id DESC\)/,
     );
+    assert.match(
+      ddl,
+      /digits\.predictions_by_visitor \([\s\S]*PRIMARY KEY \(\(visitor_id, bucket\), created_at, id\)[\s\S]*CLUSTERING ORDER BY \(created_at DESC, id DESC\)/,
+    );
+    assert.match(
+      ddl,
+      /digits\.predictions_by_visitor_digit[\s\S]*PRIMARY KEY \(\(visitor_id, digit, bucket\), created_at, id\)[\s\S]*CLUSTERING ORDER BY \(created_at DESC, id DESC\)/,
+    );
+    assert.match(ddl, /digits\.predictions_by_id \([^;]*PRIMARY KEY \(\(id\)\)\)$/m);
+    assert.match(ddl, /digits\.prediction_images \(image_key text, id text, PRIMARY KEY \(\(image_key\), id\)\)/);
     assert.doesNotMatch(ddl, /INDEX|ALLOW FILTERING/i);
   });
 
@@ -224,7 +234,7 @@ describe('schema', () => {
     const committed = readFileSync(KEYSPACES_RESOURCES_PATH, 'utf8');
     assert.equal(committed, renderKeyspacesResources(), 'run: npx tsx scripts/cassandra/keyspaces-resources.ts');
     assert.match(committed, /Type: AWS::Cassandra::Keyspace[\s\S]*ReplicationStrategy: SINGLE_REGION/);
-    assert.equal(committed.match(/Type: AWS::Cassandra::Table/g)?.length, 3);
+    assert.equal(committed.match(/Type: AWS::Cassandra::Table/g)?.length, 7);
   });
 });
 
@@ -252,9 +262,20 @@ describe('CassandraStore errors without a cluster', () => {
       ]) {
         await assert.rejects(store.list({ limit: 5, cursor }), (err: unknown) => err instanceof HttpError && err.statusCode === 400);
       }
-      const digitCursor = Buffer.from('{"v":1,"b":5,"p":null,"d":3}').toString('base64url');
+      const digitCursor = Buffer.from('{"v":2,"b":5,"p":null,"d":3,"o":null}').toString('base64url');
       await assert.rejects(
         store.list({ limit: 5, cursor: digitCursor }),
+        (err: unknown) => err instanceof HttpError && err.statusCode === 400,
+      );
+      // Everyone's cursor is not a visitor's, and one visitor's is not another's.
+      const everyone = Buffer.from('{"v":2,"b":5,"p":null,"d":null,"o":null}').toString('base64url');
+      await assert.rejects(
+        store.list({ limit: 5, cursor: everyone, visitorId: 'alice_aaaaaaaaaaaaaaaaa' }),
+        (err: unknown) => err instanceof HttpError && err.statusCode === 400,
+      );
+      const someoneElse = Buffer.from('{"v":2,"b":5,"p":null,"d":null,"o":"0123456789abcdef"}').toString('base64url');
+      await assert.rejects(
+        store.list({ limit: 5, cursor: someoneElse, visitorId: 'alice_aaaaaaaaaaaaaaaaa' }),
         (err: unknown) => err instanceof HttpError && err.statusCode === 400,
       );
     } finally {

@@ -77,6 +77,55 @@ describe('readConfig', () => {
   });
 });
 
+describe('privacy settings', () => {
+  it('keeps predictions 30 days and stores a truncated address by default, with no secrets configured', () => {
+    const config = readConfig({});
+    assert.equal(config.retentionDays, 30);
+    assert.equal(config.clientIpStorage, 'truncated');
+    assert.equal(config.access, undefined);
+  });
+
+  it('reads RETENTION_DAYS (0 keeps forever) and CLIENT_IP_STORAGE, naming them when wrong', () => {
+    assert.equal(readConfig({ RETENTION_DAYS: '0' }).retentionDays, 0);
+    assert.equal(readConfig({ CLIENT_IP_STORAGE: 'NONE' }).clientIpStorage, 'none');
+    for (const value of ['-1', '3651', '1.5', 'a month'])
+      assert.throws(() => readConfig({ RETENTION_DAYS: value }), refusedNaming('RETENTION_DAYS'));
+    assert.throws(() => readConfig({ CLIENT_IP_STORAGE: 'hashed' }), refusedNaming('CLIENT_IP_STORAGE'));
+  });
+
+  it('takes the secrets from two files or two SSM parameters, never half of either, never both', () => {
+    assert.deepEqual(readConfig({ OPERATOR_KEY_FILE: '/k/op', VISITOR_SIGNING_KEY_FILE: '/k/sign' }).access, {
+      source: 'files',
+      operatorKeyFile: '/k/op',
+      signingKeyFile: '/k/sign',
+    });
+    assert.deepEqual(
+      readConfig({
+        OPERATOR_KEY_PARAMETER: '/digit-service/prod/operator-key',
+        VISITOR_SIGNING_KEY_PARAMETER: '/d/s',
+        AWS_REGION: 'eu-west-1',
+      }).access,
+      { source: 'ssm', operatorKeyParameter: '/digit-service/prod/operator-key', signingKeyParameter: '/d/s', region: 'eu-west-1' },
+    );
+    assert.throws(() => readConfig({ OPERATOR_KEY_FILE: '/k/op' }), refusedNaming('VISITOR_SIGNING_KEY_FILE'));
+    assert.throws(() => readConfig({ VISITOR_SIGNING_KEY_PARAMETER: '/d/s' }), refusedNaming('OPERATOR_KEY_PARAMETER'));
+    assert.throws(
+      () =>
+        readConfig({
+          OPERATOR_KEY_FILE: '/a',
+          VISITOR_SIGNING_KEY_FILE: '/b',
+          OPERATOR_KEY_PARAMETER: '/c',
+          VISITOR_SIGNING_KEY_PARAMETER: '/d',
+        }),
+      refusedNaming('OPERATOR_KEY_FILE'),
+    );
+    assert.throws(
+      () => readConfig({ OPERATOR_KEY_PARAMETER: 'has space', VISITOR_SIGNING_KEY_PARAMETER: '/d' }),
+      refusedNaming('OPERATOR_KEY_PARAMETER'),
+    );
+  });
+});
+
 describe('the shared parsers', () => {
   it('spell a boolean one way for every variable: true or 1, false or 0, in any case', () => {
     for (const raw of ['true', 'TRUE', ' 1 ']) assert.equal(readBoolean({ B: raw }, 'B', false), true);

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import sharp from 'sharp';
+import { loadOrCreateLocalKeys } from '../../scripts/local-keys';
 import { plainDigit, redrawnDigit } from '../../tools/digit-images';
 import { httpEvent, predictEvent } from '../../tools/events';
 
@@ -19,10 +20,14 @@ process.env.PREDICTION_STORE = 'sqlite';
 process.env.LOG_LEVEL = 'error';
 // A hundred requests' EMF lines would bury the test report; http-log.test.ts checks the metrics themselves.
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+const keys = loadOrCreateLocalKeys(join(dir, 'keys'));
+Object.assign(process.env, keys.env);
 
 type Handler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
 let predict: Handler;
+/** GET /history as the operator (everyone's predictions): what these tests count and page through. */
 let history: Handler;
+let prediction: Handler;
 let health: Handler;
 
 interface ErrorBody {
@@ -60,7 +65,9 @@ async function expectRefused(event: APIGatewayProxyEventV2, status: number | num
 
 before(async () => {
   ({ handler: predict } = (await import('../../functions/predict.js')) as { handler: Handler });
-  ({ handler: history } = (await import('../../functions/history.js')) as { handler: Handler });
+  const { handler: asAnyone } = (await import('../../functions/history.js')) as { handler: Handler };
+  history = (event) => asAnyone({ ...event, headers: { ...event.headers, authorization: `Bearer ${keys.operatorKey}` } });
+  ({ handler: prediction } = (await import('../../functions/prediction.js')) as { handler: Handler });
   ({ handler: health } = (await import('../../functions/health.js')) as { handler: Handler });
 });
 
@@ -126,7 +133,7 @@ describe('POST /predict', () => {
       await history(httpEvent({ path: '/history', query: { limit: '1' } })),
     );
     assert.equal(page.items[0]?.id, answer.id);
-    assert.equal(page.items[0]?.clientIp, '127.0.0.1');
+    assert.equal(page.items[0]?.clientIp, '127.0.0.0', 'the /24 of 127.0.0.1: CLIENT_IP_STORAGE is truncated by default');
     assert.match(page.items[0]?.imageSha256 ?? '', /^[0-9a-f]{64}$/);
   });
 
@@ -261,6 +268,34 @@ describe('GET /history', () => {
       assert.equal(parse<ErrorBody>(result).error.code, code);
     });
   }
+});
+
+describe('a visitor and their predictions', () => {
+  const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+  it('issues a token, adds the next prediction to it, reads and erases by id, and shows no client address', async () => {
+    const digit = await plainDigit(5);
+    const first = parse<{ id: string; visitorToken: string }>(await predict(predictEvent([{ filename: 'a.png', content: digit.bytes }])));
+    assert.match(first.visitorToken, /^v1\./);
+    const second = parse<{ id: string; visitorToken: string }>(
+      await predict(predictEvent([{ filename: 'b.png', content: digit.bytes }], { headers: bearer(first.visitorToken) })),
+    );
+    assert.equal(second.visitorToken, first.visitorToken);
+    const own = parse<{ items: Array<Record<string, unknown>> }>(
+      await (await import('../../functions/history.js')).handler(httpEvent({ path: '/history', headers: bearer(first.visitorToken) })),
+    );
+    assert.deepEqual(
+      own.items.map((item) => item.id),
+      [second.id, first.id],
+    );
+    assert.ok(own.items.every((item) => !('clientIp' in item)));
+    const byId = (method: string, token: string) =>
+      prediction({ ...httpEvent({ method, path: `/predictions/${first.id}`, headers: bearer(token) }), pathParameters: { id: first.id } });
+    assert.equal((await byId('GET', first.visitorToken)).statusCode, 200);
+    assert.equal((await byId('DELETE', first.visitorToken)).statusCode, 204);
+    assert.equal((await byId('GET', first.visitorToken)).statusCode, 404);
+    assert.equal((await byId('DELETE', keys.operatorKey)).statusCode, 404);
+  });
 });
 
 describe('GET /health', () => {

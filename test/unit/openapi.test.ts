@@ -48,12 +48,12 @@ describe('the OpenAPI document', () => {
     assert.equal((await validate(broken)).valid, false);
   });
 
-  it('describes predict (multipart and raw image bodies), history, health and openapi', () => {
+  it('describes predict (multipart and raw image bodies), history, one prediction (read, erase), health and openapi', () => {
     assert.deepEqual(
       operations(document)
         .map((op) => op.key)
         .sort(),
-      ['GET /health', 'GET /history', 'GET /openapi.json', 'POST /predict'],
+      ['DELETE /predictions/{id}', 'GET /health', 'GET /history', 'GET /openapi.json', 'GET /predictions/{id}', 'POST /predict'],
     );
     const body = document.paths?.['/predict']?.post?.requestBody as { content: Record<string, unknown> };
     assert.ok(body.content['multipart/form-data']);
@@ -83,6 +83,28 @@ describe('the OpenAPI document', () => {
       ['digit', 'query', false],
       ['limit', 'query', false],
     ]);
+  });
+
+  it('says which routes take credentials, and answers 401 on those that need them', () => {
+    const schemes = document.components?.securitySchemes as Record<string, { type: string; scheme: string; description?: string }>;
+    assert.deepEqual(schemes.bearer, { type: 'http', scheme: 'bearer', description: schemes.bearer?.description });
+    const paths = document.paths as Record<string, Record<string, { security?: unknown[]; responses: Record<string, unknown> }>>;
+    for (const [path, method] of [
+      ['/history', 'get'],
+      ['/predictions/{id}', 'get'],
+      ['/predictions/{id}', 'delete'],
+    ] as const) {
+      const op = paths[path]?.[method];
+      assert.deepEqual(op?.security, [{ bearer: [] }], `${method} ${path} needs credentials`);
+      assert.ok(op?.responses['401'], `${method} ${path} documents 401`);
+      if (path !== '/history') assert.ok(op?.responses['404'], `${method} ${path} documents 404`);
+    }
+    // /predict: anonymous or with a token; its answer carries the visitor's token.
+    assert.deepEqual(paths['/predict']?.post?.security, [{}, { bearer: [] }]);
+    const schemas = document.components?.schemas as Record<string, { properties: Record<string, unknown>; required?: string[] }>;
+    assert.ok(schemas.PredictionReceipt?.required?.includes('visitorToken'));
+    assert.ok(!schemas.HistoryItem?.required?.includes('clientIp'), "clientIp is the operator's only");
+    assert.ok(paths['/predictions/{id}']?.delete?.responses['204']);
   });
 
   it('states the upload limit in MiB, the unit of the API messages', () => {

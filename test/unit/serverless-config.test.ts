@@ -67,11 +67,15 @@ async function print(stage: string): Promise<PrintedConfig> {
   return JSON.parse(stdout) as PrintedConfig;
 }
 
-const ROUTES: Record<string, { method: string; path: string }> = {
-  predict: { method: 'POST', path: '/predict' },
-  history: { method: 'GET', path: '/history' },
-  health: { method: 'GET', path: '/health' },
-  openapi: { method: 'GET', path: '/openapi.json' },
+const ROUTES: Record<string, Array<{ method: string; path: string }>> = {
+  predict: [{ method: 'POST', path: '/predict' }],
+  history: [{ method: 'GET', path: '/history' }],
+  prediction: [
+    { method: 'GET', path: '/predictions/{id}' },
+    { method: 'DELETE', path: '/predictions/{id}' },
+  ],
+  health: [{ method: 'GET', path: '/health' }],
+  openapi: [{ method: 'GET', path: '/openapi.json' }],
 };
 
 let prod: PrintedConfig;
@@ -82,13 +86,16 @@ before(async () => {
 });
 
 describe('serverless.yml, stage prod (the cloud)', () => {
-  it('makes predict, history, health and openapi image functions of the one image, each running its bundled handler', () => {
+  it('makes predict, history, prediction, health and openapi image functions of the one image, each running its bundled handler', () => {
     assert.deepEqual(Object.keys(prod.functions).sort(), [...HANDLERS].sort());
     for (const name of HANDLERS) {
       const fn = prod.functions[name] as FunctionConfig;
       assert.ok(!fn.handler, `${name} must not also have a handler (the framework refuses both)`);
       assert.deepEqual(fn.image, { name: 'digit', command: [`functions/${name}.handler`] });
-      assert.deepEqual(fn.events, [{ httpApi: ROUTES[name] }]);
+      assert.deepEqual(
+        fn.events,
+        (ROUTES[name] ?? []).map((route) => ({ httpApi: route })),
+      );
     }
     assert.equal(prod.provider.ecr?.images.digit?.path, './');
     assert.ok(existsSync(join(ROOT, 'Dockerfile')), 'the image is built from ./Dockerfile');
@@ -122,6 +129,48 @@ describe('serverless.yml, stage prod (the cloud)', () => {
     assert.match(resources, /\/keyspace\/system\*/);
     assert.ok(!statements.some((s) => s.Resource === '*'), 'no statement on every resource');
     assert.ok(!statements.flatMap((s) => s.Action).some((a) => a.endsWith(':*')), 'no wildcard action');
+  });
+
+  it('reads the two secrets from SSM SecureStrings named in the environment, never their values, and may read exactly those', () => {
+    const env = prod.provider.environment;
+    assert.equal(env.OPERATOR_KEY_PARAMETER, '/digit-service/prod/operator-key');
+    assert.equal(env.VISITOR_SIGNING_KEY_PARAMETER, '/digit-service/prod/visitor-signing-key');
+    assert.equal(env.OPERATOR_KEY_FILE, '');
+    assert.equal(env.VISITOR_SIGNING_KEY_FILE, '');
+    for (const [name, value] of Object.entries(env)) {
+      assert.ok(!/OPERATOR_KEY$|SIGNING_KEY$|SECRET/.test(name) || value === '', `${name} would put a secret in the environment`);
+    }
+    const ssm = prod.provider.iam.role.statements.filter((s) => s.Action.some((a) => a.startsWith('ssm:')));
+    assert.equal(ssm.length, 1);
+    assert.deepEqual(ssm[0]?.Action, ['ssm:GetParameters']);
+    const granted = ssm[0]?.Resource;
+    const resources = JSON.stringify(granted);
+    assert.ok(Array.isArray(granted) && granted.length === 2, resources);
+    assert.match(resources, /:parameter\/digit-service\/prod\/operator-key"/);
+    assert.match(resources, /:parameter\/digit-service\/prod\/visitor-signing-key"/);
+    assert.ok(!resources.includes('*'), 'no wildcard parameter');
+  });
+
+  it('lets the functions delete an erased upload, and admits the Authorization header and DELETE from the page origin', () => {
+    const s3 = prod.provider.iam.role.statements.find((s) => s.Action.includes('s3:PutObject'));
+    assert.deepEqual(s3?.Action, ['s3:PutObject', 's3:GetObject', 's3:DeleteObject']);
+    const cors = (prod.provider as unknown as { httpApi: { cors: { allowedMethods: string[]; allowedHeaders: string[] } } }).httpApi.cors;
+    assert.ok(cors.allowedMethods.includes('DELETE'));
+    assert.ok(cors.allowedHeaders.includes('Authorization'));
+  });
+
+  it('keeps predictions RETENTION_DAYS (30 by default): the functions, the Keyspaces TTL and the uploads lifecycle agree', () => {
+    assert.equal(prod.provider.environment.RETENTION_DAYS, '30');
+    assert.equal(prod.provider.environment.CLIENT_IP_STORAGE, 'truncated');
+    const tables = Object.values(prod.resources.Resources).filter((r) => r.Type === 'AWS::Cassandra::Table');
+    for (const table of tables) assert.equal(table.Properties?.DefaultTimeToLive, 30 * 86_400);
+    const lifecycle = prod.resources.Resources.UploadsBucket?.Properties?.LifecycleConfiguration as {
+      Rules: Array<{ Status: string; Prefix: string; ExpirationInDays: number }>;
+    };
+    assert.deepEqual(
+      lifecycle.Rules.map((r) => [r.Status, r.Prefix, r.ExpirationInDays]),
+      [['Enabled', 'uploads/', 30]],
+    );
   });
 
   it('declares the Keyspaces keyspace and tables and the buckets as resources', () => {

@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import Database from 'better-sqlite3';
 import { SqliteStore } from '../../layers/store/sqlite-store';
 import { describeStoreContract, readAll } from '../contract/prediction-store.contract';
 import { makeRecord } from '../support/records';
@@ -14,9 +15,9 @@ function tempDbPath(): { path: string; remove(): void } {
   return { path: join(dir, 'predictions.sqlite'), remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-describeStoreContract('SqliteStore', async () => {
+describeStoreContract('SqliteStore', async (options) => {
   const temp = tempDbPath();
-  const store = new SqliteStore(temp.path);
+  const store = new SqliteStore(temp.path, { retentionMs: options?.retentionMs ?? 0 });
   return {
     store,
     cleanup: async () => {
@@ -24,6 +25,71 @@ describeStoreContract('SqliteStore', async () => {
       temp.remove();
     },
   };
+});
+
+describe('SqliteStore on a database from before visitors', () => {
+  it("adds the visitor column, keeps the old records (nobody's), and serves them as before", async () => {
+    const temp = tempDbPath();
+    try {
+      const old = new Database(temp.path);
+      old.exec(`CREATE TABLE predictions (id TEXT PRIMARY KEY, created_at TEXT NOT NULL, filename TEXT NOT NULL,
+        digit INTEGER NOT NULL, confidence REAL NOT NULL, probabilities TEXT NOT NULL, model_version TEXT NOT NULL,
+        client_ip TEXT NOT NULL, image_key TEXT, image_sha256 TEXT NOT NULL, image_type TEXT NOT NULL,
+        image_bytes INTEGER NOT NULL, input_preview TEXT NOT NULL)`);
+      const record = makeRecord();
+      old
+        .prepare('INSERT INTO predictions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+        .run(
+          record.id,
+          record.createdAt,
+          record.filename,
+          record.digit,
+          record.confidence,
+          JSON.stringify(record.probabilities),
+          record.modelVersion,
+          record.clientIp,
+          record.imageKey,
+          record.imageSha256,
+          record.imageType,
+          record.imageBytes,
+          record.inputPreview,
+        );
+      old.close();
+
+      const store = new SqliteStore(temp.path);
+      try {
+        assert.deepEqual(await store.get(record.id), { ...record, visitorId: '' });
+        const mine = makeRecord({ visitorId: 'eve_eeeeeeeeeeeeeeeeeee' });
+        await store.save(mine);
+        assert.deepEqual((await store.list({ limit: 5, visitorId: mine.visitorId })).items, [mine]);
+        assert.equal((await store.list({ limit: 5 })).items.length, 2);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      temp.remove();
+    }
+  });
+
+  it('deletes expired rows when it opens', async () => {
+    const temp = tempDbPath();
+    try {
+      const first = new SqliteStore(temp.path);
+      const expired = makeRecord({ createdAt: new Date(Date.now() - 40 * 86_400_000).toISOString() });
+      await first.save(expired);
+      await first.close();
+      const store = new SqliteStore(temp.path, { retentionMs: 30 * 86_400_000 });
+      await store.close();
+      const raw = new Database(temp.path);
+      try {
+        assert.equal((raw.prepare('SELECT COUNT(*) AS n FROM predictions').get() as { n: number }).n, 0);
+      } finally {
+        raw.close();
+      }
+    } finally {
+      temp.remove();
+    }
+  });
 });
 
 describe('SqliteStore durability', () => {

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
+import { S3Client } from '@aws-sdk/client-s3';
 import type { Classifier } from '../../layers/classifier';
 import { ConfigError, readUploadsConfig } from '../../layers/config';
 import { ServiceUnavailableError } from '../../layers/errors';
@@ -14,7 +15,7 @@ import { listHistory } from '../../layers/history-service';
 import type { ImageMediaType } from '../../layers/image-format';
 import { predictDigit } from '../../layers/predict-service';
 import type { ListPage, ListQuery, PredictionRecord, PredictionStore } from '../../layers/store/prediction-store';
-import { s3ClientConfig, type UploadsBucket, uploadKey } from '../../layers/uploads-bucket';
+import { S3UploadsBucket, s3ClientConfig, type UploadsBucket, uploadKey } from '../../layers/uploads-bucket';
 import { plainDigit } from '../../tools/digit-images';
 import { makeRecord } from '../support/records';
 
@@ -44,6 +45,11 @@ class FakeBucket implements UploadsBucket {
   async signedUrl(key: string): Promise<string> {
     return `https://signed.example/${key}?X-Amz-Expires=900`;
   }
+
+  async delete(key: string): Promise<void> {
+    this.journal.push(`delete ${key}`);
+    this.objects.delete(key);
+  }
 }
 
 class FakeStore implements PredictionStore {
@@ -55,6 +61,15 @@ class FakeStore implements PredictionStore {
   }
   async list(_query: ListQuery): Promise<ListPage> {
     return { items: [...this.saved].reverse(), nextCursor: null };
+  }
+  async get(id: string): Promise<PredictionRecord | null> {
+    return this.saved.find((record) => record.id === id) ?? null;
+  }
+  async delete(record: PredictionRecord): Promise<void> {
+    this.saved.splice(this.saved.indexOf(record), 1);
+  }
+  async imageReferenced(imageKey: string, exceptId?: string): Promise<boolean> {
+    return this.saved.some((record) => record.imageKey === imageKey && record.id !== exceptId);
   }
   async ping(): Promise<boolean> {
     return true;
@@ -164,6 +179,47 @@ describe('readUploadsConfig', () => {
   });
 });
 
+describe('signed URLs of kept uploads', () => {
+  const config = readUploadsConfig({
+    UPLOADS_BUCKET: 'b-local',
+    S3_ENDPOINT: 'http://127.0.0.1:1',
+    S3_ACCESS_KEY_ID: 'k',
+    S3_SECRET_ACCESS_KEY: 's',
+    UPLOAD_URL_TTL_SECONDS: '900',
+  });
+
+  it('signs a key once for a third of its lifetime, then signs it afresh; each key its own URL', async () => {
+    assert.ok(config);
+    let now = Date.parse('2026-12-02T06:00:00Z');
+    // Every signature runs the client's middleware: counting its runs counts the signatures.
+    let signatures = 0;
+    const client = new S3Client(s3ClientConfig(config));
+    client.middlewareStack.add(
+      (next) => (args) => {
+        signatures += 1;
+        return next(args);
+      },
+      { step: 'serialize', name: 'countSignatures' },
+    );
+    const bucket = new S3UploadsBucket(client, config, () => now);
+    const key = uploadKey('a'.repeat(64), 'image/png');
+    const first = await bucket.signedUrl(key);
+    assert.match(first, /X-Amz-Signature=[0-9a-f]{64}/);
+    assert.match(first, /X-Amz-Expires=900/);
+    assert.equal(signatures, 1);
+    now += 299_000;
+    assert.equal(await bucket.signedUrl(key), first, 'signed again within a third of its lifetime');
+    assert.equal(signatures, 1);
+    const other = await bucket.signedUrl(uploadKey('b'.repeat(64), 'image/png'));
+    assert.ok(other.includes('b'.repeat(64)));
+    assert.equal(signatures, 2);
+    now += 2_000;
+    // Past 300 s, a new signature: the URL handed out is never older than a third of its 900 s.
+    assert.ok((await bucket.signedUrl(key)).includes('a'.repeat(64)));
+    assert.equal(signatures, 3);
+  });
+});
+
 describe('predictDigit with an uploads bucket', () => {
   it('writes the upload under its SHA-256 key before saving the record, which stores the key and the hash', async () => {
     const journal: Journal = [];
@@ -239,7 +295,7 @@ describe('listHistory', () => {
     await store.save(notKept);
     await store.save(kept);
 
-    const page = await listHistory(store, { limit: 20 }, new FakeBucket([]));
+    const page = await listHistory(store, { limit: 20 }, { kind: 'operator' }, new FakeBucket([]));
 
     assert.deepEqual(
       page.items.map((item) => [item.id, item.imageUrl]),
@@ -254,7 +310,7 @@ describe('listHistory', () => {
   it('gives every item imageUrl null when no bucket is configured', async () => {
     const store = new FakeStore([]);
     await store.save(makeRecord({ imageKey: `uploads/ab/${SHA}.png` }));
-    const page = await listHistory(store, { limit: 20 });
+    const page = await listHistory(store, { limit: 20 }, { kind: 'operator' });
     assert.deepEqual(
       page.items.map((item) => item.imageUrl),
       [null],

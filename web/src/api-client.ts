@@ -1,9 +1,13 @@
 /**
  * Talking to the API: the page's configuration (config.json, written beside the page when it is published
- * by scripts/page-publish.ts, never in this code), POST /predict and GET /history, and every answer that is
- * not a success turned into one ApiError.
+ * by scripts/page-publish.ts, never in this code), POST /predict, GET /history and DELETE /predictions/{id}
+ * with the page's credentials (credentials.ts), and every answer that is not a success turned into one ApiError.
  */
-import type { HistoryPage, Prediction } from './api-types.js';
+import type { HistoryPage, PredictionReceipt } from './api-types.js';
+import type { Credentials } from './credentials.js';
+
+/** Whose predictions a request is about: this browser's visitor, or everyone's with the operator key. */
+export type Viewer = 'visitor' | 'operator';
 
 /** What config.json holds. */
 export interface PageConfig {
@@ -31,19 +35,50 @@ export async function loadConfig(): Promise<PageConfig> {
 }
 
 export class ApiClient {
-  constructor(readonly apiUrl: string) {}
+  constructor(
+    readonly apiUrl: string,
+    private readonly credentials: Credentials,
+  ) {}
 
-  predict(file: Blob, filename: string): Promise<Prediction> {
-    const form = new FormData();
-    form.append('image', file, filename);
-    return this.call<Prediction>('/predict', { method: 'POST', body: form });
+  /**
+   * Sends the picture as this browser's visitor and keeps the token the answer carries. A token the service
+   * no longer accepts (its signing key was rotated) is dropped and the picture sent again as a new visitor.
+   */
+  async predict(file: Blob, filename: string): Promise<PredictionReceipt> {
+    const send = (): Promise<PredictionReceipt> => {
+      const form = new FormData();
+      form.append('image', file, filename);
+      return this.call('/predict', { method: 'POST', body: form, headers: this.auth('visitor') });
+    };
+    let prediction: PredictionReceipt;
+    try {
+      prediction = await send();
+    } catch (error: unknown) {
+      if (!(error instanceof ApiError && error.code === 'invalid_token' && this.credentials.visitorToken)) throw error;
+      this.credentials.forgetVisitor();
+      prediction = await send();
+    }
+    this.credentials.rememberVisitor(prediction.visitorToken);
+    return prediction;
   }
 
-  history(options: { limit: number; digit: string; cursor: string | null }): Promise<HistoryPage> {
+  /** One page of `viewer`'s history; a visitor with no token yet has none (and nothing is asked). */
+  async history(viewer: Viewer, options: { limit: number; digit: string; cursor: string | null }): Promise<HistoryPage> {
+    if (viewer === 'visitor' && !this.credentials.visitorToken) return { items: [], nextCursor: null };
     const query = new URLSearchParams({ limit: String(options.limit) });
     if (options.digit !== '') query.set('digit', options.digit);
     if (options.cursor) query.set('cursor', options.cursor);
-    return this.call<HistoryPage>(`/history?${query.toString()}`);
+    return this.call<HistoryPage>(`/history?${query.toString()}`, { headers: this.auth(viewer) });
+  }
+
+  /** Erases one prediction (the visitor's own, or any with the operator key). */
+  async erase(viewer: Viewer, id: string): Promise<void> {
+    await this.call<null>(`/predictions/${encodeURIComponent(id)}`, { method: 'DELETE', headers: this.auth(viewer) });
+  }
+
+  private auth(viewer: Viewer): Record<string, string> {
+    const credential = viewer === 'operator' ? this.credentials.operatorKey : this.credentials.visitorToken;
+    return credential ? { authorization: `Bearer ${credential}` } : {};
   }
 
   private async call<T>(path: string, init?: RequestInit): Promise<T> {
@@ -53,6 +88,7 @@ export class ApiClient {
     } catch {
       throw new ApiError(0, 'network', 'The service could not be reached.');
     }
+    if (response.status === 204) return null as T;
     const text = await response.text();
     let body: unknown;
     try {

@@ -1,10 +1,12 @@
 /**
  * The history card: GET /history a page at a time, newest first, filtered by digit, with "Show more" for
- * the next page (the API's nextCursor). It owns the cursor and which request is the latest: when the filter
- * changes while a page is loading, the newer answer wins and the older is dropped. File names are shown as
- * text; only PNG data URLs the service made go into an img, only http(s) URLs into a link.
+ * the next page (the API's nextCursor): this browser's own predictions, or everyone's in the operator view.
+ * Each entry has a Delete button (DELETE /predictions/{id}). It owns the cursor and which request is the
+ * latest: when the filter or the view changes while a page is loading, the newer answer wins and the older is
+ * dropped. File names and addresses are shown as text; only PNG data URLs the service made go into an img,
+ * only http(s) URLs into a link.
  */
-import type { ApiClient } from './api-client.js';
+import type { ApiClient, Viewer } from './api-client.js';
 import type { HistoryItem } from './api-types.js';
 import { isPngDataUrl, percent } from './format.js';
 import { explain } from './messages.js';
@@ -12,6 +14,7 @@ import { explain } from './messages.js';
 export const HISTORY_PAGE = 12;
 
 export interface HistoryElements {
+  title: HTMLElement;
   filter: HTMLSelectElement;
   list: HTMLUListElement;
   status: HTMLElement;
@@ -21,11 +24,34 @@ export interface HistoryElements {
 export class HistoryView {
   private nextCursor: string | null = null;
   private latest = 0;
+  private viewer: Viewer = 'visitor';
 
   constructor(
     private readonly ui: HistoryElements,
     private readonly api: ApiClient,
   ) {}
+
+  /** Switches between this browser's predictions and everyone's (the operator view), and loads the first page. */
+  show(viewer: Viewer): Promise<void> {
+    this.viewer = viewer;
+    this.ui.title.textContent = viewer === 'operator' ? 'All predictions (operator view)' : 'Your predictions';
+    return this.reload();
+  }
+
+  /** Erases one prediction, then shows the list without it. */
+  async erase(id: string, entry: HTMLLIElement): Promise<void> {
+    const button = entry.querySelector('button');
+    if (button) button.disabled = true;
+    try {
+      await this.api.erase(this.viewer, id);
+      entry.remove();
+      this.ui.status.textContent = 'Deleted.';
+    } catch (error: unknown) {
+      const { title, detail } = explain(error, this.api.apiUrl);
+      this.ui.status.textContent = `Not deleted. ${title} ${detail}`;
+      if (button) button.disabled = false;
+    }
+  }
 
   /** The first page for the current filter, replacing what is shown. */
   reload(): Promise<void> {
@@ -44,9 +70,20 @@ export class HistoryView {
     ui.more.disabled = true;
     ui.status.textContent = 'Loading…';
     try {
-      const page = await this.api.history({ limit: HISTORY_PAGE, digit, cursor: reset ? null : this.nextCursor });
+      const viewer = this.viewer;
+      const page = await this.api.history(viewer, { limit: HISTORY_PAGE, digit, cursor: reset ? null : this.nextCursor });
       if (request !== this.latest) return;
-      const entries = page.items.map(historyEntry);
+      const entries = page.items.map((item) => {
+        const entry = historyEntry(item);
+        const erase = document.createElement('button');
+        erase.type = 'button';
+        erase.className = 'secondary h-delete';
+        erase.textContent = 'Delete';
+        erase.setAttribute('aria-label', `Delete the prediction of ${item.filename}`);
+        erase.addEventListener('click', () => void this.erase(item.id, entry));
+        entry.append(erase);
+        return entry;
+      });
       if (reset) ui.list.replaceChildren(...entries);
       else ui.list.append(...entries);
       this.nextCursor = page.nextCursor;
@@ -55,7 +92,9 @@ export class HistoryView {
       ui.status.textContent =
         shown === 0
           ? digit === ''
-            ? 'Nothing yet: your predictions will appear here.'
+            ? this.viewer === 'operator'
+              ? 'No predictions stored.'
+              : 'Nothing yet: your predictions will appear here.'
             : `No ${digit} yet.`
           : `${shown} shown${this.nextCursor ? ', more below' : ''}.`;
     } catch (error: unknown) {
@@ -98,6 +137,8 @@ function historyEntry(item: HistoryItem): HTMLLIElement {
   const date = new Date(item.createdAt);
   when.textContent = Number.isNaN(date.getTime()) ? item.createdAt : date.toLocaleString();
   time.append(when);
+  // Only the operator's answers carry the (truncated) client address.
+  if (typeof item.clientIp === 'string' && item.clientIp !== '') time.append(` · from ${item.clientIp}`);
   meta.append(digit, file, time);
 
   if (typeof item.imageUrl === 'string' && /^https?:\/\//.test(item.imageUrl)) {

@@ -1,10 +1,12 @@
 /**
  * The upload page's wiring: finds the elements, builds the parts (api-client, result-view, history-view,
- * drawing-pad, feedback, upload-queue) and registers every event listener of the page, here and nowhere
- * else. The flow of one picture: chosen, dropped, pasted or drawn -> the upload queue -> POST /predict ->
- * the result -> the history reloads -> the next picture in the queue.
+ * drawing-pad, feedback, upload-queue, credentials) and registers every event listener of the page, here and
+ * nowhere else. The flow of one picture: chosen, dropped, pasted or drawn -> the upload queue -> POST /predict
+ * (as this browser's visitor) -> the result -> the history reloads -> the next picture in the queue. The
+ * operator view swaps the history for everyone's while the operator key is entered (kept for the tab only).
  */
 import { ApiClient, ApiError, loadConfig } from './api-client.js';
+import { Credentials } from './credentials.js';
 import { DrawingPad } from './drawing-pad.js';
 import { Feedback } from './feedback.js';
 import { element, percent } from './format.js';
@@ -22,7 +24,13 @@ const ui = {
   sendDrawing: element<HTMLButtonElement>('send-drawing'),
   filter: element<HTMLSelectElement>('filter'),
   more: element<HTMLButtonElement>('more'),
+  operator: element<HTMLDetailsElement>('operator'),
+  operatorForm: element<HTMLFormElement>('operator-form'),
+  operatorKey: element<HTMLInputElement>('operator-key'),
+  operatorLeave: element<HTMLButtonElement>('operator-leave'),
 };
+
+const credentials = new Credentials();
 
 const feedback = new Feedback(element('status'), element('error'));
 const result = new ResultView({
@@ -150,6 +158,26 @@ ui.sendDrawing.addEventListener('click', () => {
 ui.filter.addEventListener('change', () => void history?.reload());
 ui.more.addEventListener('click', () => void history?.more());
 
+// ---- the operator view -----------------------------------------------------------------------------------
+
+function showOperatorView(on: boolean): Promise<void> | undefined {
+  ui.operatorLeave.hidden = !on;
+  if (on) ui.operator.open = true;
+  return history?.show(on ? 'operator' : 'visitor');
+}
+
+ui.operatorForm.addEventListener('submit', (event) => {
+  event.preventDefault();
+  credentials.setOperatorKey(ui.operatorKey.value);
+  ui.operatorKey.value = '';
+  void showOperatorView(credentials.operatorKey !== null);
+});
+
+ui.operatorLeave.addEventListener('click', () => {
+  credentials.setOperatorKey(null);
+  void showOperatorView(false);
+});
+
 // ---- start -----------------------------------------------------------------------------------------------
 
 async function start(): Promise<void> {
@@ -157,7 +185,7 @@ async function start(): Promise<void> {
   for (const node of document.querySelectorAll('[data-upload-limit]')) node.textContent = MAX_UPLOAD_LABEL.replace(' ', '\u00a0');
   pad.clear();
   try {
-    api = new ApiClient((await loadConfig()).apiUrl);
+    api = new ApiClient((await loadConfig()).apiUrl, credentials);
   } catch {
     fail(new ApiError(0, 'no_config', 'no config'));
     // Pictures sent now get the same message instead of waiting for an address that will not come.
@@ -165,12 +193,18 @@ async function start(): Promise<void> {
     return;
   }
   history = new HistoryView(
-    { filter: ui.filter, list: element<HTMLUListElement>('history'), status: element('history-status'), more: ui.more },
+    {
+      title: element('history-title'),
+      filter: ui.filter,
+      list: element<HTMLUListElement>('history'),
+      status: element('history-status'),
+      more: ui.more,
+    },
     api,
   );
   document.documentElement.dataset.ready = 'true';
   queue.start();
-  await history.reload();
+  await showOperatorView(credentials.operatorKey !== null);
 }
 
 void start();

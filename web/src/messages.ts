@@ -31,6 +31,12 @@ export function explain(error: unknown, apiUrl: string | undefined): Explanation
       if (code === 'no_file') return { title: 'No picture was sent.', detail: 'Choose, drop, paste or draw a digit first.' };
       if (code === 'too_many_files') return { title: 'One picture at a time, please.', detail: 'Send a single file.' };
       return { title: 'The service did not understand the request.', detail: message };
+    case 401:
+      return code === 'invalid_token'
+        ? { title: 'That key was not accepted.', detail: 'Check the operator key (npm start printed it; it is in .local/operator-key).' }
+        : { title: 'This needs a key.', detail: message };
+    case 404:
+      return { title: 'That prediction is not there any more.', detail: 'It was deleted or has expired.' };
     case 413:
       return code === 'too_many_pixels' || /pixel/i.test(message)
         ? {

@@ -6,7 +6,7 @@
 import { auth, Client, type ClientOptions, policies, types } from 'cassandra-driver';
 import type { CassandraConfig, ConsistencyName } from './config';
 import { GuardedSigV4AuthProvider } from './keyspaces-sigv4-auth';
-import { schemaStatements } from './schema';
+import { addMissingColumns, schemaStatements } from './schema';
 
 /**
  * SigV4 for Keyspaces. Not the plugin's provider as it stands: without AWS credentials it leaves an unhandled
@@ -125,6 +125,7 @@ async function connectAndPrepareSchema(client: Client, config: CassandraConfig):
   if (config.createSchema) {
     // DDL cannot be bound; the names in it were validated by readCassandraConfig.
     for (const statement of schemaStatements(config)) await client.execute(statement);
+    await addMissingColumns(client, config.keyspace);
   }
 }
 

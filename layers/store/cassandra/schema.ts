@@ -5,9 +5,16 @@
  * are all derived, so that none of them can drift from the others.
  *
  * Data layout, one table per query, partitions bounded by a time bucket (one day by default):
- *   predictions_by_time   ((bucket), created_at DESC, id DESC)          history, newest first
- *   predictions_by_digit  ((digit, bucket), created_at DESC, id DESC)   history of one digit, newest first
- *   prediction_buckets    ((scope), bucket DESC)                        which buckets hold records
+ *   predictions_by_time           ((bucket), created_at DESC, id DESC)                        history, newest first
+ *   predictions_by_digit          ((digit, bucket), created_at DESC, id DESC)                 history of one digit
+ *   predictions_by_visitor        ((visitor_id, bucket), created_at DESC, id DESC)            one visitor's history
+ *   predictions_by_visitor_digit  ((visitor_id, digit, bucket), created_at DESC, id DESC)     one visitor's, one digit
+ *   predictions_by_id             ((id))                                                      GET/DELETE /predictions/{id}
+ *   prediction_images             ((image_key), id DESC)                                      records that share an upload
+ *   prediction_buckets            ((scope), bucket DESC)                                      which buckets hold records
+ * A visitor's partitions are a day of that visitor's predictions: smaller than the all-visitors ones. An image's
+ * partition holds one short row per record whose upload had those exact bytes. Every row is written with the
+ * retention's TTL (see store.ts), so every partition also empties with time.
  */
 import type { PredictionRecord } from '../prediction-store';
 import { columnDeclarations, type FieldColumns } from '../record-columns';
@@ -40,21 +47,11 @@ export const RECORD_COLUMNS: FieldColumns = {
   imageType: { column: 'image_type', type: 'text', read: text },
   imageBytes: { column: 'image_bytes', type: 'int', read: (cell) => cell as number },
   inputPreview: { column: 'input_preview', type: 'text', read: text },
+  visitorId: { column: 'visitor_id', type: 'text', read: text },
   // A number's digits (issue 13). Each digit's reading and box as JSON text: read and written whole, never queried.
   number: { column: 'number', type: 'text', read: text },
   digits: { column: 'digits', type: 'text', write: (value) => JSON.stringify(value), read: readDigits },
 };
-
-/**
- * Columns added to the record tables after they were first created: a store that already holds the tables
- * gets them by ALTER TABLE ... ADD IF NOT EXISTS at start (schemaStatements). Rows written before read back
- * as null there (see recordFromRow's defaults).
- */
-export const ADDED_COLUMNS: readonly string[] = [
-  // issue 13: numbers
-  'number',
-  'digits',
-];
 
 export interface TableSpec {
   name: string;
@@ -79,6 +76,33 @@ export const TABLES: readonly TableSpec[] = [
     columns: [['bucket', 'int'], ...columnDeclarations(RECORD_COLUMNS)],
   },
   {
+    name: 'predictions_by_visitor',
+    partitionKey: ['visitor_id', 'bucket'],
+    clusteringDesc: ['created_at', 'id'],
+    columns: [['bucket', 'int'], ...columnDeclarations(RECORD_COLUMNS)],
+  },
+  {
+    name: 'predictions_by_visitor_digit',
+    partitionKey: ['visitor_id', 'digit', 'bucket'],
+    clusteringDesc: ['created_at', 'id'],
+    columns: [['bucket', 'int'], ...columnDeclarations(RECORD_COLUMNS)],
+  },
+  {
+    name: 'predictions_by_id',
+    partitionKey: ['id'],
+    clusteringDesc: [],
+    columns: columnDeclarations(RECORD_COLUMNS),
+  },
+  {
+    name: 'prediction_images',
+    partitionKey: ['image_key'],
+    clusteringDesc: ['id'],
+    columns: [
+      ['image_key', 'text'],
+      ['id', 'text'],
+    ],
+  },
+  {
     name: 'prediction_buckets',
     partitionKey: ['scope'],
     clusteringDesc: ['bucket'],
@@ -97,14 +121,31 @@ export function schemaStatements(config: Pick<CassandraConfig, 'keyspace' | 'rep
     ...TABLES.map(
       (t) =>
         `CREATE TABLE IF NOT EXISTS ${ks}.${t.name} (${t.columns.map(([n, type]) => `${n} ${type}`).join(', ')}, ` +
-        `PRIMARY KEY ((${t.partitionKey.join(', ')}), ${t.clusteringDesc.join(', ')})) ` +
-        `WITH CLUSTERING ORDER BY (${t.clusteringDesc.map((c) => `${c} DESC`).join(', ')})`,
-    ),
-    // One column a statement: Cassandra 5.0 takes a list after ADD, but not after ADD IF NOT EXISTS.
-    ...TABLES.flatMap((t) =>
-      t.columns
-        .filter(([name]) => ADDED_COLUMNS.includes(name))
-        .map(([name, type]) => `ALTER TABLE ${ks}.${t.name} ADD IF NOT EXISTS ${name} ${type}`),
+        `PRIMARY KEY (${[`(${t.partitionKey.join(', ')})`, ...t.clusteringDesc].join(', ')}))` +
+        (t.clusteringDesc.length > 0 ? ` WITH CLUSTERING ORDER BY (${t.clusteringDesc.map((c) => `${c} DESC`).join(', ')})` : ''),
     ),
   ];
+}
+
+/** What addMissingColumns needs of a cassandra-driver Client. */
+interface SchemaClient {
+  execute(query: string, params?: unknown[], options?: { prepare: boolean }): Promise<{ rows: Array<{ get(name: string): unknown }> }>;
+}
+
+/**
+ * Adds the columns a table made by an older version lacks (CREATE TABLE IF NOT EXISTS leaves an existing table
+ * as it is): visitor_id, for instance, on a keyspace from before visitors. Their old rows read as nobody's.
+ */
+export async function addMissingColumns(client: SchemaClient, keyspace: string): Promise<void> {
+  for (const table of TABLES) {
+    const rs = await client.execute(
+      'SELECT column_name FROM system_schema.columns WHERE keyspace_name = ? AND table_name = ?',
+      [keyspace, table.name],
+      { prepare: true },
+    );
+    const present = new Set(rs.rows.map((row) => String(row.get('column_name'))));
+    for (const [name, type] of table.columns) {
+      if (!present.has(name)) await client.execute(`ALTER TABLE ${keyspace}.${table.name} ADD ${name} ${type}`);
+    }
+  }
 }

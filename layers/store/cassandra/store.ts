@@ -2,7 +2,7 @@
  * PredictionStore on Apache Cassandra (a local node, a cluster, or Amazon Keyspaces) through cassandra-driver.
  * The tables are in schema.ts; every statement here is derived from its field-to-column table.
  *
- * A save writes both record tables and the bucket index in one LOGGED batch: either every table gets the
+ * A save writes every record table and the bucket index in one LOGGED batch: either every table gets the
  * record or, after the batch log replays, all do; a reader never sees it in one list and not the other for
  * long. While a node has died and the others have not yet convicted it, a logged batch hangs on its batch log
  * though a quorum is there; then the same statements are also sent unlogged (write-batch.ts).
@@ -12,13 +12,22 @@
  * bucket, written idempotently with every save) a page costs one index read plus one read per bucket that
  * actually holds records, whatever the gaps between them, and the walk ends exactly at the oldest bucket. A
  * horizon would cost one empty read per empty day back to it, and lose records older than it. The index
- * partitions grow by one row per bucket (365 a year for day buckets): small for decades.
+ * partitions grow by one row per bucket (365 a year for day buckets): small for decades. A store remembers the
+ * index rows it has written, so that only the first save of a scope in a bucket sends its index row.
  *
- * Paging uses the driver's pageState inside an opaque cursor (base64url JSON: bucket, pageState, digit).
+ * Paging uses the driver's pageState inside an opaque cursor (base64url JSON: bucket, pageState, digit, and a
+ * fingerprint of the visitor it was issued to, so that a cursor never continues in another visitor's partitions).
+ *
+ * Retention: with `retentionMs` > 0 every row is written `USING TTL` the time its record has left (retention
+ * after createdAt), bucket index rows included (the newest record of a bucket keeps its index row alive), so
+ * Cassandra drops expired records itself and a read never returns one. A delete removes the record's row from
+ * every record table in one batch, as a save writes them; the bucket index is left to its TTL (an index row of
+ * an emptied bucket costs a reader one empty read).
  * Every statement is prepared; reads and writes use the configured consistency (LOCAL_QUORUM by default).
  * An unreachable or overloaded cluster becomes a ServiceUnavailableError (503, Retry-After) within
  * `timeoutMs`, never a hang (availability.ts); the client reconnects by itself when the cluster is back.
  */
+import { createHash } from 'node:crypto';
 import { type Client, type ClientOptions, errors, types } from 'cassandra-driver';
 import { BadRequestError } from '../../errors';
 import { log } from '../../log';
@@ -32,23 +41,33 @@ import { RECORD_COLUMNS } from './schema';
 import { DIRECT_WRITE_AFTER_MS, writeBatch } from './write-batch';
 
 const INIT_TIMEOUT_MS = 30_000;
+/** How many written index rows a store remembers (a visitor adds two a day): forgetting only costs rewrites. */
+const MAX_INDEXED_ROWS = 100_000;
 const MAX_PAGE_STATE_CHARS = 2048;
 
 interface CursorState {
-  v: 1;
+  v: 2;
   /** The bucket the next read starts in. */
   b: number;
   /** The driver's pageState within that bucket (hex), or null to start at its newest row. */
   p: string | null;
   /** The digit filter the cursor was issued for, or null. */
   d: number | null;
+  /** A fingerprint of the visitor the cursor was issued to, or null for everyone's history. */
+  o: string | null;
+}
+
+/** 16 hex digits of SHA-256 of the visitor id: tells cursors apart without putting the id in them. */
+function ownerPrint(visitorId: string | undefined): string | null {
+  return visitorId === undefined ? null : createHash('sha256').update(visitorId).digest('hex').slice(0, 16);
 }
 
 function isCursorState(value: unknown): value is CursorState {
   if (typeof value !== 'object' || value === null) return false;
   const c = value as Record<string, unknown>;
   return (
-    c.v === 1 &&
+    c.v === 2 &&
+    (c.o === null || (typeof c.o === 'string' && /^[0-9a-f]{16}$/.test(c.o))) &&
     Number.isSafeInteger(c.b) &&
     (c.p === null || (typeof c.p === 'string' && c.p.length > 0 && c.p.length <= MAX_PAGE_STATE_CHARS && /^[0-9a-f]+$/.test(c.p))) &&
     (c.d === null || (Number.isInteger(c.d) && (c.d as number) >= 0 && (c.d as number) <= 9))
@@ -60,7 +79,33 @@ export interface CassandraStoreOptions {
   clientOptions?: ClientOptions;
   /** Overrides DIRECT_WRITE_AFTER_MS (tests). */
   directAfterMs?: number;
+  /** How long a record is kept after its createdAt; 0 (the default) keeps it forever. */
+  retentionMs?: number;
 }
+
+type QueryName =
+  | 'insertTime'
+  | 'insertDigit'
+  | 'insertVisitor'
+  | 'insertVisitorDigit'
+  | 'insertId'
+  | 'insertImage'
+  | 'insertBucket'
+  | 'selectTime'
+  | 'selectDigit'
+  | 'selectVisitor'
+  | 'selectVisitorDigit'
+  | 'selectId'
+  | 'selectImage'
+  | 'deleteTime'
+  | 'deleteDigit'
+  | 'deleteVisitor'
+  | 'deleteVisitorDigit'
+  | 'deleteId'
+  | 'deleteImage'
+  | 'newestBucket'
+  | 'olderBucket'
+  | 'ping';
 
 export class CassandraStore implements PredictionStore {
   private readonly config: CassandraConfig;
@@ -69,10 +114,10 @@ export class CassandraStore implements PredictionStore {
   private shared: SharedClient;
   private closed = false;
   private readonly directAfterMs: number;
-  private readonly q: Record<
-    'insertTime' | 'insertDigit' | 'insertBucket' | 'selectTime' | 'selectDigit' | 'newestBucket' | 'olderBucket' | 'ping',
-    string
-  >;
+  private readonly retentionMs: number;
+  private readonly q: Record<QueryName, string>;
+  /** Bucket index rows (`scope|bucket`) this store has written: the next save in the same bucket skips them. */
+  private readonly indexed = new Set<string>();
 
   constructor(config: CassandraConfig, storeOptions: CassandraStoreOptions = {}) {
     if (!Number.isInteger(config.bucketMs) || config.bucketMs < 1000)
@@ -80,6 +125,7 @@ export class CassandraStore implements PredictionStore {
     this.config = config;
     this.options = storeOptions.clientOptions ?? buildClientOptions(config);
     this.directAfterMs = storeOptions.directAfterMs ?? DIRECT_WRITE_AFTER_MS;
+    this.retentionMs = storeOptions.retentionMs ?? 0;
     ({ key: this.key, shared: this.shared } = acquireClient(config, this.options));
     // A failed first connect must not poison the process: forget that client so that the next call builds a
     // fresh one (the cluster may be up by then). The rejection itself is reported by the call that awaits it.
@@ -89,12 +135,29 @@ export class CassandraStore implements PredictionStore {
     const columns = columnNames(RECORD_COLUMNS);
     const cols = columns.join(', ');
     const marks = columns.map(() => '?').join(', ');
+    // The TTL is bound as the last parameter of every insert when records expire.
+    const ttl = this.retentionMs > 0 ? ' USING TTL ?' : '';
+    const row = 'created_at = ? AND id = ?';
     this.q = {
-      insertTime: `INSERT INTO ${ks}.predictions_by_time (bucket, ${cols}) VALUES (?, ${marks})`,
-      insertDigit: `INSERT INTO ${ks}.predictions_by_digit (bucket, ${cols}) VALUES (?, ${marks})`,
-      insertBucket: `INSERT INTO ${ks}.prediction_buckets (scope, bucket) VALUES (?, ?)`,
+      insertTime: `INSERT INTO ${ks}.predictions_by_time (bucket, ${cols}) VALUES (?, ${marks})${ttl}`,
+      insertDigit: `INSERT INTO ${ks}.predictions_by_digit (bucket, ${cols}) VALUES (?, ${marks})${ttl}`,
+      insertVisitor: `INSERT INTO ${ks}.predictions_by_visitor (bucket, ${cols}) VALUES (?, ${marks})${ttl}`,
+      insertVisitorDigit: `INSERT INTO ${ks}.predictions_by_visitor_digit (bucket, ${cols}) VALUES (?, ${marks})${ttl}`,
+      insertId: `INSERT INTO ${ks}.predictions_by_id (${cols}) VALUES (${marks})${ttl}`,
+      insertImage: `INSERT INTO ${ks}.prediction_images (image_key, id) VALUES (?, ?)${ttl}`,
+      insertBucket: `INSERT INTO ${ks}.prediction_buckets (scope, bucket) VALUES (?, ?)${ttl}`,
       selectTime: `SELECT ${cols} FROM ${ks}.predictions_by_time WHERE bucket = ?`,
       selectDigit: `SELECT ${cols} FROM ${ks}.predictions_by_digit WHERE digit = ? AND bucket = ?`,
+      selectVisitor: `SELECT ${cols} FROM ${ks}.predictions_by_visitor WHERE visitor_id = ? AND bucket = ?`,
+      selectVisitorDigit: `SELECT ${cols} FROM ${ks}.predictions_by_visitor_digit WHERE visitor_id = ? AND digit = ? AND bucket = ?`,
+      selectId: `SELECT ${cols} FROM ${ks}.predictions_by_id WHERE id = ?`,
+      selectImage: `SELECT id FROM ${ks}.prediction_images WHERE image_key = ? LIMIT 2`,
+      deleteTime: `DELETE FROM ${ks}.predictions_by_time WHERE bucket = ? AND ${row}`,
+      deleteDigit: `DELETE FROM ${ks}.predictions_by_digit WHERE digit = ? AND bucket = ? AND ${row}`,
+      deleteVisitor: `DELETE FROM ${ks}.predictions_by_visitor WHERE visitor_id = ? AND bucket = ? AND ${row}`,
+      deleteVisitorDigit: `DELETE FROM ${ks}.predictions_by_visitor_digit WHERE visitor_id = ? AND digit = ? AND bucket = ? AND ${row}`,
+      deleteId: `DELETE FROM ${ks}.predictions_by_id WHERE id = ?`,
+      deleteImage: `DELETE FROM ${ks}.prediction_images WHERE image_key = ? AND id = ?`,
       newestBucket: `SELECT bucket FROM ${ks}.prediction_buckets WHERE scope = ? LIMIT 1`,
       olderBucket: `SELECT bucket FROM ${ks}.prediction_buckets WHERE scope = ? AND bucket < ? LIMIT 1`,
       ping: 'SELECT release_version FROM system.local',
@@ -116,15 +179,82 @@ export class CassandraStore implements PredictionStore {
     return Math.floor(ms / this.config.bucketMs);
   }
 
+  /** The seconds a row about something at `ms` has left to live, or null when records are kept forever. */
+  private ttlAt(ms: number): number | null {
+    if (this.retentionMs <= 0) return null;
+    // At least one second: an already expired record is written to vanish at once (TTL 0 would mean "keep").
+    return Math.max(1, Math.ceil((ms + this.retentionMs - Date.now()) / 1000));
+  }
+
   async save(record: PredictionRecord): Promise<void> {
     const bucket = this.bucketOf(record.createdAt);
     const values = columnValues(RECORD_COLUMNS, record);
+    const ttl = this.ttlAt(Date.parse(record.createdAt));
+    const withTtl = (params: unknown[]): unknown[] => (ttl === null ? params : [...params, ttl]);
+    const visitor = record.visitorId;
     const statements = [
-      { query: this.q.insertTime, params: [bucket, ...values] },
-      { query: this.q.insertDigit, params: [bucket, ...values] },
-      { query: this.q.insertBucket, params: ['all', bucket] },
-      { query: this.q.insertBucket, params: [`digit:${record.digit}`, bucket] },
+      { query: this.q.insertTime, params: withTtl([bucket, ...values]) },
+      { query: this.q.insertDigit, params: withTtl([bucket, ...values]) },
+      { query: this.q.insertId, params: withTtl(values) },
     ];
+    const scopes = ['all', `digit:${record.digit}`];
+    // Nobody's records ('' visitor: the invoke port, tools) are in no visitor's partitions.
+    if (visitor !== '') {
+      statements.push(
+        { query: this.q.insertVisitor, params: withTtl([bucket, ...values]) },
+        { query: this.q.insertVisitorDigit, params: withTtl([bucket, ...values]) },
+      );
+      scopes.push(`visitor:${visitor}`, `visitor:${visitor}:digit:${record.digit}`);
+    }
+    if (record.imageKey !== null) statements.push({ query: this.q.insertImage, params: withTtl([record.imageKey, record.id]) });
+    // A bucket's index row lives until the bucket's last possible record expires, whatever order records arrive in,
+    // so one this store has written already needs no rewrite: a save then sends only its record's rows.
+    const bucketTtl = this.ttlAt((bucket + 1) * this.config.bucketMs);
+    const newIndexRows = scopes.map((scope) => `${scope}|${bucket}`).filter((row) => !this.indexed.has(row));
+    for (const row of newIndexRows) {
+      const scope = row.slice(0, row.lastIndexOf('|'));
+      statements.push({ query: this.q.insertBucket, params: bucketTtl === null ? [scope, bucket] : [scope, bucket, bucketTtl] });
+    }
+    await this.writeAll(statements, record.id);
+    if (this.indexed.size + newIndexRows.length > MAX_INDEXED_ROWS) this.indexed.clear();
+    for (const row of newIndexRows) this.indexed.add(row);
+  }
+
+  async get(id: string): Promise<PredictionRecord | null> {
+    return this.run(async (client) => {
+      const row = (await client.execute(this.q.selectId, [id], { prepare: true })).first();
+      return row ? toRecord(row) : null;
+    });
+  }
+
+  async delete(record: PredictionRecord): Promise<void> {
+    const bucket = this.bucketOf(record.createdAt);
+    const at = new Date(record.createdAt);
+    const statements = [
+      { query: this.q.deleteTime, params: [bucket, at, record.id] },
+      { query: this.q.deleteDigit, params: [record.digit, bucket, at, record.id] },
+      { query: this.q.deleteId, params: [record.id] },
+    ];
+    if (record.visitorId !== '') {
+      statements.push(
+        { query: this.q.deleteVisitor, params: [record.visitorId, bucket, at, record.id] },
+        { query: this.q.deleteVisitorDigit, params: [record.visitorId, record.digit, bucket, at, record.id] },
+      );
+    }
+    if (record.imageKey !== null) statements.push({ query: this.q.deleteImage, params: [record.imageKey, record.id] });
+    await this.writeAll(statements, record.id);
+  }
+
+  async imageReferenced(imageKey: string, exceptId = ''): Promise<boolean> {
+    return this.run(async (client) => {
+      const rs = await client.execute(this.q.selectImage, [imageKey], { prepare: true });
+      // Two rows at most: the excepted record's own, and another.
+      return rs.rows.some((row) => row.get('id') !== exceptId);
+    });
+  }
+
+  /** One record's statements, atomically (write-batch.ts). */
+  private async writeAll(statements: Array<{ query: string; params: unknown[] }>, id: string): Promise<void> {
     await this.run((client) =>
       writeBatch(client, statements, {
         localDataCenter: this.config.localDataCenter,
@@ -132,22 +262,38 @@ export class CassandraStore implements PredictionStore {
         nodeLostLately: () => this.nodeLostLately(),
         onDirect: (event, detail) =>
           event === 'sent'
-            ? log('warn', 'logged batch replaced by an unlogged write', { reason: detail, id: record.id })
-            : log('warn', 'unlogged write failed', { error: detail, id: record.id }),
+            ? log('warn', 'logged batch replaced by an unlogged write', { reason: detail, id })
+            : log('warn', 'unlogged write failed', { error: detail, id }),
       }),
     );
   }
 
   async list(query: ListQuery): Promise<ListPage> {
     const digit = query.digit ?? null;
+    const visitor = query.visitorId;
+    const owner = ownerPrint(visitor);
     let state: CursorState | null = null;
     if (query.cursor !== undefined) {
       state = decodeCursor(query.cursor, isCursorState);
       if (state.d !== digit) {
         throw new BadRequestError('The cursor was issued for another digit filter; pass the same digit with it.', 'invalid_cursor');
       }
+      if (state.o !== owner) {
+        throw new BadRequestError(
+          'The cursor was issued for another reader; page with the cursors your own requests got.',
+          'invalid_cursor',
+        );
+      }
     }
-    const scope = digit === null ? 'all' : `digit:${digit}`;
+    // The table and partition of this query, and its scope in the bucket index.
+    const [select, partition, scope] =
+      visitor === undefined
+        ? digit === null
+          ? [this.q.selectTime, [], 'all']
+          : [this.q.selectDigit, [digit], `digit:${digit}`]
+        : digit === null
+          ? [this.q.selectVisitor, [visitor], `visitor:${visitor}`]
+          : [this.q.selectVisitorDigit, [visitor, digit], `visitor:${visitor}:digit:${digit}`];
 
     return this.run(async (client) => {
       const items: PredictionRecord[] = [];
@@ -162,8 +308,7 @@ export class CassandraStore implements PredictionStore {
 
       while (bucket !== null) {
         const remaining = query.limit - items.length;
-        const params = digit === null ? [bucket] : [digit, bucket];
-        const rs = await this.readPage(client, digit === null ? this.q.selectTime : this.q.selectDigit, params, remaining, pageState);
+        const rs = await this.readPage(client, select, [...partition, bucket], remaining, pageState);
         for (const row of rs.rows) items.push(toRecord(row));
         pageState = rs.pageState ?? null;
 
@@ -174,7 +319,7 @@ export class CassandraStore implements PredictionStore {
         if (items.length >= query.limit) break;
       }
 
-      const nextCursor = bucket === null ? null : encodeCursor({ v: 1, b: bucket, p: pageState, d: digit } satisfies CursorState);
+      const nextCursor = bucket === null ? null : encodeCursor({ v: 2, b: bucket, p: pageState, d: digit, o: owner } satisfies CursorState);
       return { items, nextCursor };
     });
   }

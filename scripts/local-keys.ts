@@ -1,0 +1,53 @@
+/**
+ * The local stack's two secrets, made at the first start and kept in files of mode 600 (`npm start`: .local/):
+ *   operator-key           the key that reads everyone's predictions (Authorization: Bearer <key>)
+ *   visitor-signing-key    the HMAC key visitor tokens are signed with
+ * The service is given their paths (OPERATOR_KEY_FILE, VISITOR_SIGNING_KEY_FILE) and reads them at cold start
+ * (layers/access-keys.ts); the values never go through the environment. Each file holds one key per line, the
+ * current one first: a rotation puts the new key on top and keeps the old one below it for as long as it should
+ * still be accepted (README, Security).
+ */
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { generateSecret, parseSecret } from '../layers/auth';
+
+export interface LocalKeys {
+  operatorKeyFile: string;
+  signingKeyFile: string;
+  /** The current operator key (the first line of its file), for the tests and the first start's message. */
+  operatorKey: string;
+  /** True when this call created the operator key: `npm start` prints it then, and only then. */
+  createdOperatorKey: boolean;
+  /** The environment that points the service at the files. */
+  env: Record<string, string>;
+}
+
+/** Operator keys say what they are, so that one pasted in the wrong place is recognised. */
+export const OPERATOR_KEY_PREFIX = 'op_';
+
+function loadOrCreate(file: string, prefix: string): { key: string; created: boolean } {
+  if (existsSync(file)) {
+    // Readable by its owner only, even if it was copied or created by hand with a looser mode.
+    if ((statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);
+    const [key = ''] = parseSecret(readFileSync(file, 'utf8'), file);
+    return { key, created: false };
+  }
+  const key = generateSecret(prefix);
+  writeFileSync(file, `${key}\n`, { mode: 0o600, flag: 'wx' });
+  return { key, created: true };
+}
+
+export function loadOrCreateLocalKeys(directory: string): LocalKeys {
+  mkdirSync(directory, { recursive: true });
+  const operatorKeyFile = join(directory, 'operator-key');
+  const signingKeyFile = join(directory, 'visitor-signing-key');
+  const operator = loadOrCreate(operatorKeyFile, OPERATOR_KEY_PREFIX);
+  loadOrCreate(signingKeyFile, '');
+  return {
+    operatorKeyFile,
+    signingKeyFile,
+    operatorKey: operator.key,
+    createdOperatorKey: operator.created,
+    env: { OPERATOR_KEY_FILE: operatorKeyFile, VISITOR_SIGNING_KEY_FILE: signingKeyFile },
+  };
+}
