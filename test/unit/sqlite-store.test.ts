@@ -58,7 +58,7 @@ describe('SqliteStore on a database from before visitors', () => {
 
       const store = new SqliteStore(temp.path);
       try {
-        assert.deepEqual(await store.get(record.id), { ...record, visitorId: '' });
+        assert.deepEqual(await store.get(record.id), { ...record, visitorId: '', number: String(record.digit), digits: [] });
         const mine = makeRecord({ visitorId: 'eve_eeeeeeeeeeeeeeeeeee' });
         await store.save(mine);
         assert.deepEqual((await store.list({ limit: 5, visitorId: mine.visitorId })).items, [mine]);
