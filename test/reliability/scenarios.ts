@@ -195,16 +195,36 @@ export async function outage(options: LossTarget & OutagePlan & { maxRequests?: 
   };
 }
 
+/** How long a full scan at ALL may keep failing on a server-side timeout while a returned node catches up. */
+const SCAN_AT_ALL_PATIENCE_MS = 120_000;
+
 /**
  * The ids in each record table of the store, read directly (a full scan: test keyspaces are small) at
  * consistency ALL: at the driver's default LOCAL_ONE, a node that has just returned and not yet received its
- * hints answers without the writes it missed, for one table and not the other.
+ * hints answers without the writes it missed, for one table and not the other. A node just back is also busy
+ * replaying hints and flushing (one prediction is written to six tables): a scan the server times out
+ * ("2 replica(s) responded over 3 required", seen once on 2 December 2026) is started again, for at most
+ * SCAN_AT_ALL_PATIENCE_MS. Every replica must still answer the whole scan: only the waiting is forgiven.
  */
 export async function storeTablesAgree(
   admin: Client,
   keyspace: string,
 ): Promise<{ byTime: Set<string>; byDigit: Set<string>; onlyInOne: string[] }> {
   const read = async (table: string): Promise<Set<string>> => {
+    const deadline = Date.now() + SCAN_AT_ALL_PATIENCE_MS;
+    for (;;) {
+      try {
+        return await scan(table);
+      } catch (error: unknown) {
+        const code = (error as { code?: number }).code;
+        // 0x1200 read timeout, 0x1000 unavailable: the cluster's answer about its replicas, not about the data.
+        if ((code !== 0x1200 && code !== 0x1000) || Date.now() > deadline) throw error;
+        console.error(`[scan at ALL] ${table}: ${(error as Error).message}; trying again`);
+        await sleep(2_000);
+      }
+    }
+  };
+  const scan = async (table: string): Promise<Set<string>> => {
     const ids = new Set<string>();
     let pageState: string | undefined;
     do {
