@@ -187,6 +187,14 @@ export class CassandraStore implements PredictionStore {
   }
 
   async save(record: PredictionRecord): Promise<void> {
+    const { statements, newIndexRows } = this.saveStatements(record);
+    await this.writeAll(statements, record.id);
+    if (this.indexed.size + newIndexRows.length > MAX_INDEXED_ROWS) this.indexed.clear();
+    for (const row of newIndexRows) this.indexed.add(row);
+  }
+
+  /** A record's rows in every table, and the bucket-index rows this store has not written yet (bench/cassandra-write.ts reads them too). */
+  saveStatements(record: PredictionRecord): { statements: Array<{ query: string; params: unknown[] }>; newIndexRows: string[] } {
     const bucket = this.bucketOf(record.createdAt);
     const values = columnValues(RECORD_COLUMNS, record);
     const ttl = this.ttlAt(Date.parse(record.createdAt));
@@ -215,9 +223,7 @@ export class CassandraStore implements PredictionStore {
       const scope = row.slice(0, row.lastIndexOf('|'));
       statements.push({ query: this.q.insertBucket, params: bucketTtl === null ? [scope, bucket] : [scope, bucket, bucketTtl] });
     }
-    await this.writeAll(statements, record.id);
-    if (this.indexed.size + newIndexRows.length > MAX_INDEXED_ROWS) this.indexed.clear();
-    for (const row of newIndexRows) this.indexed.add(row);
+    return { statements, newIndexRows };
   }
 
   async get(id: string): Promise<PredictionRecord | null> {
