@@ -192,6 +192,9 @@ export function startProductStack(env: Record<string, string>): Promise<BenchSta
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
+  // Only a tail of the stack's stderr is kept, for the error below: serverless-offline writes a notice per
+  // request, megabytes over a whole bench if it were all kept.
+  let stderrTail = '';
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return new Promise((resolve, reject) => {
     const onData = (chunk: Buffer): void => {
@@ -212,8 +215,12 @@ export function startProductStack(env: Record<string, string>): Promise<BenchSta
       });
     };
     child.stdout?.on('data', onData);
-    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.once('exit', (code) => reject(new Error(`bench/product-stack.ts exited (${code}) before it was ready:\n${output.slice(-2000)}`)));
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderrTail = (stderrTail + chunk.toString()).slice(-4000);
+    });
+    child.once('exit', (code) =>
+      reject(new Error(`bench/product-stack.ts exited (${code}) before it was ready:\n${(output + stderrTail).slice(-2000)}`)),
+    );
   });
 }
 
