@@ -203,6 +203,9 @@ describe('the service image under the Runtime Interface Emulator', { timeout: 10
         CASSANDRA_KEYSPACE: keyspace,
         CASSANDRA_REPLICATION: 'SimpleStrategy:1',
         CASSANDRA_CREATE_SCHEMA: 'true',
+        // The first cold start creates the keyspace and its seven tables; on a loaded single node one CREATE TABLE
+        // can outlast the default bound's driver read timeout (2.4 s of 3 s), as in test/integration/bundle.test.ts.
+        CASSANDRA_TIMEOUT_MS: '15000',
       });
       const client = new Client({ contactPoints: [`127.0.0.1:${hostPort}`], localDataCenter: 'datacenter1' });
       try {
