@@ -52,12 +52,20 @@ export interface RunResult {
 
 /**
  * Runs `command args` and collects its output; with `echo`, the output also streams to this process's stderr
- * (builds take minutes: the person waiting sees them progress). Rejects on a non-zero exit unless `allowFailure`.
+ * (builds take minutes: the person waiting sees them progress), each line after `prefix` when given (builds that
+ * run side by side stay readable). Rejects on a non-zero exit unless `allowFailure`.
  */
 export function run(
   command: string,
   args: readonly string[],
-  opts: { echo?: boolean; allowFailure?: boolean; input?: NodeJS.ReadableStream; cwd?: string; env?: NodeJS.ProcessEnv } = {},
+  opts: {
+    echo?: boolean;
+    prefix?: string;
+    allowFailure?: boolean;
+    input?: NodeJS.ReadableStream;
+    cwd?: string;
+    env?: NodeJS.ProcessEnv;
+  } = {},
 ): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, {
@@ -67,17 +75,29 @@ export function run(
     });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
+    let partial = '';
+    const echo = (chunk: Buffer): void => {
+      if (!opts.echo) return;
+      if (opts.prefix === undefined) {
+        process.stderr.write(chunk);
+        return;
+      }
+      const lines = (partial + chunk.toString('utf8')).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) process.stderr.write(`${opts.prefix}${line}\n`);
+    };
     child.stdout?.on('data', (chunk: Buffer) => {
       out.push(chunk);
-      if (opts.echo) process.stderr.write(chunk);
+      echo(chunk);
     });
     child.stderr?.on('data', (chunk: Buffer) => {
       err.push(chunk);
-      if (opts.echo) process.stderr.write(chunk);
+      echo(chunk);
     });
     if (opts.input && child.stdin) opts.input.pipe(child.stdin);
     child.on('error', (error: Error) => reject(new Error(`cannot run ${command}: ${error.message}`)));
     child.on('close', (code) => {
+      if (opts.echo && opts.prefix !== undefined && partial !== '') process.stderr.write(`${opts.prefix}${partial}\n`);
       const result = { code: code ?? -1, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
       if (result.code !== 0 && !opts.allowFailure) {
         const tail = `${result.stdout}\n${result.stderr}`.trim().split('\n').slice(-30).join('\n');

@@ -16,6 +16,10 @@
  *   DEBIAN_MIRROR        debootstrap's mirror (http://deb.debian.org/debian)
  *
  *   tsx scripts/containers/images.ts [lambda-node|service|cassandra|dev|all]...
+ *
+ * `all` builds side by side what does not depend on each other (the two Debian root filesystems, the Cassandra image
+ * beside the stand-in, the service and dev images once the stand-in exists): debootstrap and npm wait on the network
+ * while a compile uses the CPU. Each ensure* runs once per process, however many callers ask for it.
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -31,6 +35,20 @@ export const SERVICE_IMAGE = 'digit-service:local';
 
 type Log = (msg: string) => void;
 const defaultLog: Log = (msg) => console.error(`[images] ${msg}`);
+
+/** What this process built, with the seconds each took: `all` prints it (CI reads the cost there). */
+export const built: Array<{ tag: string; seconds: number }> = [];
+
+const pending = new Map<string, Promise<string>>();
+/** One build of `key` per process: a second caller (the service and dev images both need the stand-in) waits for the first. */
+function once(key: string, make: () => Promise<string>): Promise<string> {
+  let promise = pending.get(key);
+  if (!promise) {
+    promise = make();
+    pending.set(key, promise);
+  }
+  return promise;
+}
 
 /** Files under `root` (a file or a directory), relative to REPO_ROOT, sorted; `skip` filters by relative path. */
 async function listFiles(root: string, skip: (rel: string) => boolean = () => false): Promise<string[]> {
@@ -91,9 +109,12 @@ async function build(
   for (const tag of tags) args.push('-t', tag);
   args.push(context);
   const started = Date.now();
+  const label = (tags[0] ?? '').replace(/^localhost\//, '').replace(/:.*$/, '');
   log(`building ${tags[0]} (${detectEngine().name} ${args.join(' ')})`);
-  await engineRun(args, { echo: true });
-  log(`built ${tags[0]} in ${Math.round((Date.now() - started) / 1000)} s`);
+  await engineRun(args, { echo: true, prefix: `[${label}] ` });
+  const seconds = Math.round((Date.now() - started) / 1000);
+  built.push({ tag: tags[0] ?? '', seconds });
+  log(`built ${tags[0]} in ${seconds} s`);
 }
 
 /** The packages each Debian root filesystem starts with (the Containerfiles add the rest with apt). */
@@ -108,7 +129,11 @@ const ROOTFS_PACKAGES: Record<'trixie' | 'bookworm', readonly string[]> = {
  * A Debian root filesystem as an image: `debootstrap --variant=minbase` from Debian's mirror, packed and
  * imported (no registry involved). DEBIAN_TRIXIE_IMAGE / DEBIAN_BOOKWORM_IMAGE name a pulled image instead.
  */
-export async function ensureDebianImage(suite: 'trixie' | 'bookworm', log: Log = defaultLog): Promise<string> {
+export function ensureDebianImage(suite: 'trixie' | 'bookworm', log: Log = defaultLog): Promise<string> {
+  return once(`debian-${suite}`, () => makeDebianImage(suite, log));
+}
+
+async function makeDebianImage(suite: 'trixie' | 'bookworm', log: Log): Promise<string> {
   const override = process.env[`DEBIAN_${suite.toUpperCase()}_IMAGE`];
   if (override) return override;
   const mirror = process.env.DEBIAN_MIRROR ?? 'http://deb.debian.org/debian';
@@ -129,7 +154,9 @@ export async function ensureDebianImage(suite: 'trixie' | 'bookworm', log: Log =
     // The downloaded .debs and package lists are build leftovers, not part of a base image.
     await run('bash', ['-c', 'rm -rf "$1"/var/cache/apt/archives/*.deb "$1"/var/lib/apt/lists/* "$1"/tmp/*', '-', dir]);
     await run('bash', ['-o', 'pipefail', '-c', `tar --numeric-owner -C "$1" -c . | ${detectEngine().name} import - "$2"`, '-', dir, tag]);
-    log(`imported ${tag} in ${Math.round((Date.now() - started) / 1000)} s`);
+    const seconds = Math.round((Date.now() - started) / 1000);
+    built.push({ tag, seconds });
+    log(`imported ${tag} in ${seconds} s`);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -148,7 +175,11 @@ async function hostExtraCaFiles(): Promise<string[]> {
 }
 
 /** The stand-in for the Lambda Node.js 20 base image, or LAMBDA_NODE_IMAGE when set. */
-export async function ensureLambdaNodeImage(log: Log = defaultLog): Promise<string> {
+export function ensureLambdaNodeImage(log: Log = defaultLog): Promise<string> {
+  return once('lambda-node', () => makeLambdaNodeImage(log));
+}
+
+async function makeLambdaNodeImage(log: Log): Promise<string> {
   const override = process.env.LAMBDA_NODE_IMAGE;
   if (override) return override;
   const rootfs = await ensureDebianImage('trixie', log);
@@ -183,7 +214,11 @@ const SERVICE_INPUTS = [
 ];
 
 /** digit-service:local from the unchanged Dockerfile, FROM the stand-in (built first when missing). */
-export async function ensureServiceImage(log: Log = defaultLog): Promise<string> {
+export function ensureServiceImage(log: Log = defaultLog): Promise<string> {
+  return once('service', () => makeServiceImage(log));
+}
+
+async function makeServiceImage(log: Log): Promise<string> {
   const base = await ensureLambdaNodeImage(log);
   const hash = await contentHash(SERVICE_INPUTS, [base], (rel) => rel.endsWith('.md') || /^model\/.*\.png$/.test(rel));
   const hashed = `localhost/digit-service:${hash}`;
@@ -200,7 +235,11 @@ export async function ensureServiceImage(log: Log = defaultLog): Promise<string>
  * ~/.cache/digit-service), the launcher's cassandra.yaml and logback.xml, on Debian 12's OpenJDK 17. The build
  * context is assembled in a temporary directory (containers/cassandra/ plus lib/), as the jars live outside the tree.
  */
-export async function ensureCassandraImage(log: Log = defaultLog): Promise<string> {
+export function ensureCassandraImage(log: Log = defaultLog): Promise<string> {
+  return once('cassandra', () => makeCassandraImage(log));
+}
+
+async function makeCassandraImage(log: Log): Promise<string> {
   const override = process.env.CASSANDRA_IMAGE;
   if (override) return override;
   const rootfs = await ensureDebianImage('bookworm', log);
@@ -246,7 +285,11 @@ const DEV_INPUTS = [
  * The context is copied into a temporary directory: the repository's .dockerignore, written for the service image,
  * leaves web/ out.
  */
-export async function ensureDevImage(log: Log = defaultLog): Promise<string> {
+export function ensureDevImage(log: Log = defaultLog): Promise<string> {
+  return once('dev', () => makeDevImage(log));
+}
+
+async function makeDevImage(log: Log): Promise<string> {
   const base = await ensureLambdaNodeImage(log);
   const dir = path.join(CONTAINERS_DIR, 'dev');
   const inputs = DEV_INPUTS.filter((p) => existsSync(path.join(REPO_ROOT, p)));
@@ -281,9 +324,16 @@ async function main(): Promise<void> {
   const names = asked.length === 0 || asked.includes('all') ? (Object.keys(TARGETS) as (keyof typeof TARGETS)[]) : asked;
   for (const name of names) {
     if (!(name in TARGETS)) throw new Error(`unknown image ${name}: one of ${Object.keys(TARGETS).join(', ')}, all`);
-    const ref = await TARGETS[name as keyof typeof TARGETS]();
-    console.log(`${name}\t${ref}`);
   }
+  const started = Date.now();
+  // Side by side: the ensure* functions wait for what they build on, and build it once.
+  const refs = await Promise.all(names.map((name) => TARGETS[name as keyof typeof TARGETS]()));
+  names.forEach((name, i) => {
+    console.log(`${name}\t${refs[i]}`);
+  });
+  const seconds = Math.round((Date.now() - started) / 1000);
+  const detail = built.map((b) => `${b.tag} ${b.seconds} s`).join(', ');
+  console.error(`[images] ${built.length === 0 ? 'all cached' : `built ${detail}`}; ${seconds} s in all`);
 }
 
 if (require.main === module) {
