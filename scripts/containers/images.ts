@@ -24,7 +24,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { CASSANDRA_VERSION, JVM17_MODULE_FLAGS, resolveClasspath } from '../cassandra/launcher';
 import { detectEngine, engineRun, imageExists, run } from './engine';
@@ -96,6 +96,21 @@ async function alias(tag: string): Promise<string> {
   return tag;
 }
 
+/**
+ * podman only: the host's npm cache (npm_config_cache, else ~/.npm; BUILD_NPM_CACHE names another, `off` none) as an
+ * overlay volume on /root/.npm in every RUN step. npm inside the build finds the tarballs the host's `npm ci` already
+ * fetched (CI runs it first) instead of downloading them again; whatever the step writes there (the Dockerfile's
+ * `npm cache clean` included) lands in a throwaway upper layer, so neither the host's cache nor the image changes.
+ * Layer caching is unaffected: volumes are not part of a step's cache key. Docker's build has no such volume.
+ */
+function npmCacheVolume(): string[] {
+  if (detectEngine().name !== 'podman') return [];
+  const setting = process.env.BUILD_NPM_CACHE;
+  if (setting === 'off') return [];
+  const dir = setting || process.env.npm_config_cache || path.join(homedir(), '.npm');
+  return existsSync(path.join(dir, '_cacache')) ? ['--volume', `${dir}:/root/.npm:O`] : [];
+}
+
 async function build(
   tags: readonly string[],
   context: string,
@@ -104,7 +119,7 @@ async function build(
   log: Log,
 ): Promise<void> {
   // podman writes OCI images by default, which drop HEALTHCHECK; the Docker format keeps it.
-  const args = ['build', ...(detectEngine().name === 'podman' ? ['--format', 'docker'] : []), '-f', containerfile];
+  const args = ['build', ...(detectEngine().name === 'podman' ? ['--format', 'docker'] : []), ...npmCacheVolume(), '-f', containerfile];
   for (const [key, value] of Object.entries(buildArgs)) args.push('--build-arg', `${key}=${value}`);
   for (const tag of tags) args.push('-t', tag);
   args.push(context);
@@ -275,6 +290,8 @@ const DEV_INPUTS = [
   'layers',
   'model',
   'scripts',
+  // npm start (scripts/start.ts) runs the service through tools/service.ts, as the tests do.
+  'tools',
   'web',
   'resources',
 ];

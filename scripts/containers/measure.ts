@@ -6,9 +6,13 @@
  *
  *   npx tsx scripts/containers/measure.ts [--warm 20]
  */
+import { chownSync, mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { plainDigit } from '../../tools/digit-images';
 import { httpEvent } from '../../tools/events';
+import { loadOrCreateLocalKeys } from '../local-keys';
 import { engineRun } from './engine';
 import { ensureServiceImage } from './images';
 import { parseReports, startFunctionContainer } from './lambda-container';
@@ -46,6 +50,12 @@ async function main(): Promise<void> {
   const out = (line = ''): void => {
     lines.push(line);
   };
+  const load = (): string =>
+    loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ');
+  out(`Measured ${new Date().toISOString()}, load average ${load()} at the start.`);
+  out();
 
   const inspect = await engineRun(['image', 'inspect', '--format', '{{.Size}}', image]);
   out(`Image ${image}: ${mb(Number(inspect.stdout.trim()))} in total.`);
@@ -84,6 +94,12 @@ async function main(): Promise<void> {
     body: digit.bytes,
     base64: true,
   });
+  // The two secrets as files, mounted read-only (in the cloud: SSM parameters, read at the same moment). Owned by the
+  // non-root variant's uid, mode 600 as npm start makes them: root reads them too.
+  const keysDir = mkdtempSync(join(tmpdir(), 'digit-measure-keys-'));
+  const keys = loadOrCreateLocalKeys(keysDir);
+  for (const file of [keysDir, keys.operatorKeyFile, keys.signingKeyFile]) chownSync(file, 993, 993);
+  const keyEnv = { OPERATOR_KEY_FILE: '/keys/operator-key', VISITOR_SIGNING_KEY_FILE: '/keys/visitor-signing-key' };
   for (const variant of [
     { label: 'as root (the image default)', runArgs: [] as string[] },
     {
@@ -94,7 +110,8 @@ async function main(): Promise<void> {
     const fn = await startFunctionContainer({
       image,
       handler: 'functions/predict.handler',
-      env: { PREDICTION_STORE: 'sqlite', SQLITE_PATH: '/tmp/predictions.sqlite' },
+      env: { PREDICTION_STORE: 'sqlite', SQLITE_PATH: '/tmp/predictions.sqlite', ...keyEnv },
+      volumes: [`${keysDir}:/keys:ro`],
       runArgs: variant.runArgs,
     });
     try {
@@ -124,6 +141,8 @@ async function main(): Promise<void> {
       await fn.stop();
     }
   }
+  rmSync(keysDir, { recursive: true, force: true });
+  out(`Load average ${load()} at the end.`);
   console.log(lines.join('\n'));
 }
 
