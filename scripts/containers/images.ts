@@ -97,11 +97,13 @@ async function alias(tag: string): Promise<string> {
 }
 
 /**
- * podman only: the host's npm cache (npm_config_cache, else ~/.npm; BUILD_NPM_CACHE names another, `off` none) as an
+ * For the service and dev images (their `npm ci` fetch the project's lock, which the host has just installed), podman
+ * only: the host's npm cache (npm_config_cache, else ~/.npm; BUILD_NPM_CACHE names another, `off` none) as an
  * overlay volume on /root/.npm in every RUN step. npm inside the build finds the tarballs the host's `npm ci` already
  * fetched (CI runs it first) instead of downloading them again; whatever the step writes there (the Dockerfile's
  * `npm cache clean` included) lands in a throwaway upper layer, so neither the host's cache nor the image changes.
- * Layer caching is unaffected: volumes are not part of a step's cache key. Docker's build has no such volume.
+ * Layer caching is unaffected: volumes are not part of a step's cache key. Docker's build has no such volume. Not
+ * for the stand-in: its one npm package is not in the host's cache, and its step removes /root/.npm (a mount point).
  */
 function npmCacheVolume(): string[] {
   if (detectEngine().name !== 'podman') return [];
@@ -117,9 +119,16 @@ async function build(
   containerfile: string,
   buildArgs: Record<string, string>,
   log: Log,
+  opts: { hostNpmCache?: boolean } = {},
 ): Promise<void> {
   // podman writes OCI images by default, which drop HEALTHCHECK; the Docker format keeps it.
-  const args = ['build', ...(detectEngine().name === 'podman' ? ['--format', 'docker'] : []), ...npmCacheVolume(), '-f', containerfile];
+  const args = [
+    'build',
+    ...(detectEngine().name === 'podman' ? ['--format', 'docker'] : []),
+    ...(opts.hostNpmCache ? npmCacheVolume() : []),
+    '-f',
+    containerfile,
+  ];
   for (const [key, value] of Object.entries(buildArgs)) args.push('--build-arg', `${key}=${value}`);
   for (const tag of tags) args.push('-t', tag);
   args.push(context);
@@ -241,7 +250,9 @@ async function makeServiceImage(log: Log): Promise<string> {
     await engineRun(['tag', hashed, SERVICE_IMAGE]);
     return SERVICE_IMAGE;
   }
-  await build([hashed, SERVICE_IMAGE], REPO_ROOT, path.join(REPO_ROOT, 'Dockerfile'), { LAMBDA_NODE_IMAGE: base }, log);
+  await build([hashed, SERVICE_IMAGE], REPO_ROOT, path.join(REPO_ROOT, 'Dockerfile'), { LAMBDA_NODE_IMAGE: base }, log, {
+    hostNpmCache: true,
+  });
   return SERVICE_IMAGE;
 }
 
@@ -321,7 +332,7 @@ async function makeDevImage(log: Log): Promise<string> {
           filter: (source) => !skip(path.relative(REPO_ROOT, source)),
         });
       }
-      await build([tag], context, path.join(dir, 'Containerfile'), { LAMBDA_NODE_IMAGE: base }, log);
+      await build([tag], context, path.join(dir, 'Containerfile'), { LAMBDA_NODE_IMAGE: base }, log, { hostNpmCache: true });
     } finally {
       await rm(context, { recursive: true, force: true });
     }

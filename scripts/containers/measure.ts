@@ -79,7 +79,8 @@ async function main(): Promise<void> {
     'sh',
     image,
     '-c',
-    'du -sm /usr /var/runtime /usr/local/bin/aws-lambda-rie /var/task /var/task/model /var/task/functions /var/task/node_modules/* /var/task/node_modules/@*/* 2>/dev/null | sort -rn | head -14',
+    // One du per path: given several at once, du counts a directory inside an earlier one as nothing.
+    'for d in /usr /usr/lib/x86_64-linux-gnu /usr/libexec /usr/include /usr/lib/node_modules/npm /var/runtime /usr/local/bin/aws-lambda-rie /var/task /var/task/model /var/task/functions /var/task/node_modules/* /var/task/node_modules/@*/*; do [ -e "$d" ] && du -sm "$d"; done | sort -rn | head -16',
   ]);
   out('Largest directories (MB):');
   out();
