@@ -8,7 +8,7 @@
 import sharp from 'sharp';
 import { IMAGE_SIZE, PIXELS } from '../layers/model-contract';
 import { createRng } from '../model/augment';
-import { loadMnist, type MnistSplit } from '../model/mnist';
+import { loadMnist, type MnistSplit, type SplitName } from '../model/mnist';
 import { multipart } from './events';
 
 export type OutputFormat = 'png' | 'jpeg' | 'webp' | 'gif' | 'tiff' | 'avif';
@@ -56,15 +56,19 @@ export interface RenderOptions {
   seed?: number;
 }
 
-let testSplit: MnistSplit | undefined;
+const splits: Partial<Record<SplitName, MnistSplit>> = {};
 
-/** The MNIST test digit `index`: 784 bytes (0 background, 255 ink) and its label. */
-export function mnistDigit(index: number): { pixels: Uint8Array; label: number } {
-  testSplit ??= loadMnist('test');
-  if (!Number.isInteger(index) || index < 0 || index >= testSplit.count) throw new RangeError(`no test digit ${index}`);
+/**
+ * The MNIST test digit `index`: 784 bytes (0 background, 255 ink) and its label. Tests and bench use the test
+ * split only; the refusal head's positives (model/refusal-data.ts) draw people-style pictures from 'train'.
+ */
+export function mnistDigit(index: number, split: SplitName = 'test'): { pixels: Uint8Array; label: number } {
+  splits[split] ??= loadMnist(split);
+  const source = splits[split];
+  if (!Number.isInteger(index) || index < 0 || index >= source.count) throw new RangeError(`no ${split} digit ${index}`);
   return {
-    pixels: testSplit.images.subarray(index * PIXELS, (index + 1) * PIXELS),
-    label: testSplit.labels[index] as number,
+    pixels: source.images.subarray(index * PIXELS, (index + 1) * PIXELS),
+    label: source.labels[index] as number,
   };
 }
 
@@ -102,8 +106,8 @@ async function encode(
 }
 
 /** The ink coverage (0..1) of digit `index` drawn `scale` times larger, smoothly (bicubic) interpolated. */
-async function coverage(index: number, scale: number): Promise<{ values: Float32Array; size: number }> {
-  const { pixels } = mnistDigit(index);
+async function coverage(index: number, scale: number, split: SplitName = 'test'): Promise<{ values: Float32Array; size: number }> {
+  const { pixels } = mnistDigit(index, split);
   const size = Math.round(IMAGE_SIZE * scale);
   const data =
     size === IMAGE_SIZE
@@ -196,6 +200,21 @@ export function redrawnDigit(index: number, seed: number): Promise<RenderedDigit
     quality: 70 + Math.floor(random() * 21),
     seed,
   });
+}
+
+/**
+ * Two MNIST test digits blended into one 28x28 picture (`weight` of the first, the rest of the second), as a
+ * PNG: a digit the model should be unsure of, for the uncertainty tests. Labelled with the first digit.
+ */
+export async function blendedDigit(first: number, second: number, weight: number): Promise<RenderedDigit> {
+  const a = mnistDigit(first);
+  const b = mnistDigit(second);
+  const pixels = Buffer.alloc(PIXELS);
+  for (let i = 0; i < PIXELS; i += 1) pixels[i] = Math.round(weight * (a.pixels[i] as number) + (1 - weight) * (b.pixels[i] as number));
+  const bytes = await sharp(pixels, { raw: { width: IMAGE_SIZE, height: IMAGE_SIZE, channels: 1 } })
+    .png()
+    .toBuffer();
+  return { bytes, mediaType: 'image/png', label: a.label, width: IMAGE_SIZE, height: IMAGE_SIZE };
 }
 
 /**
@@ -318,8 +337,8 @@ export type NumberKind = 'paper' | 'canvas' | 'colour';
 export const NUMBER_KINDS: readonly NumberKind[] = ['paper', 'canvas', 'colour'];
 
 /** The ink's bounding box inside a 28x28 MNIST digit (columns and rows holding any ink). */
-function inkBounds(index: number): { x0: number; y0: number; x1: number; y1: number } {
-  const { pixels } = mnistDigit(index);
+function inkBounds(index: number, split: SplitName = 'test'): { x0: number; y0: number; x1: number; y1: number } {
+  const { pixels } = mnistDigit(index, split);
   let x0 = IMAGE_SIZE;
   let y0 = IMAGE_SIZE;
   let x1 = -1;
@@ -364,19 +383,24 @@ async function finish(
 }
 
 /**
- * A number written with MNIST test digits `indices`, left to right on one line as handwriting goes: each digit
+ * A number written with MNIST digits `indices` (of the test split unless `split` says otherwise), left to right on one line as handwriting goes: each digit
  * its own size (0.8-1.2 of the line's), its own height on a wavy baseline, with gaps of 0.1-0.6 of a digit's
  * height between their ink (close, never overlapping). `kind`: a phone photo of paper (grain, uneven light,
  * JPEG), a drawing-pad PNG (dark ink on white, clean), or coloured ink on tinted paper (JPEG). Seeded.
  */
-export async function numberPicture(indices: readonly number[], kind: NumberKind, seed: number): Promise<RenderedNumber> {
+export async function numberPicture(
+  indices: readonly number[],
+  kind: NumberKind,
+  seed: number,
+  split: SplitName = 'test',
+): Promise<RenderedNumber> {
   const random = seededRandom(seed * 1_000_003 + indices.reduce((a, b) => a * 31 + b, 7));
   const lineScale = (kind === 'canvas' ? 4 : 3) + random() * 3;
   const parts = await Promise.all(
     indices.map(async (index) => {
       const scale = lineScale * (0.8 + random() * 0.4);
-      const { values, size } = await coverage(index, scale);
-      const b = inkBounds(index);
+      const { values, size } = await coverage(index, scale, split);
+      const b = inkBounds(index, split);
       const k = size / IMAGE_SIZE;
       return {
         values,
@@ -435,7 +459,7 @@ export async function numberPicture(indices: readonly number[], kind: NumberKind
   return {
     bytes,
     mediaType: look.format === 'png' ? 'image/png' : 'image/jpeg',
-    label: indices.map((i) => mnistDigit(i).label).join(''),
+    label: indices.map((i) => mnistDigit(i, split).label).join(''),
     width,
     height,
   };
