@@ -1,0 +1,490 @@
+/**
+ * Fits what model/refusal.json holds for the digit CNN in a model directory, without touching the CNN:
+ * - the softmax temperature (model/calibration.ts), on the even half of the MNIST test set as the service
+ *   sees it; the expected calibration error before and after is reported on the odd half;
+ * - the refusal head: a dense network (128 -> 32 ReLU -> 1, sigmoid) on the CNN's penultimate features, trained
+ *   with positives = augmented MNIST training digits and people-style crops of training digits, negatives =
+ *   synthesised non-digits of the 'train' split (model/refusal-data.ts);
+ * - the thresholds: `digitThreshold` the highest head score that refuses at most DIGIT_REFUSAL_BUDGET of the
+ *   even-half test digits and PEOPLE_REFUSAL_BUDGET of the people-style validation crops; `uncertainBelow` the
+ *   highest calibrated confidence that marks at most UNCERTAIN_BUDGET of the even-half digits not refused.
+ * Then it measures on data never used: the odd half (accuracy, refused, uncertain, ECE) and the 'heldout'
+ * non-digits (other fonts, other seeds), and writes refusal.json and reliability.png beside the model.
+ *
+ * `fitRefusalAndTemperature(modelDir)` is what a training pipeline calls after it writes new weights
+ * (`npm run train:refusal` runs it on model/). Seeded: the same weights and options give the same file on the
+ * same machine and thread count.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { readArtifacts, readVersion, selectBackend } from '../layers/classifier';
+import type { BackendChoice } from '../layers/inference-backend';
+import { IMAGE_CHANNELS, IMAGE_SIZE, NUM_CLASSES, PIXELS } from '../layers/model-contract';
+import { RefusalFile } from '../layers/refusal';
+import { createRng } from './augment';
+import { calibrationError, fitTemperature, softmaxT } from './calibration';
+import { EpochProgress, formatDuration } from './progress';
+import { augmentedTrainingDigits, type Crops, mnistTestHalf, nonDigits, peopleStyleTrainingDigits } from './refusal-data';
+import { writeReliabilityPng } from './reliability-chart';
+
+/** Share of even-half MNIST test digits the head may refuse. */
+export const DIGIT_REFUSAL_BUDGET = 0.003;
+/** Share of people-style validation crops the head may refuse. */
+export const PEOPLE_REFUSAL_BUDGET = 0.01;
+/** Share of even-half MNIST test digits (not refused) that may be marked uncertain. */
+export const UNCERTAIN_BUDGET = 0.005;
+
+export interface RefusalFitOptions {
+  /** Augmented MNIST training digits (positives). */
+  mnistDigits: number;
+  /** People-style training pictures of 1-4 digits (positives). */
+  peoplePictures: number;
+  /** Synthesised non-digit pictures for fitting (negatives). */
+  nonDigits: number;
+  /** Held-out non-digit pictures, for the figures only. */
+  heldOutNonDigits: number;
+  /** MNIST test digits per half (at most 5,000). */
+  testHalf: number;
+  epochs: number;
+  seed: number;
+  backend: BackendChoice;
+  /** Write refusal.json and reliability.png (else only answer the result). */
+  write: boolean;
+  /**
+   * A directory where the pictures' crops are kept between runs (keyed by set, count and seed), so that fitting
+   * again (other epochs, budgets) skips the 15 minutes of drawing; none by default.
+   */
+  cacheDir?: string;
+  log: (line: string) => void;
+}
+
+/** Crops of one set, from the cache directory when it holds them, else made and kept there. */
+async function cached<T extends Crops>(dir: string | undefined, key: string, make: () => Promise<T>): Promise<T> {
+  if (!dir) return make();
+  const bin = join(dir, `${key}.bin`);
+  const meta = join(dir, `${key}.json`);
+  if (existsSync(bin) && existsSync(meta)) {
+    const bytes = readFileSync(bin);
+    const rest = JSON.parse(readFileSync(meta, 'utf8')) as Omit<T, 'inputs' | 'picture' | 'labels'> & {
+      picture: number[];
+      labels: number[];
+    };
+    return {
+      ...rest,
+      inputs: new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)),
+      picture: Int32Array.from(rest.picture),
+      labels: Int8Array.from(rest.labels),
+    } as unknown as T;
+  }
+  const made = await make();
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(bin, Buffer.from(made.inputs.buffer, made.inputs.byteOffset, made.inputs.byteLength));
+  const { inputs: _inputs, ...rest } = made;
+  writeFileSync(meta, JSON.stringify({ ...rest, picture: Array.from(made.picture), labels: Array.from(made.labels) }));
+  return made;
+}
+
+export const DEFAULT_REFUSAL_FIT: RefusalFitOptions = {
+  mnistDigits: 30_000,
+  peoplePictures: 3_000,
+  nonDigits: 9_000,
+  heldOutNonDigits: 2_000,
+  testHalf: 5_000,
+  epochs: 30,
+  seed: 20261202,
+  backend: 'auto',
+  write: true,
+  log: (line) => process.stderr.write(`${line}\n`),
+};
+
+const HIDDEN = 32;
+const BATCH = 256;
+
+/** A one-line progress bar for the data stages (the head's epochs use model/progress.ts). */
+function stageProgress(name: string, log: (line: string) => void): (done: number, total: number) => void {
+  const started = Date.now();
+  let shown = -1;
+  const tty = Boolean(process.stderr.isTTY);
+  return (done, total) => {
+    const tenth = Math.floor((done / total) * (tty ? 100 : 10));
+    if (tenth === shown && done !== total) return;
+    shown = tenth;
+    const elapsed = (Date.now() - started) / 1000;
+    const filled = Math.round((done / total) * 28);
+    const bar = '='.repeat(Math.max(0, filled - 1)) + (filled > 0 ? '>' : '') + ' '.repeat(28 - filled);
+    const line = `${name.padEnd(26)} [${bar}] ${done}/${total} | left ${formatDuration((elapsed / done) * (total - done))}`;
+    if (tty) process.stderr.write(`\r${line}\x1b[K${done === total ? '\n' : ''}`);
+    else log(line);
+  };
+}
+
+/** The CNN's penultimate features and logits for every input, in batches. */
+function featuresOf(model: tf.LayersModel, inputs: Float32Array): { features: Float32Array; logits: Float32Array; width: number } {
+  const last = model.layers[model.layers.length - 1] as tf.layers.Layer;
+  const [kernel, bias] = last.getWeights() as [tf.Tensor2D, tf.Tensor1D];
+  const width = kernel.shape[0];
+  const trunk = tf.model({ inputs: model.inputs, outputs: last.input as tf.SymbolicTensor });
+  const n = inputs.length / PIXELS;
+  const features = new Float32Array(n * width);
+  const logits = new Float32Array(n * NUM_CLASSES);
+  for (let start = 0; start < n; start += 500) {
+    const count = Math.min(500, n - start);
+    const [f, z] = tf.tidy(() => {
+      const x = tf.tensor4d(inputs.subarray(start * PIXELS, (start + count) * PIXELS), [count, IMAGE_SIZE, IMAGE_SIZE, IMAGE_CHANNELS]);
+      const feats = trunk.predict(x) as tf.Tensor2D;
+      return [feats.dataSync(), tf.add(tf.matMul(feats, kernel), bias).dataSync()];
+    });
+    features.set(f as Float32Array, start * width);
+    logits.set(z as Float32Array, start * NUM_CLASSES);
+  }
+  return { features, logits, width };
+}
+
+interface Head {
+  layers: { kernel: number[][]; bias: number[]; activation: 'relu' | 'linear' }[];
+}
+
+/** Runs the head (as written to refusal.json) on features in plain arithmetic: the scores used for thresholds. */
+export function headScores(head: Head, features: Float32Array, width: number): Float32Array {
+  const n = features.length / width;
+  const scores = new Float32Array(n);
+  for (let r = 0; r < n; r += 1) {
+    let x = Array.from(features.subarray(r * width, (r + 1) * width));
+    for (const layer of head.layers) {
+      const out = layer.bias.slice();
+      for (let i = 0; i < x.length; i += 1) {
+        const v = x[i] as number;
+        if (v === 0) continue;
+        const row = layer.kernel[i] as number[];
+        for (let j = 0; j < out.length; j += 1) out[j] = (out[j] as number) + v * (row[j] as number);
+      }
+      x = layer.activation === 'relu' ? out.map((v) => Math.max(0, v)) : out;
+    }
+    scores[r] = 1 / (1 + Math.exp(-(x[0] as number)));
+  }
+  return scores;
+}
+
+/**
+ * Trains the head on standardised features (the standardisation is then folded into the first layer, so the
+ * service feeds raw features). Positives and negatives weigh the same in the loss whatever their counts.
+ */
+function trainHead(positives: Float32Array, negatives: Float32Array, width: number, options: RefusalFitOptions): Head {
+  const nPos = positives.length / width;
+  const nNeg = negatives.length / width;
+  const n = nPos + nNeg;
+  const all = new Float32Array(n * width);
+  all.set(positives, 0);
+  all.set(negatives, positives.length);
+  const mean = new Float64Array(width);
+  const std = new Float64Array(width);
+  for (let r = 0; r < n; r += 1) for (let c = 0; c < width; c += 1) mean[c] = (mean[c] as number) + (all[r * width + c] as number) / n;
+  for (let r = 0; r < n; r += 1) {
+    for (let c = 0; c < width; c += 1) std[c] = (std[c] as number) + ((all[r * width + c] as number) - (mean[c] as number)) ** 2 / n;
+  }
+  for (let c = 0; c < width; c += 1) std[c] = Math.sqrt(std[c] as number) + 1e-3;
+  const scaled = new Float32Array(all.length);
+  for (let r = 0; r < n; r += 1) {
+    for (let c = 0; c < width; c += 1) scaled[r * width + c] = ((all[r * width + c] as number) - (mean[c] as number)) / (std[c] as number);
+  }
+  const labels = new Float32Array(n);
+  labels.fill(1, 0, nPos);
+  const weights = new Float32Array(n);
+  weights.fill(n / (2 * nPos), 0, nPos);
+  weights.fill(n / (2 * nNeg), nPos);
+
+  const model = tf.sequential({
+    layers: [
+      tf.layers.dense({
+        inputShape: [width],
+        units: HIDDEN,
+        activation: 'relu',
+        kernelInitializer: tf.initializers.heNormal({ seed: options.seed }),
+      }),
+      tf.layers.dense({ units: 1, kernelInitializer: tf.initializers.glorotNormal({ seed: options.seed + 1 }) }),
+    ],
+  });
+  const optimizer = tf.train.adam(2e-3);
+  const rng = createRng(options.seed);
+  const order = Uint32Array.from({ length: n }, (_, i) => i);
+  const steps = Math.ceil(n / BATCH);
+  const epochSeconds: number[] = [];
+  for (let epoch = 1; epoch <= options.epochs; epoch += 1) {
+    for (let i = n - 1; i > 0; i -= 1) {
+      const j = Math.floor(rng() * (i + 1));
+      [order[i], order[j]] = [order[j] as number, order[i] as number];
+    }
+    const progress = new EpochProgress(epoch, options.epochs, steps, epochSeconds);
+    let lossSum = 0;
+    let correctSum = 0;
+    for (let s = 0; s < steps; s += 1) {
+      const idx = order.subarray(s * BATCH, Math.min(n, (s + 1) * BATCH));
+      const xb = new Float32Array(idx.length * width);
+      const yb = new Float32Array(idx.length);
+      const wb = new Float32Array(idx.length);
+      for (const [k, r] of idx.entries()) {
+        xb.set(scaled.subarray(r * width, (r + 1) * width), k * width);
+        yb[k] = labels[r] as number;
+        wb[k] = weights[r] as number;
+      }
+      const [loss, correct] = tf.tidy(() => {
+        const x = tf.tensor2d(xb, [idx.length, width]);
+        const y = tf.tensor2d(yb, [idx.length, 1]);
+        const w = tf.tensor2d(wb, [idx.length, 1]);
+        let logit: tf.Tensor = tf.zeros([1]);
+        const cost = optimizer.minimize(() => {
+          logit = tf.keep(model.apply(x, { training: true }) as tf.Tensor);
+          // Binary cross-entropy on logits, written the stable way: max(z, 0) - z y + log(1 + exp(-|z|)).
+          const perExample = tf.add(tf.sub(tf.relu(logit), tf.mul(logit, y)), tf.log1p(tf.exp(tf.neg(tf.abs(logit)))));
+          return tf.mean(tf.mul(w, perExample));
+        }, true) as tf.Scalar;
+        const right = tf.sum(tf.equal(tf.greater(logit, 0), tf.greater(y, 0.5)).asType('float32'));
+        const answer: [number, number] = [cost.dataSync()[0] as number, right.dataSync()[0] as number];
+        logit.dispose();
+        return answer;
+      });
+      lossSum += loss * idx.length;
+      correctSum += correct;
+      progress.update(s + 1, {
+        loss: lossSum / ((s + 1) * BATCH),
+        accuracy: correctSum / Math.min(n, (s + 1) * BATCH),
+        learningRate: 2e-3,
+      });
+    }
+    epochSeconds.push(progress.finish(`loss ${(lossSum / n).toFixed(4)}, accuracy ${((correctSum / n) * 100).toFixed(2)}%`));
+  }
+
+  const [k1, b1, k2, b2] = model.getWeights().map((t) => t.arraySync()) as [number[][], number[], number[][], number[]];
+  model.dispose();
+  optimizer.dispose();
+  // Fold (x - mean) / std into the first layer: W' = W / std (per input row), b' = b - sum_i mean_i / std_i * W_i.
+  const kernel = k1.map((row, i) => row.map((v) => v / (std[i] as number)));
+  const bias = b1.map((b, j) => b - k1.reduce((acc, row, i) => acc + ((mean[i] as number) / (std[i] as number)) * (row[j] as number), 0));
+  return {
+    layers: [
+      { kernel, bias, activation: 'relu' },
+      { kernel: k2, bias: b2, activation: 'linear' },
+    ],
+  };
+}
+
+/** The largest threshold t such that at most `share` of `scores` are below t. */
+function lowQuantile(scores: ArrayLike<number>, share: number): number {
+  const sorted = Float64Array.from(scores as ArrayLike<number>).sort();
+  const allowed = Math.floor(sorted.length * share);
+  return sorted[Math.min(sorted.length - 1, allowed)] as number;
+}
+
+/** Per picture of a set: refused when any of its crops scores below the threshold. */
+function picturesRefused(
+  crops: Crops,
+  scores: Float32Array,
+  threshold: number,
+): { refused: number; withCrops: number; refusedPictures: Set<number> } {
+  const refusedPictures = new Set<number>();
+  const withCrops = new Set<number>();
+  for (let i = 0; i < scores.length; i += 1) {
+    const picture = crops.picture[i] as number;
+    withCrops.add(picture);
+    if ((scores[i] as number) < threshold) refusedPictures.add(picture);
+  }
+  return { refused: refusedPictures.size, withCrops: withCrops.size, refusedPictures };
+}
+
+export interface RefusalFitResult {
+  file: RefusalFile;
+  path: string | null;
+}
+
+export async function fitRefusalAndTemperature(modelDir: string, overrides: Partial<RefusalFitOptions> = {}): Promise<RefusalFitResult> {
+  const options = { ...DEFAULT_REFUSAL_FIT, ...overrides };
+  const { log } = options;
+  const began = Date.now();
+  const backend = await selectBackend(options.backend);
+  const { artifacts, digest } = await readArtifacts(modelDir);
+  const model = await tf.loadLayersModel(tf.io.fromMemory(artifacts));
+  const modelVersion = await readVersion(modelDir, digest);
+  log(`fitting the refusal head and temperature of ${modelVersion} on ${backend}`);
+
+  // Data. MNIST training digits: the first 54,000 for fitting, the last 6,000 for the head's validation.
+  const mnistFit = augmentedTrainingDigits(0, Math.min(options.mnistDigits, 54_000), options.seed);
+  const c = options.cacheDir;
+  const seed = options.seed;
+  const peopleFit = await cached(c, `people-fit-${options.peoplePictures}-${seed}`, () =>
+    peopleStyleTrainingDigits(0, 54_000, options.peoplePictures, seed, stageProgress('people-style digits', log)),
+  );
+  const peopleValCount = Math.max(200, Math.round(options.peoplePictures / 5));
+  const peopleVal = await cached(c, `people-val-${peopleValCount}-${seed}`, () =>
+    peopleStyleTrainingDigits(54_000, 60_000, peopleValCount, seed + 1, stageProgress('people-style validation', log)),
+  );
+  const negFit = await cached(c, `non-digits-train-${options.nonDigits}`, () =>
+    nonDigits('train', options.nonDigits, stageProgress('non-digits (train fonts)', log)),
+  );
+  const negHeld = await cached(c, `non-digits-heldout-${options.heldOutNonDigits}`, () =>
+    nonDigits('heldout', options.heldOutNonDigits, stageProgress('non-digits (held-out fonts)', log)),
+  );
+  const testA = await cached(c, `mnist-test-even-${options.testHalf}`, () =>
+    mnistTestHalf(0, options.testHalf, stageProgress('MNIST test, even half', log)),
+  );
+  const testB = await cached(c, `mnist-test-odd-${options.testHalf}`, () =>
+    mnistTestHalf(1, options.testHalf, stageProgress('MNIST test, odd half', log)),
+  );
+
+  const f = (crops: Crops) => featuresOf(model, crops.inputs);
+  const [fMnist, fPeople, fPeopleVal, fNeg, fHeld, fA, fB] = [mnistFit, peopleFit, peopleVal, negFit, negHeld, testA, testB].map(f) as [
+    ReturnType<typeof f>,
+    ReturnType<typeof f>,
+    ReturnType<typeof f>,
+    ReturnType<typeof f>,
+    ReturnType<typeof f>,
+    ReturnType<typeof f>,
+    ReturnType<typeof f>,
+  ];
+  const width = fMnist.width;
+
+  // Temperature on the even half (every crop with its label; a crop from a rare split picture is kept).
+  const temperature = fitTemperature(fA.logits, testA.labels, NUM_CLASSES);
+  const calibrated = (logits: Float32Array, t: number) => {
+    const n = logits.length / NUM_CLASSES;
+    const confidence = new Float64Array(n);
+    const predicted = new Int8Array(n);
+    for (let r = 0; r < n; r += 1) {
+      const p = softmaxT(logits.subarray(r * NUM_CLASSES, (r + 1) * NUM_CLASSES), t);
+      let best = 0;
+      for (let c = 1; c < NUM_CLASSES; c += 1) if ((p[c] as number) > (p[best] as number)) best = c;
+      predicted[r] = best;
+      confidence[r] = p[best] as number;
+    }
+    return { confidence, predicted };
+  };
+  const beforeB = calibrated(fB.logits, 1);
+  const afterB = calibrated(fB.logits, temperature);
+  const correctB = Array.from(beforeB.predicted, (p, i) => p === testB.labels[i]);
+  const eceBefore = calibrationError(beforeB.confidence, correctB, 15);
+  const eceAfter = calibrationError(afterB.confidence, correctB, 15);
+  log(
+    `temperature ${temperature.toFixed(4)}: ECE (15 bins) on the odd half ${(eceBefore.ece * 100).toFixed(3)}% -> ${(eceAfter.ece * 100).toFixed(3)}%`,
+  );
+
+  // The head.
+  const positives = new Float32Array(fMnist.features.length + fPeople.features.length);
+  positives.set(fMnist.features, 0);
+  positives.set(fPeople.features, fMnist.features.length);
+  const head = trainHead(positives, fNeg.features, width, options);
+  const scores = {
+    testA: headScores(head, fA.features, width),
+    testB: headScores(head, fB.features, width),
+    peopleVal: headScores(head, fPeopleVal.features, width),
+    negFit: headScores(head, fNeg.features, width),
+    negHeld: headScores(head, fHeld.features, width),
+  };
+
+  // Thresholds: the refusal threshold within both digit budgets; then the uncertainty threshold on what is left.
+  const digitThreshold = Math.min(lowQuantile(scores.testA, DIGIT_REFUSAL_BUDGET), lowQuantile(scores.peopleVal, PEOPLE_REFUSAL_BUDGET));
+  const afterA = calibrated(fA.logits, temperature);
+  const keptA = Array.from(afterA.confidence).filter((_, i) => (scores.testA[i] as number) >= digitThreshold);
+  const uncertainBelow = lowQuantile(keptA, UNCERTAIN_BUDGET);
+
+  // Figures on data never fitted on.
+  const share = (part: number, whole: number) => (whole === 0 ? 0 : part / whole);
+  const refusedB = picturesRefused(testB, scores.testB, digitThreshold);
+  let uncertainB = 0;
+  let wrongB = 0;
+  let wrongAndFlagged = 0;
+  // Per picture: its top-level reading is its least confident crop's.
+  const weakest = new Map<number, number>();
+  for (let i = 0; i < afterB.confidence.length; i += 1) {
+    const picture = testB.picture[i] as number;
+    const current = weakest.get(picture);
+    if (current === undefined || (afterB.confidence[i] as number) < (afterB.confidence[current] as number)) weakest.set(picture, i);
+  }
+  for (const [picture, i] of weakest) {
+    const refused = refusedB.refusedPictures.has(picture);
+    const uncertain = !refused && (afterB.confidence[i] as number) < uncertainBelow;
+    if (uncertain) uncertainB += 1;
+    const wrong = afterB.predicted[i] !== testB.labels[i];
+    if (wrong) wrongB += 1;
+    if (wrong && (refused || uncertain)) wrongAndFlagged += 1;
+  }
+  const heldRefused = picturesRefused(negHeld, scores.negHeld, digitThreshold);
+  const fitRefused = picturesRefused(negFit, scores.negFit, digitThreshold);
+  const byKind: Record<string, { pictures: number; refused: number }> = {};
+  for (let p = 0; p < negHeld.pictures; p += 1) {
+    const kind = negHeld.kinds[p] as string;
+    const entry = byKind[kind] ?? { pictures: 0, refused: 0 };
+    byKind[kind] = entry;
+    entry.pictures += 1;
+    if (heldRefused.refusedPictures.has(p)) entry.refused += 1;
+  }
+  const peopleValRefused = share(Array.from(scores.peopleVal).filter((s) => s < digitThreshold).length, scores.peopleVal.length);
+
+  const fitted = {
+    fittedAt: new Date().toISOString(),
+    backend,
+    seconds: Math.round((Date.now() - began) / 1000),
+    options: {
+      mnistDigits: mnistFit.pictures,
+      peoplePictures: options.peoplePictures,
+      nonDigits: options.nonDigits,
+      heldOutNonDigits: options.heldOutNonDigits,
+      testHalf: options.testHalf,
+      epochs: options.epochs,
+      seed: options.seed,
+    },
+    crops: {
+      mnistFit: mnistFit.labels.length,
+      peopleFit: peopleFit.labels.length,
+      peopleValidation: peopleVal.labels.length,
+      nonDigitsFit: negFit.picture.length,
+      nonDigitsHeldOut: negHeld.picture.length,
+    },
+    calibration: {
+      fittedOn: 'MNIST test, even indices, plain PNGs through the service preprocessing',
+      reportedOn: 'MNIST test, odd indices',
+      eceBefore: eceBefore.ece,
+      eceAfter: eceAfter.ece,
+      bins: 15,
+    },
+    budgets: { digitRefusal: DIGIT_REFUSAL_BUDGET, peopleRefusal: PEOPLE_REFUSAL_BUDGET, uncertain: UNCERTAIN_BUDGET },
+    oddHalf: {
+      pictures: testB.pictures,
+      refused: share(refusedB.refused, testB.pictures),
+      uncertain: share(uncertainB, testB.pictures),
+      refusedOrUncertain: share(refusedB.refused + uncertainB, testB.pictures),
+      accuracy: share(testB.pictures - wrongB, testB.pictures),
+      errorsFlagged: wrongB === 0 ? 1 : wrongAndFlagged / wrongB,
+    },
+    peopleValidationRefused: peopleValRefused,
+    nonDigitsFitRefused: share(fitRefused.refused, fitRefused.withCrops),
+    nonDigitsHeldOut: {
+      pictures: negHeld.pictures,
+      noInk: negHeld.noInk,
+      refused: share(heldRefused.refused, heldRefused.withCrops),
+      byKind: Object.fromEntries(
+        Object.entries(byKind).map(([k, v]) => [k, { pictures: v.pictures, refused: share(v.refused, v.pictures) }]),
+      ),
+    },
+  };
+  log(JSON.stringify({ temperature, digitThreshold, uncertainBelow, ...fitted }, null, 2));
+
+  const body = {
+    modelVersion,
+    weightsSha256: digest,
+    temperature,
+    head: head.layers,
+    thresholds: { digitThreshold, uncertainBelow },
+  };
+  const version = `refusal-${createHash('sha256').update(JSON.stringify(body)).digest('hex').slice(0, 8)}`;
+  const file = RefusalFile.parse({ version, ...body, fitted });
+  let path: string | null = null;
+  if (options.write) {
+    path = join(modelDir, 'refusal.json');
+    writeFileSync(path, `${JSON.stringify(file)}\n`);
+    await writeReliabilityPng(eceBefore.bins, eceAfter.bins, temperature, join(modelDir, 'reliability.png'));
+    log(`written: ${path}, ${join(modelDir, 'reliability.png')} (${formatDuration((Date.now() - began) / 1000)})`);
+  }
+  model.dispose();
+  return { file, path };
+}

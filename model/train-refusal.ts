@@ -1,0 +1,63 @@
+/**
+ * `npm run train:refusal`: fits the refusal head and the softmax temperature of the model in model/ (or
+ * `--model DIR`) and writes refusal.json and reliability.png beside it (model/refusal-fit.ts). The digit CNN is
+ * not touched; run this after every `npm run train`, since the head reads that CNN's features.
+ *
+ *   npm run train:refusal -- [--model DIR] [--non-digits 9000] [--held-out 2000] [--mnist 30000] [--people 3000]
+ *                            [--test-half 5000] [--epochs 30] [--seed N] [--backend tensorflow|wasm|cpu] [--no-write]
+ *                            [--cache DIR]   keep the drawn crops in DIR and reuse them on the next run
+ */
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { BackendChoice } from '../layers/inference-backend';
+import { defaultModelDir } from '../layers/project-root';
+import { DEFAULT_REFUSAL_FIT, fitRefusalAndTemperature } from './refusal-fit';
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      model: { type: 'string' },
+      'non-digits': { type: 'string' },
+      'held-out': { type: 'string' },
+      mnist: { type: 'string' },
+      people: { type: 'string' },
+      'test-half': { type: 'string' },
+      epochs: { type: 'string' },
+      seed: { type: 'string' },
+      backend: { type: 'string' },
+      'no-write': { type: 'boolean' },
+      cache: { type: 'string' },
+      help: { type: 'boolean' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(
+      'npm run train:refusal -- [--model DIR] [--non-digits N] [--held-out N] [--mnist N] [--people N] [--test-half N] [--epochs N] [--seed N] [--backend B] [--no-write]\n',
+    );
+    return;
+  }
+  const count = (raw: string | undefined, fallback: number, name: string): number => {
+    if (raw === undefined) return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive whole number, got ${raw}`);
+    return n;
+  };
+  const d = DEFAULT_REFUSAL_FIT;
+  await fitRefusalAndTemperature(resolve(values.model ?? defaultModelDir()), {
+    nonDigits: count(values['non-digits'], d.nonDigits, 'non-digits'),
+    heldOutNonDigits: count(values['held-out'], d.heldOutNonDigits, 'held-out'),
+    mnistDigits: count(values.mnist, d.mnistDigits, 'mnist'),
+    peoplePictures: count(values.people, d.peoplePictures, 'people'),
+    testHalf: Math.min(5000, count(values['test-half'], d.testHalf, 'test-half')),
+    epochs: count(values.epochs, d.epochs, 'epochs'),
+    seed: count(values.seed, d.seed, 'seed'),
+    backend: (values.backend ?? 'auto') as BackendChoice,
+    write: !values['no-write'],
+    ...(values.cache ? { cacheDir: resolve(values.cache) } : {}),
+  });
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`train:refusal failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(1);
+});
