@@ -9,6 +9,10 @@
  * classifier checks at load time that the plan answers what `model.predict` answers (layers/classifier.ts);
  * test/unit/inference-plan.test.ts checks it on MNIST test digits. A layer this planner does not know makes it
  * decline (null), and the classifier serves with `model.predict`.
+ *
+ * When the model ends in a softmax dense layer (the digit CNN does), the plan also answers its two halves:
+ * `features`, the penultimate activations, and `logits`, the last layer before its softmax. The classifier
+ * runs those to apply the fitted temperature and the refusal head (model/refusal.json) in the same pass.
  */
 import * as tf from '@tensorflow/tfjs';
 
@@ -41,8 +45,19 @@ function pair(value: unknown): [number, number] | null {
  * `model.predict`). The returned function takes an [n, h, w, c] batch and answers [n, classes]; it must run
  * inside `tf.tidy`. `dispose` frees the folded weights.
  */
-export function planInference(model: tf.LayersModel): { forward: Step; dispose: () => void } | null {
+export interface InferencePlan {
+  forward: Step;
+  /** [n, h, w, c] -> [n, k]: the input of the final softmax dense layer; null when the model ends otherwise. */
+  features: Step | null;
+  /** [n, k] -> [n, classes]: that layer without its softmax. */
+  logits: Step | null;
+  dispose: () => void;
+}
+
+export function planInference(model: tf.LayersModel): InferencePlan | null {
   const steps: Step[] = [];
+  // Where the last affine layer's steps begin, and whether it was a dense layer ending in a softmax.
+  const last = { start: 0, softmaxDense: false };
   const owned: tf.Tensor[] = [];
   // In an object, not a `let`: flush() changes it, and TypeScript does not follow a closure's assignments.
   const state: { pending: Affine | null } = { pending: null };
@@ -52,6 +67,8 @@ export function planInference(model: tf.LayersModel): { forward: Step; dispose: 
     const { kind, kernel, bias, strides, padding, activation } = state.pending;
     const fusedActivation = activation === 'relu' ? 'relu' : 'linear';
     const withBias = bias ? { bias } : {};
+    last.start = steps.length;
+    last.softmaxDense = kind === 'dense' && activation === 'softmax';
     if (kind === 'conv') {
       steps.push((x) =>
         tf.fused.conv2d({
@@ -180,8 +197,14 @@ export function planInference(model: tf.LayersModel): { forward: Step; dispose: 
   } catch {
     return decline(owned);
   }
+  // Only when the softmax dense layer is the very end: [affine, softmax] are the last two steps.
+  const split = last.softmaxDense && last.start === steps.length - 2;
+  const trunk = steps.slice(0, last.start);
+  const affine = steps[last.start];
   return {
     forward: (x) => steps.reduce((t, step) => step(t), x),
+    features: split ? (x) => trunk.reduce((t, step) => step(t), x) : null,
+    logits: split && affine ? affine : null,
     dispose: () => {
       for (const t of owned) t.dispose();
     },

@@ -1,5 +1,6 @@
 /**
- * The prediction use case: upload -> preprocessing -> classifier -> kept upload -> stored record -> answer.
+ * The prediction use case: upload -> preprocessing -> classifier (and the refusal of what is not a digit) ->
+ * kept upload -> stored record -> answer.
  * The original upload is written to the uploads bucket (when one is configured) before the record is saved,
  * so a stored record always points at an existing object; the answer is built only after the record is
  * stored, so every 200 the client sees is in the history. Each stage's time goes into a StageTimings record
@@ -71,8 +72,9 @@ export async function predictDigit(
     preprocessImage(upload.bytes, { declaredType: upload.declaredType, maxPixels: deps.maxPixels }),
   );
   // Every digit of a number in one batch: one forward pass, whatever the number's length.
-  const probabilities = await timed(timings, 'inferenceMs', () => deps.classifier.predictBatch(image.input));
-  const reading = readNumber(image, probabilities);
+  const batch = await timed(timings, 'inferenceMs', () => deps.classifier.readBatch(image.input));
+  // A picture that is not digits is refused here, before anything is kept or stored.
+  const reading = readNumber(image, batch, deps.classifier.thresholds);
   const { imageSha256, imageKey } = await timed(timings, 'uploadMs', async () => {
     const sha256 = createHash('sha256').update(upload.bytes).digest('hex');
     const key = deps.uploads ? await keepUpload(deps.uploads, upload.bytes, image.format, sha256) : null;
@@ -94,7 +96,8 @@ export async function predictDigit(
     inputPreview: reading.inputPreview,
     visitorId,
     number: reading.number,
-    digits: reading.digits,
+    // Stored as read; whether a digit is uncertain is the answer's reading under today's thresholds.
+    digits: reading.digits.map(({ uncertain: _u, candidates: _c, ...stored }) => stored),
   };
   await timed(timings, 'storeMs', () => deps.store.save(record));
   return {
@@ -107,7 +110,9 @@ export async function predictDigit(
     modelVersion: record.modelVersion,
     inputPreview: record.inputPreview,
     number: record.number,
-    digits: record.digits,
+    uncertain: reading.uncertain,
+    candidates: reading.candidates,
+    digits: reading.digits,
   };
 }
 

@@ -14,6 +14,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { loadClassifier } from '../layers/classifier';
+import { HttpError } from '../layers/errors';
 import { readNumber } from '../layers/number-reading';
 import { preprocessImage } from '../layers/preprocess';
 import { mnistDigit, penStrokes, renderDigit, sheetOnDesk } from '../tools/digit-images';
@@ -115,10 +116,15 @@ async function main(): Promise<void> {
       const bytes = await example.make();
       writeFileSync(join(EXAMPLES_DIR, name), bytes);
       const image = await preprocessImage(bytes);
-      const reading = readNumber(image, await classifier.predictBatch(image.input));
-      console.log(
-        `${name.padEnd(20)} ${String(bytes.length).padStart(6)} bytes  shows ${example.shows}; the model reads ${reading.number} (${(reading.confidence * 100).toFixed(1)}%)`,
-      );
+      let read: string;
+      try {
+        const reading = readNumber(image, await classifier.readBatch(image.input), classifier.thresholds);
+        read = `reads ${reading.number} (${(reading.confidence * 100).toFixed(1)}%${reading.uncertain ? ', uncertain' : ''})`;
+      } catch (error: unknown) {
+        if (!(error instanceof HttpError)) throw error;
+        read = `answers ${error.code}`;
+      }
+      console.log(`${name.padEnd(20)} ${String(bytes.length).padStart(6)} bytes  shows ${example.shows}; the model ${read}`);
     }
   } finally {
     classifier.dispose();

@@ -34,41 +34,79 @@ export const DigitReading = z
   .meta({ id: 'DigitReading' });
 export type DigitReading = z.infer<typeof DigitReading>;
 
+/** One of the two most probable digits. */
+export const Candidate = z
+  .object({ digit: Digit, probability: Probability })
+  .meta({ id: 'Candidate', description: 'A digit and its (calibrated) probability.' });
+export type Candidate = z.infer<typeof Candidate>;
+
+const Uncertain = z.boolean().meta({
+  description:
+    'True when the model is unsure: the confidence is below the threshold fitted with the model (model/README.md). Read `candidates` then: the digit is one of the two.',
+});
+const Candidates = z
+  .array(Candidate)
+  .length(2)
+  .meta({ description: 'The two most probable digits, most probable first (the first is `digit`).' });
+
+/** One digit of the number read, as POST /predict answers it: its reading, whether it is uncertain, its two best. */
+export const DigitAnswer = DigitReading.extend({ uncertain: Uncertain, candidates: Candidates }).meta({ id: 'DigitAnswer' });
+export type DigitAnswer = z.infer<typeof DigitAnswer>;
+
+/** The fields a prediction has both when answered and when read back from the history. */
+const PredictionFields = z.object({
+  id: z.string().meta({ description: 'The prediction id (UUID v4).' }),
+  digit: Digit.meta({
+    description: 'The most probable digit; of a number of several digits, that of its least confident digit (the leftmost of equals).',
+  }),
+  confidence: Probability.meta({
+    description: 'The probability of that digit; of a number, the lowest of its digits’ confidences (the number is at most this sure).',
+  }),
+  probabilities: z
+    .array(Probability)
+    .length(10)
+    .meta({ description: 'Ten probabilities, index = digit, summing to 1; of a number, those of its least confident digit.' }),
+  filename: z.string().meta({ description: 'The uploaded file name, sanitised (never used as a path).' }),
+  createdAt: Timestamp,
+  modelVersion: z.string().meta({ description: 'The version of the model that answered.' }),
+  inputPreview: z
+    .string()
+    .meta({ description: 'The 28x28 input the model saw, as a PNG data URL; of a number, its least confident digit’s.' }),
+  number: z
+    .string()
+    .regex(new RegExp(`^[0-9]{1,${MAX_DIGITS}}$`))
+    .meta({ description: 'Every digit read, left to right ("7" for a single digit).', example: '407' }),
+  digits: z
+    .array(DigitReading)
+    .min(1)
+    .max(MAX_DIGITS)
+    .meta({ description: 'Each digit of `number`, left to right, with its box in the picture.' }),
+});
+
 /**
  * POST /predict, 200. Of a number of several digits, the top-level digit, confidence, probabilities and
  * inputPreview are its least confident digit's (the leftmost of equals): a client that reads only them never
  * sees more certainty than the whole number has, and one that checks the confidence checks the weakest digit.
+ * `uncertain` and `candidates` are the same digit's; `uncertain` is true when any digit of the number is.
+ * Probabilities are calibrated (temperature scaling): a confidence of 0.9 is right about 9 times in 10.
  */
-export const PredictionAnswer = z
-  .object({
-    id: z.string().meta({ description: 'The prediction id (UUID v4).' }),
-    digit: Digit.meta({
-      description: 'The most probable digit; of a number of several digits, that of its least confident digit (the leftmost of equals).',
+export const PredictionAnswer = PredictionFields.extend({
+  uncertain: Uncertain.meta({
+    description:
+      'True when the model is unsure of the digit (of a number, of any digit: the least confident one is then unsure). Read `candidates` then.',
+  }),
+  candidates: Candidates.meta({
+    description: 'The two most probable digits of `digit`, most probable first; of a number, its least confident digit’s.',
+  }),
+  digits: z
+    .array(DigitAnswer)
+    .min(1)
+    .max(MAX_DIGITS)
+    .meta({
+      description:
+        'Each digit of `number`, left to right, with its box in the picture, whether it is uncertain and its two best candidates.',
     }),
-    confidence: Probability.meta({
-      description: 'The probability of that digit; of a number, the lowest of its digits’ confidences (the number is at most this sure).',
-    }),
-    probabilities: z
-      .array(Probability)
-      .length(10)
-      .meta({ description: 'Ten probabilities, index = digit, summing to 1; of a number, those of its least confident digit.' }),
-    filename: z.string().meta({ description: 'The uploaded file name, sanitised (never used as a path).' }),
-    createdAt: Timestamp,
-    modelVersion: z.string().meta({ description: 'The version of the model that answered.' }),
-    inputPreview: z
-      .string()
-      .meta({ description: 'The 28x28 input the model saw, as a PNG data URL; of a number, its least confident digit’s.' }),
-    number: z
-      .string()
-      .regex(new RegExp(`^[0-9]{1,${MAX_DIGITS}}$`))
-      .meta({ description: 'Every digit read, left to right ("7" for a single digit).', example: '407' }),
-    digits: z
-      .array(DigitReading)
-      .min(1)
-      .max(MAX_DIGITS)
-      .meta({ description: 'Each digit of `number`, left to right, with its box in the picture.' }),
-  })
-  .meta({ id: 'PredictionAnswer' });
+}).meta({ id: 'PredictionAnswer' });
 export type PredictionAnswer = z.infer<typeof PredictionAnswer>;
 
 /**
@@ -92,8 +130,12 @@ export const PredictionReceipt = PredictionAnswer.extend({
 }).meta({ id: 'PredictionReceipt' });
 export type PredictionReceipt = z.infer<typeof PredictionReceipt>;
 
-/** One GET /history item, and GET /predictions/{id}: what a stored prediction publishes. */
-export const HistoryItem = PredictionAnswer.extend({
+/**
+ * One GET /history item, and GET /predictions/{id}: what a stored prediction publishes. Without `uncertain` and
+ * `candidates`: those are the answer's reading under the thresholds of the moment; the stored probabilities keep
+ * everything they were made from.
+ */
+export const HistoryItem = PredictionFields.extend({
   clientIp: z
     .string()
     .optional()

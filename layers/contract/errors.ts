@@ -51,6 +51,11 @@ export const ERROR_CODES = {
   unprocessable_image: { status: 422, description: 'The image cannot be used.' },
   corrupt_image: { status: 422, description: 'The image is corrupt or truncated.' },
   no_digit: { status: 422, description: 'No ink stands out from the background.' },
+  not_a_digit: {
+    status: 422,
+    description:
+      'The picture holds something other than digits (a letter, a word, a shape, a drawing, a scribble): refused, nothing stored. A picture where only some parts are digits is refused too.',
+  },
   internal_error: { status: 500, description: 'An unexpected failure; details are in the service log, under the request id.' },
   bad_gateway: { status: 502, description: 'The function failed before it answered (answered by the HTTP front); retry later.' },
   service_unavailable: { status: 503, description: 'A dependency cannot answer now; retry after Retry-After seconds.' },

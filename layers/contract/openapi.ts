@@ -77,7 +77,11 @@ export function buildOpenApiDocument(serverUrl?: string): ReturnType<OpenApiGene
       401: errorResponse('A bearer token this service did not issue (omit it to be served as a new visitor).', ['invalid_token']),
       413: errorResponse('Too many bytes or too many pixels.', ['file_too_large', 'too_many_pixels']),
       415: errorResponse('Not an image of a supported format.', ['unsupported_media_type', 'type_mismatch']),
-      422: errorResponse('An image with no readable digit.', ['corrupt_image', 'no_digit']),
+      422: errorResponse('An image with no readable digit, or with something other than digits.', [
+        'corrupt_image',
+        'no_digit',
+        'not_a_digit',
+      ]),
       500: serverError,
       503: errorResponse('A dependency cannot answer now, or the decoder is busy.', [
         'store_unavailable',

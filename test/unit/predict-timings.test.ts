@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { timedPredict } from '../../bench/predict-timings';
 import type { Classifier } from '../../layers/classifier';
+import { NEVER_REFUSE } from '../../layers/refusal';
 import type { PredictionRecord, PredictionStore } from '../../layers/store/prediction-store';
 import type { UploadsBucket } from '../../layers/uploads-bucket';
 import { plainDigit } from '../../tools/digit-images';
@@ -26,6 +27,15 @@ function fakes(): { classifier: Classifier; store: PredictionStore; uploads: Upl
       await sleep(INFERENCE_MS);
       return Float32Array.from([0.01, 0.01, 0.01, 0.01, 0.01, 0.01, 0.01, 0.91, 0.01, 0.01]);
     },
+    readBatch: async () => {
+      await sleep(INFERENCE_MS);
+      return {
+        probabilities: Float32Array.from([0.01, 0.01, 0.01, 0.01, 0.01, 0.01, 0.01, 0.91, 0.01, 0.01]),
+        digitScores: Float32Array.of(1),
+      };
+    },
+    thresholds: NEVER_REFUSE,
+    temperature: 1,
     dispose: () => undefined,
   };
   const store: PredictionStore = {

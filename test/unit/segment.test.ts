@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { BatchReading } from '../../layers/classifier';
 import { NUM_CLASSES } from '../../layers/model-contract';
 import { readNumber } from '../../layers/number-reading';
 import { preprocessImage } from '../../layers/preprocess';
@@ -175,12 +176,12 @@ describe('preprocessImage on numbers and lined paper', () => {
 
 describe('readNumber', () => {
   const digit = (box: number) => ({ input: new Float32Array(784), preview: `p${box}`, box: { x: box, y: 0, width: 10, height: 10 } });
-  const answer = (...rows: Array<[number, number]>): Float32Array => {
+  const answer = (...rows: Array<[number, number]>): BatchReading => {
     const out = new Float32Array(rows.length * NUM_CLASSES);
     rows.forEach(([d, p], i) => {
       for (let k = 0; k < NUM_CLASSES; k += 1) out[i * NUM_CLASSES + k] = k === d ? p : (1 - p) / 9;
     });
-    return out;
+    return { probabilities: out, digitScores: new Float32Array(rows.length).fill(1) };
   };
 
   it('answers a single digit as itself', () => {

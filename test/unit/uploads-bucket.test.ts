@@ -14,6 +14,7 @@ import { ServiceUnavailableError } from '../../layers/errors';
 import { listHistory } from '../../layers/history-service';
 import type { ImageMediaType } from '../../layers/image-format';
 import { predictDigit } from '../../layers/predict-service';
+import { NEVER_REFUSE } from '../../layers/refusal';
 import type { ListPage, ListQuery, PredictionRecord, PredictionStore } from '../../layers/store/prediction-store';
 import { S3UploadsBucket, s3ClientConfig, type UploadsBucket, uploadKey } from '../../layers/uploads-bucket';
 import { plainDigit } from '../../tools/digit-images';
@@ -86,6 +87,11 @@ const classifier: Classifier = {
     out[7] = 0.9;
     return out;
   },
+  async readBatch(input: Float32Array) {
+    return { probabilities: await this.predictBatch(input), digitScores: new Float32Array(input.length / 784).fill(1) };
+  },
+  thresholds: NEVER_REFUSE,
+  temperature: 1,
   dispose(): void {},
 };
 
