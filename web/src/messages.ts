@@ -49,6 +49,12 @@ export function explain(error: unknown, apiUrl: string | undefined): Explanation
         ? { title: 'That file is not what its name says.', detail: `${sentence(message)}. Save it again as PNG or JPEG and retry.` }
         : { title: 'That file is not a picture this service can read.', detail: 'Use a PNG, JPEG, WebP, GIF, TIFF or AVIF image.' };
     case 422:
+      if (code === 'not_a_digit') {
+        return {
+          title: 'That is not a digit.',
+          detail: 'It looks like a letter, a word, a shape or a drawing. Send or draw digits only. Nothing was saved.',
+        };
+      }
       return code === 'no_digit'
         ? { title: 'No digit found in that picture.', detail: 'It looks blank. Write the digit darker or larger, or draw one here.' }
         : { title: 'That picture could not be read.', detail: 'It may be damaged or cut short. Try another copy of it.' };

@@ -1,6 +1,6 @@
 /**
  * The result card: the digit (or the number) large, how sure the model is, the file name, the 28x28 picture
- * the model saw and a bar for each of the ten probabilities; for a number of several digits, the picture sent
+ * the model saw and a bar for each of the ten probabilities ("Not sure: a 4 or a 9" when the model is unsure); for a number of several digits, the picture sent
  * with a box over each digit, and each digit's own 28x28 input and bars. Everything from the API goes in as text or as a checked
  * data URL, never as HTML. clear() empties and hides it, so that a later error never sits above an
  * unrelated answer.
@@ -36,10 +36,18 @@ export class ResultView {
     const { ui } = this;
     const several = prediction.digits.length > 1;
     ui.digit.textContent = prediction.number;
-    // For a number the top-level confidence is its least sure digit's (the API's PredictionAnswer).
-    ui.confidence.textContent = several
-      ? `${percent(prediction.confidence)} sure of its least sure digit`
-      : `${percent(prediction.confidence)} sure`;
+    // For a number the top-level confidence is its least sure digit's (the API's PredictionAnswer). When the
+    // model is unsure, say so in words and name the two digits it hesitates between.
+    if (prediction.uncertain) {
+      ui.confidence.textContent = several
+        ? `Not sure of every digit: ${unsure(prediction.candidates)} for the least sure one`
+        : `Not sure: ${unsure(prediction.candidates)}`;
+    } else {
+      ui.confidence.textContent = several
+        ? `${percent(prediction.confidence)} sure of its least sure digit`
+        : `${percent(prediction.confidence)} sure`;
+    }
+    ui.confidence.classList.toggle('uncertain', prediction.uncertain);
     ui.filename.textContent = prediction.filename;
     if (isPngDataUrl(prediction.inputPreview)) ui.seen.src = prediction.inputPreview;
     else ui.seen.removeAttribute('src');
@@ -128,7 +136,11 @@ function digitEntry(reading: Prediction['digits'][number], index: number): HTMLL
   head.className = 'digit-head';
   const value = document.createElement('strong');
   value.textContent = String(reading.digit);
-  head.append(`Digit ${index + 1}: `, value, ` (${percent(reading.confidence)} sure)`);
+  head.append(
+    `Digit ${index + 1}: `,
+    value,
+    reading.uncertain ? ` (not sure: ${unsure(reading.candidates)})` : ` (${percent(reading.confidence)} sure)`,
+  );
   const seen = document.createElement('img');
   seen.className = 'digit-seen';
   seen.width = 56;
@@ -141,6 +153,11 @@ function digitEntry(reading: Prediction['digits'][number], index: number): HTMLL
   bars.replaceChildren(...reading.probabilities.map((probability, digit) => bar(digit, probability, digit === reading.digit)));
   item.append(head, seen, bars);
   return item;
+}
+
+/** "a 4 (55%) or a 9 (41%)": the two digits the model hesitates between. */
+function unsure(candidates: Prediction['candidates']): string {
+  return candidates.map((c) => `a ${c.digit} (${percent(c.probability)})`).join(' or ');
 }
 
 function bar(digit: number, probability: number, best: boolean): HTMLLIElement {
