@@ -21,7 +21,7 @@ COPY tsconfig.json ./
 COPY functions ./functions
 COPY layers ./layers
 COPY scripts/bundle.ts ./scripts/bundle.ts
-# model/: model.json, the weight files and metrics.json are copied into the bundle; the training code is not.
+# model/: model.json, the weight files, metrics.json and refusal.json are copied into the bundle; the training code is not.
 COPY model ./model
 RUN npx tsx scripts/bundle.ts
 

@@ -7,7 +7,10 @@
  *   number2..number6: numbers of 2 to 6 MNIST test digits (paper photo JPEG, drawing-pad PNG, coloured ink in
  *            turn; uneven sizes, gaps and baseline), scored on `number`: read exactly or not
  *   ruled, squared: one MNIST test digit on ruled or squared paper, photographed (JPEG), scored on `number`
+ *   nondigits: the held-out non-digit pictures (tools/non-digit-images.ts: fonts and seeds the refusal head was
+ *            never fitted on), scored right when refused (422 not_a_digit)
  * The first two send `--count` digits; the others `--sets-count` pictures each (tools/digit-images.ts).
+ * Every set also counts the pictures refused as not a digit and the answers marked uncertain.
  *
  * Starts its own serverless-offline (throwaway SQLite store) unless --url names a running service.
  * Writes bench/out/accuracy-http.json.
@@ -19,6 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { linedPaperDigit, numberOfLength, plainDigit, redrawnDigit } from '../tools/digit-images';
+import { nonDigitPicture } from '../tools/non-digit-images';
 import { ROOT } from '../tools/root';
 import { type OfflineService, startOffline } from '../tools/service';
 import { BENCH_OUT } from './report';
@@ -30,8 +34,11 @@ interface Picture {
   label: number | string;
 }
 
-/** Each set: how its n-th picture is made, and whether it is scored on `number` (else on the top-level `digit`). */
-const VARIANTS: Record<string, { render: (index: number) => Promise<Picture>; byNumber: boolean }> = {
+/**
+ * Each set: how its n-th picture is made, and whether it is scored on `number` (else on the top-level `digit`);
+ * a set of non-digits is scored on being refused.
+ */
+const VARIANTS: Record<string, { render: (index: number) => Promise<Picture>; byNumber: boolean; refuse?: boolean }> = {
   plain: { render: (index) => plainDigit(index, 'png'), byNumber: false },
   redrawn: { render: (index) => redrawnDigit(index, index + 1), byNumber: false },
   ...Object.fromEntries(
@@ -39,6 +46,14 @@ const VARIANTS: Record<string, { render: (index: number) => Promise<Picture>; by
   ),
   ruled: { render: (index) => linedPaperDigit(index, 'ruled', 1), byNumber: true },
   squared: { render: (index) => linedPaperDigit(index, 'squared', 1), byNumber: true },
+  nondigits: {
+    render: async (index) => {
+      const picture = await nonDigitPicture(index, 'heldout');
+      return { bytes: picture.bytes, mediaType: picture.mediaType, label: `${picture.kind}:${picture.what}` };
+    },
+    byNumber: false,
+    refuse: true,
+  },
 };
 const DIGIT_SETS = new Set(['plain', 'redrawn']);
 
@@ -48,6 +63,10 @@ interface VariantResult {
   correct: number;
   accuracy: number;
   errors: number;
+  /** Answered 422 not_a_digit (right for the non-digits, a loss for every other set). */
+  refused: number;
+  /** Answered 200 with `uncertain: true`. */
+  uncertain: number;
   seconds: number;
   confusions: Record<string, number>;
 }
@@ -77,6 +96,8 @@ async function runVariant(base: string, variant: string, count: number, concurre
   let done = 0;
   let correct = 0;
   let errors = 0;
+  let refused = 0;
+  let uncertain = 0;
   const confusions: Record<string, number> = {};
   let lastShown = -1;
   const show = (): void => {
@@ -107,10 +128,23 @@ async function runVariant(base: string, variant: string, count: number, concurre
         continue;
       }
       if (response.status === 200) {
-        const answer = (await response.json()) as { digit: number; number: string };
-        const predicted = set.byNumber ? answer.number : answer.digit;
-        if (String(predicted) === String(digit.label)) correct += 1;
+        const answer = (await response.json()) as { digit: number; number: string; uncertain?: boolean };
+        if (answer.uncertain) uncertain += 1;
+        const predicted = set.byNumber || set.refuse ? answer.number : answer.digit;
+        if (!set.refuse && String(predicted) === String(digit.label)) correct += 1;
         else confusions[`${digit.label}->${predicted}`] = (confusions[`${digit.label}->${predicted}`] ?? 0) + 1;
+      } else if (
+        response.status === 422 &&
+        ((await response.clone().json()) as { error?: { code?: string } }).error?.code === 'not_a_digit'
+      ) {
+        refused += 1;
+        if (set.refuse) correct += 1;
+        else confusions[`${digit.label}->refused`] = (confusions[`${digit.label}->refused`] ?? 0) + 1;
+      } else if (set.refuse && response.status === 422) {
+        // A non-digit with no ink that stands out (no_digit) is refused too, and stores nothing.
+        correct += 1;
+        confusions[`${String(digit.label).split(':')[0]}->no_digit`] =
+          (confusions[`${String(digit.label).split(':')[0]}->no_digit`] ?? 0) + 1;
       } else {
         errors += 1;
         const body = await response.text();
@@ -122,7 +156,17 @@ async function runVariant(base: string, variant: string, count: number, concurre
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
   if (process.stderr.isTTY) process.stderr.write('\n');
-  return { variant, count, correct, accuracy: correct / count, errors, seconds: (Date.now() - started) / 1000, confusions };
+  return {
+    variant,
+    count,
+    correct,
+    accuracy: correct / count,
+    errors,
+    refused,
+    uncertain,
+    seconds: (Date.now() - started) / 1000,
+    confusions,
+  };
 }
 
 async function main(): Promise<void> {
@@ -179,7 +223,7 @@ async function main(): Promise<void> {
     writeFileSync(join(BENCH_OUT, 'accuracy-http.json'), `${JSON.stringify(report, null, 2)}\n`);
 
     console.log(
-      `\nmodel ${health.modelVersion} on ${health.backend}, over HTTP (numbers and lined paper scored on the number read exactly)`,
+      `\nmodel ${health.modelVersion} on ${health.backend}, over HTTP (numbers and lined paper scored on the number read exactly, non-digits on being refused)`,
     );
     for (const r of results) {
       const top = Object.entries(r.confusions)
@@ -187,8 +231,9 @@ async function main(): Promise<void> {
         .slice(0, 5)
         .map(([k, v]) => `${k} x${v}`)
         .join(', ');
+      const flagged = `refused ${((r.refused / r.count) * 100).toFixed(2)}%, uncertain ${((r.uncertain / r.count) * 100).toFixed(2)}%`;
       console.log(
-        `  ${r.variant.padEnd(9)} ${(r.accuracy * 100).toFixed(2)}%  (${r.correct}/${r.count}, ${r.errors} errors, ${r.seconds.toFixed(0)} s)  most confused: ${top || '-'}`,
+        `  ${r.variant.padEnd(9)} ${(r.accuracy * 100).toFixed(2)}%  (${r.correct}/${r.count}, ${r.errors} errors, ${flagged}, ${r.seconds.toFixed(0)} s)  most confused: ${top || '-'}`,
       );
     }
     if (evaluated !== undefined) console.log(`  npm run evaluate (model/metrics.json): ${(evaluated * 100).toFixed(2)}%`);

@@ -20,7 +20,7 @@ import type { BackendChoice } from './inference-backend';
 import { planInference } from './inference-plan';
 import { assertValidInput, IMAGE_CHANNELS, IMAGE_SIZE, NUM_CLASSES, PIXELS } from './model-contract';
 import { defaultModelDir } from './project-root';
-import { NEVER_REFUSE, RefusalFile, type RefusalThresholds } from './refusal';
+import { headSource, NEVER_REFUSE, RefusalFile, type RefusalThresholds } from './refusal';
 
 export type { BackendChoice } from './inference-backend';
 
@@ -225,11 +225,11 @@ export async function loadClassifier(options: ClassifierOptions = {}): Promise<C
   const ones = (n: number): tf.Tensor => tf.ones([n, 1]);
 
   // The reference: model.predict, with the temperature applied to its log-probabilities (softmax(log p / T) is
-  // softmax(logits / T): the log-sum-exp cancels) and the head run on the last layer's input.
-  const lastLayer = model.layers[model.layers.length - 1] as tf.layers.Layer;
-  const withFeatures = head
-    ? tf.model({ inputs: model.inputs, outputs: [lastLayer.input as tf.SymbolicTensor, model.outputs[0] as tf.SymbolicTensor] })
-    : null;
+  // softmax(logits / T): the log-sum-exp cancels) and the head run on the tensor it reads (refusal.headInput).
+  const withFeatures =
+    head && refusal
+      ? tf.model({ inputs: model.inputs, outputs: [headSource(model, refusal.headInput), model.outputs[0] as tf.SymbolicTensor] })
+      : null;
   const reference: Reader = (x) => {
     if (!withFeatures || !head) return [model.predict(x) as tf.Tensor, ones(x.shape[0])];
     const [features, probabilities] = withFeatures.predict(x) as tf.Tensor[];
@@ -238,11 +238,18 @@ export async function loadClassifier(options: ClassifierOptions = {}): Promise<C
   const plan = planInference(model);
   let planned: Reader | null = null;
   if (plan && !head) planned = (x) => [plan.forward(x), ones(x.shape[0])];
-  if (plan?.features && plan.logits && head) {
+  if (plan?.features && plan.logits && head && refusal?.headInput === 'penultimate') {
     const { features: trunk, logits } = plan;
     planned = (x) => {
       const features = trunk(x);
       return [tf.softmax(tf.div(logits(features), temperature)), head.run(features)];
+    };
+  }
+  if (plan?.flattened && plan.logits && head && refusal?.headInput === 'flatten') {
+    const { flattened, logits } = plan;
+    planned = (x) => {
+      const maps = flattened.trunk(x);
+      return [tf.softmax(tf.div(logits(flattened.rest(maps)), temperature)), head.run(maps)];
     };
   }
   const read = planned && readersAgree(planned, reference) ? planned : reference;

@@ -51,13 +51,18 @@ export interface InferencePlan {
   features: Step | null;
   /** [n, k] -> [n, classes]: that layer without its softmax. */
   logits: Step | null;
+  /**
+   * The same features in two steps, through the output of the last Flatten layer: [n, h, w, c] -> [n, m] and
+   * [n, m] -> [n, k]; null when the model has no Flatten before its final softmax dense layer.
+   */
+  flattened: { trunk: Step; rest: Step } | null;
   dispose: () => void;
 }
 
 export function planInference(model: tf.LayersModel): InferencePlan | null {
   const steps: Step[] = [];
   // Where the last affine layer's steps begin, and whether it was a dense layer ending in a softmax.
-  const last = { start: 0, softmaxDense: false };
+  const last = { start: 0, softmaxDense: false, flattenEnd: -1 };
   const owned: tf.Tensor[] = [];
   // In an object, not a `let`: flush() changes it, and TypeScript does not follow a closure's assignments.
   const state: { pending: Affine | null } = { pending: null };
@@ -188,6 +193,7 @@ export function planInference(model: tf.LayersModel): InferencePlan | null {
         case 'Flatten':
           flush();
           steps.push((x) => tf.reshape(x, [x.shape[0] as number, -1]));
+          last.flattenEnd = steps.length;
           break;
         default:
           return decline(owned);
@@ -201,10 +207,19 @@ export function planInference(model: tf.LayersModel): InferencePlan | null {
   const split = last.softmaxDense && last.start === steps.length - 2;
   const trunk = steps.slice(0, last.start);
   const affine = steps[last.start];
+  const run =
+    (part: Step[]): Step =>
+    (x) =>
+      part.reduce((t, step) => step(t), x);
+  const flattened =
+    split && last.flattenEnd > 0 && last.flattenEnd <= last.start
+      ? { trunk: run(steps.slice(0, last.flattenEnd)), rest: run(steps.slice(last.flattenEnd, last.start)) }
+      : null;
   return {
-    forward: (x) => steps.reduce((t, step) => step(t), x),
-    features: split ? (x) => trunk.reduce((t, step) => step(t), x) : null,
+    forward: run(steps),
+    features: split ? run(trunk) : null,
     logits: split && affine ? affine : null,
+    flattened,
     dispose: () => {
       for (const t of owned) t.dispose();
     },

@@ -13,6 +13,7 @@
  *   its least confident digit's, which is then the uncertain one).
  * Without a refusal file (a model directory that was never fitted) nothing is refused and nothing is uncertain.
  */
+import type * as tf from '@tensorflow/tfjs';
 import * as z from 'zod';
 import { NUM_CLASSES } from './model-contract';
 
@@ -23,6 +24,8 @@ export const RefusalFile = z.object({
   modelVersion: z.string().min(1),
   /** SHA-256 of model.json and the weights files, as the classifier digests them: another model's file is refused at load. */
   weightsSha256: z.string().regex(/^[0-9a-f]{64}$/),
+  /** What the head reads: the flattened convolution maps, or the input of the last (softmax) layer. */
+  headInput: z.enum(['flatten', 'penultimate']),
   /** Softmax temperature: probabilities = softmax(logits / temperature). */
   temperature: z.number().positive(),
   /** Dense layers from the penultimate features to one logit of "is a digit" (sigmoid applied after). */
@@ -45,6 +48,19 @@ export const RefusalFile = z.object({
   fitted: z.record(z.string(), z.unknown()).optional(),
 });
 export type RefusalFile = z.infer<typeof RefusalFile>;
+
+export type HeadInput = RefusalFile['headInput'];
+
+/**
+ * The symbolic tensor the head reads in a layers model: the output of its (last) Flatten layer, or the input of
+ * its last layer. Throws when the model has no such layer.
+ */
+export function headSource(model: tf.LayersModel, input: HeadInput): tf.SymbolicTensor {
+  if (input === 'penultimate') return (model.layers[model.layers.length - 1] as tf.layers.Layer).input as tf.SymbolicTensor;
+  const flatten = [...model.layers].reverse().find((layer) => layer.getClassName() === 'Flatten');
+  if (!flatten) throw new Error('the model has no Flatten layer for the refusal head to read');
+  return flatten.output as tf.SymbolicTensor;
+}
 
 export interface RefusalThresholds {
   digitThreshold: number;

@@ -3,8 +3,8 @@
  * `--model DIR`) and writes refusal.json and reliability.png beside it (model/refusal-fit.ts). The digit CNN is
  * not touched; run this after every `npm run train`, since the head reads that CNN's features.
  *
- *   npm run train:refusal -- [--model DIR] [--non-digits 9000] [--held-out 2000] [--mnist 30000] [--people 3000]
- *                            [--test-half 5000] [--epochs 30] [--seed N] [--backend tensorflow|wasm|cpu] [--no-write]
+ *   npm run train:refusal -- [--model DIR] [--non-digits 5000] [--held-out 1500] [--mnist 30000] [--people 1000]
+ *                            [--test-half 5000] [--epochs 30] [--head-input flatten|penultimate] [--hidden 32] [--seed N] [--backend tensorflow|wasm|cpu] [--no-write]
  *                            [--cache DIR]   keep the drawn crops in DIR and reuse them on the next run
  */
 import { resolve } from 'node:path';
@@ -23,6 +23,8 @@ async function main(): Promise<void> {
       people: { type: 'string' },
       'test-half': { type: 'string' },
       epochs: { type: 'string' },
+      'head-input': { type: 'string' },
+      hidden: { type: 'string' },
       seed: { type: 'string' },
       backend: { type: 'string' },
       'no-write': { type: 'boolean' },
@@ -50,6 +52,8 @@ async function main(): Promise<void> {
     peoplePictures: count(values.people, d.peoplePictures, 'people'),
     testHalf: Math.min(5000, count(values['test-half'], d.testHalf, 'test-half')),
     epochs: count(values.epochs, d.epochs, 'epochs'),
+    hidden: count(values.hidden, d.hidden, 'hidden'),
+    headInput: values['head-input'] === 'penultimate' ? 'penultimate' : d.headInput,
     seed: count(values.seed, d.seed, 'seed'),
     backend: (values.backend ?? 'auto') as BackendChoice,
     write: !values['no-write'],

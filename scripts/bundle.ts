@@ -5,7 +5,7 @@
  *   functions/predict.js, history.js, health.js,  one esbuild bundle per handler (CommonJS, Node 20)
  *     openapi.js
  *   functions/tfjs-backend-wasm*.wasm             the wasm backend's binaries, found beside the code
- *   model/                                        model.json, the weight files, metrics.json
+ *   model/                                        model.json, the weight files, metrics.json, refusal.json
  *   package.json, package-lock.json               only the externals, at the versions of the project's lock
  *
  * One bundle per handler, so that each function's cold start parses only its own code and runs only its own
@@ -179,14 +179,17 @@ export function productionManifests(lock: Lockfile = readLock()): { packageJson:
   return { packageJson, packageLock: { name, version: rootPackage.version, lockfileVersion: 3, requires: true, packages } };
 }
 
-/** Model files the image ships: model.json, its weights and metrics.json; not the training code beside them. */
+/**
+ * Model files the image ships: model.json, its weights, metrics.json and refusal.json (the temperature and the
+ * refusal head, layers/refusal.ts); not the training code beside them.
+ */
 export function modelFiles(modelDir: string): string[] {
   if (!existsSync(join(modelDir, 'model.json'))) {
     throw new Error(`${modelDir} holds no model.json: train the model (npm run train) or set MODEL_DIR`);
   }
   const manifest = JSON.parse(readFileSync(join(modelDir, 'model.json'), 'utf8')) as { weightsManifest?: Array<{ paths: string[] }> };
   const weights = (manifest.weightsManifest ?? []).flatMap((group) => group.paths);
-  const extra = readdirSync(modelDir).filter((f) => f === 'metrics.json' || f.endsWith('.bin'));
+  const extra = readdirSync(modelDir).filter((f) => f === 'metrics.json' || f === 'refusal.json' || f.endsWith('.bin'));
   return [...new Set(['model.json', ...weights, ...extra])].filter((f) => existsSync(join(modelDir, f)));
 }
 

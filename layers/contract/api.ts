@@ -98,14 +98,9 @@ export const PredictionAnswer = PredictionFields.extend({
   candidates: Candidates.meta({
     description: 'The two most probable digits of `digit`, most probable first; of a number, its least confident digit’s.',
   }),
-  digits: z
-    .array(DigitAnswer)
-    .min(1)
-    .max(MAX_DIGITS)
-    .meta({
-      description:
-        'Each digit of `number`, left to right, with its box in the picture, whether it is uncertain and its two best candidates.',
-    }),
+  digits: z.array(DigitAnswer).min(1).max(MAX_DIGITS).meta({
+    description: 'Each digit of `number`, left to right, with its box in the picture, whether it is uncertain and its two best candidates.',
+  }),
 }).meta({ id: 'PredictionAnswer' });
 export type PredictionAnswer = z.infer<typeof PredictionAnswer>;
 

@@ -1,7 +1,8 @@
 /**
  * The folded inference plan (layers/inference-plan.ts) answers what `model.predict` answers: on the shipped
  * model with real MNIST test digits, on small models with non-trivial batch-norm statistics, and it declines
- * a layer it does not know rather than guess.
+ * a layer it does not know rather than guess. With model/refusal.json, the served probabilities are the
+ * model's at the fitted temperature and the digit scores the refusal head's, computed here the slow way.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -11,7 +12,9 @@ import * as tf from '@tensorflow/tfjs';
 import { loadClassifier } from '../../layers/classifier';
 import { planInference } from '../../layers/inference-plan';
 import { IMAGE_SIZE, normalisePixels, PIXELS } from '../../layers/model-contract';
+import { headSource, RefusalFile } from '../../layers/refusal';
 import { loadMnist } from '../../model/mnist';
+import { headScores } from '../../model/refusal-fit';
 
 const modelDir = join(__dirname, '..', '..', 'model');
 
@@ -53,17 +56,27 @@ async function loadShippedModel(): Promise<tf.LayersModel> {
 }
 
 describe('the folded inference plan', () => {
-  it('serves the shipped model, and gives its probabilities on 500 MNIST test digits within 1e-5', async () => {
+  it('serves the shipped model with its temperature and refusal head, within 1e-5 of predict on 500 MNIST test digits', async () => {
     const classifier = await loadClassifier({ backend: 'wasm', modelDir });
     try {
       assert.equal(classifier.folded, true, 'the classifier fell back to model.predict');
+      const refusal = RefusalFile.parse(JSON.parse(readFileSync(join(modelDir, 'refusal.json'), 'utf8')));
+      assert.equal(classifier.temperature, refusal.temperature);
       const model = await loadShippedModel();
       const test = loadMnist('test');
       const input = normalisePixels(test.images.subarray(0, 500 * PIXELS));
-      const served = await classifier.predictBatch(input);
-      // The reference: the same weights through tfjs-layers' own predict, on the same backend.
-      const expected = tf.tidy(() => (model.predict(tf.tensor4d(input, [500, IMAGE_SIZE, IMAGE_SIZE, 1])) as tf.Tensor).dataSync());
-      assert.ok(maxAbsDiff(served, expected) < 1e-5, `max difference ${maxAbsDiff(served, expected)}`);
+      const served = await classifier.readBatch(input);
+      // The reference: the same weights through tfjs-layers' own predict, on the same backend, the temperature
+      // applied to its log-probabilities, and the head run in plain arithmetic on the last layer's input.
+      const trunk = tf.model({ inputs: model.inputs, outputs: headSource(model, refusal.headInput) });
+      const [expected, features] = tf.tidy(() => {
+        const x = tf.tensor4d(input, [500, IMAGE_SIZE, IMAGE_SIZE, 1]);
+        const p = model.predict(x) as tf.Tensor;
+        return [tf.softmax(tf.div(tf.log(p), refusal.temperature)).dataSync(), (trunk.predict(x) as tf.Tensor).dataSync()];
+      }) as [Float32Array, Float32Array];
+      assert.ok(maxAbsDiff(served.probabilities, expected) < 1e-5, `max difference ${maxAbsDiff(served.probabilities, expected)}`);
+      const scores = headScores({ layers: refusal.head }, features, features.length / 500);
+      assert.ok(maxAbsDiff(served.digitScores, scores) < 1e-4, `max difference ${maxAbsDiff(served.digitScores, scores)}`);
       model.dispose();
     } finally {
       classifier.dispose();
@@ -94,6 +107,16 @@ describe('the folded inference plan', () => {
     const got = tf.tidy(() => plan.forward(x).dataSync());
     const want = tf.tidy(() => (model.predict(x) as tf.Tensor).dataSync());
     assert.ok(maxAbsDiff(got, want) < 1e-5, `max difference ${maxAbsDiff(got, want)}`);
+    // Its two halves, the features and the logits, make the same answer once the softmax is applied.
+    const { features, logits } = plan;
+    assert.ok(features && logits, 'a model ending in a softmax dense layer is split');
+    const halves = tf.tidy(() => tf.softmax(logits(features(x))).dataSync());
+    assert.ok(maxAbsDiff(halves, want) < 1e-5, `max difference ${maxAbsDiff(halves, want)}`);
+    // And through the flattened maps the refusal head may read.
+    const { flattened } = plan;
+    assert.ok(flattened, 'a model with a Flatten layer gives its flattened maps');
+    const viaMaps = tf.tidy(() => tf.softmax(logits(flattened.rest(flattened.trunk(x)))).dataSync());
+    assert.ok(maxAbsDiff(viaMaps, want) < 1e-5, `max difference ${maxAbsDiff(viaMaps, want)}`);
     plan.dispose();
     x.dispose();
   });
