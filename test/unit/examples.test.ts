@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { type Classifier, loadClassifier } from '../../layers/classifier';
+import { HttpError } from '../../layers/errors';
 import { readNumber } from '../../layers/number-reading';
 import { preprocessImage } from '../../layers/preprocess';
 import { EXAMPLES, EXAMPLES_DIR } from '../../scripts/make-examples';
@@ -62,9 +63,19 @@ describe('examples/', () => {
     ]) {
       it(`${name} is read as ${shows}`, async () => {
         const image = await preprocessImage(readFileSync(join(EXAMPLES_DIR, name as string)));
-        const { number } = readNumber(image, await classifier.predictBatch(image.input));
+        const { number } = readNumber(image, await classifier.readBatch(image.input), classifier.thresholds);
         assert.equal(number, shows, `read as ${number}`);
       });
     }
+
+    it('letter-A.png is refused as not a digit', async () => {
+      const image = await preprocessImage(readFileSync(join(EXAMPLES_DIR, 'letter-A.png')));
+      const reading = await classifier.readBatch(image.input);
+      assert.throws(
+        () => readNumber(image, reading, classifier.thresholds),
+        (error: unknown) => error instanceof HttpError && error.code === 'not_a_digit',
+        `scores ${Array.from(reading.digitScores).join(', ')} against ${classifier.thresholds.digitThreshold}`,
+      );
+    });
   });
 });
