@@ -490,9 +490,8 @@ const SHAPES: Record<string, (random: Random) => string[]> = {
 };
 export const SHAPE_NAMES = Object.keys(SHAPES);
 
-/** A scribble: a pen going back and forth over a patch, 10-24 turns, smoothed. */
-function scribble(random: Random): string[] {
-  const turns = 10 + Math.floor(random() * 15);
+/** A scribble: a pen going back and forth over a patch, 10-24 turns unless told, smoothed. */
+function scribble(random: Random, turns = 10 + Math.floor(random() * 15)): string[] {
   const points: Point[] = [];
   let x = between(random, 20, 80);
   let y = between(random, 20, 80);
@@ -710,7 +709,8 @@ export async function hostilePicture(name: HostileName): Promise<Buffer> {
       drawn = strokesSvg(random, (SHAPES.star as (r: Random) => string[])(random), paper);
       break;
     default:
-      drawn = strokesSvg(random, scribble(random), paper);
+      // A dense tangle, as crossing something out: 30 turns (looser scribbles are refused less often: model/README.md).
+      drawn = strokesSvg(random, scribble(random, 30), paper);
   }
   return rasterise(drawn.svg, paper, random, drawn.wobble);
 }
