@@ -22,7 +22,8 @@ import { MAX_UPLOAD_BYTES } from '../../layers/config';
 import { type HistoryItem, HistoryPage } from '../../layers/contract';
 import type { LocalS3 } from '../../scripts/s3-local';
 import { CHROMIUM, CHROMIUM_ARGS, CHROMIUM_MISSING } from '../../tools/chromium';
-import { plainDigit, redrawnDigit } from '../../tools/digit-images';
+import { blendedDigit, plainDigit, redrawnDigit } from '../../tools/digit-images';
+import { hostilePicture } from '../../tools/non-digit-images';
 import { ROOT } from '../../tools/root';
 import { type OfflineService, operatorAuth, type ServiceWithBuckets, startWithBuckets } from '../../tools/service';
 
@@ -323,7 +324,7 @@ describe('the upload page in headless Chromium', () => {
     assert.ok(!(await page.locator('#history .h-file').allTextContents()).includes('someone-else.png'));
   });
 
-  it('explains a file that is not an image, a blank picture and an empty file, and stores none of them', async () => {
+  it('explains a file that is not an image, a blank picture, a star (not a digit) and an empty file, and stores none of them', async () => {
     const stored = (await historyItems()).length;
     await openPage();
     const cases: Array<[string, string, Buffer, RegExp]> = [
@@ -336,6 +337,7 @@ describe('the upload page in headless Chromium', () => {
           .toBuffer(),
         /No digit found/,
       ],
+      ['star.png', 'image/png', await hostilePicture('star'), /That is not a digit\..*letter, a word, a shape or a drawing/],
       ['empty.png', 'image/png', Buffer.alloc(0), /empty/],
     ];
     for (const [name, mimeType, buffer, message] of cases) {
@@ -350,6 +352,15 @@ describe('the upload page in headless Chromium', () => {
       });
     }
     assert.equal((await historyItems()).length, stored);
+  });
+
+  it('says "Not sure" and names the two candidates for a digit the model is unsure of', async () => {
+    await openPage();
+    // MNIST test digits 4 (a 4) and 7 (a 9), half and half (the HTTP test checks the API's answer to it).
+    const blend = await blendedDigit(4, 7, 0.5);
+    await page.setInputFiles('#file', { name: 'four-or-nine.png', mimeType: 'image/png', buffer: blend.bytes });
+    await page.waitForSelector('#result:not([hidden])');
+    assert.match((await page.textContent('#confidence')) ?? '', /^Not sure: a [49] \(\d+(\.\d)?%\) or a [49] \(\d+(\.\d)?%\)$/);
   });
 
   it(`shows a stored file name such as ${XSS_NAME} as text, and never runs it`, async () => {
