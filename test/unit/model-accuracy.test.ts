@@ -3,7 +3,7 @@
  * still scores on all 10,000 MNIST test images what model/metrics.json says, less at most 0.1 points.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadClassifier } from '../../layers/classifier';
@@ -22,7 +22,11 @@ describe('the shipped model on the MNIST test set', () => {
     const classifier = await loadClassifier({ backend: 'wasm', modelDir });
     try {
       assert.equal(classifier.backend, 'wasm');
-      assert.equal(classifier.version, metrics.version);
+      // The service's version names the CNN and, when refusal.json is beside it, the temperature and head too.
+      const refusal = existsSync(join(modelDir, 'refusal.json'))
+        ? (JSON.parse(readFileSync(join(modelDir, 'refusal.json'), 'utf8')) as { version: string })
+        : null;
+      assert.equal(classifier.version, refusal ? `${metrics.version}+${refusal.version}` : metrics.version);
       const test = loadMnist('test');
       const { probabilities } = await predictAll(classifier, normalisePixels(test.images), 1000);
       const result = score(probabilities, test.labels);
