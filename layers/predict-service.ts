@@ -97,7 +97,9 @@ export async function predictDigit(
     digits: reading.digits,
     label: null,
   };
-  await timed(timings, 'storeMs', () => deps.store.save(record));
+  // Issue 13 adds `uncertain` to the reading; until then (and whenever it is absent) the answer is not uncertain.
+  const uncertain = (reading as { uncertain?: boolean }).uncertain === true;
+  await timed(timings, 'storeMs', () => deps.store.save(record, { uncertain }));
   return {
     id: record.id,
     digit: record.digit,

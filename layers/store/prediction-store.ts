@@ -2,6 +2,7 @@
  * The record of every prediction, and the contract every store (embedded SQLite, Cassandra) implements.
  * The contract test suite in test/contract/ is the executable form of this interface.
  */
+import type { StatCell } from '../stats/cells';
 
 /** One digit of a number as stored: what the model read, and where it is in the uploaded picture. */
 export interface StoredDigit {
@@ -89,15 +90,44 @@ export interface RetentionOptions {
   retentionMs: number;
 }
 
+/** What the statistics count about a prediction beyond its record. */
+export interface SaveFacts {
+  /** The answer was marked uncertain (issue 13); false when the answer has no such flag. */
+  uncertain: boolean;
+}
+
+/** A picture /predict refused, as the statistics count it. */
+export interface Refusal {
+  /** The error code answered (no_digit, file_too_large, ...). */
+  code: string;
+  /** The model serving when it was refused. */
+  modelVersion: string;
+  /** ISO 8601, UTC. */
+  at: string;
+}
+
+/**
+ * Every store keeps the statistics beside the records: counter cells (layers/stats/cells.ts) moved by save,
+ * setLabel and countRefusal, read by day, never computed from the records. They are anonymous aggregates: delete()
+ * and retention leave them. A failure to count is logged, never a failure of the record's write.
+ */
 export interface PredictionStore {
-  /** Stores one record durably; resolves only once the record would survive a crash. */
-  save(record: PredictionRecord): Promise<void>;
+  /**
+   * Stores one record durably, and counts it in the statistics; resolves only once the record would survive a
+   * crash (the count is best-effort: see above).
+   */
+  save(record: PredictionRecord, facts?: SaveFacts): Promise<void>;
   list(query: ListQuery): Promise<ListPage>;
   /**
    * Gives `record` (as get() returned it) this label, replacing any earlier one, in every table that holds the
    * record; resolves once that is durable. The caller has checked that the record exists and is the caller's.
+   * The statistics take the replaced label's cells back and count the new one's.
    */
   setLabel(record: PredictionRecord, label: RecordLabel): Promise<void>;
+  /** Counts a refused picture in the statistics. May throw (the caller logs it). */
+  countRefusal(refusal: Refusal): Promise<void>;
+  /** The statistics' cells of these days (YYYY-MM-DD, UTC), each with its total; cells never written are absent. */
+  readStats(days: readonly string[]): Promise<StatCell[]>;
   /** The record with this id, or null (never stored, deleted or expired). */
   get(id: string): Promise<PredictionRecord | null>;
   /** Removes the record from every table; resolves once that is durable. Deleting a deleted record does nothing. */

@@ -5,14 +5,26 @@
  * match every query (all records; one digit; one visitor's; one visitor's of one digit; labelled or not, on
  * `label IS NOT NULL`, everyone's or one visitor's), so a page costs the same at any depth. Retention: a record
  * older than the retention is never read (every query bounds created_at from below), and expired rows are
- * deleted when the store opens and at most once an hour while it writes.
+ * deleted when the store opens and at most once an hour while it writes. Statistics: a table of counter cells
+ * added to in the same transaction as the record or label they count (STATS_SCHEMA).
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { BadRequestError } from '../errors';
+import { describeError, log } from '../log';
+import { predictionCells, refusalCells, relabelCells, type StatCell, type StatMetric } from '../stats/cells';
 import { decodeCursor, encodeCursor } from './cursor';
-import type { ListPage, ListQuery, PredictionRecord, PredictionStore, RecordLabel, RetentionOptions } from './prediction-store';
+import type {
+  ListPage,
+  ListQuery,
+  PredictionRecord,
+  PredictionStore,
+  RecordLabel,
+  Refusal,
+  RetentionOptions,
+  SaveFacts,
+} from './prediction-store';
 import { columnDeclarations, columnNames, columnValuesByName, type FieldColumns, recordFromRow } from './record-columns';
 
 interface SqliteCursor {
@@ -71,6 +83,22 @@ const COLUMNS: FieldColumns = {
 
 const COLUMN_LIST = columnNames(COLUMNS).join(', ');
 
+/**
+ * The statistics' counter cells (layers/stats/cells.ts), added to in the transaction that writes what they
+ * count. Not idempotent (a save tried again counts twice), and kept when records are deleted or expire: they are
+ * anonymous aggregates.
+ */
+const STATS_SCHEMA = `
+CREATE TABLE IF NOT EXISTS prediction_stats (
+  day TEXT NOT NULL,
+  model_version TEXT NOT NULL,
+  metric TEXT NOT NULL,
+  key TEXT NOT NULL,
+  value INTEGER NOT NULL,
+  PRIMARY KEY (day, model_version, metric, key)
+) WITHOUT ROWID;
+`;
+
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS predictions (
   ${columnDeclarations(COLUMNS)
@@ -100,6 +128,7 @@ const INSERT = `INSERT INTO predictions (${COLUMN_LIST}) VALUES (${columnNames(C
 export class SqliteStore implements PredictionStore {
   private readonly db: Database.Database;
   private readonly insert: Database.Statement;
+  private readonly count: Database.Statement;
   private readonly retentionMs: number;
   private lastPurge = 0;
 
@@ -113,7 +142,12 @@ export class SqliteStore implements PredictionStore {
     this.db.exec(SCHEMA);
     this.addMissingColumns();
     this.db.exec(INDEXES);
+    this.db.exec(STATS_SCHEMA);
     this.insert = this.db.prepare(INSERT);
+    this.count = this.db.prepare(
+      `INSERT INTO prediction_stats (day, model_version, metric, key, value) VALUES (@day, @modelVersion, @metric, @key, @value)
+       ON CONFLICT (day, model_version, metric, key) DO UPDATE SET value = value + excluded.value`,
+    );
     this.purgeExpired();
   }
 
@@ -135,13 +169,54 @@ export class SqliteStore implements PredictionStore {
     if (this.retentionMs > 0) this.db.prepare('DELETE FROM predictions WHERE created_at < ?').run(this.cutoff());
   }
 
-  async save(record: PredictionRecord): Promise<void> {
-    this.insert.run(columnValuesByName(COLUMNS, record));
+  /** Adds the cells; a failure is logged and leaves the rest of the transaction alone (a statement's error undoes only it). */
+  private countCells(cells: StatCell[], id: string): void {
+    try {
+      for (const cell of cells) this.count.run(cell);
+    } catch (error: unknown) {
+      log('warn', 'statistics not counted', { id, ...describeError(error) });
+    }
+  }
+
+  async save(record: PredictionRecord, facts: SaveFacts = { uncertain: false }): Promise<void> {
+    this.db.transaction(() => {
+      this.insert.run(columnValuesByName(COLUMNS, record));
+      this.countCells(predictionCells(record, facts.uncertain), record.id);
+    })();
     if (Date.now() - this.lastPurge > PURGE_EVERY_MS) this.purgeExpired();
   }
 
   async setLabel(record: PredictionRecord, label: RecordLabel): Promise<void> {
-    this.db.prepare('UPDATE predictions SET label = ? WHERE id = ?').run(JSON.stringify(label), record.id);
+    this.db.transaction(() => {
+      // The label the row holds now, which may be newer than the one the caller read: that is the one replaced.
+      const row = this.db.prepare('SELECT label FROM predictions WHERE id = ?').get(record.id) as { label: string | null } | undefined;
+      if (row === undefined) return;
+      this.db.prepare('UPDATE predictions SET label = ? WHERE id = ?').run(JSON.stringify(label), record.id);
+      const current = COLUMNS.label.read(row.label);
+      this.countCells(relabelCells({ ...record, label: current }, label), record.id);
+    })();
+  }
+
+  async countRefusal(refusal: Refusal): Promise<void> {
+    for (const cell of refusalCells(refusal.code, refusal.modelVersion, refusal.at)) this.count.run(cell);
+  }
+
+  async readStats(days: readonly string[]): Promise<StatCell[]> {
+    if (days.length === 0) return [];
+    const sorted = [...days].sort();
+    const rows = this.db
+      .prepare('SELECT day, model_version, metric, key, value FROM prediction_stats WHERE day BETWEEN ? AND ?')
+      .all(sorted[0], sorted[sorted.length - 1]) as Array<{
+      day: string;
+      model_version: string;
+      metric: StatMetric;
+      key: string;
+      value: number;
+    }>;
+    const wanted = new Set(days);
+    return rows
+      .filter((row) => wanted.has(row.day))
+      .map((row) => ({ day: row.day, modelVersion: row.model_version, metric: row.metric, key: row.key, value: row.value }));
   }
 
   async get(id: string): Promise<PredictionRecord | null> {
@@ -175,7 +250,7 @@ export class SqliteStore implements PredictionStore {
     if (query.labelled !== undefined) {
       // Refused as the Cassandra store refuses it (no table serves both), so that both answer the same.
       if (query.digit !== undefined) {
-        throw new BadRequestError('The digit and labelled filters cannot be combined: use one of them.', 'invalid_query');
+        throw new BadRequestError('The digit and labelled filters cannot be combined: use one of them.', 'invalid_labelled');
       }
       // The very expression the labelled indexes are built on, so that the planner uses them.
       where.push('(label IS NOT NULL) = @labelled');

@@ -5,6 +5,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { HttpError } from '../../layers/errors';
+import { aggregateStats } from '../../layers/stats/aggregate';
+import { wilsonInterval } from '../../layers/stats/interval';
 import type { ListQuery, PredictionRecord, PredictionStore, RecordLabel } from '../../layers/store/prediction-store';
 import { makeRecord, makeTimeline, probabilitiesFor } from '../support/records';
 
@@ -332,6 +334,81 @@ export function describeStoreContract(name: string, makeStore: (options?: StoreO
             JSON.stringify(query),
           );
         }
+      }),
+    );
+
+    it(
+      'counts predictions, refusals and labels in the statistics, a replaced label taken back, and keeps them after a delete',
+      withStore(async (store) => {
+        const at = (day: string, second: number): string => `${day}T10:00:0${second}.000Z`;
+        const [d1, d2] = ['2026-01-10', '2026-01-11'];
+        const r1 = makeRecord({
+          createdAt: at(d1, 1),
+          modelVersion: 'm1',
+          digit: 7,
+          confidence: 0.95,
+          visitorId: 'gina_ggggggggggggggggggg',
+        });
+        const r2 = makeRecord({ createdAt: at(d1, 2), modelVersion: 'm1', digit: 1, confidence: 0.55 });
+        const r3 = makeRecord({ createdAt: at(d2, 1), modelVersion: 'm2', digit: 0, confidence: 0.62, number: '407' });
+        const r4 = makeRecord({ createdAt: at(d2, 2), modelVersion: 'm2', digit: 3, confidence: 1 });
+        await store.save(r1);
+        await store.save(r2, { uncertain: true });
+        await store.save(r3, { uncertain: false });
+        await store.save(r4);
+        const label = (number: string): RecordLabel => ({ number, by: 'visitor', at: new Date().toISOString() });
+        await store.setLabel(r1, label('7'));
+        await store.setLabel(r2, label('7'));
+        const r2Labelled = await store.get(r2.id);
+        assert.ok(r2Labelled);
+        await store.setLabel(r2Labelled, label('1'));
+        await store.setLabel(r3, label('417'));
+        await store.setLabel(r4, label('38'));
+        await store.countRefusal({ code: 'no_digit', modelVersion: 'm1', at: at(d1, 3) });
+        await store.countRefusal({ code: 'no_digit', modelVersion: 'm1', at: at(d1, 4) });
+        await store.countRefusal({ code: 'file_too_large', modelVersion: 'm2', at: at(d2, 3) });
+        const labelledR1 = await store.get(r1.id);
+        assert.ok(labelledR1);
+        await store.delete(labelledR1);
+
+        const stats = aggregateStats(await store.readStats([d1, d2, '2026-01-12']), d1, '2026-01-12');
+        const confusion = Array.from({ length: 10 }, () => Array<number>(10).fill(0));
+        for (const [label, read, n] of [
+          [7, 7, 2],
+          [1, 1, 1],
+          [4, 4, 1],
+          [1, 0, 1],
+        ] as const) {
+          (confusion[label] as number[])[read] = n;
+        }
+        const { meanConfidence, ...total } = stats.total;
+        assert.deepEqual(total, {
+          predictions: 4,
+          refusals: { file_too_large: 1, no_digit: 2 },
+          uncertainShare: 0.25,
+          digits: [1, 1, 0, 1, 0, 0, 0, 1, 0, 0],
+          confidenceHistogram: [0, 0, 0, 0, 0, 1, 1, 0, 0, 2],
+          labelled: 4,
+          correct: 2,
+          accuracy: wilsonInterval(2, 4),
+          confusion,
+        });
+        assert.ok(Math.abs((meanConfidence ?? 0) - 0.78) < 1e-9, String(meanConfidence));
+        assert.deepEqual(
+          stats.days.map((d) => [d.day, d.modelVersion, d.predictions, d.labelled, d.correct, d.refusals]),
+          [
+            [d1, 'm1', 2, 2, 2, { no_digit: 2 }],
+            [d2, 'm2', 2, 2, 0, { file_too_large: 1 }],
+          ],
+        );
+        assert.deepEqual(
+          stats.models.map((m) => [m.modelVersion, m.predictions, m.uncertainShare, m.accuracy?.estimate]),
+          [
+            ['m1', 2, 0.5, 1],
+            ['m2', 2, 0, 0],
+          ],
+        );
+        assert.deepEqual(await store.readStats(['2026-01-12']), [], 'a day without counts has no cells');
       }),
     );
 

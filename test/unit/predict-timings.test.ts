@@ -36,6 +36,8 @@ function fakes(): { classifier: Classifier; store: PredictionStore; uploads: Upl
     list: async () => ({ items: [], nextCursor: null }),
     get: async () => null,
     setLabel: async () => undefined,
+    countRefusal: async () => undefined,
+    readStats: async () => [],
     delete: async () => undefined,
     imageReferenced: async () => false,
     ping: async () => true,

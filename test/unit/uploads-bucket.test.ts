@@ -14,6 +14,7 @@ import { ServiceUnavailableError } from '../../layers/errors';
 import { listHistory } from '../../layers/history-service';
 import type { ImageMediaType } from '../../layers/image-format';
 import { predictDigit } from '../../layers/predict-service';
+import type { StatCell } from '../../layers/stats/cells';
 import type { ListPage, ListQuery, PredictionRecord, PredictionStore, RecordLabel } from '../../layers/store/prediction-store';
 import { S3UploadsBucket, s3ClientConfig, type UploadsBucket, uploadKey } from '../../layers/uploads-bucket';
 import { plainDigit } from '../../tools/digit-images';
@@ -67,6 +68,10 @@ class FakeStore implements PredictionStore {
   }
   async setLabel(record: PredictionRecord, label: RecordLabel): Promise<void> {
     record.label = label;
+  }
+  async countRefusal(): Promise<void> {}
+  async readStats(): Promise<StatCell[]> {
+    return [];
   }
   async delete(record: PredictionRecord): Promise<void> {
     this.saved.splice(this.saved.indexOf(record), 1);

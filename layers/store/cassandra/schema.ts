@@ -14,11 +14,13 @@
  *   predictions_by_id             ((id))                                                      GET/DELETE /predictions/{id}
  *   prediction_images             ((image_key), id DESC)                                      records that share an upload
  *   prediction_buckets            ((scope), bucket DESC)                                      which buckets hold records
+ *   prediction_stats              ((day), model_version, metric, key) value counter           GET /stats, by day
  * A visitor's partitions are a day of that visitor's predictions: smaller than the all-visitors ones. An image's
  * partition holds one short row per record whose upload had those exact bytes. A record is in the labelled tables'
  * `false` partitions from its save, and moves to their `true` partitions when it is first labelled (the training
  * set is `labelled = true`, read a day at a time). Every row is written with the
- * retention's TTL (see store.ts), so every partition also empties with time.
+ * retention's TTL (see store.ts), so every partition also empties with time; but the statistics' counters,
+ * which cannot have one and are kept as anonymous aggregates.
  */
 import { types } from 'cassandra-driver';
 import type { PredictionRecord, RecordLabel } from '../prediction-store';
@@ -72,6 +74,8 @@ export interface TableSpec {
   /** Clustering columns, each stored newest (largest) first. */
   clusteringDesc: string[];
   columns: ReadonlyArray<readonly [name: string, type: string]>;
+  /** A counter table: no TTL (Cassandra refuses one on counters), so no DefaultTimeToLive on Keyspaces either. */
+  counters?: true;
 }
 
 /** The tables. Both record tables hold every record column beside their bucket. */
@@ -126,6 +130,20 @@ export const TABLES: readonly TableSpec[] = [
       ['image_key', 'text'],
       ['id', 'text'],
     ],
+  },
+  {
+    // The statistics' counter cells (layers/stats/cells.ts): one partition a UTC day, a few hundred cells per model.
+    name: 'prediction_stats',
+    partitionKey: ['day'],
+    clusteringDesc: ['model_version', 'metric', 'key'],
+    columns: [
+      ['day', 'text'],
+      ['model_version', 'text'],
+      ['metric', 'text'],
+      ['key', 'text'],
+      ['value', 'counter'],
+    ],
+    counters: true,
   },
   {
     name: 'prediction_buckets',

@@ -11,6 +11,11 @@
  * record from the labelled tables' `false` partitions to their `true` ones. Rewriting whole rows (rather than
  * UPDATE label) gives each the TTL the record has left with one statement shape per table.
  *
+ * Statistics: the counter cells a save or a label moves (layers/stats/cells.ts) go in one counter batch on one
+ * partition (the day), sent right after the record's batch (counters cannot share a batch with other writes).
+ * A failed count is logged and the write still succeeds. Counters are not idempotent, have no TTL, and stay
+ * when records are deleted (anonymous aggregates).
+ *
  * Why a bucket index rather than a configured horizon: a reader walking buckets backwards must know where to
  * stop and which buckets to skip. With the index ("scope" = 'all', 'digit:N', 'labelled:B', ..., one row per non-empty
  * bucket, written idempotently with every save) a page costs one index read plus one read per bucket that
@@ -34,9 +39,10 @@
 import { createHash } from 'node:crypto';
 import { type Client, type ClientOptions, errors, types } from 'cassandra-driver';
 import { BadRequestError } from '../../errors';
-import { log } from '../../log';
+import { describeError, log } from '../../log';
+import { predictionCells, refusalCells, relabelCells, type StatCell, type StatMetric } from '../../stats/cells';
 import { decodeCursor, encodeCursor } from '../cursor';
-import type { ListPage, ListQuery, PredictionRecord, PredictionStore, RecordLabel } from '../prediction-store';
+import type { ListPage, ListQuery, PredictionRecord, PredictionStore, RecordLabel, Refusal, SaveFacts } from '../prediction-store';
 import { columnNames, columnValues, recordFromRow } from '../record-columns';
 import { nodeLostWithin, runWithinBound } from './availability';
 import { acquireClient, buildClientOptions, forgetClient, type SharedClient, shutdownWhenSettled } from './client';
@@ -48,6 +54,8 @@ const INIT_TIMEOUT_MS = 30_000;
 /** How many written index rows a store remembers (a visitor adds two a day): forgetting only costs rewrites. */
 const MAX_INDEXED_ROWS = 100_000;
 const MAX_PAGE_STATE_CHARS = 2048;
+/** How many days of statistics are read at once (each one partition of prediction_stats). */
+const STATS_READS_AT_ONCE = 16;
 
 interface CursorState {
   v: 2;
@@ -116,6 +124,8 @@ type QueryName =
   | 'deleteVisitorLabelled'
   | 'deleteId'
   | 'deleteImage'
+  | 'countCell'
+  | 'selectStats'
   | 'newestBucket'
   | 'olderBucket'
   | 'ping';
@@ -177,6 +187,8 @@ export class CassandraStore implements PredictionStore {
       deleteVisitorLabelled: `DELETE FROM ${ks}.predictions_by_visitor_labelled WHERE visitor_id = ? AND labelled = ? AND bucket = ? AND ${row}`,
       deleteId: `DELETE FROM ${ks}.predictions_by_id WHERE id = ?`,
       deleteImage: `DELETE FROM ${ks}.prediction_images WHERE image_key = ? AND id = ?`,
+      countCell: `UPDATE ${ks}.prediction_stats SET value = value + ? WHERE day = ? AND model_version = ? AND metric = ? AND key = ?`,
+      selectStats: `SELECT model_version, metric, key, value FROM ${ks}.prediction_stats WHERE day = ?`,
       newestBucket: `SELECT bucket FROM ${ks}.prediction_buckets WHERE scope = ? LIMIT 1`,
       olderBucket: `SELECT bucket FROM ${ks}.prediction_buckets WHERE scope = ? AND bucket < ? LIMIT 1`,
       ping: 'SELECT release_version FROM system.local',
@@ -205,10 +217,11 @@ export class CassandraStore implements PredictionStore {
     return Math.max(1, Math.ceil((ms + this.retentionMs - Date.now()) / 1000));
   }
 
-  async save(record: PredictionRecord): Promise<void> {
+  async save(record: PredictionRecord, facts: SaveFacts = { uncertain: false }): Promise<void> {
     const { statements, newIndexRows } = this.saveStatements(record);
     await this.writeAll(statements, record.id);
     this.rememberIndexRows(newIndexRows);
+    await this.countCells(predictionCells(record, facts.uncertain), record.id);
   }
 
   /** A record's rows in every table, and the bucket-index rows this store has not written yet (bench/cassandra-write.ts reads them too). */
@@ -218,6 +231,54 @@ export class CassandraStore implements PredictionStore {
       statements.push({ query: this.q.insertImage, params: this.withTtl(record, [record.imageKey, record.id]) });
     }
     return { statements, newIndexRows: this.addIndexRows(statements, scopes, bucket) };
+  }
+
+  /**
+   * Adds the cells in one counter batch (one partition: a day), right after the write they count; a failure is
+   * logged and swallowed, since the record is what must be durable. Counter writes are not idempotent, so the
+   * driver does not retry one that timed out (it may have applied): a lost count rather than a double one.
+   */
+  private async countCells(cells: StatCell[], id: string): Promise<void> {
+    try {
+      await this.writeCounters(cells);
+    } catch (error: unknown) {
+      log('warn', 'statistics not counted', { id, ...describeError(error) });
+    }
+  }
+
+  private async writeCounters(cells: StatCell[]): Promise<void> {
+    if (cells.length === 0) return;
+    const statements = cells.map((c) => ({ query: this.q.countCell, params: [c.value, c.day, c.modelVersion, c.metric, c.key] }));
+    await this.run((client) => client.batch(statements, { prepare: true, counter: true, logged: false }));
+  }
+
+  async countRefusal(refusal: Refusal): Promise<void> {
+    await this.writeCounters(refusalCells(refusal.code, refusal.modelVersion, refusal.at));
+  }
+
+  async readStats(days: readonly string[]): Promise<StatCell[]> {
+    return this.run(async (client) => {
+      const cells: StatCell[] = [];
+      // One partition a day, a few at a time: a year is 366 small reads, not one scan.
+      for (let i = 0; i < days.length; i += STATS_READS_AT_ONCE) {
+        const pages = await Promise.all(
+          days.slice(i, i + STATS_READS_AT_ONCE).map(async (day) => {
+            const rs = await client.execute(this.q.selectStats, [day], { prepare: true, fetchSize: 5000 });
+            return rs.rows.map(
+              (row): StatCell => ({
+                day,
+                modelVersion: row.get('model_version') as string,
+                metric: row.get('metric') as StatMetric,
+                key: row.get('key') as string,
+                value: (row.get('value') as types.Long).toNumber(),
+              }),
+            );
+          }),
+        );
+        for (const page of pages) cells.push(...page);
+      }
+      return cells;
+    });
   }
 
   /**
@@ -237,6 +298,8 @@ export class CassandraStore implements PredictionStore {
     const newIndexRows = this.addIndexRows(statements, scopes, bucket);
     await this.writeAll(statements, record.id);
     this.rememberIndexRows(newIndexRows);
+    // Taken back from the label the caller read: one given meanwhile by someone else is not seen (counters drift by one).
+    await this.countCells(relabelCells(record, label), record.id);
   }
 
   /** The parameters with the record's remaining TTL appended, when records expire. */
@@ -349,7 +412,7 @@ export class CassandraStore implements PredictionStore {
     const digit = query.digit ?? null;
     const labelled = query.labelled ?? null;
     if (digit !== null && labelled !== null) {
-      throw new BadRequestError('The digit and labelled filters cannot be combined: use one of them.', 'invalid_query');
+      throw new BadRequestError('The digit and labelled filters cannot be combined: use one of them.', 'invalid_labelled');
     }
     const visitor = query.visitorId;
     const owner = ownerPrint(visitor);
