@@ -12,7 +12,8 @@
  * UPDATE label) gives each the TTL the record has left with one statement shape per table.
  *
  * Statistics: the counter cells a save or a label moves (layers/stats/cells.ts) go in one counter batch on one
- * partition (the day), sent right after the record's batch (counters cannot share a batch with other writes).
+ * partition (the day), sent beside the record's batch, at the same time (counters cannot share a batch with other
+ * writes; sending it after would cost /predict a round trip).
  * A failed count is logged and the write still succeeds. Counters are not idempotent, have no TTL, and stay
  * when records are deleted (anonymous aggregates).
  *
@@ -219,9 +220,15 @@ export class CassandraStore implements PredictionStore {
 
   async save(record: PredictionRecord, facts: SaveFacts = { uncertain: false }): Promise<void> {
     const { statements, newIndexRows } = this.saveStatements(record);
-    await this.writeAll(statements, record.id);
+    // Sent with the record's batch, not after it: the counters cost no round trip of their own. countCells never
+    // rejects; if the record's write fails, its prediction may still be counted (counters are best-effort).
+    const counted = this.countCells(predictionCells(record, facts.uncertain), record.id);
+    try {
+      await this.writeAll(statements, record.id);
+    } finally {
+      await counted;
+    }
     this.rememberIndexRows(newIndexRows);
-    await this.countCells(predictionCells(record, facts.uncertain), record.id);
   }
 
   /** A record's rows in every table, and the bucket-index rows this store has not written yet (bench/cassandra-write.ts reads them too). */
@@ -234,7 +241,7 @@ export class CassandraStore implements PredictionStore {
   }
 
   /**
-   * Adds the cells in one counter batch (one partition: a day), right after the write they count; a failure is
+   * Adds the cells in one counter batch (one partition: a day), with the write they count; a failure is
    * logged and swallowed, since the record is what must be durable. Counter writes are not idempotent, so the
    * driver does not retry one that timed out (it may have applied): a lost count rather than a double one.
    */
