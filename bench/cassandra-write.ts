@@ -50,6 +50,7 @@ function record(visitorId: string): PredictionRecord {
     number: '3',
     digits: [{ digit: 3, confidence: 0.97, probabilities, box: { x: 0, y: 0, width: 28, height: 28 }, inputPreview: PREVIEW }],
     visitorId,
+    label: null,
   };
 }
 

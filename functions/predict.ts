@@ -6,6 +6,7 @@ import { PredictionReceipt } from '../layers/contract';
 import { answer, bodyBytes, header, httpHandler } from '../layers/http';
 import { predictDigit } from '../layers/predict-service';
 import { getAccessKeys, getClassifier, getConfig, getStore, getUploadsBucket, warmUp } from '../layers/runtime';
+import { countPictureRefusal } from '../layers/stats-service';
 import { readUpload } from '../layers/upload';
 
 warmUp(getClassifier, getStore, async () => getUploadsBucket(), getAccessKeys);
@@ -16,20 +17,26 @@ export const handler = httpHandler('predict', async (event, info) => {
   const keys = await getAccessKeys();
   const caller = identify(header(event, 'authorization'), keys);
   const visitorId = caller.kind === 'visitor' ? caller.visitorId : newVisitorId();
-  const upload = await readUpload(
-    bodyBytes(event),
-    header(event, 'content-type'),
-    { maxFileBytes: maxUploadBytes },
-    header(event, 'x-filename'),
-  );
-  const [classifier, store] = await Promise.all([getClassifier(), getStore()]);
-  const prediction = await predictDigit(
-    { classifier, store, uploads: getUploadsBucket(), maxPixels },
-    upload,
-    storedClientIp(event.requestContext?.http?.sourceIp ?? 'unknown', clientIpStorage),
-    info.timings,
-    visitorId,
-  );
+  const prediction = await (async () => {
+    const upload = await readUpload(
+      bodyBytes(event),
+      header(event, 'content-type'),
+      { maxFileBytes: maxUploadBytes },
+      header(event, 'x-filename'),
+    );
+    const [classifier, store] = await Promise.all([getClassifier(), getStore()]);
+    return predictDigit(
+      { classifier, store, uploads: getUploadsBucket(), maxPixels },
+      upload,
+      storedClientIp(event.requestContext?.http?.sourceIp ?? 'unknown', clientIpStorage),
+      info.timings,
+      visitorId,
+    );
+  })().catch(async (error: unknown) => {
+    // A picture refused (no digit, not an image, too large...) is counted in the statistics, then answered.
+    await countPictureRefusal(error, getStore, async () => (await getClassifier()).version);
+    throw error;
+  });
   info.logFields.digit = prediction.digit;
   info.logFields.predictionId = prediction.id;
   info.prediction = { digit: prediction.digit, modelVersion: prediction.modelVersion };

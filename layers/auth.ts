@@ -13,7 +13,7 @@
  * prefix shows in the time an attempt takes.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { UnauthorizedError } from './errors';
+import { ForbiddenError, UnauthorizedError } from './errors';
 
 export interface AccessKeys {
   /** SHA-256 digests of the operator keys accepted (the current one, and the previous one during a rotation). */
@@ -135,5 +135,15 @@ export function requireCaller(authorization: string | undefined, keys: AccessKey
       'This route needs credentials: the visitorToken POST /predict answered, or the operator key, as "Authorization: Bearer <token>".',
     );
   }
+  return caller;
+}
+
+/**
+ * The operator, who alone may read the statistics: no credentials are a 401 (as requireCaller), a good visitor
+ * token a 403 (the route exists and the visitor is known; it is just not theirs to open).
+ */
+export function requireOperator(authorization: string | undefined, keys: AccessKeys): { kind: 'operator' } {
+  const caller = requireCaller(authorization, keys);
+  if (caller.kind !== 'operator') throw new ForbiddenError('Only the operator key opens this route.');
   return caller;
 }

@@ -34,6 +34,13 @@ export class UnauthorizedError extends HttpError {
   }
 }
 
+/** Credentials that are good, but not for this route (a visitor token where only the operator key opens it). */
+export class ForbiddenError extends HttpError {
+  constructor(message: string, code: CodeFor<403> = 'operator_only') {
+    super(403, code, message);
+  }
+}
+
 /** A resource the caller may not see answers exactly as one that does not exist. */
 export class NotFoundError extends HttpError {
   constructor(message: string, code: CodeFor<404> = 'prediction_not_found') {

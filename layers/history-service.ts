@@ -23,21 +23,26 @@ export const MAX_LIMIT = HISTORY_MAX_LIMIT;
 type Params = Record<string, string | undefined> | undefined | null;
 
 /** Which parameter's refusal is reported when several are wrong: unknown names first, then as before. */
-const ORDER = ['unknown', 'limit', 'digit', 'cursor'] as const;
+const ORDER = ['unknown', 'limit', 'digit', 'labelled', 'cursor'] as const;
 
 export function parseHistoryQuery(params: Params): ListQuery {
   const parsed = HistoryQuery.safeParse(params ?? {});
   if (!parsed.success) {
     const about = (issue: (typeof parsed.error.issues)[number]): (typeof ORDER)[number] =>
-      issue.code === 'unrecognized_keys' ? 'unknown' : ((issue.path[0] as 'limit' | 'digit' | 'cursor' | undefined) ?? 'unknown');
+      issue.code === 'unrecognized_keys' ? 'unknown' : ((issue.path[0] as (typeof ORDER)[number] | undefined) ?? 'unknown');
     const [first] = [...parsed.error.issues].sort((a, b) => ORDER.indexOf(about(a)) - ORDER.indexOf(about(b)));
     const which = first ? about(first) : 'unknown';
     throw new BadRequestError(first?.message ?? 'The query string cannot be read.', HISTORY_QUERY_CODES[which]);
   }
-  const { limit, digit, cursor } = parsed.data;
+  const { limit, digit, cursor, labelled } = parsed.data;
+  // No table serves both filters at once (the stores refuse the pair too): said before the store is asked.
+  if (digit !== undefined && labelled !== undefined) {
+    throw new BadRequestError('The digit and labelled filters cannot be combined: use one of them.', 'invalid_labelled');
+  }
   return {
     limit: limit === undefined ? DEFAULT_LIMIT : Number(limit),
     ...(digit === undefined ? {} : { digit: Number(digit) }),
+    ...(labelled === undefined ? {} : { labelled: labelled === 'true' }),
     ...(cursor === undefined ? {} : { cursor }),
   };
 }

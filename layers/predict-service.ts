@@ -98,8 +98,9 @@ export async function predictDigit(
     number: reading.number,
     // Stored as read; whether a digit is uncertain is the answer's reading under today's thresholds.
     digits: reading.digits.map(({ uncertain: _u, candidates: _c, ...stored }) => stored),
+    label: null,
   };
-  await timed(timings, 'storeMs', () => deps.store.save(record));
+  await timed(timings, 'storeMs', () => deps.store.save(record, { uncertain: reading.uncertain }));
   return {
     id: record.id,
     digit: record.digit,

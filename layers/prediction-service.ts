@@ -3,14 +3,15 @@
  * token it was made with) or the operator may; anyone else gets the same 404 as for an id that never existed,
  * so that an id reveals nothing about other visitors. Erasing removes the record from every table of the store,
  * then its kept upload, unless another record still points at the same object (keys are content hashes: two
- * uploads of the same bytes share one object).
+ * uploads of the same bytes share one object). Labelling (POST /predictions/{id}/label) is allowed to the same
+ * two, and a second label replaces the first.
  */
 
-import type { HistoryItem } from './contract';
-import { NotFoundError, ServiceUnavailableError } from './errors';
+import { type HistoryItem, LabelRequest, labelNumber } from './contract';
+import { BadRequestError, NotFoundError, ServiceUnavailableError } from './errors';
 import { publish, type Reader } from './history-service';
 import { describeError, log } from './log';
-import type { PredictionRecord, PredictionStore } from './store/prediction-store';
+import type { PredictionRecord, PredictionStore, RecordLabel } from './store/prediction-store';
 import type { UploadsBucket } from './uploads-bucket';
 
 /** The ids the service issues (randomUUID); anything else cannot name a prediction. */
@@ -59,4 +60,43 @@ export async function deletePrediction(
     }
   }
   await store.delete(record);
+}
+
+/** A label body is a few dozen bytes; anything much larger is not one. */
+const MAX_LABEL_BODY_BYTES = 1024;
+
+/** The label a request body names, or the 400 that says what a label looks like. */
+export function parseLabelRequest(body: Buffer): LabelRequest {
+  const refuse = (why: string): BadRequestError =>
+    new BadRequestError(`${why} Send JSON: {"digit": 7}, or {"number": "407"} for several digits.`, 'invalid_label');
+  if (body.length > MAX_LABEL_BODY_BYTES) throw refuse('The label is too long.');
+  let value: unknown;
+  try {
+    value = JSON.parse(body.toString('utf8'));
+  } catch {
+    throw refuse('The body is not JSON.');
+  }
+  const parsed = LabelRequest.safeParse(value);
+  if (!parsed.success) throw refuse('The body is not a label.');
+  return parsed.data;
+}
+
+/**
+ * Labels the prediction with what it really shows, for its owner or the operator (the 404 of every other case
+ * otherwise), replacing any earlier label; answers the prediction as it now reads. The body is checked first, so
+ * a bad one costs no store read.
+ */
+export async function labelPrediction(
+  store: PredictionStore,
+  reader: Reader,
+  id: string | undefined,
+  body: Buffer,
+  uploads?: UploadsBucket,
+  now: () => Date = () => new Date(),
+): Promise<HistoryItem> {
+  const request = parseLabelRequest(body);
+  const record = await owned(store, reader, id);
+  const label: RecordLabel = { number: labelNumber(request), by: reader.kind, at: now().toISOString() };
+  await store.setLabel(record, label);
+  return publish({ ...record, label }, reader, uploads);
 }

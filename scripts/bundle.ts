@@ -33,7 +33,7 @@ import { build, type Metafile, type Plugin } from 'esbuild';
 
 export const ROOT = resolve(__dirname, '..');
 export const BUNDLE_DIR = join(ROOT, 'dist', 'bundle');
-export const HANDLERS = ['predict', 'history', 'prediction', 'health', 'openapi'] as const;
+export const HANDLERS = ['predict', 'history', 'prediction', 'label', 'stats', 'health', 'openapi'] as const;
 
 /** Installed next to the bundle from the lock (native code, or too tied to its own files to bundle). */
 export const INSTALLED_EXTERNALS = ['sharp', 'better-sqlite3', '@tensorflow/tfjs-node'] as const;

@@ -125,6 +125,38 @@ export const PredictionReceipt = PredictionAnswer.extend({
 }).meta({ id: 'PredictionReceipt' });
 export type PredictionReceipt = z.infer<typeof PredictionReceipt>;
 
+/** The digits of a number, as a label gives them: 1 to MAX_DIGITS digits, left to right. */
+const NumberText = z.string().regex(new RegExp(`^[0-9]{1,${MAX_DIGITS}}$`));
+
+/** A person's correction of a prediction, as history items show it (null while there is none). */
+export const Label = z
+  .object({
+    number: NumberText.meta({ description: 'What the picture really shows, left to right ("7" for one digit).', example: '7' }),
+    by: z.enum(['visitor', 'operator']).meta({ description: "Who gave it: the prediction's owner (their token) or the operator." }),
+    at: Timestamp,
+  })
+  .meta({ id: 'Label' });
+export type Label = z.infer<typeof Label>;
+
+/**
+ * POST /predictions/{id}/label: the true digit, or the true number for a picture of several digits. Exactly one
+ * of the two, nothing else; a second label replaces the first.
+ */
+export const LabelRequest = z
+  .union([
+    z.strictObject({ digit: Digit.meta({ description: 'The digit the picture really shows.', example: 7 }) }),
+    z.strictObject({
+      number: NumberText.meta({ description: `The number the picture really shows: 1 to ${MAX_DIGITS} digits.`, example: '407' }),
+    }),
+  ])
+  .meta({ id: 'LabelRequest' });
+export type LabelRequest = z.infer<typeof LabelRequest>;
+
+/** The number a label request names ({"digit": 7} is "7"). */
+export function labelNumber(request: LabelRequest): string {
+  return 'digit' in request ? String(request.digit) : request.number;
+}
+
 /**
  * One GET /history item, and GET /predictions/{id}: what a stored prediction publishes. Without `uncertain` and
  * `candidates`: those are the answer's reading under the thresholds of the moment; the stored probabilities keep
@@ -144,6 +176,7 @@ export const HistoryItem = PredictionFields.extend({
     .array(DigitReading)
     .max(MAX_DIGITS)
     .meta({ description: 'Each digit of `number`, left to right; empty for predictions stored before numbers were read.' }),
+  label: Label.nullable().meta({ description: 'The label a person gave (POST /predictions/{id}/label), or null.' }),
 }).meta({ id: 'HistoryItem' });
 export type HistoryItem = z.infer<typeof HistoryItem>;
 
@@ -173,6 +206,7 @@ export interface PublishableRecord {
   inputPreview: string;
   number: string;
   digits: DigitReading[];
+  label: Label | null;
 }
 
 /** Who reads: a visitor (their own predictions) or the operator (everyone's). */
@@ -200,6 +234,7 @@ export function toHistoryItem(record: PublishableRecord, imageUrl: string | null
     imageUrl,
     number: record.number,
     digits: record.digits,
+    label: record.label,
   };
 }
 
@@ -231,10 +266,14 @@ export const HistoryQuery = z.strictObject(
           'Only predictions whose top-level `digit` is this one: for a number, its least confident digit (not "contains"; an index for that is later work).',
         example: '7',
       }),
+    labelled: z
+      .enum(['true', 'false'], { error: 'labelled must be true or false.' })
+      .optional()
+      .meta({ description: 'Only predictions with a label (true) or without one (false); not together with digit.' }),
   },
   {
     error: (issue) =>
-      issue.code === 'unrecognized_keys' ? `Unknown query parameter "${issue.keys[0]}": use limit, cursor or digit.` : undefined,
+      issue.code === 'unrecognized_keys' ? `Unknown query parameter "${issue.keys[0]}": use limit, cursor, digit or labelled.` : undefined,
   },
 );
 export type HistoryQuery = z.infer<typeof HistoryQuery>;
@@ -244,6 +283,7 @@ export const HISTORY_QUERY_CODES = {
   limit: 'invalid_limit',
   cursor: 'invalid_cursor',
   digit: 'invalid_digit',
+  labelled: 'invalid_labelled',
   unknown: 'invalid_query',
 } as const;
 

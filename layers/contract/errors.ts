@@ -4,13 +4,23 @@
  * OpenAPI document lists them per status. A new refusal is one line here.
  */
 import * as z from 'zod';
-import { MAX_PIXELS_TEXT, MAX_UPLOAD_TEXT } from './limits';
+import { MAX_DIGITS, MAX_PIXELS_TEXT, MAX_UPLOAD_TEXT } from './limits';
+import { STATS_MAX_DAYS } from './stats';
 
 export const ERROR_CODES = {
   bad_request: { status: 400, description: 'The request is malformed.' },
   invalid_query: { status: 400, description: 'A query parameter that the route does not know.' },
   invalid_limit: { status: 400, description: 'limit is not a whole number in range.' },
   invalid_digit: { status: 400, description: 'digit is not one of 0 to 9.' },
+  invalid_labelled: { status: 400, description: 'labelled is not true or false, or is combined with digit.' },
+  invalid_label: {
+    status: 400,
+    description: `The label body is not JSON of the form {"digit": 0-9} or {"number": "<1 to ${MAX_DIGITS} digits>"}, and nothing else.`,
+  },
+  invalid_range: {
+    status: 400,
+    description: `from or to is not a day (YYYY-MM-DD), from is after to, or the range is longer than ${STATS_MAX_DAYS} days.`,
+  },
   invalid_cursor: { status: 400, description: 'cursor is empty, or not one this service issued for this query.' },
   no_file: { status: 400, description: 'No file in the request.' },
   empty_file: { status: 400, description: 'The file has no bytes.' },
@@ -26,6 +36,7 @@ export const ERROR_CODES = {
       'The bearer token is neither a visitor token this service signed nor the operator key (a rotated signing key ends old tokens: predict without one to get a new token).',
   },
   forbidden: { status: 403, description: 'Refused to a browser: the local Lambda invoke port runs nothing for a page.' },
+  operator_only: { status: 403, description: 'A visitor token on a route only the operator key opens (GET /stats).' },
   not_found: { status: 404, description: 'No route at this method and path (answered by the HTTP front, naming no route).' },
   prediction_not_found: {
     status: 404,

@@ -5,9 +5,19 @@
  */
 import { OpenAPIRegistry, OpenApiGeneratorV3, type RouteConfig } from '@asteasolutions/zod-to-openapi';
 import * as z from 'zod';
-import { HealthAnswer, HistoryItem, HistoryPage, HistoryQuery, IMAGE_MEDIA_TYPES, PredictionPath, PredictionReceipt } from './api';
+import {
+  HealthAnswer,
+  HistoryItem,
+  HistoryPage,
+  HistoryQuery,
+  IMAGE_MEDIA_TYPES,
+  LabelRequest,
+  PredictionPath,
+  PredictionReceipt,
+} from './api';
 import { ERROR_CODES, ErrorBody, type ErrorCode } from './errors';
 import { MAX_PIXELS_TEXT, MAX_UPLOAD_TEXT } from './limits';
+import { STATS_DEFAULT_DAYS, STATS_MAX_DAYS, StatsAnswer, StatsQuery } from './stats';
 
 const RETRY_AFTER = { 'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer' as const } } };
 
@@ -105,6 +115,7 @@ export function buildOpenApiDocument(serverUrl?: string): ReturnType<OpenApiGene
         'invalid_query',
         'invalid_limit',
         'invalid_digit',
+        'invalid_labelled',
         'invalid_cursor',
       ]),
       401: unauthorized,
@@ -149,6 +160,49 @@ export function buildOpenApiDocument(serverUrl?: string): ReturnType<OpenApiGene
         'store_unavailable',
         'uploads_unavailable',
       ]),
+    },
+  });
+
+  registry.registerPath({
+    method: 'post',
+    path: '/predictions/{id}/label',
+    operationId: 'labelPrediction',
+    summary: 'Say what a prediction really shows (its owner or the operator); a second label replaces the first.',
+    description:
+      'The label is stored with the prediction, with who gave it and when; history items and GET /predictions/{id} show it, ' +
+      "`/history?labelled=` filters on it, and it counts in the operator's statistics (GET /stats).",
+    security: withCredentials,
+    request: { params: PredictionPath, body: { required: true, content: { 'application/json': { schema: LabelRequest } } } },
+    responses: {
+      200: { description: 'The prediction, labelled, as a history item.', content: { 'application/json': { schema: HistoryItem } } },
+      400: errorResponse('The body is not a label.', ['invalid_label']),
+      401: unauthorized,
+      404: notYours,
+      500: serverError,
+      503: errorResponse('The store cannot answer now.', ['store_unavailable']),
+    },
+  });
+
+  registry.registerPath({
+    method: 'get',
+    path: '/stats',
+    operationId: 'stats',
+    summary: "The operator's statistics, per UTC day and model version, over a range of days.",
+    description:
+      `Predictions, refusals by code, mean confidence, the share marked uncertain, the digits read, a confidence histogram, ` +
+      `and the accuracy on labelled predictions with its 95% interval (Wilson) and confusion matrix; from counters the ` +
+      `service keeps as it predicts, refuses and is told labels (never a scan of the history). At most ${STATS_MAX_DAYS} ` +
+      `days; the last ${STATS_DEFAULT_DAYS} by default. Counters are not idempotent (a retried write may count twice), ` +
+      `and deleting a prediction leaves these anonymous aggregates as they are.`,
+    security: withCredentials,
+    request: { query: StatsQuery },
+    responses: {
+      200: { description: 'The figures.', content: { 'application/json': { schema: StatsAnswer } } },
+      400: errorResponse('A bad or too long range, or an unknown parameter.', ['invalid_range', 'invalid_query']),
+      401: unauthorized,
+      403: errorResponse('A visitor token: only the operator key opens the statistics.', ['operator_only']),
+      500: serverError,
+      503: errorResponse('The store cannot answer now.', ['store_unavailable']),
     },
   });
 

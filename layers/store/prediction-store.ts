@@ -2,6 +2,7 @@
  * The record of every prediction, and the contract every store (embedded SQLite, Cassandra) implements.
  * The contract test suite in test/contract/ is the executable form of this interface.
  */
+import type { StatCell } from '../stats/cells';
 
 /** One digit of a number as stored: what the model read, and where it is in the uploaded picture. */
 export interface StoredDigit {
@@ -13,6 +14,16 @@ export interface StoredDigit {
   box: { x: number; y: number; width: number; height: number };
   /** The digit's 28x28 input, as a PNG data URL. */
   inputPreview: string;
+}
+
+/** A person's correction of a prediction: what the picture really shows, who said so, when. */
+export interface RecordLabel {
+  /** The true digits, left to right ("7" for one digit): 1..MAX_DIGITS digits. */
+  number: string;
+  /** The owner (through their visitor token) or the operator. */
+  by: 'visitor' | 'operator';
+  /** ISO 8601 with milliseconds, UTC. */
+  at: string;
 }
 
 export interface PredictionRecord {
@@ -44,6 +55,8 @@ export interface PredictionRecord {
   digits: StoredDigit[];
   /** The visitor the prediction belongs to (the id inside their token, never the token); '' for nobody's. */
   visitorId: string;
+  /** The label a person gave (the latest replaces any earlier one), or null when nobody has. */
+  label: RecordLabel | null;
 }
 
 export interface ListQuery {
@@ -55,6 +68,11 @@ export interface ListQuery {
   digit?: number | undefined;
   /** Only this visitor's predictions (a non-empty visitor id); everyone's when absent. */
   visitorId?: string | undefined;
+  /**
+   * Only labelled records (true) or only unlabelled ones (false); both when absent. Not combined with `digit`
+   * (no table serves both at once: the caller refuses the pair).
+   */
+  labelled?: boolean | undefined;
 }
 
 export interface ListPage {
@@ -72,10 +90,44 @@ export interface RetentionOptions {
   retentionMs: number;
 }
 
+/** What the statistics count about a prediction beyond its record. */
+export interface SaveFacts {
+  /** The answer was marked uncertain (issue 13); false when the answer has no such flag. */
+  uncertain: boolean;
+}
+
+/** A picture /predict refused, as the statistics count it. */
+export interface Refusal {
+  /** The error code answered (no_digit, file_too_large, ...). */
+  code: string;
+  /** The model serving when it was refused. */
+  modelVersion: string;
+  /** ISO 8601, UTC. */
+  at: string;
+}
+
+/**
+ * Every store keeps the statistics beside the records: counter cells (layers/stats/cells.ts) moved by save,
+ * setLabel and countRefusal, read by day, never computed from the records. They are anonymous aggregates: delete()
+ * and retention leave them. A failure to count is logged, never a failure of the record's write.
+ */
 export interface PredictionStore {
-  /** Stores one record durably; resolves only once the record would survive a crash. */
-  save(record: PredictionRecord): Promise<void>;
+  /**
+   * Stores one record durably, and counts it in the statistics; resolves only once the record would survive a
+   * crash (the count is best-effort: see above).
+   */
+  save(record: PredictionRecord, facts?: SaveFacts): Promise<void>;
   list(query: ListQuery): Promise<ListPage>;
+  /**
+   * Gives `record` (as get() returned it) this label, replacing any earlier one, in every table that holds the
+   * record; resolves once that is durable. The caller has checked that the record exists and is the caller's.
+   * The statistics take the replaced label's cells back and count the new one's.
+   */
+  setLabel(record: PredictionRecord, label: RecordLabel): Promise<void>;
+  /** Counts a refused picture in the statistics. May throw (the caller logs it). */
+  countRefusal(refusal: Refusal): Promise<void>;
+  /** The statistics' cells of these days (YYYY-MM-DD, UTC), each with its total; cells never written are absent. */
+  readStats(days: readonly string[]): Promise<StatCell[]>;
   /** The record with this id, or null (never stored, deleted or expired). */
   get(id: string): Promise<PredictionRecord | null>;
   /** Removes the record from every table; resolves once that is durable. Deleting a deleted record does nothing. */

@@ -2,15 +2,29 @@
  * The embedded store: SQLite through better-sqlite3, so a first `npm start` needs no server.
  * Durability: WAL journal with synchronous=FULL, so a record acknowledged by save() survives a crash of the
  * process or of the machine. Paging is keyset paging on (created_at, id), newest first, through indexes that
- * match every query (all records; one digit; one visitor's; one visitor's of one digit), so a page costs the
- * same at any depth. Retention: a record older than the retention is never read (every query bounds created_at
- * from below), and expired rows are deleted when the store opens and at most once an hour while it writes.
+ * match every query (all records; one digit; one visitor's; one visitor's of one digit; labelled or not, on
+ * `label IS NOT NULL`, everyone's or one visitor's), so a page costs the same at any depth. Retention: a record
+ * older than the retention is never read (every query bounds created_at from below), and expired rows are
+ * deleted when the store opens and at most once an hour while it writes. Statistics: a table of counter cells
+ * added to in the same transaction as the record or label they count (STATS_SCHEMA).
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { BadRequestError } from '../errors';
+import { describeError, log } from '../log';
+import { predictionCells, refusalCells, relabelCells, type StatCell, type StatMetric } from '../stats/cells';
 import { decodeCursor, encodeCursor } from './cursor';
-import type { ListPage, ListQuery, PredictionRecord, PredictionStore, RetentionOptions } from './prediction-store';
+import type {
+  ListPage,
+  ListQuery,
+  PredictionRecord,
+  PredictionStore,
+  RecordLabel,
+  Refusal,
+  RetentionOptions,
+  SaveFacts,
+} from './prediction-store';
 import { columnDeclarations, columnNames, columnValuesByName, type FieldColumns, recordFromRow } from './record-columns';
 
 interface SqliteCursor {
@@ -58,9 +72,32 @@ const COLUMNS: FieldColumns = {
     write: (value) => JSON.stringify(value),
     read: (cell) => (typeof cell === 'string' ? (JSON.parse(cell) as PredictionRecord['digits']) : []),
   },
+  // The label a person gave (issue 14), as JSON; NULL while there is none (and on rows from before labels).
+  label: {
+    column: 'label',
+    type: 'TEXT',
+    write: (value) => (value === null ? null : JSON.stringify(value)),
+    read: (cell) => (typeof cell === 'string' ? (JSON.parse(cell) as RecordLabel) : null),
+  },
 };
 
 const COLUMN_LIST = columnNames(COLUMNS).join(', ');
+
+/**
+ * The statistics' counter cells (layers/stats/cells.ts), added to in the transaction that writes what they
+ * count. Not idempotent (a save tried again counts twice), and kept when records are deleted or expire: they are
+ * anonymous aggregates.
+ */
+const STATS_SCHEMA = `
+CREATE TABLE IF NOT EXISTS prediction_stats (
+  day TEXT NOT NULL,
+  model_version TEXT NOT NULL,
+  metric TEXT NOT NULL,
+  key TEXT NOT NULL,
+  value INTEGER NOT NULL,
+  PRIMARY KEY (day, model_version, metric, key)
+) WITHOUT ROWID;
+`;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS predictions (
@@ -77,6 +114,8 @@ const INDEXES = `
 CREATE INDEX IF NOT EXISTS predictions_by_visitor ON predictions (visitor_id, created_at DESC, id DESC);
 CREATE INDEX IF NOT EXISTS predictions_by_visitor_digit ON predictions (visitor_id, digit, created_at DESC, id DESC);
 CREATE INDEX IF NOT EXISTS predictions_by_image ON predictions (image_key) WHERE image_key IS NOT NULL;
+CREATE INDEX IF NOT EXISTS predictions_by_labelled ON predictions ((label IS NOT NULL), created_at DESC, id DESC);
+CREATE INDEX IF NOT EXISTS predictions_by_visitor_labelled ON predictions (visitor_id, (label IS NOT NULL), created_at DESC, id DESC);
 `;
 
 /** How often a writing store deletes expired rows (reads never see them meanwhile). */
@@ -89,6 +128,7 @@ const INSERT = `INSERT INTO predictions (${COLUMN_LIST}) VALUES (${columnNames(C
 export class SqliteStore implements PredictionStore {
   private readonly db: Database.Database;
   private readonly insert: Database.Statement;
+  private readonly count: Database.Statement;
   private readonly retentionMs: number;
   private lastPurge = 0;
 
@@ -102,7 +142,12 @@ export class SqliteStore implements PredictionStore {
     this.db.exec(SCHEMA);
     this.addMissingColumns();
     this.db.exec(INDEXES);
+    this.db.exec(STATS_SCHEMA);
     this.insert = this.db.prepare(INSERT);
+    this.count = this.db.prepare(
+      `INSERT INTO prediction_stats (day, model_version, metric, key, value) VALUES (@day, @modelVersion, @metric, @key, @value)
+       ON CONFLICT (day, model_version, metric, key) DO UPDATE SET value = value + excluded.value`,
+    );
     this.purgeExpired();
   }
 
@@ -124,9 +169,54 @@ export class SqliteStore implements PredictionStore {
     if (this.retentionMs > 0) this.db.prepare('DELETE FROM predictions WHERE created_at < ?').run(this.cutoff());
   }
 
-  async save(record: PredictionRecord): Promise<void> {
-    this.insert.run(columnValuesByName(COLUMNS, record));
+  /** Adds the cells; a failure is logged and leaves the rest of the transaction alone (a statement's error undoes only it). */
+  private countCells(cells: StatCell[], id: string): void {
+    try {
+      for (const cell of cells) this.count.run(cell);
+    } catch (error: unknown) {
+      log('warn', 'statistics not counted', { id, ...describeError(error) });
+    }
+  }
+
+  async save(record: PredictionRecord, facts: SaveFacts = { uncertain: false }): Promise<void> {
+    this.db.transaction(() => {
+      this.insert.run(columnValuesByName(COLUMNS, record));
+      this.countCells(predictionCells(record, facts.uncertain), record.id);
+    })();
     if (Date.now() - this.lastPurge > PURGE_EVERY_MS) this.purgeExpired();
+  }
+
+  async setLabel(record: PredictionRecord, label: RecordLabel): Promise<void> {
+    this.db.transaction(() => {
+      // The label the row holds now, which may be newer than the one the caller read: that is the one replaced.
+      const row = this.db.prepare('SELECT label FROM predictions WHERE id = ?').get(record.id) as { label: string | null } | undefined;
+      if (row === undefined) return;
+      this.db.prepare('UPDATE predictions SET label = ? WHERE id = ?').run(JSON.stringify(label), record.id);
+      const current = COLUMNS.label.read(row.label);
+      this.countCells(relabelCells({ ...record, label: current }, label), record.id);
+    })();
+  }
+
+  async countRefusal(refusal: Refusal): Promise<void> {
+    for (const cell of refusalCells(refusal.code, refusal.modelVersion, refusal.at)) this.count.run(cell);
+  }
+
+  async readStats(days: readonly string[]): Promise<StatCell[]> {
+    if (days.length === 0) return [];
+    const sorted = [...days].sort();
+    const rows = this.db
+      .prepare('SELECT day, model_version, metric, key, value FROM prediction_stats WHERE day BETWEEN ? AND ?')
+      .all(sorted[0], sorted[sorted.length - 1]) as Array<{
+      day: string;
+      model_version: string;
+      metric: StatMetric;
+      key: string;
+      value: number;
+    }>;
+    const wanted = new Set(days);
+    return rows
+      .filter((row) => wanted.has(row.day))
+      .map((row) => ({ day: row.day, modelVersion: row.model_version, metric: row.metric, key: row.key, value: row.value }));
   }
 
   async get(id: string): Promise<PredictionRecord | null> {
@@ -156,6 +246,15 @@ export class SqliteStore implements PredictionStore {
     if (query.digit !== undefined) {
       where.push('digit = @digit');
       params.digit = query.digit;
+    }
+    if (query.labelled !== undefined) {
+      // Refused as the Cassandra store refuses it (no table serves both), so that both answer the same.
+      if (query.digit !== undefined) {
+        throw new BadRequestError('The digit and labelled filters cannot be combined: use one of them.', 'invalid_labelled');
+      }
+      // The very expression the labelled indexes are built on, so that the planner uses them.
+      where.push('(label IS NOT NULL) = @labelled');
+      params.labelled = query.labelled ? 1 : 0;
     }
     if (after) {
       where.push('(created_at < @c OR (created_at = @c AND id < @i))');

@@ -70,14 +70,11 @@ export function renderKeyspacesResources(): string {
     if (regular.length > 0) {
       lines.push('      RegularColumns:', ...regular.flatMap(([n, t]) => [`        - ColumnName: ${n}`, `          ColumnType: '${t}'`]));
     }
-    lines.push(
-      '      BillingMode:',
-      '        Mode: ON_DEMAND',
-      '      PointInTimeRecoveryEnabled: true',
-      // Enables TTL on the table, which the store's USING TTL needs on Keyspaces; RETENTION_DAYS in seconds.
-      // biome-ignore lint/suspicious/noTemplateCurlyInString: a serverless variable in the generated YAML, not a template.
-      '      DefaultTimeToLive: ${file(resources/retention.js):keyspacesDefaultTtl}',
-    );
+    lines.push('      BillingMode:', '        Mode: ON_DEMAND', '      PointInTimeRecoveryEnabled: true');
+    // Enables TTL on the table, which the store's USING TTL needs on Keyspaces; RETENTION_DAYS in seconds. Not
+    // on a counter table: counters cannot expire (the statistics are kept as anonymous aggregates).
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a serverless variable in the generated YAML, not a template.
+    if (!table.counters) lines.push('      DefaultTimeToLive: ${file(resources/retention.js):keyspacesDefaultTtl}');
   }
   lines.push('Outputs:', '  KeyspaceName:', '    Value:', '      Ref: DigitsKeyspace');
   return `${lines.join('\n')}\n`;

@@ -5,7 +5,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { HttpError } from '../../layers/errors';
-import type { PredictionRecord, PredictionStore } from '../../layers/store/prediction-store';
+import { aggregateStats } from '../../layers/stats/aggregate';
+import { wilsonInterval } from '../../layers/stats/interval';
+import type { ListQuery, PredictionRecord, PredictionStore, RecordLabel } from '../../layers/store/prediction-store';
 import { makeRecord, makeTimeline, probabilitiesFor } from '../support/records';
 
 export interface StoreUnderTest {
@@ -44,6 +46,22 @@ export async function readAll(
     assert.ok(pages < maxPages, 'paging terminates');
   } while (cursor);
   return { items, pages };
+}
+
+/** Every record a query lists, following nextCursor page by page (each page at most `query.limit` items). */
+export async function readAllWith(store: PredictionStore, query: Omit<ListQuery, 'cursor'>): Promise<PredictionRecord[]> {
+  const items: PredictionRecord[] = [];
+  let cursor: string | undefined;
+  let pages = 0;
+  do {
+    const page = await store.list({ ...query, cursor });
+    assert.ok(page.items.length <= query.limit, `a page holds at most ${query.limit} items`);
+    items.push(...page.items);
+    cursor = page.nextCursor ?? undefined;
+    pages += 1;
+    assert.ok(pages < 1000, 'paging terminates');
+  } while (cursor);
+  return items;
 }
 
 export function describeStoreContract(name: string, makeStore: (options?: StoreOptions) => Promise<StoreUnderTest>): void {
@@ -208,6 +226,193 @@ export function describeStoreContract(name: string, makeStore: (options?: StoreO
     );
 
     it(
+      'keeps a label with its record: read back by id and in every list, a second label replacing the first',
+      withStore(async (store) => {
+        const visitor = 'erin_eeeeeeeeeeeeeeeeee';
+        const record = makeRecord({ digit: 3, visitorId: visitor, imageKey: 'uploads/cc/label.png' });
+        await store.save(record);
+        const first: RecordLabel = { number: '8', by: 'visitor', at: new Date().toISOString() };
+        await store.setLabel(record, first);
+        assert.deepEqual(await store.get(record.id), { ...record, label: first });
+
+        const stored = await store.get(record.id);
+        assert.ok(stored);
+        const second: RecordLabel = { number: '5', by: 'operator', at: new Date(Date.now() + 1000).toISOString() };
+        await store.setLabel(stored, second);
+        const labelled = { ...record, label: second };
+        assert.deepEqual(await store.get(record.id), labelled);
+        for (const query of [{}, { digit: 3 }, { visitorId: visitor }, { visitorId: visitor, digit: 3 }, { labelled: true }]) {
+          assert.deepEqual((await store.list({ limit: 5, ...query })).items, [labelled], JSON.stringify(query));
+        }
+        assert.deepEqual((await store.list({ limit: 5, visitorId: visitor, labelled: true })).items, [labelled]);
+        for (const query of [{ labelled: false }, { visitorId: visitor, labelled: false }]) {
+          assert.deepEqual(await store.list({ limit: 5, ...query }), { items: [], nextCursor: null }, JSON.stringify(query));
+        }
+        assert.equal(await store.imageReferenced('uploads/cc/label.png'), true, 'a label leaves the image index as it was');
+      }),
+    );
+
+    it(
+      "filters on labelled and not, everyone's and one visitor's, newest first across pages, each record once",
+      withStore(async (store) => {
+        const [alice, bob] = ['alice_aaaaaaaaaaaaaaaaa', 'bob_bbbbbbbbbbbbbbbbbbb'];
+        const records = makeTimeline(24).map((record, i) => ({ ...record, visitorId: i % 3 === 0 ? bob : i % 3 === 1 ? alice : '' }));
+        for (const record of records) await store.save(record);
+        const labels = new Map<string, RecordLabel>();
+        for (const [i, record] of records.entries()) {
+          if (i % 4 !== 1 && i % 5 !== 0) continue;
+          const label: RecordLabel = {
+            number: String((record.digit + 1) % 10),
+            by: i % 2 === 0 ? 'operator' : 'visitor',
+            at: record.createdAt,
+          };
+          await store.setLabel(record, label);
+          labels.set(record.id, label);
+        }
+        const expected = records.map((record) => ({ ...record, label: labels.get(record.id) ?? null })).sort(byNewest);
+        const ids = (list: PredictionRecord[]): string[] => list.map((r) => r.id);
+
+        for (const labelled of [true, false]) {
+          const everyone = await readAllWith(store, { limit: 3, labelled });
+          assert.deepEqual(
+            everyone,
+            expected.filter((r) => (r.label !== null) === labelled),
+            `everyone's, labelled=${labelled}`,
+          );
+          for (const visitor of [alice, bob]) {
+            const own = await readAllWith(store, { limit: 2, labelled, visitorId: visitor });
+            assert.deepEqual(
+              ids(own),
+              ids(expected.filter((r) => r.visitorId === visitor && (r.label !== null) === labelled)),
+              `${visitor}'s, labelled=${labelled}`,
+            );
+          }
+        }
+        assert.ok(labels.size >= 6 && labels.size <= records.length - 6, 'both sides hold several pages');
+      }),
+    );
+
+    it(
+      'refuses the digit and labelled filters together with a 400',
+      withStore(async (store) => {
+        await store.save(makeRecord({ digit: 1 }));
+        for (const query of [
+          { digit: 1, labelled: true },
+          { digit: 1, labelled: false, visitorId: 'alice_aaaaaaaaaaaaaaaaa' },
+        ]) {
+          await assert.rejects(
+            store.list({ limit: 5, ...query }),
+            (error: unknown) => error instanceof HttpError && error.statusCode === 400,
+            JSON.stringify(query),
+          );
+        }
+      }),
+    );
+
+    it(
+      'deletes a labelled record from the labelled lists too',
+      withStore(async (store) => {
+        const visitor = 'frank_fffffffffffffffff';
+        const [gone, kept] = [
+          makeRecord({ visitorId: visitor }),
+          makeRecord({ visitorId: visitor, createdAt: new Date(Date.now() - 1000).toISOString() }),
+        ];
+        for (const record of [gone, kept]) await store.save(record);
+        const label: RecordLabel = { number: '1', by: 'visitor', at: new Date().toISOString() };
+        await store.setLabel(gone, label);
+        await store.setLabel(kept, label);
+        const labelledGone = await store.get(gone.id);
+        assert.ok(labelledGone);
+        await store.delete(labelledGone);
+        // Deleted as read before its label too (a label given between the read and the delete).
+        await store.delete(gone);
+        assert.equal(await store.get(gone.id), null);
+        for (const query of [{ labelled: true }, { visitorId: visitor, labelled: true }]) {
+          assert.deepEqual(
+            (await store.list({ limit: 10, ...query })).items.map((r) => r.id),
+            [kept.id],
+            JSON.stringify(query),
+          );
+        }
+      }),
+    );
+
+    it(
+      'counts predictions, refusals and labels in the statistics, a replaced label taken back, and keeps them after a delete',
+      withStore(async (store) => {
+        const at = (day: string, second: number): string => `${day}T10:00:0${second}.000Z`;
+        const [d1, d2] = ['2026-01-10', '2026-01-11'];
+        const r1 = makeRecord({
+          createdAt: at(d1, 1),
+          modelVersion: 'm1',
+          digit: 7,
+          confidence: 0.95,
+          visitorId: 'gina_ggggggggggggggggggg',
+        });
+        const r2 = makeRecord({ createdAt: at(d1, 2), modelVersion: 'm1', digit: 1, confidence: 0.55 });
+        const r3 = makeRecord({ createdAt: at(d2, 1), modelVersion: 'm2', digit: 0, confidence: 0.62, number: '407' });
+        const r4 = makeRecord({ createdAt: at(d2, 2), modelVersion: 'm2', digit: 3, confidence: 1 });
+        await store.save(r1);
+        await store.save(r2, { uncertain: true });
+        await store.save(r3, { uncertain: false });
+        await store.save(r4);
+        const label = (number: string): RecordLabel => ({ number, by: 'visitor', at: new Date().toISOString() });
+        await store.setLabel(r1, label('7'));
+        await store.setLabel(r2, label('7'));
+        const r2Labelled = await store.get(r2.id);
+        assert.ok(r2Labelled);
+        await store.setLabel(r2Labelled, label('1'));
+        await store.setLabel(r3, label('417'));
+        await store.setLabel(r4, label('38'));
+        await store.countRefusal({ code: 'no_digit', modelVersion: 'm1', at: at(d1, 3) });
+        await store.countRefusal({ code: 'no_digit', modelVersion: 'm1', at: at(d1, 4) });
+        await store.countRefusal({ code: 'file_too_large', modelVersion: 'm2', at: at(d2, 3) });
+        const labelledR1 = await store.get(r1.id);
+        assert.ok(labelledR1);
+        await store.delete(labelledR1);
+
+        const stats = aggregateStats(await store.readStats([d1, d2, '2026-01-12']), d1, '2026-01-12');
+        const confusion = Array.from({ length: 10 }, () => Array<number>(10).fill(0));
+        for (const [label, read, n] of [
+          [7, 7, 2],
+          [1, 1, 1],
+          [4, 4, 1],
+          [1, 0, 1],
+        ] as const) {
+          (confusion[label] as number[])[read] = n;
+        }
+        const { meanConfidence, ...total } = stats.total;
+        assert.deepEqual(total, {
+          predictions: 4,
+          refusals: { file_too_large: 1, no_digit: 2 },
+          uncertainShare: 0.25,
+          digits: [1, 1, 0, 1, 0, 0, 0, 1, 0, 0],
+          confidenceHistogram: [0, 0, 0, 0, 0, 1, 1, 0, 0, 2],
+          labelled: 4,
+          correct: 2,
+          accuracy: wilsonInterval(2, 4),
+          confusion,
+        });
+        assert.ok(Math.abs((meanConfidence ?? 0) - 0.78) < 1e-9, String(meanConfidence));
+        assert.deepEqual(
+          stats.days.map((d) => [d.day, d.modelVersion, d.predictions, d.labelled, d.correct, d.refusals]),
+          [
+            [d1, 'm1', 2, 2, 2, { no_digit: 2 }],
+            [d2, 'm2', 2, 2, 0, { file_too_large: 1 }],
+          ],
+        );
+        assert.deepEqual(
+          stats.models.map((m) => [m.modelVersion, m.predictions, m.uncertainShare, m.accuracy?.estimate]),
+          [
+            ['m1', 2, 0.5, 1],
+            ['m2', 2, 0, 0],
+          ],
+        );
+        assert.deepEqual(await store.readStats(['2026-01-12']), [], 'a day without counts has no cells');
+      }),
+    );
+
+    it(
       'lets a record expire at the end of the retention: never listed or read after it',
       withStore(
         async (store) => {
@@ -221,14 +426,25 @@ export function describeStoreContract(name: string, makeStore: (options?: StoreO
           const fresh = makeRecord({ visitorId: visitor });
           await store.save(expiring);
           await store.save(fresh);
+          // A label rewrites the rows: they must keep the record's remaining life, not start a new one.
+          await store.setLabel(expiring, { number: '4', by: 'visitor', at: new Date().toISOString() });
           assert.deepEqual(
             (await store.list({ limit: 10, visitorId: visitor })).items.map((r) => r.id),
             [fresh.id, expiring.id],
           );
           await new Promise((resolve) => setTimeout(resolve, 3500));
+          for (const query of [{ labelled: true }, { visitorId: visitor, labelled: true }]) {
+            assert.deepEqual(await store.list({ limit: 10, ...query }), { items: [], nextCursor: null }, JSON.stringify(query));
+          }
           assert.equal(await store.get(expiring.id), null);
           assert.equal(await store.imageReferenced('uploads/bb/x.png'), false);
-          for (const query of [{}, { visitorId: visitor }, { digit: expiring.digit }]) {
+          for (const query of [
+            {},
+            { visitorId: visitor },
+            { digit: expiring.digit },
+            { labelled: false },
+            { visitorId: visitor, labelled: false },
+          ]) {
             assert.deepEqual(
               (await store.list({ limit: 10, ...query })).items.map((r) => r.id),
               [fresh.id],

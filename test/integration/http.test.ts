@@ -200,7 +200,15 @@ for (const store of stores) {
       assert.equal(response.status, 200);
       const document = (await response.json()) as { openapi: string; paths: Record<string, object> };
       assert.match(document.openapi, /^3\./);
-      assert.deepEqual(Object.keys(document.paths).sort(), ['/health', '/history', '/openapi.json', '/predict', '/predictions/{id}']);
+      assert.deepEqual(Object.keys(document.paths).sort(), [
+        '/health',
+        '/history',
+        '/openapi.json',
+        '/predict',
+        '/predictions/{id}',
+        '/predictions/{id}/label',
+        '/stats',
+      ]);
     });
   });
 }

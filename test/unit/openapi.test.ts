@@ -48,12 +48,21 @@ describe('the OpenAPI document', () => {
     assert.equal((await validate(broken)).valid, false);
   });
 
-  it('describes predict (multipart and raw image bodies), history, one prediction (read, erase), health and openapi', () => {
+  it('describes predict (multipart and raw image bodies), history, one prediction (read, erase, label), stats, health and openapi', () => {
     assert.deepEqual(
       operations(document)
         .map((op) => op.key)
         .sort(),
-      ['DELETE /predictions/{id}', 'GET /health', 'GET /history', 'GET /openapi.json', 'GET /predictions/{id}', 'POST /predict'],
+      [
+        'DELETE /predictions/{id}',
+        'GET /health',
+        'GET /history',
+        'GET /openapi.json',
+        'GET /predictions/{id}',
+        'GET /stats',
+        'POST /predict',
+        'POST /predictions/{id}/label',
+      ],
     );
     const body = document.paths?.['/predict']?.post?.requestBody as { content: Record<string, unknown> };
     assert.ok(body.content['multipart/form-data']);
@@ -81,6 +90,7 @@ describe('the OpenAPI document', () => {
     assert.deepEqual(parameters.map((p) => [p.name, p.in, p.required]).sort(), [
       ['cursor', 'query', false],
       ['digit', 'query', false],
+      ['labelled', 'query', false],
       ['limit', 'query', false],
     ]);
   });
@@ -93,6 +103,7 @@ describe('the OpenAPI document', () => {
       ['/history', 'get'],
       ['/predictions/{id}', 'get'],
       ['/predictions/{id}', 'delete'],
+      ['/predictions/{id}/label', 'post'],
     ] as const) {
       const op = paths[path]?.[method];
       assert.deepEqual(op?.security, [{ bearer: [] }], `${method} ${path} needs credentials`);

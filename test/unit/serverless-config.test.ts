@@ -74,6 +74,8 @@ const ROUTES: Record<string, Array<{ method: string; path: string }>> = {
     { method: 'GET', path: '/predictions/{id}' },
     { method: 'DELETE', path: '/predictions/{id}' },
   ],
+  label: [{ method: 'POST', path: '/predictions/{id}/label' }],
+  stats: [{ method: 'GET', path: '/stats' }],
   health: [{ method: 'GET', path: '/health' }],
   openapi: [{ method: 'GET', path: '/openapi.json' }],
 };
@@ -86,7 +88,7 @@ before(async () => {
 });
 
 describe('serverless.yml, stage prod (the cloud)', () => {
-  it('makes predict, history, prediction, health and openapi image functions of the one image, each running its bundled handler', () => {
+  it('makes predict, history, prediction, label, stats, health and openapi image functions of the one image, each running its bundled handler', () => {
     assert.deepEqual(Object.keys(prod.functions).sort(), [...HANDLERS].sort());
     for (const name of HANDLERS) {
       const fn = prod.functions[name] as FunctionConfig;
@@ -163,7 +165,11 @@ describe('serverless.yml, stage prod (the cloud)', () => {
     assert.equal(prod.provider.environment.RETENTION_DAYS, '30');
     assert.equal(prod.provider.environment.CLIENT_IP_STORAGE, 'truncated');
     const tables = Object.values(prod.resources.Resources).filter((r) => r.Type === 'AWS::Cassandra::Table');
-    for (const table of tables) assert.equal(table.Properties?.DefaultTimeToLive, 30 * 86_400);
+    for (const table of tables) {
+      // The statistics' counters cannot expire: anonymous aggregates, kept.
+      const expected = table.Properties?.TableName === 'prediction_stats' ? undefined : 30 * 86_400;
+      assert.equal(table.Properties?.DefaultTimeToLive, expected, String(table.Properties?.TableName));
+    }
     const lifecycle = prod.resources.Resources.UploadsBucket?.Properties?.LifecycleConfiguration as {
       Rules: Array<{ Status: string; Prefix: string; ExpirationInDays: number }>;
     };

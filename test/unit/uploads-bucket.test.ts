@@ -15,7 +15,8 @@ import { listHistory } from '../../layers/history-service';
 import type { ImageMediaType } from '../../layers/image-format';
 import { predictDigit } from '../../layers/predict-service';
 import { NEVER_REFUSE } from '../../layers/refusal';
-import type { ListPage, ListQuery, PredictionRecord, PredictionStore } from '../../layers/store/prediction-store';
+import type { StatCell } from '../../layers/stats/cells';
+import type { ListPage, ListQuery, PredictionRecord, PredictionStore, RecordLabel } from '../../layers/store/prediction-store';
 import { S3UploadsBucket, s3ClientConfig, type UploadsBucket, uploadKey } from '../../layers/uploads-bucket';
 import { plainDigit } from '../../tools/digit-images';
 import { makeRecord } from '../support/records';
@@ -65,6 +66,13 @@ class FakeStore implements PredictionStore {
   }
   async get(id: string): Promise<PredictionRecord | null> {
     return this.saved.find((record) => record.id === id) ?? null;
+  }
+  async setLabel(record: PredictionRecord, label: RecordLabel): Promise<void> {
+    record.label = label;
+  }
+  async countRefusal(): Promise<void> {}
+  async readStats(): Promise<StatCell[]> {
+    return [];
   }
   async delete(record: PredictionRecord): Promise<void> {
     this.saved.splice(this.saved.indexOf(record), 1);

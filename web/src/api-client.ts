@@ -1,13 +1,16 @@
 /**
  * Talking to the API: the page's configuration (config.json, written beside the page when it is published
- * by scripts/page-publish.ts, never in this code), POST /predict, GET /history and DELETE /predictions/{id}
- * with the page's credentials (credentials.ts), and every answer that is not a success turned into one ApiError.
+ * by scripts/page-publish.ts, never in this code), POST /predict, GET /history, DELETE /predictions/{id}, POST
+ * /predictions/{id}/label and GET /stats with the page's credentials (credentials.ts), and every answer that is not a success turned into one ApiError.
  */
-import type { HistoryPage, PredictionReceipt } from './api-types.js';
+import type { HistoryItem, HistoryPage, PredictionReceipt, StatsAnswer } from './api-types.js';
 import type { Credentials } from './credentials.js';
 
 /** Whose predictions a request is about: this browser's visitor, or everyone's with the operator key. */
 export type Viewer = 'visitor' | 'operator';
+
+/** A label as POST /predictions/{id}/label takes it: one digit, or a number of several. */
+export type LabelBody = { digit: number } | { number: string };
 
 /** What config.json holds. */
 export interface PageConfig {
@@ -74,6 +77,24 @@ export class ApiClient {
   /** Erases one prediction (the visitor's own, or any with the operator key). */
   async erase(viewer: Viewer, id: string): Promise<void> {
     await this.call<null>(`/predictions/${encodeURIComponent(id)}`, { method: 'DELETE', headers: this.auth(viewer) });
+  }
+
+  /** Says what the prediction really shows (the visitor's own, or any with the operator key); answers it labelled. */
+  async label(viewer: Viewer, id: string, body: LabelBody): Promise<HistoryItem> {
+    return this.call<HistoryItem>(`/predictions/${encodeURIComponent(id)}/label`, {
+      method: 'POST',
+      headers: { ...this.auth(viewer), 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+  }
+
+  /** The operator's statistics for a range of days (YYYY-MM-DD; the service's default range when absent). */
+  async stats(range: { from?: string; to?: string }): Promise<StatsAnswer> {
+    const query = new URLSearchParams();
+    if (range.from) query.set('from', range.from);
+    if (range.to) query.set('to', range.to);
+    const suffix = query.toString() === '' ? '' : `?${query.toString()}`;
+    return this.call<StatsAnswer>(`/stats${suffix}`, { headers: this.auth('operator') });
   }
 
   private auth(viewer: Viewer): Record<string, string> {

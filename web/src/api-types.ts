@@ -3,4 +3,13 @@
  * of the page that names their shapes. `import type` only: the page is compiled into browser modules on its
  * own (web/tsconfig.json references the contract's declaration-only project), and types are erased.
  */
-export type { ErrorBody, HistoryItem, HistoryPage, PredictionAnswer as Prediction, PredictionReceipt } from '../../layers/contract';
+export type {
+  ErrorBody,
+  HistoryItem,
+  HistoryPage,
+  Label,
+  PredictionAnswer as Prediction,
+  PredictionReceipt,
+  StatsAnswer,
+  StatsFigures,
+} from '../../layers/contract';

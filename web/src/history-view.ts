@@ -1,14 +1,16 @@
 /**
  * The history card: GET /history a page at a time, newest first, filtered by digit, with "Show more" for
  * the next page (the API's nextCursor): this browser's own predictions, or everyone's in the operator view.
- * Each entry has a Delete button (DELETE /predictions/{id}). It owns the cursor and which request is the
+ * Each entry has a Delete button (DELETE /predictions/{id}) and "Wrong? It was …" (POST .../label), the label
+ * shown beside the prediction once given. It owns the cursor and which request is the
  * latest: when the filter or the view changes while a page is loading, the newer answer wins and the older is
  * dropped. File names and addresses are shown as text; only PNG data URLs the service made go into an img,
  * only http(s) URLs into a link.
  */
 import type { ApiClient, Viewer } from './api-client.js';
-import type { HistoryItem } from './api-types.js';
+import type { HistoryItem, Label } from './api-types.js';
 import { isPngDataUrl, percent } from './format.js';
+import { labelForm, labelText } from './label-form.js';
 import { explain } from './messages.js';
 
 export const HISTORY_PAGE = 12;
@@ -81,7 +83,23 @@ export class HistoryView {
         erase.textContent = 'Delete';
         erase.setAttribute('aria-label', `Delete the prediction of ${item.filename}`);
         erase.addEventListener('click', () => void this.erase(item.id, entry));
-        entry.append(erase);
+        const labelled = entry.querySelector<HTMLElement>('.h-label');
+        const form = labelForm({
+          read: item.number,
+          label: item.label,
+          folded: true,
+          apiUrl: this.api.apiUrl,
+          save: async (body) => {
+            const saved = (await this.api.label(viewer, item.id, body)).label;
+            if (!saved) throw new Error('the service answered no label');
+            return saved;
+          },
+          onSaved: (label) => {
+            if (labelled) setLabelTag(labelled, label);
+          },
+        });
+        form.classList.add('h-label-form');
+        entry.append(erase, form);
         return entry;
       });
       if (reset) ui.list.replaceChildren(...entries);
@@ -107,6 +125,12 @@ export class HistoryView {
   }
 }
 
+function setLabelTag(tag: HTMLElement, label: Label | null): void {
+  tag.textContent = label ? `it was ${label.number}` : '';
+  tag.hidden = label === null;
+  tag.title = label ? labelText(label) : '';
+}
+
 function historyEntry(item: HistoryItem): HTMLLIElement {
   const entry = document.createElement('li');
   const thumb = document.createElement('img');
@@ -123,7 +147,11 @@ function historyEntry(item: HistoryItem): HTMLLIElement {
   digit.textContent = item.number;
   const confidence = document.createElement('span');
   confidence.textContent = percent(item.confidence);
-  digit.append(confidence);
+  // The label beside the prediction, once someone said what the picture really shows.
+  const label = document.createElement('span');
+  label.className = 'h-label';
+  setLabelTag(label, item.label);
+  digit.append(confidence, label);
 
   const file = document.createElement('p');
   file.className = 'h-file';

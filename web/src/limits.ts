@@ -16,3 +16,6 @@ export const MAX_UPLOAD_LABEL: typeof contract.MAX_UPLOAD_TEXT = '4.5 MiB';
 
 /** Largest picture the service decodes, in megapixels (read from the header). */
 export const MAX_MEGAPIXELS = 25;
+
+/** The most digits a label may have: the service's MAX_DIGITS. */
+export const MAX_DIGITS: typeof contract.MAX_DIGITS = 12;

@@ -3,7 +3,8 @@
  * drawing-pad, feedback, upload-queue, credentials) and registers every event listener of the page, here and
  * nowhere else. The flow of one picture: chosen, dropped, pasted or drawn -> the upload queue -> POST /predict
  * (as this browser's visitor) -> the result -> the history reloads -> the next picture in the queue. The
- * operator view swaps the history for everyone's while the operator key is entered (kept for the tab only).
+ * operator view swaps the history for everyone's while the operator key is entered (kept for the tab only),
+ * and shows the statistics (stats-view). Each result and history entry offers "Wrong? It was …" (label-form).
  */
 import { ApiClient, ApiError, loadConfig } from './api-client.js';
 import { Credentials } from './credentials.js';
@@ -11,9 +12,11 @@ import { DrawingPad } from './drawing-pad.js';
 import { Feedback } from './feedback.js';
 import { element, percent } from './format.js';
 import { HistoryView } from './history-view.js';
+import { labelForm } from './label-form.js';
 import { MAX_UPLOAD_BYTES, MAX_UPLOAD_LABEL } from './limits.js';
 import { explain } from './messages.js';
 import { ResultView } from './result-view.js';
+import { StatsView } from './stats-view.js';
 import { type QueueState, type Upload, UploadQueue } from './upload-queue.js';
 
 const ui = {
@@ -28,6 +31,8 @@ const ui = {
   operatorForm: element<HTMLFormElement>('operator-form'),
   operatorKey: element<HTMLInputElement>('operator-key'),
   operatorLeave: element<HTMLButtonElement>('operator-leave'),
+  resultLabel: element('result-label'),
+  statsForm: element<HTMLFormElement>('stats-form'),
 };
 
 const credentials = new Credentials();
@@ -51,6 +56,7 @@ const pad = new DrawingPad(ui.pad, (hasInk) => {
 });
 let api: ApiClient | undefined;
 let history: HistoryView | undefined;
+let stats: StatsView | undefined;
 
 // ---- the status line: what happens to the current picture, and how many wait behind it ----------------
 
@@ -79,6 +85,21 @@ async function read({ file, filename }: Upload): Promise<void> {
     if (!api) throw new ApiError(0, 'no_config', 'no config');
     const prediction = await api.predict(file, filename);
     result.show(prediction, file);
+    const client = api;
+    ui.resultLabel.replaceChildren(
+      labelForm({
+        read: prediction.number,
+        label: null,
+        folded: false,
+        apiUrl: client.apiUrl,
+        save: async (body) => {
+          const saved = (await client.label('visitor', prediction.id, body)).label;
+          if (!saved) throw new Error('the service answered no label');
+          return saved;
+        },
+        onSaved: () => void history?.reload(),
+      }),
+    );
     say(
       prediction.digits.length > 1
         ? `Read as ${prediction.number}, ${prediction.digits.length} digits; the least sure ${percent(prediction.confidence)} sure.`
@@ -160,11 +181,16 @@ ui.more.addEventListener('click', () => void history?.more());
 
 // ---- the operator view -----------------------------------------------------------------------------------
 
-function showOperatorView(on: boolean): Promise<void> | undefined {
+async function showOperatorView(on: boolean): Promise<void> {
   ui.operatorLeave.hidden = !on;
   if (on) ui.operator.open = true;
-  return history?.show(on ? 'operator' : 'visitor');
+  await Promise.all([history?.show(on ? 'operator' : 'visitor'), stats?.show(on)]);
 }
+
+ui.statsForm.addEventListener('submit', (event) => {
+  event.preventDefault();
+  void stats?.reload();
+});
 
 ui.operatorForm.addEventListener('submit', (event) => {
   event.preventDefault();
@@ -199,6 +225,21 @@ async function start(): Promise<void> {
       list: element<HTMLUListElement>('history'),
       status: element('history-status'),
       more: ui.more,
+    },
+    api,
+  );
+  stats = new StatsView(
+    {
+      card: element('stats'),
+      form: ui.statsForm,
+      from: element<HTMLInputElement>('stats-from'),
+      to: element<HTMLInputElement>('stats-to'),
+      status: element('stats-status'),
+      summary: element('stats-summary'),
+      perDay: element<HTMLCanvasElement>('stats-per-day'),
+      histogram: element<HTMLCanvasElement>('stats-histogram'),
+      accuracy: element<HTMLCanvasElement>('stats-accuracy'),
+      confusion: element<HTMLTableElement>('stats-confusion'),
     },
     api,
   );

@@ -1,0 +1,16 @@
+/** GET /stats: the operator's statistics per day and model version, from the store's counters (never the history). */
+import { requireOperator } from '../layers/auth';
+import { StatsAnswer } from '../layers/contract';
+import { answer, header, httpHandler } from '../layers/http';
+import { getAccessKeys, getStore, warmUp } from '../layers/runtime';
+import { parseStatsQuery, readStats } from '../layers/stats-service';
+
+warmUp(getStore, getAccessKeys);
+
+export const handler = httpHandler('stats', async (event, info) => {
+  requireOperator(header(event, 'authorization'), await getAccessKeys());
+  const range = parseStatsQuery(event.queryStringParameters);
+  const stats = await readStats(await getStore(), range);
+  info.logFields.days = stats.days.length;
+  return answer(200, StatsAnswer, stats);
+});
