@@ -21,7 +21,7 @@ import { type Classifier, loadClassifier } from '../layers/classifier';
 import { type AppConfig, readConfig } from '../layers/config';
 import { NUM_CLASSES, normalisePixels, PIXELS } from '../layers/model-contract';
 import { writeConfusionMatrixPng, writeTrainingCurvesPng } from './charts';
-import { DEFAULT_HOLDOUT_SHARE, type ExampleSet, formatTally, type LabelledData } from './labelled';
+import { collectLabelled, DEFAULT_HOLDOUT_SHARE, type ExampleSet, formatTally, type LabelledData, type LabelledSource } from './labelled';
 import { readLabelled } from './labelled-source';
 import { loadMnist, mnistChecksums } from './mnist';
 import { comparisonTable, judge, type ModelScores, promoteCandidate, type SetScore, type Verdict } from './promote';
@@ -154,12 +154,11 @@ function metricsOf(
 
 async function writeTrainingCurves(history: TrainingHistory, path: string): Promise<void> {
   const minutes = (history.trainingTimeSeconds / 60).toFixed(1);
-  const what = history.fineTune ? `Fine-tuning from ${history.fineTune.baseVersion ?? 'the serving model'}` : 'Training';
-  await writeTrainingCurvesPng(
-    history.history,
-    `${what}: ${history.epochs} epochs, batch ${history.batchSize}, seed ${history.seed}, ${minutes} min on ${history.backend}`,
-    path,
-  );
+  // A fine-tuning's title names its base instead of the seed, and stays short enough for the picture's width.
+  const title = history.fineTune
+    ? `Fine-tuned from ${history.fineTune.baseVersion ?? 'the serving model'}: ${history.epochs} epochs, ${minutes} min on ${history.backend}`
+    : `Training: ${history.epochs} epochs, batch ${history.batchSize}, seed ${history.seed}, ${minutes} min on ${history.backend}`;
+  await writeTrainingCurvesPng(history.history, title, path);
 }
 
 /** Scores labelled examples: per digit (EvaluationResult) and per picture, all of whose digits must be right. */
@@ -188,8 +187,10 @@ export function scoreExamples(probabilities: Float32Array, set: Pick<ExampleSet,
   return { ...result, recordsRight: set.records - wrong.size, records: set.records };
 }
 
-interface CompareOptions {
+export interface CompareOptions {
+  /** Where the labelled predictions are read from: the configured store and bucket, unless `source` is given. */
   config: AppConfig;
+  source?: LabelledSource;
   modelDir: string;
   candidateDir: string;
   backend: 'wasm' | 'tensorflow';
@@ -240,7 +241,9 @@ export async function compareCandidate(options: CompareOptions): Promise<Compari
   const history = readHistory(candidateDir);
   // The share the candidate was trained with: any other would let it be judged on examples it learnt from.
   const holdoutShare = history?.fineTune?.labelled.holdoutShare ?? DEFAULT_HOLDOUT_SHARE;
-  const labelled = await readLabelled(options.config, { holdoutShare, want: 'heldOut' });
+  const labelled = options.source
+    ? await collectLabelled(options.source, { holdoutShare, want: 'heldOut' })
+    : await readLabelled(options.config, { holdoutShare, want: 'heldOut' });
   process.stderr.write(`${formatTally(labelled.tally, 'heldOut')}\n`);
   const mnist = mnistTest(options.mnistLimit);
 
