@@ -95,6 +95,7 @@ export async function predictDigit(
     visitorId,
     number: reading.number,
     digits: reading.digits,
+    label: null,
   };
   await timed(timings, 'storeMs', () => deps.store.save(record));
   return {

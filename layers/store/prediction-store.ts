@@ -15,6 +15,16 @@ export interface StoredDigit {
   inputPreview: string;
 }
 
+/** A person's correction of a prediction: what the picture really shows, who said so, when. */
+export interface RecordLabel {
+  /** The true digits, left to right ("7" for one digit): 1..MAX_DIGITS digits. */
+  number: string;
+  /** The owner (through their visitor token) or the operator. */
+  by: 'visitor' | 'operator';
+  /** ISO 8601 with milliseconds, UTC. */
+  at: string;
+}
+
 export interface PredictionRecord {
   /** UUID v4, chosen by the service. */
   id: string;
@@ -44,6 +54,8 @@ export interface PredictionRecord {
   digits: StoredDigit[];
   /** The visitor the prediction belongs to (the id inside their token, never the token); '' for nobody's. */
   visitorId: string;
+  /** The label a person gave (the latest replaces any earlier one), or null when nobody has. */
+  label: RecordLabel | null;
 }
 
 export interface ListQuery {
@@ -55,6 +67,11 @@ export interface ListQuery {
   digit?: number | undefined;
   /** Only this visitor's predictions (a non-empty visitor id); everyone's when absent. */
   visitorId?: string | undefined;
+  /**
+   * Only labelled records (true) or only unlabelled ones (false); both when absent. Not combined with `digit`
+   * (no table serves both at once: the caller refuses the pair).
+   */
+  labelled?: boolean | undefined;
 }
 
 export interface ListPage {
@@ -76,6 +93,11 @@ export interface PredictionStore {
   /** Stores one record durably; resolves only once the record would survive a crash. */
   save(record: PredictionRecord): Promise<void>;
   list(query: ListQuery): Promise<ListPage>;
+  /**
+   * Gives `record` (as get() returned it) this label, replacing any earlier one, in every table that holds the
+   * record; resolves once that is durable. The caller has checked that the record exists and is the caller's.
+   */
+  setLabel(record: PredictionRecord, label: RecordLabel): Promise<void>;
   /** The record with this id, or null (never stored, deleted or expired). */
   get(id: string): Promise<PredictionRecord | null>;
   /** Removes the record from every table; resolves once that is durable. Deleting a deleted record does nothing. */

@@ -2,15 +2,17 @@
  * The embedded store: SQLite through better-sqlite3, so a first `npm start` needs no server.
  * Durability: WAL journal with synchronous=FULL, so a record acknowledged by save() survives a crash of the
  * process or of the machine. Paging is keyset paging on (created_at, id), newest first, through indexes that
- * match every query (all records; one digit; one visitor's; one visitor's of one digit), so a page costs the
- * same at any depth. Retention: a record older than the retention is never read (every query bounds created_at
- * from below), and expired rows are deleted when the store opens and at most once an hour while it writes.
+ * match every query (all records; one digit; one visitor's; one visitor's of one digit; labelled or not, on
+ * `label IS NOT NULL`, everyone's or one visitor's), so a page costs the same at any depth. Retention: a record
+ * older than the retention is never read (every query bounds created_at from below), and expired rows are
+ * deleted when the store opens and at most once an hour while it writes.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { BadRequestError } from '../errors';
 import { decodeCursor, encodeCursor } from './cursor';
-import type { ListPage, ListQuery, PredictionRecord, PredictionStore, RetentionOptions } from './prediction-store';
+import type { ListPage, ListQuery, PredictionRecord, PredictionStore, RecordLabel, RetentionOptions } from './prediction-store';
 import { columnDeclarations, columnNames, columnValuesByName, type FieldColumns, recordFromRow } from './record-columns';
 
 interface SqliteCursor {
@@ -58,6 +60,13 @@ const COLUMNS: FieldColumns = {
     write: (value) => JSON.stringify(value),
     read: (cell) => (typeof cell === 'string' ? (JSON.parse(cell) as PredictionRecord['digits']) : []),
   },
+  // The label a person gave (issue 14), as JSON; NULL while there is none (and on rows from before labels).
+  label: {
+    column: 'label',
+    type: 'TEXT',
+    write: (value) => (value === null ? null : JSON.stringify(value)),
+    read: (cell) => (typeof cell === 'string' ? (JSON.parse(cell) as RecordLabel) : null),
+  },
 };
 
 const COLUMN_LIST = columnNames(COLUMNS).join(', ');
@@ -77,6 +86,8 @@ const INDEXES = `
 CREATE INDEX IF NOT EXISTS predictions_by_visitor ON predictions (visitor_id, created_at DESC, id DESC);
 CREATE INDEX IF NOT EXISTS predictions_by_visitor_digit ON predictions (visitor_id, digit, created_at DESC, id DESC);
 CREATE INDEX IF NOT EXISTS predictions_by_image ON predictions (image_key) WHERE image_key IS NOT NULL;
+CREATE INDEX IF NOT EXISTS predictions_by_labelled ON predictions ((label IS NOT NULL), created_at DESC, id DESC);
+CREATE INDEX IF NOT EXISTS predictions_by_visitor_labelled ON predictions (visitor_id, (label IS NOT NULL), created_at DESC, id DESC);
 `;
 
 /** How often a writing store deletes expired rows (reads never see them meanwhile). */
@@ -129,6 +140,10 @@ export class SqliteStore implements PredictionStore {
     if (Date.now() - this.lastPurge > PURGE_EVERY_MS) this.purgeExpired();
   }
 
+  async setLabel(record: PredictionRecord, label: RecordLabel): Promise<void> {
+    this.db.prepare('UPDATE predictions SET label = ? WHERE id = ?').run(JSON.stringify(label), record.id);
+  }
+
   async get(id: string): Promise<PredictionRecord | null> {
     const row = this.db.prepare(`SELECT ${COLUMN_LIST} FROM predictions WHERE id = ? AND created_at >= ?`).get(id, this.cutoff()) as
       | Row
@@ -156,6 +171,15 @@ export class SqliteStore implements PredictionStore {
     if (query.digit !== undefined) {
       where.push('digit = @digit');
       params.digit = query.digit;
+    }
+    if (query.labelled !== undefined) {
+      // Refused as the Cassandra store refuses it (no table serves both), so that both answer the same.
+      if (query.digit !== undefined) {
+        throw new BadRequestError('The digit and labelled filters cannot be combined: use one of them.', 'invalid_query');
+      }
+      // The very expression the labelled indexes are built on, so that the planner uses them.
+      where.push('(label IS NOT NULL) = @labelled');
+      params.labelled = query.labelled ? 1 : 0;
     }
     if (after) {
       where.push('(created_at < @c OR (created_at = @c AND id < @i))');

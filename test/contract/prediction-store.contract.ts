@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { HttpError } from '../../layers/errors';
-import type { PredictionRecord, PredictionStore } from '../../layers/store/prediction-store';
+import type { ListQuery, PredictionRecord, PredictionStore, RecordLabel } from '../../layers/store/prediction-store';
 import { makeRecord, makeTimeline, probabilitiesFor } from '../support/records';
 
 export interface StoreUnderTest {
@@ -44,6 +44,22 @@ export async function readAll(
     assert.ok(pages < maxPages, 'paging terminates');
   } while (cursor);
   return { items, pages };
+}
+
+/** Every record a query lists, following nextCursor page by page (each page at most `query.limit` items). */
+export async function readAllWith(store: PredictionStore, query: Omit<ListQuery, 'cursor'>): Promise<PredictionRecord[]> {
+  const items: PredictionRecord[] = [];
+  let cursor: string | undefined;
+  let pages = 0;
+  do {
+    const page = await store.list({ ...query, cursor });
+    assert.ok(page.items.length <= query.limit, `a page holds at most ${query.limit} items`);
+    items.push(...page.items);
+    cursor = page.nextCursor ?? undefined;
+    pages += 1;
+    assert.ok(pages < 1000, 'paging terminates');
+  } while (cursor);
+  return items;
 }
 
 export function describeStoreContract(name: string, makeStore: (options?: StoreOptions) => Promise<StoreUnderTest>): void {
@@ -208,6 +224,118 @@ export function describeStoreContract(name: string, makeStore: (options?: StoreO
     );
 
     it(
+      'keeps a label with its record: read back by id and in every list, a second label replacing the first',
+      withStore(async (store) => {
+        const visitor = 'erin_eeeeeeeeeeeeeeeeee';
+        const record = makeRecord({ digit: 3, visitorId: visitor, imageKey: 'uploads/cc/label.png' });
+        await store.save(record);
+        const first: RecordLabel = { number: '8', by: 'visitor', at: new Date().toISOString() };
+        await store.setLabel(record, first);
+        assert.deepEqual(await store.get(record.id), { ...record, label: first });
+
+        const stored = await store.get(record.id);
+        assert.ok(stored);
+        const second: RecordLabel = { number: '5', by: 'operator', at: new Date(Date.now() + 1000).toISOString() };
+        await store.setLabel(stored, second);
+        const labelled = { ...record, label: second };
+        assert.deepEqual(await store.get(record.id), labelled);
+        for (const query of [{}, { digit: 3 }, { visitorId: visitor }, { visitorId: visitor, digit: 3 }, { labelled: true }]) {
+          assert.deepEqual((await store.list({ limit: 5, ...query })).items, [labelled], JSON.stringify(query));
+        }
+        assert.deepEqual((await store.list({ limit: 5, visitorId: visitor, labelled: true })).items, [labelled]);
+        for (const query of [{ labelled: false }, { visitorId: visitor, labelled: false }]) {
+          assert.deepEqual(await store.list({ limit: 5, ...query }), { items: [], nextCursor: null }, JSON.stringify(query));
+        }
+        assert.equal(await store.imageReferenced('uploads/cc/label.png'), true, 'a label leaves the image index as it was');
+      }),
+    );
+
+    it(
+      "filters on labelled and not, everyone's and one visitor's, newest first across pages, each record once",
+      withStore(async (store) => {
+        const [alice, bob] = ['alice_aaaaaaaaaaaaaaaaa', 'bob_bbbbbbbbbbbbbbbbbbb'];
+        const records = makeTimeline(24).map((record, i) => ({ ...record, visitorId: i % 3 === 0 ? bob : i % 3 === 1 ? alice : '' }));
+        for (const record of records) await store.save(record);
+        const labels = new Map<string, RecordLabel>();
+        for (const [i, record] of records.entries()) {
+          if (i % 4 !== 1 && i % 5 !== 0) continue;
+          const label: RecordLabel = {
+            number: String((record.digit + 1) % 10),
+            by: i % 2 === 0 ? 'operator' : 'visitor',
+            at: record.createdAt,
+          };
+          await store.setLabel(record, label);
+          labels.set(record.id, label);
+        }
+        const expected = records.map((record) => ({ ...record, label: labels.get(record.id) ?? null })).sort(byNewest);
+        const ids = (list: PredictionRecord[]): string[] => list.map((r) => r.id);
+
+        for (const labelled of [true, false]) {
+          const everyone = await readAllWith(store, { limit: 3, labelled });
+          assert.deepEqual(
+            everyone,
+            expected.filter((r) => (r.label !== null) === labelled),
+            `everyone's, labelled=${labelled}`,
+          );
+          for (const visitor of [alice, bob]) {
+            const own = await readAllWith(store, { limit: 2, labelled, visitorId: visitor });
+            assert.deepEqual(
+              ids(own),
+              ids(expected.filter((r) => r.visitorId === visitor && (r.label !== null) === labelled)),
+              `${visitor}'s, labelled=${labelled}`,
+            );
+          }
+        }
+        assert.ok(labels.size >= 6 && labels.size <= records.length - 6, 'both sides hold several pages');
+      }),
+    );
+
+    it(
+      'refuses the digit and labelled filters together with a 400',
+      withStore(async (store) => {
+        await store.save(makeRecord({ digit: 1 }));
+        for (const query of [
+          { digit: 1, labelled: true },
+          { digit: 1, labelled: false, visitorId: 'alice_aaaaaaaaaaaaaaaaa' },
+        ]) {
+          await assert.rejects(
+            store.list({ limit: 5, ...query }),
+            (error: unknown) => error instanceof HttpError && error.statusCode === 400,
+            JSON.stringify(query),
+          );
+        }
+      }),
+    );
+
+    it(
+      'deletes a labelled record from the labelled lists too',
+      withStore(async (store) => {
+        const visitor = 'frank_fffffffffffffffff';
+        const [gone, kept] = [
+          makeRecord({ visitorId: visitor }),
+          makeRecord({ visitorId: visitor, createdAt: new Date(Date.now() - 1000).toISOString() }),
+        ];
+        for (const record of [gone, kept]) await store.save(record);
+        const label: RecordLabel = { number: '1', by: 'visitor', at: new Date().toISOString() };
+        await store.setLabel(gone, label);
+        await store.setLabel(kept, label);
+        const labelledGone = await store.get(gone.id);
+        assert.ok(labelledGone);
+        await store.delete(labelledGone);
+        // Deleted as read before its label too (a label given between the read and the delete).
+        await store.delete(gone);
+        assert.equal(await store.get(gone.id), null);
+        for (const query of [{ labelled: true }, { visitorId: visitor, labelled: true }]) {
+          assert.deepEqual(
+            (await store.list({ limit: 10, ...query })).items.map((r) => r.id),
+            [kept.id],
+            JSON.stringify(query),
+          );
+        }
+      }),
+    );
+
+    it(
       'lets a record expire at the end of the retention: never listed or read after it',
       withStore(
         async (store) => {
@@ -221,14 +349,25 @@ export function describeStoreContract(name: string, makeStore: (options?: StoreO
           const fresh = makeRecord({ visitorId: visitor });
           await store.save(expiring);
           await store.save(fresh);
+          // A label rewrites the rows: they must keep the record's remaining life, not start a new one.
+          await store.setLabel(expiring, { number: '4', by: 'visitor', at: new Date().toISOString() });
           assert.deepEqual(
             (await store.list({ limit: 10, visitorId: visitor })).items.map((r) => r.id),
             [fresh.id, expiring.id],
           );
           await new Promise((resolve) => setTimeout(resolve, 3500));
+          for (const query of [{ labelled: true }, { visitorId: visitor, labelled: true }]) {
+            assert.deepEqual(await store.list({ limit: 10, ...query }), { items: [], nextCursor: null }, JSON.stringify(query));
+          }
           assert.equal(await store.get(expiring.id), null);
           assert.equal(await store.imageReferenced('uploads/bb/x.png'), false);
-          for (const query of [{}, { visitorId: visitor }, { digit: expiring.digit }]) {
+          for (const query of [
+            {},
+            { visitorId: visitor },
+            { digit: expiring.digit },
+            { labelled: false },
+            { visitorId: visitor, labelled: false },
+          ]) {
             assert.deepEqual(
               (await store.list({ limit: 10, ...query })).items.map((r) => r.id),
               [fresh.id],

@@ -37,6 +37,7 @@ export function makeRecord(overrides: Partial<PredictionRecord> = {}): Predictio
       },
     ],
     visitorId: '',
+    label: null,
     ...overrides,
   };
 }

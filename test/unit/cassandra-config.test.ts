@@ -14,7 +14,7 @@ import { toStoreError } from '../../layers/store/cassandra/availability';
 import { buildClientOptions } from '../../layers/store/cassandra/client';
 import { amazonRootCertificates, DAY_MS, parseReplication, readCassandraConfig, replicationCql } from '../../layers/store/cassandra/config';
 import { GuardedSigV4AuthProvider } from '../../layers/store/cassandra/keyspaces-sigv4-auth';
-import { schemaStatements } from '../../layers/store/cassandra/schema';
+import { schemaStatements, TABLES } from '../../layers/store/cassandra/schema';
 import { createCassandraStore } from '../../layers/store/cassandra/store';
 import { KEYSPACES_RESOURCES_PATH, renderKeyspacesResources } from '../../scripts/cassandra/keyspaces-resources';
 
@@ -225,6 +225,10 @@ describe('schema', () => {
       ddl,
       /digits\.predictions_by_visitor_digit[\s\S]*PRIMARY KEY \(\(visitor_id, digit, bucket\), created_at, id\)[\s\S]*CLUSTERING ORDER BY \(created_at DESC, id DESC\)/,
     );
+    assert.match(
+      ddl,
+      /digits\.predictions_by_visitor_labelled \(labelled boolean[\s\S]*PRIMARY KEY \(\(visitor_id, labelled, bucket\), created_at, id\)[\s\S]*CLUSTERING ORDER BY \(created_at DESC, id DESC\)/,
+    );
     assert.match(ddl, /digits\.predictions_by_id \([^;]*PRIMARY KEY \(\(id\)\)\)$/m);
     assert.match(ddl, /digits\.prediction_images \(image_key text, id text, PRIMARY KEY \(\(image_key\), id\)\)/);
     assert.doesNotMatch(ddl, /INDEX|ALLOW FILTERING/i);
@@ -234,7 +238,7 @@ describe('schema', () => {
     const committed = readFileSync(KEYSPACES_RESOURCES_PATH, 'utf8');
     assert.equal(committed, renderKeyspacesResources(), 'run: npx tsx scripts/cassandra/keyspaces-resources.ts');
     assert.match(committed, /Type: AWS::Cassandra::Keyspace[\s\S]*ReplicationStrategy: SINGLE_REGION/);
-    assert.equal(committed.match(/Type: AWS::Cassandra::Table/g)?.length, 7);
+    assert.equal(committed.match(/Type: AWS::Cassandra::Table/g)?.length, TABLES.length);
   });
 });
 

@@ -35,6 +35,7 @@ function fakes(): { classifier: Classifier; store: PredictionStore; uploads: Upl
     },
     list: async () => ({ items: [], nextCursor: null }),
     get: async () => null,
+    setLabel: async () => undefined,
     delete: async () => undefined,
     imageReferenced: async () => false,
     ping: async () => true,

@@ -14,7 +14,7 @@ import { ServiceUnavailableError } from '../../layers/errors';
 import { listHistory } from '../../layers/history-service';
 import type { ImageMediaType } from '../../layers/image-format';
 import { predictDigit } from '../../layers/predict-service';
-import type { ListPage, ListQuery, PredictionRecord, PredictionStore } from '../../layers/store/prediction-store';
+import type { ListPage, ListQuery, PredictionRecord, PredictionStore, RecordLabel } from '../../layers/store/prediction-store';
 import { S3UploadsBucket, s3ClientConfig, type UploadsBucket, uploadKey } from '../../layers/uploads-bucket';
 import { plainDigit } from '../../tools/digit-images';
 import { makeRecord } from '../support/records';
@@ -64,6 +64,9 @@ class FakeStore implements PredictionStore {
   }
   async get(id: string): Promise<PredictionRecord | null> {
     return this.saved.find((record) => record.id === id) ?? null;
+  }
+  async setLabel(record: PredictionRecord, label: RecordLabel): Promise<void> {
+    record.label = label;
   }
   async delete(record: PredictionRecord): Promise<void> {
     this.saved.splice(this.saved.indexOf(record), 1);

@@ -9,14 +9,19 @@
  *   predictions_by_digit          ((digit, bucket), created_at DESC, id DESC)                 history of one digit
  *   predictions_by_visitor        ((visitor_id, bucket), created_at DESC, id DESC)            one visitor's history
  *   predictions_by_visitor_digit  ((visitor_id, digit, bucket), created_at DESC, id DESC)     one visitor's, one digit
+ *   predictions_by_labelled       ((labelled, bucket), created_at DESC, id DESC)              ?labelled=, everyone's
+ *   predictions_by_visitor_labelled ((visitor_id, labelled, bucket), created_at DESC, id DESC) ?labelled=, one visitor's
  *   predictions_by_id             ((id))                                                      GET/DELETE /predictions/{id}
  *   prediction_images             ((image_key), id DESC)                                      records that share an upload
  *   prediction_buckets            ((scope), bucket DESC)                                      which buckets hold records
  * A visitor's partitions are a day of that visitor's predictions: smaller than the all-visitors ones. An image's
- * partition holds one short row per record whose upload had those exact bytes. Every row is written with the
+ * partition holds one short row per record whose upload had those exact bytes. A record is in the labelled tables'
+ * `false` partitions from its save, and moves to their `true` partitions when it is first labelled (the training
+ * set is `labelled = true`, read a day at a time). Every row is written with the
  * retention's TTL (see store.ts), so every partition also empties with time.
  */
-import type { PredictionRecord } from '../prediction-store';
+import { types } from 'cassandra-driver';
+import type { PredictionRecord, RecordLabel } from '../prediction-store';
 import { columnDeclarations, type FieldColumns } from '../record-columns';
 import { type CassandraConfig, replicationCql } from './config';
 
@@ -51,6 +56,14 @@ export const RECORD_COLUMNS: FieldColumns = {
   // A number's digits (issue 13). Each digit's reading and box as JSON text: read and written whole, never queried.
   number: { column: 'number', type: 'text', read: text },
   digits: { column: 'digits', type: 'text', write: (value) => JSON.stringify(value), read: readDigits },
+  // The label a person gave (issue 14), as JSON text. Unset rather than null while there is none: a null bound
+  // in an INSERT writes a tombstone, one more for every read of the row to skip.
+  label: {
+    column: 'label',
+    type: 'text',
+    write: (value) => (value === null ? types.unset : JSON.stringify(value)),
+    read: (cell) => (typeof cell === 'string' && cell !== '' ? (JSON.parse(cell) as RecordLabel) : null),
+  },
 };
 
 export interface TableSpec {
@@ -86,6 +99,18 @@ export const TABLES: readonly TableSpec[] = [
     partitionKey: ['visitor_id', 'digit', 'bucket'],
     clusteringDesc: ['created_at', 'id'],
     columns: [['bucket', 'int'], ...columnDeclarations(RECORD_COLUMNS)],
+  },
+  {
+    name: 'predictions_by_labelled',
+    partitionKey: ['labelled', 'bucket'],
+    clusteringDesc: ['created_at', 'id'],
+    columns: [['labelled', 'boolean'], ['bucket', 'int'], ...columnDeclarations(RECORD_COLUMNS)],
+  },
+  {
+    name: 'predictions_by_visitor_labelled',
+    partitionKey: ['visitor_id', 'labelled', 'bucket'],
+    clusteringDesc: ['created_at', 'id'],
+    columns: [['labelled', 'boolean'], ['bucket', 'int'], ...columnDeclarations(RECORD_COLUMNS)],
   },
   {
     name: 'predictions_by_id',

@@ -7,8 +7,12 @@
  * long. While a node has died and the others have not yet convicted it, a logged batch hangs on its batch log
  * though a quorum is there; then the same statements are also sent unlogged (write-batch.ts).
  *
+ * A label (setLabel) rewrites the record's rows whole, with the label, in the same kind of batch, and moves the
+ * record from the labelled tables' `false` partitions to their `true` ones. Rewriting whole rows (rather than
+ * UPDATE label) gives each the TTL the record has left with one statement shape per table.
+ *
  * Why a bucket index rather than a configured horizon: a reader walking buckets backwards must know where to
- * stop and which buckets to skip. With the index ("scope" = 'all' or 'digit:N', one row per non-empty
+ * stop and which buckets to skip. With the index ("scope" = 'all', 'digit:N', 'labelled:B', ..., one row per non-empty
  * bucket, written idempotently with every save) a page costs one index read plus one read per bucket that
  * actually holds records, whatever the gaps between them, and the walk ends exactly at the oldest bucket. A
  * horizon would cost one empty read per empty day back to it, and lose records older than it. The index
@@ -32,13 +36,13 @@ import { type Client, type ClientOptions, errors, types } from 'cassandra-driver
 import { BadRequestError } from '../../errors';
 import { log } from '../../log';
 import { decodeCursor, encodeCursor } from '../cursor';
-import type { ListPage, ListQuery, PredictionRecord, PredictionStore } from '../prediction-store';
+import type { ListPage, ListQuery, PredictionRecord, PredictionStore, RecordLabel } from '../prediction-store';
 import { columnNames, columnValues, recordFromRow } from '../record-columns';
 import { nodeLostWithin, runWithinBound } from './availability';
 import { acquireClient, buildClientOptions, forgetClient, type SharedClient, shutdownWhenSettled } from './client';
 import type { CassandraConfig } from './config';
 import { RECORD_COLUMNS } from './schema';
-import { DIRECT_WRITE_AFTER_MS, writeBatch } from './write-batch';
+import { type BatchStatement, DIRECT_WRITE_AFTER_MS, writeBatch } from './write-batch';
 
 const INIT_TIMEOUT_MS = 30_000;
 /** How many written index rows a store remembers (a visitor adds two a day): forgetting only costs rewrites. */
@@ -55,6 +59,8 @@ interface CursorState {
   d: number | null;
   /** A fingerprint of the visitor the cursor was issued to, or null for everyone's history. */
   o: string | null;
+  /** The labelled filter the cursor was issued for; absent (cursors from before labels) or null for none. */
+  l?: boolean | null;
 }
 
 /** 16 hex digits of SHA-256 of the visitor id: tells cursors apart without putting the id in them. */
@@ -70,7 +76,8 @@ function isCursorState(value: unknown): value is CursorState {
     (c.o === null || (typeof c.o === 'string' && /^[0-9a-f]{16}$/.test(c.o))) &&
     Number.isSafeInteger(c.b) &&
     (c.p === null || (typeof c.p === 'string' && c.p.length > 0 && c.p.length <= MAX_PAGE_STATE_CHARS && /^[0-9a-f]+$/.test(c.p))) &&
-    (c.d === null || (Number.isInteger(c.d) && (c.d as number) >= 0 && (c.d as number) <= 9))
+    (c.d === null || (Number.isInteger(c.d) && (c.d as number) >= 0 && (c.d as number) <= 9)) &&
+    (c.l === undefined || c.l === null || typeof c.l === 'boolean')
   );
 }
 
@@ -88,6 +95,8 @@ type QueryName =
   | 'insertDigit'
   | 'insertVisitor'
   | 'insertVisitorDigit'
+  | 'insertLabelled'
+  | 'insertVisitorLabelled'
   | 'insertId'
   | 'insertImage'
   | 'insertBucket'
@@ -95,12 +104,16 @@ type QueryName =
   | 'selectDigit'
   | 'selectVisitor'
   | 'selectVisitorDigit'
+  | 'selectLabelled'
+  | 'selectVisitorLabelled'
   | 'selectId'
   | 'selectImage'
   | 'deleteTime'
   | 'deleteDigit'
   | 'deleteVisitor'
   | 'deleteVisitorDigit'
+  | 'deleteLabelled'
+  | 'deleteVisitorLabelled'
   | 'deleteId'
   | 'deleteImage'
   | 'newestBucket'
@@ -143,6 +156,8 @@ export class CassandraStore implements PredictionStore {
       insertDigit: `INSERT INTO ${ks}.predictions_by_digit (bucket, ${cols}) VALUES (?, ${marks})${ttl}`,
       insertVisitor: `INSERT INTO ${ks}.predictions_by_visitor (bucket, ${cols}) VALUES (?, ${marks})${ttl}`,
       insertVisitorDigit: `INSERT INTO ${ks}.predictions_by_visitor_digit (bucket, ${cols}) VALUES (?, ${marks})${ttl}`,
+      insertLabelled: `INSERT INTO ${ks}.predictions_by_labelled (labelled, bucket, ${cols}) VALUES (?, ?, ${marks})${ttl}`,
+      insertVisitorLabelled: `INSERT INTO ${ks}.predictions_by_visitor_labelled (labelled, bucket, ${cols}) VALUES (?, ?, ${marks})${ttl}`,
       insertId: `INSERT INTO ${ks}.predictions_by_id (${cols}) VALUES (${marks})${ttl}`,
       insertImage: `INSERT INTO ${ks}.prediction_images (image_key, id) VALUES (?, ?)${ttl}`,
       insertBucket: `INSERT INTO ${ks}.prediction_buckets (scope, bucket) VALUES (?, ?)${ttl}`,
@@ -150,12 +165,16 @@ export class CassandraStore implements PredictionStore {
       selectDigit: `SELECT ${cols} FROM ${ks}.predictions_by_digit WHERE digit = ? AND bucket = ?`,
       selectVisitor: `SELECT ${cols} FROM ${ks}.predictions_by_visitor WHERE visitor_id = ? AND bucket = ?`,
       selectVisitorDigit: `SELECT ${cols} FROM ${ks}.predictions_by_visitor_digit WHERE visitor_id = ? AND digit = ? AND bucket = ?`,
+      selectLabelled: `SELECT ${cols} FROM ${ks}.predictions_by_labelled WHERE labelled = ? AND bucket = ?`,
+      selectVisitorLabelled: `SELECT ${cols} FROM ${ks}.predictions_by_visitor_labelled WHERE visitor_id = ? AND labelled = ? AND bucket = ?`,
       selectId: `SELECT ${cols} FROM ${ks}.predictions_by_id WHERE id = ?`,
       selectImage: `SELECT id FROM ${ks}.prediction_images WHERE image_key = ? LIMIT 2`,
       deleteTime: `DELETE FROM ${ks}.predictions_by_time WHERE bucket = ? AND ${row}`,
       deleteDigit: `DELETE FROM ${ks}.predictions_by_digit WHERE digit = ? AND bucket = ? AND ${row}`,
       deleteVisitor: `DELETE FROM ${ks}.predictions_by_visitor WHERE visitor_id = ? AND bucket = ? AND ${row}`,
       deleteVisitorDigit: `DELETE FROM ${ks}.predictions_by_visitor_digit WHERE visitor_id = ? AND digit = ? AND bucket = ? AND ${row}`,
+      deleteLabelled: `DELETE FROM ${ks}.predictions_by_labelled WHERE labelled = ? AND bucket = ? AND ${row}`,
+      deleteVisitorLabelled: `DELETE FROM ${ks}.predictions_by_visitor_labelled WHERE visitor_id = ? AND labelled = ? AND bucket = ? AND ${row}`,
       deleteId: `DELETE FROM ${ks}.predictions_by_id WHERE id = ?`,
       deleteImage: `DELETE FROM ${ks}.prediction_images WHERE image_key = ? AND id = ?`,
       newestBucket: `SELECT bucket FROM ${ks}.prediction_buckets WHERE scope = ? LIMIT 1`,
@@ -187,26 +206,64 @@ export class CassandraStore implements PredictionStore {
   }
 
   async save(record: PredictionRecord): Promise<void> {
+    const { statements, scopes, bucket } = this.recordRows(record);
+    if (record.imageKey !== null) {
+      statements.push({ query: this.q.insertImage, params: this.withTtl(record, [record.imageKey, record.id]) });
+    }
+    await this.writeWithIndex(statements, scopes, bucket, record.id);
+  }
+
+  /**
+   * Rewrites the record's rows whole with the label (an upsert of the same keys, with the TTL it has left), and
+   * moves it from the labelled tables' `false` partitions to their `true` ones; a replaced label only rewrites.
+   * Sent like a save, in one batch: every table shows the new label, or (batch log replayed) all do.
+   */
+  async setLabel(record: PredictionRecord, label: RecordLabel): Promise<void> {
+    const { statements, scopes, bucket } = this.recordRows({ ...record, label });
+    if (record.label === null) {
+      const at = new Date(record.createdAt);
+      statements.push({ query: this.q.deleteLabelled, params: [false, bucket, at, record.id] });
+      if (record.visitorId !== '') {
+        statements.push({ query: this.q.deleteVisitorLabelled, params: [record.visitorId, false, bucket, at, record.id] });
+      }
+    }
+    await this.writeWithIndex(statements, scopes, bucket, record.id);
+  }
+
+  /** The parameters with the record's remaining TTL appended, when records expire. */
+  private withTtl(record: PredictionRecord, params: unknown[]): unknown[] {
+    const ttl = this.ttlAt(Date.parse(record.createdAt));
+    return ttl === null ? params : [...params, ttl];
+  }
+
+  /** The record's row in every record table (by its label: the labelled tables' true or false partition), and its index scopes. */
+  private recordRows(record: PredictionRecord): { statements: BatchStatement[]; scopes: string[]; bucket: number } {
     const bucket = this.bucketOf(record.createdAt);
     const values = columnValues(RECORD_COLUMNS, record);
-    const ttl = this.ttlAt(Date.parse(record.createdAt));
-    const withTtl = (params: unknown[]): unknown[] => (ttl === null ? params : [...params, ttl]);
+    const withTtl = (params: unknown[]): unknown[] => this.withTtl(record, params);
     const visitor = record.visitorId;
-    const statements = [
+    const labelled = record.label !== null;
+    const statements: BatchStatement[] = [
       { query: this.q.insertTime, params: withTtl([bucket, ...values]) },
       { query: this.q.insertDigit, params: withTtl([bucket, ...values]) },
+      { query: this.q.insertLabelled, params: withTtl([labelled, bucket, ...values]) },
       { query: this.q.insertId, params: withTtl(values) },
     ];
-    const scopes = ['all', `digit:${record.digit}`];
+    const scopes = ['all', `digit:${record.digit}`, `labelled:${labelled}`];
     // Nobody's records ('' visitor: the invoke port, tools) are in no visitor's partitions.
     if (visitor !== '') {
       statements.push(
         { query: this.q.insertVisitor, params: withTtl([bucket, ...values]) },
         { query: this.q.insertVisitorDigit, params: withTtl([bucket, ...values]) },
+        { query: this.q.insertVisitorLabelled, params: withTtl([labelled, bucket, ...values]) },
       );
-      scopes.push(`visitor:${visitor}`, `visitor:${visitor}:digit:${record.digit}`);
+      scopes.push(`visitor:${visitor}`, `visitor:${visitor}:digit:${record.digit}`, `visitor:${visitor}:labelled:${labelled}`);
     }
-    if (record.imageKey !== null) statements.push({ query: this.q.insertImage, params: withTtl([record.imageKey, record.id]) });
+    return { statements, scopes, bucket };
+  }
+
+  /** The statements, plus the bucket index rows of `scopes` this store has not written yet, in one batch. */
+  private async writeWithIndex(statements: BatchStatement[], scopes: string[], bucket: number, id: string): Promise<void> {
     // A bucket's index row lives until the bucket's last possible record expires, whatever order records arrive in,
     // so one this store has written already needs no rewrite: a save then sends only its record's rows.
     const bucketTtl = this.ttlAt((bucket + 1) * this.config.bucketMs);
@@ -215,7 +272,7 @@ export class CassandraStore implements PredictionStore {
       const scope = row.slice(0, row.lastIndexOf('|'));
       statements.push({ query: this.q.insertBucket, params: bucketTtl === null ? [scope, bucket] : [scope, bucket, bucketTtl] });
     }
-    await this.writeAll(statements, record.id);
+    await this.writeAll(statements, id);
     if (this.indexed.size + newIndexRows.length > MAX_INDEXED_ROWS) this.indexed.clear();
     for (const row of newIndexRows) this.indexed.add(row);
   }
@@ -230,16 +287,21 @@ export class CassandraStore implements PredictionStore {
   async delete(record: PredictionRecord): Promise<void> {
     const bucket = this.bucketOf(record.createdAt);
     const at = new Date(record.createdAt);
-    const statements = [
+    const statements: BatchStatement[] = [
       { query: this.q.deleteTime, params: [bucket, at, record.id] },
       { query: this.q.deleteDigit, params: [record.digit, bucket, at, record.id] },
       { query: this.q.deleteId, params: [record.id] },
     ];
+    // Both labelled partitions: a label given since the caller read the record has moved it to `true`.
+    for (const labelled of [false, true]) statements.push({ query: this.q.deleteLabelled, params: [labelled, bucket, at, record.id] });
     if (record.visitorId !== '') {
       statements.push(
         { query: this.q.deleteVisitor, params: [record.visitorId, bucket, at, record.id] },
         { query: this.q.deleteVisitorDigit, params: [record.visitorId, record.digit, bucket, at, record.id] },
       );
+      for (const labelled of [false, true]) {
+        statements.push({ query: this.q.deleteVisitorLabelled, params: [record.visitorId, labelled, bucket, at, record.id] });
+      }
     }
     if (record.imageKey !== null) statements.push({ query: this.q.deleteImage, params: [record.imageKey, record.id] });
     await this.writeAll(statements, record.id);
@@ -254,7 +316,7 @@ export class CassandraStore implements PredictionStore {
   }
 
   /** One record's statements, atomically (write-batch.ts). */
-  private async writeAll(statements: Array<{ query: string; params: unknown[] }>, id: string): Promise<void> {
+  private async writeAll(statements: BatchStatement[], id: string): Promise<void> {
     await this.run((client) =>
       writeBatch(client, statements, {
         localDataCenter: this.config.localDataCenter,
@@ -270,6 +332,10 @@ export class CassandraStore implements PredictionStore {
 
   async list(query: ListQuery): Promise<ListPage> {
     const digit = query.digit ?? null;
+    const labelled = query.labelled ?? null;
+    if (digit !== null && labelled !== null) {
+      throw new BadRequestError('The digit and labelled filters cannot be combined: use one of them.', 'invalid_query');
+    }
     const visitor = query.visitorId;
     const owner = ownerPrint(visitor);
     let state: CursorState | null = null;
@@ -277,6 +343,9 @@ export class CassandraStore implements PredictionStore {
       state = decodeCursor(query.cursor, isCursorState);
       if (state.d !== digit) {
         throw new BadRequestError('The cursor was issued for another digit filter; pass the same digit with it.', 'invalid_cursor');
+      }
+      if ((state.l ?? null) !== labelled) {
+        throw new BadRequestError('The cursor was issued for another labelled filter; pass the same one with it.', 'invalid_cursor');
       }
       if (state.o !== owner) {
         throw new BadRequestError(
@@ -286,14 +355,18 @@ export class CassandraStore implements PredictionStore {
       }
     }
     // The table and partition of this query, and its scope in the bucket index.
-    const [select, partition, scope] =
+    const [select, partition, scope]: [string, unknown[], string] =
       visitor === undefined
-        ? digit === null
-          ? [this.q.selectTime, [], 'all']
-          : [this.q.selectDigit, [digit], `digit:${digit}`]
-        : digit === null
-          ? [this.q.selectVisitor, [visitor], `visitor:${visitor}`]
-          : [this.q.selectVisitorDigit, [visitor, digit], `visitor:${visitor}:digit:${digit}`];
+        ? labelled !== null
+          ? [this.q.selectLabelled, [labelled], `labelled:${labelled}`]
+          : digit === null
+            ? [this.q.selectTime, [], 'all']
+            : [this.q.selectDigit, [digit], `digit:${digit}`]
+        : labelled !== null
+          ? [this.q.selectVisitorLabelled, [visitor, labelled], `visitor:${visitor}:labelled:${labelled}`]
+          : digit === null
+            ? [this.q.selectVisitor, [visitor], `visitor:${visitor}`]
+            : [this.q.selectVisitorDigit, [visitor, digit], `visitor:${visitor}:digit:${digit}`];
 
     return this.run(async (client) => {
       const items: PredictionRecord[] = [];
@@ -319,7 +392,8 @@ export class CassandraStore implements PredictionStore {
         if (items.length >= query.limit) break;
       }
 
-      const nextCursor = bucket === null ? null : encodeCursor({ v: 2, b: bucket, p: pageState, d: digit, o: owner } satisfies CursorState);
+      const nextCursor =
+        bucket === null ? null : encodeCursor({ v: 2, b: bucket, p: pageState, d: digit, o: owner, l: labelled } satisfies CursorState);
       return { items, nextCursor };
     });
   }
