@@ -20,6 +20,7 @@ import { parseArgs } from 'node:util';
 import { type Classifier, loadClassifier } from '../layers/classifier';
 import { type AppConfig, readConfig } from '../layers/config';
 import { NUM_CLASSES, normalisePixels, PIXELS } from '../layers/model-contract';
+import { printResult } from '../tools/child-result';
 import { writeConfusionMatrixPng, writeTrainingCurvesPng } from './charts';
 import { collectLabelled, DEFAULT_HOLDOUT_SHARE, type ExampleSet, formatTally, type LabelledData, type LabelledSource } from './labelled';
 import { readLabelled } from './labelled-source';
@@ -357,7 +358,15 @@ async function main(): Promise<void> {
     const backend = requested[0] ?? 'wasm';
     if (backend !== 'wasm' && backend !== 'tensorflow') throw new Error(`--backend must be wasm or tensorflow, got ${backend}`);
     process.stderr.write(`comparing the candidate in ${candidateDir} with the serving model in ${modelDir} on ${backend}\n`);
-    await compareCandidate({ config: readConfig(), modelDir, candidateDir, backend, mnistLimit });
+    const { serving, candidate, verdict, labelled, previousDir } = await compareCandidate({
+      config: readConfig(),
+      modelDir,
+      candidateDir,
+      backend,
+      mnistLimit,
+    });
+    // One machine-readable line for scripts and tests (tools/child-result.ts).
+    printResult({ ...verdict, serving: summary(serving), candidate: summary(candidate), labelled, previousDir });
     return;
   }
 

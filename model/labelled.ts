@@ -11,18 +11,8 @@ import { createHash } from 'node:crypto';
 import { HttpError } from '../layers/errors';
 import { PIXELS } from '../layers/model-contract';
 import { type PreprocessedImage, preprocessImage } from '../layers/preprocess';
-import type { ListQuery, PredictionRecord, PredictionStore } from '../layers/store/prediction-store';
+import type { PredictionRecord, PredictionStore, RecordLabel } from '../layers/store/prediction-store';
 import type { UploadsReader } from '../layers/uploads-bucket';
-
-/**
- * A label as the store keeps it (agreed with the labels branch: layers/store/prediction-store.ts's
- * `RecordLabel`): the number the person says the picture shows, who said so and when.
- */
-export interface RecordLabel {
-  number: string;
-  by: 'visitor' | 'operator';
-  at: string;
-}
 
 /** A stored prediction that carries a label. */
 export type LabelledRecord = PredictionRecord & { label: RecordLabel };
@@ -224,23 +214,20 @@ export function formatTally(tally: LabelledTally, want: CollectOptions['want'] =
   return lines.join('\n');
 }
 
-/** `list` as the labels branch extends it: `labelled: true` without a visitor lists every labelled record. */
-type LabelledListing = (query: ListQuery & { labelled?: boolean }) => ReturnType<PredictionStore['list']>;
-
 /** A page's worth: the store's largest page. */
 const PAGE = 100;
 
 /** Labelled records from the configured store, pictures from the uploads bucket. */
-export function storeLabelledSource(store: PredictionStore, uploads: UploadsReader): LabelledSource {
-  const list = store.list.bind(store) as LabelledListing;
+export function storeLabelledSource(store: Pick<PredictionStore, 'list'>, uploads: UploadsReader): LabelledSource {
   return {
     async *labelled() {
       let cursor: string | undefined;
       do {
-        const page = await list({ limit: PAGE, cursor, labelled: true });
+        // Without visitorId: every visitor's labelled records (the operator's view), newest first.
+        const page = await store.list({ limit: PAGE, cursor, labelled: true });
         for (const record of page.items) {
-          const label = (record as PredictionRecord & { label?: RecordLabel | null }).label;
-          // A store without labels ignores the filter: only records that really carry one are examples.
+          const label: RecordLabel | null = record.label;
+          // The store filters already; a record without a label is never an example, whatever a store answers.
           if (label) yield { ...record, label };
         }
         cursor = page.nextCursor ?? undefined;

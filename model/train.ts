@@ -27,6 +27,7 @@ import { parseArgs } from 'node:util';
 import type * as tfTypes from '@tensorflow/tfjs';
 import { readConfig } from '../layers/config';
 import { IMAGE_CHANNELS, IMAGE_SIZE, NUM_CLASSES, normalisePixels, PIXELS } from '../layers/model-contract';
+import { printResult } from '../tools/child-result';
 import { afterFineTune } from './after-fine-tune';
 import { ARCHITECTURE_SUMMARY, createModel } from './architecture';
 import { type AugmentOptions, augmentImage, createRng, DEFAULT_AUGMENT, shuffledIndices } from './augment';
@@ -582,9 +583,8 @@ async function trainWithLabels(tf: typeof tfTypes, command: Command): Promise<vo
     ...(withLabels.labelRepeat === undefined ? {} : { labelRepeat: withLabels.labelRepeat }),
   });
   await afterFineTune(outDir);
-  process.stdout.write(
-    `${JSON.stringify({ candidate: outDir, version: history.version, base: history.fineTune?.baseVersion ?? null, labelled: labelled.tally })}\n`,
-  );
+  // One machine-readable line for scripts and tests (tools/child-result.ts), beside the human-readable log on stderr.
+  printResult({ candidate: outDir, version: history.version, base: history.fineTune?.baseVersion ?? null, labelled: labelled.tally });
   process.stderr.write(
     `candidate ${history.version} in ${outDir}: \`npm run evaluate\` compares it with the serving model and replaces that one only if it is no worse\n`,
   );

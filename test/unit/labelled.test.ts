@@ -191,7 +191,7 @@ describe('a labelled set', () => {
         return pages[queries.length - 1] as (typeof pages)[number];
       },
     };
-    const src = storeLabelledSource(store as never, { get: async () => null });
+    const src = storeLabelledSource(store as unknown as Parameters<typeof storeLabelledSource>[0], { get: async () => null });
     const seen: string[] = [];
     for await (const record of src.labelled()) seen.push(record.label.number);
     assert.deepEqual(seen, ['1', '2']);
