@@ -209,7 +209,8 @@ export function formatTally(tally: LabelledTally, want: CollectOptions['want'] =
   const lines = [`labelled records read: ${tally.read} (held-out share ${(tally.holdoutShare * 100).toFixed(0)}%, by a hash of the id)`];
   if (want !== 'heldOut') lines.push(`  used for training: ${tally.used} records, ${tally.trainExamples} digit examples`);
   if (want !== 'train') lines.push(`  held out for evaluation: ${tally.heldOut} records, ${tally.heldOutExamples} digit examples`);
-  lines.push(`  skipped: ${tally.skippedTotal}`);
+  // Evaluation decodes only the held-out pictures, so its skips are among those.
+  lines.push(`  skipped${want === 'heldOut' ? ' among the held-out records' : ''}: ${tally.skippedTotal}`);
   for (const [reason, n] of Object.entries(tally.skipped)) lines.push(`    ${reason}: ${n}`);
   return lines.join('\n');
 }
