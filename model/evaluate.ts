@@ -13,6 +13,7 @@
  * model/'s, the replaced ones kept in model/previous/) only when it is no worse on both (model/promote.ts);
  * otherwise it stays in its directory and the command says why. Its metrics.json, confusion matrices (MNIST and
  * held-out labels), training curves and comparison.json are written into the candidate directory first.
+ * `--no-candidate` evaluates the serving model alone even when a candidate waits.
  */
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -339,6 +340,7 @@ async function main(): Promise<void> {
       backend: { type: 'string', multiple: true },
       'no-write': { type: 'boolean' },
       candidate: { type: 'string' },
+      'no-candidate': { type: 'boolean' },
       'mnist-limit': { type: 'string' },
     },
   });
@@ -353,7 +355,9 @@ async function main(): Promise<void> {
   }
 
   const candidateDir = values.candidate ? resolve(values.candidate) : join(modelDir, 'candidate');
-  if (values.candidate !== undefined || existsSync(join(candidateDir, 'model.json'))) {
+  if (values.candidate !== undefined && values['no-candidate']) throw new Error('--candidate and --no-candidate contradict each other');
+  // --no-candidate: the serving model alone, as before candidates existed, even with one waiting beside it.
+  if (values.candidate !== undefined || (!values['no-candidate'] && existsSync(join(candidateDir, 'model.json')))) {
     if (values['no-write']) throw new Error('--no-write does not go with a candidate: judging one writes its figures beside it');
     const backend = requested[0] ?? 'wasm';
     if (backend !== 'wasm' && backend !== 'tensorflow') throw new Error(`--backend must be wasm or tensorflow, got ${backend}`);
