@@ -76,8 +76,15 @@ export function comparisonTable(serving: ModelScores, candidate: ModelScores): s
 const NOT_PROMOTED = new Set(['comparison.json']);
 
 /**
+ * Serving files that describe the serving weights and nothing else: moved aside with them even when the
+ * candidate brings none, so no figure or fitted head of the old weights stays beside the new ones (refusal.json:
+ * the not-a-digit head and temperature, which the classifier refuses when fitted for other weights).
+ */
+const BELONG_TO_WEIGHTS = ['metrics.json', 'refusal.json'];
+
+/**
  * Writes the candidate over the serving model: each file of `candidateDir` replaces the file of that name in
- * `modelDir`, after the serving model's file of that name (and its metrics.json) is moved to
+ * `modelDir`, after the serving model's file of that name (and those of BELONG_TO_WEIGHTS) is moved to
  * `modelDir/previous/` (emptied first), so one step back is always possible. The candidate directory is removed.
  */
 export function promoteCandidate(candidateDir: string, modelDir: string): { previousDir: string; files: string[] } {
@@ -88,7 +95,7 @@ export function promoteCandidate(candidateDir: string, modelDir: string): { prev
   const previousDir = join(modelDir, 'previous');
   rmSync(previousDir, { recursive: true, force: true });
   mkdirSync(previousDir, { recursive: true });
-  for (const name of new Set([...files, 'metrics.json'])) {
+  for (const name of new Set([...files, ...BELONG_TO_WEIGHTS])) {
     const serving = join(modelDir, name);
     if (existsSync(serving) && statSync(serving).isFile()) renameSync(serving, join(previousDir, name));
   }

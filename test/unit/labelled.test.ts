@@ -293,7 +293,8 @@ describe('promoting a candidate', () => {
     const modelDir = join(dir, 'model');
     const candidateDir = join(modelDir, 'candidate');
     mkdirSync(candidateDir, { recursive: true });
-    for (const name of ['model.json', 'weights.bin', 'metrics.json', 'README.md']) writeFileSync(join(modelDir, name), `old ${name}`);
+    for (const name of ['model.json', 'weights.bin', 'metrics.json', 'refusal.json', 'README.md'])
+      writeFileSync(join(modelDir, name), `old ${name}`);
     for (const name of ['model.json', 'weights.bin', 'metrics.json', 'head.json', 'comparison.json'])
       writeFileSync(join(candidateDir, name), `new ${name}`);
 
@@ -304,6 +305,9 @@ describe('promoting a candidate', () => {
     for (const name of ['model.json', 'weights.bin', 'metrics.json'])
       assert.equal(readFileSync(join(previousDir, name), 'utf8'), `old ${name}`);
     assert.equal(existsSync(join(modelDir, 'comparison.json')), false);
+    // A head fitted on the old weights does not stay beside the new ones, even when the candidate has none.
+    assert.equal(existsSync(join(modelDir, 'refusal.json')), false);
+    assert.equal(readFileSync(join(previousDir, 'refusal.json'), 'utf8'), 'old refusal.json');
     assert.equal(existsSync(candidateDir), false);
   });
 
