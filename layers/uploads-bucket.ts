@@ -42,6 +42,15 @@ export interface UploadsBucket {
   delete(key: string): Promise<void>;
 }
 
+/**
+ * Reading kept uploads back: what retraining from labels needs (model/labelled.ts), never the request path, so
+ * it is kept apart from UploadsBucket and its fakes.
+ */
+export interface UploadsReader {
+  /** The object's bytes, or null when the bucket has no such object. */
+  get(key: string): Promise<Buffer | null>;
+}
+
 export function s3ClientConfig(config: UploadsBucketConfig): S3ClientConfig {
   return {
     region: config.region,
@@ -60,7 +69,7 @@ export function s3ClientConfig(config: UploadsBucketConfig): S3ClientConfig {
   };
 }
 
-export class S3UploadsBucket implements UploadsBucket {
+export class S3UploadsBucket implements UploadsBucket, UploadsReader {
   readonly bucket: string;
 
   /**
@@ -94,6 +103,18 @@ export class S3UploadsBucket implements UploadsBucket {
     );
   }
 
+  async get(key: string): Promise<Buffer | null> {
+    try {
+      const object = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      return object.Body ? Buffer.from(await object.Body.transformToByteArray()) : Buffer.alloc(0);
+    } catch (error: unknown) {
+      // Only "no such object" is an answer; a bucket that cannot be reached stays an error for the caller.
+      const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      if (status === 404 || (error as { name?: string }).name === 'NoSuchKey') return null;
+      throw error;
+    }
+  }
+
   async delete(key: string): Promise<void> {
     this.signed.delete(key);
     await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
@@ -120,6 +141,6 @@ export class S3UploadsBucket implements UploadsBucket {
 /** How many signed URLs a container keeps for reuse: five pages of the longest history (about 0.5 MB). */
 const SIGNED_URLS_KEPT = 1000;
 
-export function createUploadsBucket(config: UploadsBucketConfig): UploadsBucket {
+export function createUploadsBucket(config: UploadsBucketConfig): UploadsBucket & UploadsReader {
   return new S3UploadsBucket(new S3Client(s3ClientConfig(config)), config);
 }
