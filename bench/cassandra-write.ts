@@ -6,8 +6,10 @@
  *   npx tsx bench/cassandra-write.ts [--saves 3000] [--concurrency 8] [--variants store,unlogged,...]
  *
  * Variants: `store` (the service's save: one LOGGED batch over every table, a new visitor each time as for an
- * anonymous upload), `store-same-visitor` (one returning visitor), `unlogged` (the same statements in an UNLOGGED
- * batch), `id-only` (the record in predictions_by_id only, a lower bound).
+ * anonymous upload, and the statistics' counter batch beside it), `store-same-visitor` (one returning visitor),
+ * `logged` (the record's statements alone, in a LOGGED batch: the save without its counters), `counters` (the
+ * counter batch alone), `unlogged` (the record's statements in an UNLOGGED batch), `id-only` (the record in
+ * predictions_by_id only, a lower bound).
  */
 import { randomUUID } from 'node:crypto';
 import { loadavg } from 'node:os';
@@ -22,7 +24,7 @@ const { values: args } = parseArgs({
   options: {
     saves: { type: 'string', default: '3000' },
     concurrency: { type: 'string', default: '8' },
-    variants: { type: 'string', default: 'store,store-same-visitor,unlogged,id-only' },
+    variants: { type: 'string', default: 'store,store-same-visitor,logged,counters,unlogged,id-only' },
   },
 });
 const SAVES = Number(args.saves);
@@ -52,6 +54,19 @@ function record(visitorId: string): PredictionRecord {
     visitorId,
     label: null,
   };
+}
+
+/** A save's counter batch as the store sends it (four cells of one day's partition; layers/stats/cells.ts). */
+function counterStatements(keyspace: string): Array<{ query: string; params: unknown[] }> {
+  const query = `UPDATE ${keyspace}.prediction_stats SET value = value + ? WHERE day = ? AND model_version = ? AND metric = ? AND key = ?`;
+  const day = new Date().toISOString().slice(0, 10);
+  const digit = String(Math.floor(Math.random() * 10));
+  return [
+    { query, params: [types.Long.fromNumber(1), day, 'bench', 'predictions', ''] },
+    { query, params: [types.Long.fromNumber(970000), day, 'bench', 'confidence_micros', ''] },
+    { query, params: [types.Long.fromNumber(1), day, 'bench', 'digit', digit] },
+    { query, params: [types.Long.fromNumber(1), day, 'bench', 'confidence_bin', '9'] },
+  ];
 }
 
 async function runConcurrently(count: number, concurrency: number, task: (i: number) => Promise<void>): Promise<void> {
@@ -91,6 +106,19 @@ async function main(): Promise<void> {
       if (variant === 'store') return store.save(record(randomUUID()));
       if (variant === 'store-same-visitor') return store.save(record(steady));
       const { statements } = store.saveStatements(record(randomUUID()));
+      if (variant === 'logged') {
+        await admin.batch(statements, { prepare: true, logged: true, consistency: types.consistencies.localQuorum });
+        return;
+      }
+      if (variant === 'counters') {
+        await admin.batch(counterStatements(keyspace), {
+          prepare: true,
+          counter: true,
+          logged: false,
+          consistency: types.consistencies.localQuorum,
+        });
+        return;
+      }
       if (variant === 'unlogged') {
         await admin.batch(statements, { prepare: true, logged: false, consistency: types.consistencies.localQuorum });
         return;

@@ -5,7 +5,7 @@
  * what order, is bench/main.ts's; what the figures are judged against, bench/targets.ts's.
  */
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
@@ -234,7 +234,8 @@ export async function profilePredict(
   forms: DigitForm[],
   connections: number,
   seconds: number,
-): Promise<ProfileSummary | null> {
+  warmUpSeconds = 3,
+): Promise<(ProfileSummary & { requests: number; statusCodes: Record<string, number> }) | null> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-prof-'));
   let service: BenchStack | undefined;
   try {
@@ -245,9 +246,9 @@ export async function profilePredict(
     });
     const pid = service.servicePid;
     const predict: Endpoint = { name: 'predict (warm-up)', method: 'POST', path: '/predict', forms };
-    await runLoad(service.url, predict, connections, 3, pid, undefined);
+    await runLoad(service.url, predict, connections, warmUpSeconds, pid, undefined);
     process.kill(pid, 'SIGUSR2');
-    await runLoad(service.url, { ...predict, name: 'predict (profiled)' }, connections, seconds, pid, undefined);
+    const profiled = await runLoad(service.url, { ...predict, name: 'predict (profiled)' }, connections, seconds, pid, undefined);
     process.kill(pid, 'SIGUSR2');
     const file = join(dir, `${pid}.cpuprofile`);
     for (let waited = 0; !existsSync(file) && waited < 100; waited += 1) await sleep(100);
@@ -255,8 +256,13 @@ export async function profilePredict(
       log('no CPU profile was written');
       return null;
     }
+    mkdirSync(BENCH_OUT, { recursive: true });
     copyFileSync(file, join(BENCH_OUT, 'predict.cpuprofile'));
-    return summariseProfile(JSON.parse(readFileSync(file, 'utf8')));
+    return {
+      ...summariseProfile(JSON.parse(readFileSync(file, 'utf8')), 40),
+      requests: profiled.requests,
+      statusCodes: profiled.statusCodes,
+    };
   } finally {
     await service?.stop();
     rmSync(dir, { recursive: true, force: true });
