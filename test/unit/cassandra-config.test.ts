@@ -33,6 +33,7 @@ describe('readCassandraConfig for a local node', () => {
       tls: null,
       auth: null,
       keyspacesRegion: null,
+      statsFlushMs: 0,
     });
   });
 
@@ -45,6 +46,7 @@ describe('readCassandraConfig for a local node', () => {
       CASSANDRA_CONSISTENCY: 'local_one',
       CASSANDRA_CREATE_SCHEMA: 'false',
       CASSANDRA_TIMEOUT_MS: '1500',
+      CASSANDRA_STATS_FLUSH_MS: '1000',
     });
     assert.deepEqual(config.contactPoints, ['127.0.0.1:9042', '127.0.0.2:9042', '127.0.0.3:9043']);
     assert.equal(config.localDataCenter, 'dc1');
@@ -53,6 +55,7 @@ describe('readCassandraConfig for a local node', () => {
     assert.equal(config.consistency, 'LOCAL_ONE');
     assert.equal(config.createSchema, false);
     assert.equal(config.timeoutMs, 1500);
+    assert.equal(config.statsFlushMs, 1000);
   });
 
   it('produces driver options with prepared, idempotent LOCAL_QUORUM statements and bounded timeouts', () => {
@@ -176,6 +179,7 @@ describe('readCassandraConfig rejects malformed settings, naming the variable', 
     [{ CASSANDRA_CONTACT_POINTS: 'db', CASSANDRA_KEYSPACE: 'Digits; DROP' }, /CASSANDRA_KEYSPACE/],
     [{ CASSANDRA_CONTACT_POINTS: 'db', CASSANDRA_CONSISTENCY: 'SOME' }, /CASSANDRA_CONSISTENCY="SOME"/],
     [{ CASSANDRA_CONTACT_POINTS: 'db', CASSANDRA_TIMEOUT_MS: '2s' }, /CASSANDRA_TIMEOUT_MS="2s"/],
+    [{ CASSANDRA_CONTACT_POINTS: 'db', CASSANDRA_STATS_FLUSH_MS: '-1' }, /CASSANDRA_STATS_FLUSH_MS/],
     [{ CASSANDRA_CONTACT_POINTS: 'db', CASSANDRA_CREATE_SCHEMA: 'maybe' }, /CASSANDRA_CREATE_SCHEMA="maybe"/],
     [{ CASSANDRA_CONTACT_POINTS: 'db', CASSANDRA_REPLICATION: 'SimpleStrategy:0' }, /CASSANDRA_REPLICATION/],
     [{ CASSANDRA_CONTACT_POINTS: 'db', CASSANDRA_REPLICATION: "NetworkTopologyStrategy:dc'1=3" }, /CASSANDRA_REPLICATION/],

@@ -13,6 +13,8 @@
  *   CASSANDRA_CONSISTENCY      LOCAL_QUORUM (reads and writes)
  *   CASSANDRA_CREATE_SCHEMA    true (false with Keyspaces)
  *   CASSANDRA_TIMEOUT_MS       3000: bound on every store operation, connecting included
+ *   CASSANDRA_STATS_FLUSH_MS   0: how long the statistics' counter updates are gathered in memory before one batch
+ *                              writes them (0: each prediction's with its record; layers/stats/counter-buffer.ts)
  *   CASSANDRA_TLS              false (true with Keyspaces)
  *   CASSANDRA_TLS_CA_FILE      PEM bundle to trust instead of the default (Keyspaces: Amazon's roots)
  *   CASSANDRA_USERNAME/_PASSWORD  plain-text auth (e.g. Keyspaces service-specific credentials)
@@ -53,6 +55,11 @@ export interface CassandraConfig {
   auth: { kind: 'sigv4'; region: string } | { kind: 'password'; username: string; password: string } | null;
   /** Set when talking to Amazon Keyspaces. */
   keyspacesRegion: string | null;
+  /**
+   * Milliseconds the statistics' counter updates wait in memory to be written together (layers/stats/
+   * counter-buffer.ts); 0 or absent writes each with the record it counts.
+   */
+  statsFlushMs?: number;
 }
 
 export const DAY_MS = 86_400_000;
@@ -161,6 +168,7 @@ export function readCassandraConfig(env: Env): CassandraConfig {
   }
 
   const timeoutMs = readInt(env, 'CASSANDRA_TIMEOUT_MS', 3000, { min: 100, max: 120_000, unit: 'milliseconds' });
+  const statsFlushMs = readInt(env, 'CASSANDRA_STATS_FLUSH_MS', 0, { min: 0, max: 60_000, unit: 'milliseconds' });
 
   const tlsOn = readBoolean(env, 'CASSANDRA_TLS', region !== null);
   let tls: CassandraConfig['tls'] = null;
@@ -205,5 +213,6 @@ export function readCassandraConfig(env: Env): CassandraConfig {
     tls,
     auth: authSetting,
     keyspacesRegion: region,
+    statsFlushMs,
   };
 }

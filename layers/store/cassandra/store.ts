@@ -13,7 +13,8 @@
  *
  * Statistics: the counter cells a save or a label moves (layers/stats/cells.ts) go in one counter batch on one
  * partition (the day), sent beside the record's batch, at the same time (counters cannot share a batch with other
- * writes; sending it after would cost /predict a round trip).
+ * writes; sending it after would cost /predict a round trip); or, with CASSANDRA_STATS_FLUSH_MS (`npm start`: a
+ * second), summed over every prediction of that time and written in one batch (layers/stats/counter-buffer.ts).
  * A failed count is logged and the write still succeeds. Counters are not idempotent, have no TTL, and stay
  * when records are deleted (anonymous aggregates).
  *
@@ -42,6 +43,7 @@ import { type Client, type ClientOptions, errors, types } from 'cassandra-driver
 import { BadRequestError } from '../../errors';
 import { describeError, log } from '../../log';
 import { predictionCells, refusalCells, relabelCells, type StatCell, type StatMetric } from '../../stats/cells';
+import { CounterBuffer } from '../../stats/counter-buffer';
 import { decodeCursor, encodeCursor } from '../cursor';
 import type { ListPage, ListQuery, PredictionRecord, PredictionStore, RecordLabel, Refusal, SaveFacts } from '../prediction-store';
 import { columnNames, columnValues, recordFromRow } from '../record-columns';
@@ -142,6 +144,8 @@ export class CassandraStore implements PredictionStore {
   private readonly q: Record<QueryName, string>;
   /** Bucket index rows (`scope|bucket`) this store has written: the next save in the same bucket skips them. */
   private readonly indexed = new Set<string>();
+  /** The statistics' counter updates, written at once or gathered (CASSANDRA_STATS_FLUSH_MS, counter-buffer.ts). */
+  private readonly counters: CounterBuffer;
 
   constructor(config: CassandraConfig, storeOptions: CassandraStoreOptions = {}) {
     if (!Number.isInteger(config.bucketMs) || config.bucketMs < 1000)
@@ -154,6 +158,11 @@ export class CassandraStore implements PredictionStore {
     // A failed first connect must not poison the process: forget that client so that the next call builds a
     // fresh one (the cluster may be up by then). The rejection itself is reported by the call that awaits it.
     this.shared.ready.catch(() => this.discardClient(this.shared));
+    this.counters = new CounterBuffer({
+      write: (cells) => this.writeCounters(cells),
+      flushAfterMs: config.statsFlushMs ?? 0,
+      onError: (error, cells) => log('warn', 'statistics not counted', { cells: cells.length, ...describeError(error) }),
+    });
 
     const ks = config.keyspace;
     const columns = columnNames(RECORD_COLUMNS);
@@ -220,9 +229,10 @@ export class CassandraStore implements PredictionStore {
 
   async save(record: PredictionRecord, facts: SaveFacts = { uncertain: false }): Promise<void> {
     const { statements, newIndexRows } = this.saveStatements(record);
-    // Sent with the record's batch, not after it: the counters cost no round trip of their own. countCells never
-    // rejects; if the record's write fails, its prediction may still be counted (counters are best-effort).
-    const counted = this.countCells(predictionCells(record, facts.uncertain), record.id);
+    // Sent with the record's batch, not after it, or gathered with other predictions' (counter-buffer.ts): the
+    // counters cost no round trip of their own. add() never rejects; if the record's write fails, its prediction
+    // may still be counted (counters are best-effort).
+    const counted = this.counters.add(predictionCells(record, facts.uncertain));
     try {
       await this.writeAll(statements, record.id);
     } finally {
@@ -241,18 +251,10 @@ export class CassandraStore implements PredictionStore {
   }
 
   /**
-   * Adds the cells in one counter batch (one partition: a day), with the write they count; a failure is
-   * logged and swallowed, since the record is what must be durable. Counter writes are not idempotent, so the
-   * driver does not retry one that timed out (it may have applied): a lost count rather than a double one.
+   * Adds the cells (one day's: the buffer groups them) in one counter batch on that day's partition. Counter
+   * writes are not idempotent, so the driver does not retry one that timed out (it may have applied): a lost
+   * count rather than a double one. The buffer logs a failure and drops the cells.
    */
-  private async countCells(cells: StatCell[], id: string): Promise<void> {
-    try {
-      await this.writeCounters(cells);
-    } catch (error: unknown) {
-      log('warn', 'statistics not counted', { id, ...describeError(error) });
-    }
-  }
-
   private async writeCounters(cells: StatCell[]): Promise<void> {
     if (cells.length === 0) return;
     const statements = cells.map((c) => ({ query: this.q.countCell, params: [c.value, c.day, c.modelVersion, c.metric, c.key] }));
@@ -260,10 +262,12 @@ export class CassandraStore implements PredictionStore {
   }
 
   async countRefusal(refusal: Refusal): Promise<void> {
-    await this.writeCounters(refusalCells(refusal.code, refusal.modelVersion, refusal.at));
+    await this.counters.add(refusalCells(refusal.code, refusal.modelVersion, refusal.at));
   }
 
   async readStats(days: readonly string[]): Promise<StatCell[]> {
+    // What this process still holds is written first: its own counts are in the answer.
+    await this.counters.flush();
     return this.run(async (client) => {
       const cells: StatCell[] = [];
       // One partition a day, a few at a time: a year is 366 small reads, not one scan.
@@ -306,7 +310,7 @@ export class CassandraStore implements PredictionStore {
     await this.writeAll(statements, record.id);
     this.rememberIndexRows(newIndexRows);
     // Taken back from the label the caller read: one given meanwhile by someone else is not seen (counters drift by one).
-    await this.countCells(relabelCells(record, label), record.id);
+    await this.counters.add(relabelCells(record, label));
   }
 
   /** The parameters with the record's remaining TTL appended, when records expire. */
@@ -494,6 +498,7 @@ export class CassandraStore implements PredictionStore {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    await this.counters.flush();
     this.closed = true;
     const shared = this.shared;
     shared.users -= 1;
