@@ -5,6 +5,7 @@
  * `-- --cassandra`, or the cluster in CASSANDRA_CONTACT_POINTS), publishes the page with a config.json naming
  * the API, prints the URLs, and stops everything on Ctrl-C. At the first start it creates the operator key
  * and the visitor signing key in .local/ (scripts/local-keys.ts) and prints the operator key, that once.
+ * `-- --verbose` adds serverless-offline's own lines for each request (the route, the request id and duration).
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -22,8 +23,8 @@ function build(): void {
 
 async function main(): Promise<void> {
   const args = new Set(process.argv.slice(2));
-  const unknown = [...args].filter((arg) => arg !== '--cassandra');
-  if (unknown.length > 0) throw new Error(`unknown option ${unknown.join(' ')}; usage: npm start [-- --cassandra]`);
+  const unknown = [...args].filter((arg) => arg !== '--cassandra' && arg !== '--verbose');
+  if (unknown.length > 0) throw new Error(`unknown option ${unknown.join(' ')}; usage: npm start [-- --cassandra] [--verbose]`);
 
   build();
   const env: Record<string, string> = {};
@@ -65,6 +66,8 @@ async function main(): Promise<void> {
     lambdaPort: Number(process.env.LAMBDA_PORT ?? 3002),
     env,
     output: 'inherit',
+    // serverless-offline's own lines per request (the service logs its own JSON line for each either way).
+    verbose: args.has('--verbose'),
   });
   const { service, s3 } = stack;
   service.child.once('exit', (code) => {

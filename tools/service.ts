@@ -44,6 +44,8 @@ export interface OfflineOptions {
    * removed at stop, when absent. Ignored when `env` names key files itself.
    */
   keysDirectory?: string;
+  /** serverless-offline's own line per request (route, request id, duration) too: its `--verbose`. */
+  verbose?: boolean;
 }
 
 export interface OfflineService {
@@ -85,21 +87,25 @@ async function startOnce(options: OfflineOptions): Promise<OfflineService> {
   const removeKeys = (): void => {
     if (temporaryKeys) rmSync(temporaryKeys, { recursive: true, force: true });
   };
-  const child = spawn(process.execPath, [join(ROOT, 'node_modules/serverless/bin/serverless.js'), 'offline', 'start'], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      SLS_TELEMETRY_DISABLED: '1',
-      SLS_NOTIFICATIONS_MODE: 'off',
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      LAMBDA_PORT: String(lambdaPort),
-      ...keys?.env,
-      ...options.env,
+  const child = spawn(
+    process.execPath,
+    [join(ROOT, 'node_modules/serverless/bin/serverless.js'), 'offline', 'start', ...(options.verbose ? ['--verbose'] : [])],
+    {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        SLS_TELEMETRY_DISABLED: '1',
+        SLS_NOTIFICATIONS_MODE: 'off',
+        HOST: '127.0.0.1',
+        PORT: String(port),
+        LAMBDA_PORT: String(lambdaPort),
+        ...keys?.env,
+        ...options.env,
+      },
+      stdio: options.output === 'inherit' ? ['ignore', 'inherit', 'inherit'] : ['ignore', 'pipe', 'pipe'],
+      detached: false,
     },
-    stdio: options.output === 'inherit' ? ['ignore', 'inherit', 'inherit'] : ['ignore', 'pipe', 'pipe'],
-    detached: false,
-  });
+  );
   let collected = '';
   child.stdout?.on('data', (chunk: Buffer) => (collected += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (collected += chunk.toString()));
