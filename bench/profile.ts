@@ -4,7 +4,7 @@
  * category and by function. The load bench takes the same profile at the end of its run (bench/main.ts); this
  * takes only it, for one picture kind, to see what a change did.
  *
- *   npm run --silent build && npx tsx bench/profile.ts [--pictures plain|photo] [--connections 8] [--seconds 15] [--warm-up 30] [--top 25]
+ *   npm run --silent build && npx tsx bench/profile.ts [--pictures plain|photo] [--connections 8] [--seconds 15] [--warm-up 30] [--top 25] [--backend wasm|tensorflow|auto]
  *
  * The profile is kept as bench/out/predict.cpuprofile (Chrome DevTools, Performance tab, opens it).
  */
@@ -21,7 +21,8 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '15' },
     'warm-up': { type: 'string', default: '30' },
     top: { type: 'string', default: '25' },
-    backend: { type: 'string', default: 'auto' },
+    /** The service's INFERENCE_BACKEND; serverless.yml's default (as `npm start`) when absent. */
+    backend: { type: 'string' },
   },
 });
 
@@ -35,7 +36,7 @@ async function main(): Promise<void> {
       CASSANDRA_CONTACT_POINTS: cassandra.contactPoints,
       CASSANDRA_LOCAL_DC: cassandra.localDataCenter,
       CASSANDRA_KEYSPACE: freshKeyspace('bench_profile'),
-      INFERENCE_BACKEND: String(values.backend),
+      ...(values.backend ? { INFERENCE_BACKEND: values.backend } : {}),
     };
     const summary = await profilePredict(env, forms, Number(values.connections), Number(values.seconds), Number(values['warm-up']));
     if (!summary) throw new Error('no profile was written');
