@@ -2,7 +2,7 @@
  * Fits what model/refusal.json holds for the digit CNN in a model directory, without touching the CNN:
  * - the softmax temperature (model/calibration.ts), on the even half of the MNIST test set as the service
  *   sees it; the expected calibration error before and after is reported on the odd half;
- * - the refusal head: a dense network (128 -> 32 ReLU -> 1, sigmoid) on the CNN's penultimate features, trained
+ * - the refusal head: a dense network (by default 1,024 -> 128 ReLU, dropout 0.5 while training -> 1, sigmoid) on the CNN's flattened convolution maps, trained
  *   with positives = augmented MNIST training digits and people-style crops of training digits, negatives =
  *   synthesised non-digits of the 'train' split (model/refusal-data.ts);
  * - the thresholds: `digitThreshold` the highest head score that refuses at most DIGIT_REFUSAL_BUDGET of the
