@@ -17,6 +17,7 @@ const QUICK_FIT: Partial<RefusalFitOptions> = {
   mnistDigits: 400,
   peoplePictures: 40,
   nonDigits: 120,
+  extraNonDigits: 120,
   heldOutNonDigits: 40,
   testHalf: 300,
   epochs: 3,

@@ -6,7 +6,11 @@
  * a dark canvas, as PNG or JPEG. Seeded: the same split and index give the same bytes.
  *
  * Two splits that share nothing: 'train' and 'heldout' use different seeds AND different fonts (FONTS), so the
- * held-out figure says how refusal generalises to type faces the head never saw.
+ * held-out figure says how refusal generalises to type faces the head never saw. A third, 'extra', is for training
+ * only: its own seeds, the training fonts and 15 more families (none held out), and more of the kinds the held-out
+ * set showed getting through: scribbles (also cursive loops and hatching), shapes (also arrows of every kind,
+ * polygons, rectangles, clouds), letters drawn with a pen as well as in fonts, symbols. The 'train' and 'heldout'
+ * pictures are drawn exactly as before it was added.
  *
  * Left out on purpose, because a person drawing them is drawing a digit, or nearly: a circle or ellipse (0), a
  * lone upright stroke (1), and the letters that are digits in handwriting (DIGIT_LIKE_LETTERS: O, I, l, S, Z,
@@ -15,31 +19,54 @@
 import sharp from 'sharp';
 import { createRng } from '../model/augment';
 
-export type NonDigitSplit = 'train' | 'heldout';
+export type NonDigitSplit = 'train' | 'extra' | 'heldout';
 
-/** Font families (fontconfig names) per split; see the README for the Debian packages that provide them. */
+const TRAIN_FONTS = [
+  'DejaVu Sans',
+  'DejaVu Serif',
+  'DejaVu Sans Mono',
+  'Liberation Sans',
+  'Liberation Serif',
+  'Nimbus Sans',
+  'Nimbus Roman',
+  'URW Gothic',
+  'URW Bookman',
+  'C059',
+  'FreeSans',
+  'Linux Libertine O',
+  'Comic Neue',
+  'Humor Sans',
+  'Dancing Script',
+  'Breip',
+  'Kaushan Script',
+  'Because We Build',
+  'Because We Learn',
+  'Because We Create',
+];
+
+/**
+ * Font families (fontconfig names) per split; see the README for the Debian packages that provide them. 'extra'
+ * (training only) adds type faces closer to a hand, none of them a held-out family.
+ */
 export const FONTS: Record<NonDigitSplit, readonly string[]> = {
-  train: [
-    'DejaVu Sans',
-    'DejaVu Serif',
-    'DejaVu Sans Mono',
-    'Liberation Sans',
-    'Liberation Serif',
-    'Nimbus Sans',
-    'Nimbus Roman',
-    'URW Gothic',
-    'URW Bookman',
-    'C059',
-    'FreeSans',
-    'Linux Libertine O',
-    'Comic Neue',
-    'Humor Sans',
-    'Dancing Script',
-    'Breip',
-    'Kaushan Script',
-    'Because We Build',
-    'Because We Learn',
-    'Because We Create',
+  train: TRAIN_FONTS,
+  extra: [
+    ...TRAIN_FONTS,
+    'Ecolier_court',
+    'Leckerli One',
+    'Lobster Two',
+    'Joscelyn',
+    'Klee One',
+    'TypoScript',
+    'Cantarell',
+    'Lato',
+    'Hack',
+    'Carlito',
+    'Open Sans',
+    'Quicksand',
+    'Andika',
+    'OpenDyslexic',
+    'Manrope',
   ],
   heldout: [
     'Liberation Mono',
@@ -503,6 +530,491 @@ function scribble(random: Random, turns = 10 + Math.floor(random() * 15)): strin
   return [smooth(points)];
 }
 
+/**
+ * Letters as a pen draws them (strokes in a 0..100 square), for the 'extra' split only: a handwritten letter is
+ * not a font's. None of the letters that handwriting makes into digits (DIGIT_LIKE_LETTERS).
+ */
+const PEN_LETTERS: Record<string, Point[][]> = {
+  A: [
+    [
+      [15, 95],
+      [50, 5],
+      [85, 95],
+    ],
+    [
+      [30, 60],
+      [70, 60],
+    ],
+  ],
+  E: [
+    [
+      [80, 5],
+      [20, 5],
+      [20, 95],
+      [80, 95],
+    ],
+    [
+      [20, 50],
+      [65, 50],
+    ],
+  ],
+  F: [
+    [
+      [80, 5],
+      [20, 5],
+      [20, 95],
+    ],
+    [
+      [20, 50],
+      [65, 50],
+    ],
+  ],
+  H: [
+    [
+      [20, 5],
+      [20, 95],
+    ],
+    [
+      [80, 5],
+      [80, 95],
+    ],
+    [
+      [20, 50],
+      [80, 50],
+    ],
+  ],
+  K: [
+    [
+      [25, 5],
+      [25, 95],
+    ],
+    [
+      [80, 5],
+      [25, 55],
+    ],
+    [
+      [40, 45],
+      [80, 95],
+    ],
+  ],
+  L: [
+    [
+      [25, 5],
+      [25, 95],
+      [80, 95],
+    ],
+  ],
+  M: [
+    [
+      [15, 95],
+      [20, 5],
+      [50, 60],
+      [80, 5],
+      [85, 95],
+    ],
+  ],
+  N: [
+    [
+      [20, 95],
+      [20, 5],
+      [80, 95],
+      [80, 5],
+    ],
+  ],
+  P: [
+    [
+      [25, 95],
+      [25, 5],
+      [60, 5],
+      [78, 18],
+      [78, 35],
+      [60, 50],
+      [25, 50],
+    ],
+  ],
+  R: [
+    [
+      [25, 95],
+      [25, 5],
+      [60, 5],
+      [78, 18],
+      [78, 35],
+      [60, 50],
+      [25, 50],
+    ],
+    [
+      [45, 50],
+      [80, 95],
+    ],
+  ],
+  T: [
+    [
+      [10, 5],
+      [90, 5],
+    ],
+    [
+      [50, 5],
+      [50, 95],
+    ],
+  ],
+  U: [
+    [
+      [20, 5],
+      [20, 65],
+      [30, 90],
+      [50, 96],
+      [70, 90],
+      [80, 65],
+      [80, 5],
+    ],
+  ],
+  V: [
+    [
+      [15, 5],
+      [50, 95],
+      [85, 5],
+    ],
+  ],
+  W: [
+    [
+      [5, 5],
+      [25, 95],
+      [50, 30],
+      [75, 95],
+      [95, 5],
+    ],
+  ],
+  X: [
+    [
+      [15, 5],
+      [85, 95],
+    ],
+    [
+      [85, 5],
+      [15, 95],
+    ],
+  ],
+  Y: [
+    [
+      [15, 5],
+      [50, 50],
+      [85, 5],
+    ],
+    [
+      [50, 50],
+      [50, 95],
+    ],
+  ],
+  C: [circle(52, 50, 44, 0.25 * Math.PI, 1.75 * Math.PI, 12)],
+  e: [
+    [
+      [20, 55],
+      [80, 55],
+      [75, 30],
+      [50, 18],
+      [25, 30],
+      [18, 60],
+      [35, 88],
+      [60, 92],
+      [80, 80],
+    ],
+  ],
+  n: [
+    [
+      [20, 95],
+      [20, 25],
+    ],
+    [
+      [20, 45],
+      [40, 25],
+      [65, 25],
+      [78, 45],
+      [78, 95],
+    ],
+  ],
+  m: [
+    [
+      [10, 95],
+      [10, 25],
+    ],
+    [
+      [10, 45],
+      [25, 25],
+      [40, 30],
+      [45, 50],
+      [45, 95],
+    ],
+    [
+      [45, 50],
+      [60, 25],
+      [78, 30],
+      [85, 50],
+      [85, 95],
+    ],
+  ],
+  h: [
+    [
+      [20, 5],
+      [20, 95],
+    ],
+    [
+      [20, 55],
+      [40, 35],
+      [65, 35],
+      [78, 55],
+      [78, 95],
+    ],
+  ],
+  r: [
+    [
+      [25, 95],
+      [25, 30],
+    ],
+    [
+      [25, 55],
+      [40, 35],
+      [60, 28],
+      [78, 32],
+    ],
+  ],
+  w: [
+    [
+      [5, 30],
+      [25, 95],
+      [50, 45],
+      [75, 95],
+      [95, 30],
+    ],
+  ],
+  k: [
+    [
+      [25, 5],
+      [25, 95],
+    ],
+    [
+      [75, 35],
+      [25, 70],
+    ],
+    [
+      [40, 60],
+      [78, 95],
+    ],
+  ],
+  t: [
+    [
+      [45, 5],
+      [45, 85],
+      [55, 95],
+      [75, 92],
+    ],
+    [
+      [20, 35],
+      [75, 35],
+    ],
+  ],
+  f: [
+    [
+      [75, 10],
+      [60, 3],
+      [45, 10],
+      [42, 30],
+      [42, 95],
+    ],
+    [
+      [20, 40],
+      [70, 40],
+    ],
+  ],
+};
+
+export const PEN_LETTER_NAMES = Object.keys(PEN_LETTERS).join('');
+
+/** Shapes of the 'extra' split only (the other splits' SHAPES stay as they are, so their pictures do too). */
+const EXTRA_SHAPES: Record<string, (random: Random) => string[]> = {
+  arrowHead: (random) => {
+    const a = random() * Math.PI * 2;
+    const long = between(random, 25, 45);
+    const tip: Point = [50 + long * Math.cos(a), 50 + long * Math.sin(a)];
+    const tail: Point = [50 - long * Math.cos(a), 50 - long * Math.sin(a)];
+    const w = between(random, 12, 28);
+    const spread = between(random, 0.35, 0.8);
+    const wing = (d: number): Point => [tip[0] - w * Math.cos(a + d), tip[1] - w * Math.sin(a + d)];
+    const head = random() < 0.3 ? polyline([wing(spread), tip, wing(-spread)], true) : polyline([wing(spread), tip, wing(-spread)]);
+    return [polyline(jittered(random, [tail, tip], 3)), head];
+  },
+  doubleArrow: (random) => {
+    const a = random() * Math.PI * 2;
+    const p: Point = [50 + 45 * Math.cos(a), 50 + 45 * Math.sin(a)];
+    const q: Point = [50 - 45 * Math.cos(a), 50 - 45 * Math.sin(a)];
+    const wing = (tip: Point, b: number, d: number): Point => [tip[0] - 16 * Math.cos(b + d), tip[1] - 16 * Math.sin(b + d)];
+    return [
+      polyline([q, p]),
+      polyline([wing(p, a, 0.5), p, wing(p, a, -0.5)]),
+      polyline([wing(q, a + Math.PI, 0.5), q, wing(q, a + Math.PI, -0.5)]),
+    ];
+  },
+  curvedArrow: (random) => {
+    const from = random() * Math.PI * 2;
+    const sweep = between(random, 0.8, 1.5) * Math.PI * (random() < 0.5 ? 1 : -1);
+    const arc = circle(50, 50, 38, from, from + sweep, 16);
+    const tip = arc[arc.length - 1] as Point;
+    const prev = arc[arc.length - 3] as Point;
+    const a = Math.atan2(tip[1] - prev[1], tip[0] - prev[0]);
+    const wing = (d: number): Point => [tip[0] - 16 * Math.cos(a + d), tip[1] - 16 * Math.sin(a + d)];
+    return [smooth(jittered(random, arc, 1.5)), polyline([wing(0.5), tip, wing(-0.5)])];
+  },
+  polygon: (random) => {
+    const sides = pickOf(random, [3, 4, 5, 5, 6]);
+    return [polyline(jittered(random, regular(sides, 50, 50, 45, random() * Math.PI), 4), true)];
+  },
+  rectangle: (random) => {
+    const w = between(random, 20, 48);
+    const h = between(random, 20, 48);
+    const corners: Point[] = [
+      [50 - w, 50 - h],
+      [50 + w, 50 - h],
+      [50 + w, 50 + h],
+      [50 - w, 50 + h],
+    ];
+    return [polyline(jittered(random, corners, 4), true)];
+  },
+  parallelogram: (random) => {
+    const k = between(random, 10, 30);
+    return [
+      polyline(
+        jittered(
+          random,
+          [
+            [10 + k, 20],
+            [95, 20],
+            [90 - k, 80],
+            [5, 80],
+          ],
+          3,
+        ),
+        true,
+      ),
+    ];
+  },
+  cloud: (random) => {
+    const bumps = 4 + Math.floor(random() * 4);
+    const points: Point[] = [];
+    for (let i = 0; i <= bumps * 4; i += 1) {
+      const a = (i / (bumps * 4)) * Math.PI * 2;
+      const r = 32 + (i % 4 === 2 ? between(random, 8, 16) : 0);
+      points.push([50 + r * 1.3 * Math.cos(a), 50 + r * 0.8 * Math.sin(a)]);
+    }
+    return [smooth(jittered(random, points, 2))];
+  },
+  star: (random) => (SHAPES.star as (r: Random) => string[])(random),
+  asterisk: (random) => {
+    const arms = 3 + Math.floor(random() * 3);
+    const turn = random() * Math.PI;
+    return Array.from({ length: arms }, (_, i) => {
+      const a = turn + (i / arms) * Math.PI;
+      return polyline(
+        jittered(
+          random,
+          [
+            [50 + 45 * Math.cos(a), 50 + 45 * Math.sin(a)],
+            [50 - 45 * Math.cos(a), 50 - 45 * Math.sin(a)],
+          ],
+          3,
+        ),
+      );
+    });
+  },
+  heart: (random) => [
+    smooth(
+      jittered(
+        random,
+        [
+          [50, 92],
+          [25, 68],
+          [8, 40],
+          [15, 18],
+          [33, 12],
+          [50, 30],
+          [67, 12],
+          [85, 18],
+          [92, 40],
+          [75, 68],
+          [50, 92],
+        ],
+        3,
+      ),
+    ),
+  ],
+};
+const EXTRA_SHAPE_NAMES = Object.keys(EXTRA_SHAPES);
+
+/**
+ * Scribbles of the 'extra' split: a tangle as the other splits draw it (6-30 turns), loops as a pen's cursive, or
+ * hatching (crossing out). Not knots of circles, nor hatching of fewer than 6 rows: those are a 0 and a Z (a 2).
+ */
+function extraScribble(random: Random): { strokes: string[]; what: string } {
+  const r = random();
+  if (r < 0.5) return { strokes: scribble(random, 6 + Math.floor(random() * 25)), what: 'scribble' };
+  if (r < 0.75) {
+    const loops = 3 + Math.floor(random() * 6);
+    const step = 90 / loops;
+    const points: Point[] = [[5, 70]];
+    for (let i = 0; i < loops; i += 1) {
+      const x = 5 + i * step;
+      const top = between(random, 15, 45);
+      points.push([x + step * 0.9, 55], [x + step * 0.75, top], [x + step * 0.4, top + 5], [x + step * 0.55, 70], [x + step, 72]);
+    }
+    return { strokes: [smooth(jittered(random, points, 2))], what: 'loops' };
+  }
+  const rows = 6 + Math.floor(random() * 9);
+  const points: Point[] = [];
+  for (let i = 0; i <= rows; i += 1) points.push([i % 2 ? between(random, 80, 95) : between(random, 5, 20), 10 + (80 * i) / rows]);
+  return { strokes: [polyline(jittered(random, points, 3))], what: 'hatching' };
+}
+
+/** The kind of the n-th picture of the 'extra' split: more of the kinds that get through most. */
+function extraKindOf(random: Random): NonDigitKind {
+  const r = random();
+  if (r < 0.27) return 'letter';
+  if (r < 0.4) return 'symbol';
+  if (r < 0.46) return 'word';
+  if (r < 0.48) return 'text';
+  if (r < 0.74) return 'shape';
+  return 'scribble';
+}
+
+/** The n-th picture of the 'extra' split (training only): what nonDigitPicture draws for it. */
+async function extraPicture(random: Random): Promise<NonDigitPicture> {
+  const kind = extraKindOf(random);
+  const style = look(random);
+  const font = pickOf(random, FONTS.extra);
+  let drawn: { svg: string; wobble: number };
+  let what: string;
+  if (kind === 'letter' && random() < 0.5) {
+    what = pickOf(random, Object.keys(PEN_LETTERS));
+    const strokes = (PEN_LETTERS[what] as Point[][]).map((points) => smooth(jittered(random, points, 4)));
+    drawn = strokesSvg(random, strokes, style);
+  } else if (kind === 'letter' || kind === 'symbol') {
+    what = pickOf(random, [...(kind === 'letter' ? LONE_LETTERS : SYMBOLS)]);
+    drawn = textSvg(random, what, font, style);
+  } else if (kind === 'word' || kind === 'text') {
+    const words = Array.from({ length: kind === 'word' ? 1 : 2 + Math.floor(random() * 3) }, () => pickOf(random, WORDS));
+    what = words.join(' ');
+    drawn = textSvg(random, what, font, style, kind === 'text' && random() < 0.5 ? 2 : 1);
+  } else if (kind === 'shape') {
+    const fromExtra = random() < 0.6;
+    what = fromExtra ? pickOf(random, EXTRA_SHAPE_NAMES) : pickOf(random, SHAPE_NAMES);
+    const make = (fromExtra ? EXTRA_SHAPES[what] : SHAPES[what]) as (r: Random) => string[];
+    drawn = strokesSvg(random, make(random), style);
+  } else {
+    const made = extraScribble(random);
+    what = made.what;
+    drawn = strokesSvg(random, made.strokes, style);
+  }
+  const bytes = await rasterise(drawn.svg, style, random, drawn.wobble);
+  return { bytes, mediaType: style.format === 'png' ? 'image/png' : 'image/jpeg', kind, what };
+}
+
 const escapeXml = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 interface Look {
@@ -621,7 +1133,7 @@ function strokesSvg(random: Random, strokes: readonly string[], style: Look): { 
   return { svg, wobble: between(random, 0, size / 15) };
 }
 
-const SPLIT_SEED: Record<NonDigitSplit, number> = { train: 1_000_003, heldout: 9_000_011 };
+const SPLIT_SEED: Record<NonDigitSplit, number> = { train: 1_000_003, extra: 5_000_017, heldout: 9_000_011 };
 
 /** The kind of the n-th picture: a fixed mix, the same in both splits. */
 function kindOf(random: Random): NonDigitKind {
@@ -637,6 +1149,7 @@ function kindOf(random: Random): NonDigitKind {
 /** The n-th non-digit picture of a split. */
 export async function nonDigitPicture(n: number, split: NonDigitSplit): Promise<NonDigitPicture> {
   const random = createRng(SPLIT_SEED[split] + n * 7919);
+  if (split === 'extra') return extraPicture(random);
   const kind = kindOf(random);
   const style = look(random);
   const font = pickOf(random, FONTS[split]);
