@@ -972,20 +972,39 @@ function extraScribble(random: Random): { strokes: string[]; what: string } {
   return { strokes: [polyline(jittered(random, points, 3))], what: 'hatching' };
 }
 
-/** The kind of the n-th picture of the 'extra' split: more of the kinds that get through most. */
-function extraKindOf(random: Random): NonDigitKind {
+/**
+ * A picture's kind from one draw of `random`: the first kind whose upper bound the draw is under, else
+ * scribble. The mixes are cumulative bounds, in this order.
+ */
+type KindMix = readonly (readonly [NonDigitKind, number])[];
+
+function kindFrom(random: Random, mix: KindMix): NonDigitKind {
   const r = random();
-  if (r < 0.27) return 'letter';
-  if (r < 0.4) return 'symbol';
-  if (r < 0.46) return 'word';
-  if (r < 0.48) return 'text';
-  if (r < 0.74) return 'shape';
+  for (const [kind, below] of mix) if (r < below) return kind;
   return 'scribble';
 }
 
+/** The 'train' and 'heldout' splits' mix: the same in both. */
+const KIND_MIX: KindMix = [
+  ['letter', 0.3],
+  ['symbol', 0.38],
+  ['word', 0.53],
+  ['text', 0.6],
+  ['shape', 0.82],
+];
+
+/** The 'extra' split's mix: more of the kinds that get through most. */
+const EXTRA_KIND_MIX: KindMix = [
+  ['letter', 0.27],
+  ['symbol', 0.4],
+  ['word', 0.46],
+  ['text', 0.48],
+  ['shape', 0.74],
+];
+
 /** The n-th picture of the 'extra' split (training only): what nonDigitPicture draws for it. */
 async function extraPicture(random: Random): Promise<NonDigitPicture> {
-  const kind = extraKindOf(random);
+  const kind = kindFrom(random, EXTRA_KIND_MIX);
   const style = look(random);
   const font = pickOf(random, FONTS.extra);
   let drawn: { svg: string; wobble: number };
@@ -1135,22 +1154,11 @@ function strokesSvg(random: Random, strokes: readonly string[], style: Look): { 
 
 const SPLIT_SEED: Record<NonDigitSplit, number> = { train: 1_000_003, extra: 5_000_017, heldout: 9_000_011 };
 
-/** The kind of the n-th picture: a fixed mix, the same in both splits. */
-function kindOf(random: Random): NonDigitKind {
-  const r = random();
-  if (r < 0.3) return 'letter';
-  if (r < 0.38) return 'symbol';
-  if (r < 0.53) return 'word';
-  if (r < 0.6) return 'text';
-  if (r < 0.82) return 'shape';
-  return 'scribble';
-}
-
 /** The n-th non-digit picture of a split. */
 export async function nonDigitPicture(n: number, split: NonDigitSplit): Promise<NonDigitPicture> {
   const random = createRng(SPLIT_SEED[split] + n * 7919);
   if (split === 'extra') return extraPicture(random);
-  const kind = kindOf(random);
+  const kind = kindFrom(random, KIND_MIX);
   const style = look(random);
   const font = pickOf(random, FONTS[split]);
   let drawn: { svg: string; wobble: number };
