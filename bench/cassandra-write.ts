@@ -15,6 +15,7 @@ import { randomUUID } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { types } from 'cassandra-driver';
+import { predictionCells } from '../layers/stats/cells';
 import { createCassandraStore } from '../layers/store/cassandra/store';
 import type { PredictionRecord } from '../layers/store/prediction-store';
 import { adminClient, freshKeyspace, localCassandra } from '../tools/cassandra';
@@ -56,19 +57,6 @@ function record(visitorId: string): PredictionRecord {
   };
 }
 
-/** A save's counter batch as the store sends it (four cells of one day's partition; layers/stats/cells.ts). */
-function counterStatements(keyspace: string): Array<{ query: string; params: unknown[] }> {
-  const query = `UPDATE ${keyspace}.prediction_stats SET value = value + ? WHERE day = ? AND model_version = ? AND metric = ? AND key = ?`;
-  const day = new Date().toISOString().slice(0, 10);
-  const digit = String(Math.floor(Math.random() * 10));
-  return [
-    { query, params: [types.Long.fromNumber(1), day, 'bench', 'predictions', ''] },
-    { query, params: [types.Long.fromNumber(970000), day, 'bench', 'confidence_micros', ''] },
-    { query, params: [types.Long.fromNumber(1), day, 'bench', 'digit', digit] },
-    { query, params: [types.Long.fromNumber(1), day, 'bench', 'confidence_bin', '9'] },
-  ];
-}
-
 async function runConcurrently(count: number, concurrency: number, task: (i: number) => Promise<void>): Promise<void> {
   let next = 0;
   await Promise.all(
@@ -105,13 +93,15 @@ async function main(): Promise<void> {
     const save = async (): Promise<void> => {
       if (variant === 'store') return store.save(record(randomUUID()));
       if (variant === 'store-same-visitor') return store.save(record(steady));
-      const { statements } = store.saveStatements(record(randomUUID()));
+      const saved = record(randomUUID());
+      const { statements } = store.saveStatements(saved);
       if (variant === 'logged') {
         await admin.batch(statements, { prepare: true, logged: true, consistency: types.consistencies.localQuorum });
         return;
       }
       if (variant === 'counters') {
-        await admin.batch(counterStatements(keyspace), {
+        // The counter batch a save sends beside its record's (layers/stats/cells.ts, the store's statements).
+        await admin.batch(store.counterStatements(predictionCells(saved, false)), {
           prepare: true,
           counter: true,
           logged: false,

@@ -257,8 +257,13 @@ export class CassandraStore implements PredictionStore {
    */
   private async writeCounters(cells: StatCell[]): Promise<void> {
     if (cells.length === 0) return;
-    const statements = cells.map((c) => ({ query: this.q.countCell, params: [c.value, c.day, c.modelVersion, c.metric, c.key] }));
+    const statements = this.counterStatements(cells);
     await this.run((client) => client.batch(statements, { prepare: true, counter: true, logged: false }));
+  }
+
+  /** The counter updates of `cells`, one statement each (bench/cassandra-write.ts reads them too). */
+  counterStatements(cells: readonly StatCell[]): BatchStatement[] {
+    return cells.map((c) => ({ query: this.q.countCell, params: [c.value, c.day, c.modelVersion, c.metric, c.key] }));
   }
 
   async countRefusal(refusal: Refusal): Promise<void> {
