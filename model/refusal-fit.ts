@@ -72,7 +72,7 @@ export interface RefusalFitOptions {
 }
 
 /** Crops of one set, from the cache directory when it holds them, else made and kept there (keyed by `key`). */
-export async function cached<T extends Crops>(dir: string | undefined, key: string, make: () => Promise<T>): Promise<T> {
+async function cached<T extends Crops>(dir: string | undefined, key: string, make: () => Promise<T>): Promise<T> {
   if (!dir) return make();
   const bin = join(dir, `${key}.bin`);
   const meta = join(dir, `${key}.json`);
@@ -171,7 +171,7 @@ function stageProgress(name: string, log: (line: string) => void): (done: number
  * input, 128 values) or 'flatten' (the flattened convolution maps, 1,024 values: where in the frame each stroke
  * feature is, which the dense layers after it were trained to forget for anything but digits).
  */
-export function featuresOf(
+function featuresOf(
   model: tf.LayersModel,
   inputs: Float32Array,
   input: HeadInput,
