@@ -1,31 +1,31 @@
 /**
- * Accuracy of the whole service, measured over HTTP (`npm run accuracy:http`): the MNIST test digits are sent
+ * Accuracy of the whole service, measured over HTTP (`npm run bench:accuracy`): the MNIST test digits are sent
  * to POST /predict one request each, as a person's upload would be, and the answers are scored.
  *
- *   plain:   each 28x28 MNIST test image as a PNG; should match `npm run evaluate` within 0.1 points
+ *   plain:   each 28x28 MNIST test image as a PNG; should match `npm run model:evaluate` within 0.1 points
  *   redrawn: the same digit re-drawn as dark ink on light paper, off-centre, 5-15x larger, JPEG-compressed
  *   number2..number6: numbers of 2 to 6 MNIST test digits (paper photo JPEG, drawing-pad PNG, coloured ink in
  *            turn; uneven sizes, gaps and baseline), scored on `number`: read exactly or not
  *   ruled, squared: one MNIST test digit on ruled or squared paper, photographed (JPEG), scored on `number`
- *   nondigits: the held-out non-digit pictures (tools/non-digit-images.ts: fonts and seeds the refusal head was
+ *   nondigits: the held-out non-digit pictures (model/training/non-digit-images.ts: fonts and seeds the refusal head was
  *            never fitted on), scored right when refused (422 not_a_digit)
- * The first two send `--count` digits; the others `--sets-count` pictures each (tools/digit-images.ts).
+ * The first two send `--count` digits; the others `--sets-count` pictures each (model/training/digit-images.ts).
  * Every set also counts the pictures refused as not a digit and the answers marked uncertain.
  *
  * Starts its own serverless-offline (throwaway SQLite store) unless --url names a running service.
  * Writes bench/out/accuracy-http.json.
  *
- *   npm run accuracy:http -- [--count 10000] [--sets-count 1000] [--concurrency 8] [--variants plain,redrawn,...] [--url http://...]
+ *   npm run bench:accuracy -- [--count 10000] [--sets-count 1000] [--concurrency 8] [--variants plain,redrawn,...] [--url http://...]
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { linedPaperDigit, numberOfLength, plainDigit, redrawnDigit } from '../tools/digit-images';
-import { nonDigitPicture } from '../tools/non-digit-images';
+import { linedPaperDigit, numberOfLength, plainDigit, redrawnDigit } from '../model/training/digit-images';
+import { nonDigitPicture } from '../model/training/non-digit-images';
 import { ROOT } from '../tools/root';
 import { type OfflineService, startOffline } from '../tools/service';
-import { BENCH_OUT } from './report';
+import { BENCH_OUT } from './out';
 
 interface Picture {
   bytes: Buffer;
@@ -236,7 +236,7 @@ async function main(): Promise<void> {
         `  ${r.variant.padEnd(9)} ${(r.accuracy * 100).toFixed(2)}%  (${r.correct}/${r.count}, ${r.errors} errors, ${flagged}, ${r.seconds.toFixed(0)} s)  most confused: ${top || '-'}`,
       );
     }
-    if (evaluated !== undefined) console.log(`  npm run evaluate (model/metrics.json): ${(evaluated * 100).toFixed(2)}%`);
+    if (evaluated !== undefined) console.log(`  npm run model:evaluate (model/metrics.json): ${(evaluated * 100).toFixed(2)}%`);
     console.log('written: bench/out/accuracy-http.json');
   } finally {
     await service?.stop();

@@ -15,9 +15,9 @@ import { randomUUID } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { types } from 'cassandra-driver';
-import { predictionCells } from '../layers/stats/cells';
-import { createCassandraStore } from '../layers/store/cassandra/store';
-import type { PredictionRecord } from '../layers/store/prediction-store';
+import { predictionCells } from '#stats/cells';
+import { createCassandraStore } from '#store/cassandra/store';
+import type { PredictionRecord } from '#store/prediction-store';
 import { adminClient, freshKeyspace, localCassandra } from '../tools/cassandra';
 import { processCpuMs } from './cpu';
 

@@ -1,6 +1,6 @@
 /**
  * The load bench's picture: requests per second and p99 latency per endpoint and connection count, as
- * grouped bars, drawn as SVG and rasterised to PNG with sharp (as model/charts.ts does; no plotting package).
+ * grouped bars, drawn as SVG and rasterised to PNG with sharp (as model/training/charts.ts does; no plotting package).
  */
 import sharp from 'sharp';
 

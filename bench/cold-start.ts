@@ -17,13 +17,13 @@ import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { plainDigit } from '../model/training/digit-images';
 import { INSTALLED_EXTERNALS, productionClosure } from '../scripts/bundle';
 import { loadOrCreateLocalKeys } from '../scripts/local-keys';
 import { dropKeyspace, freshKeyspace } from '../tools/cassandra';
-import { plainDigit } from '../tools/digit-images';
 import { httpEvent, predictEvent } from '../tools/events';
 import { type BundledTaskRoot, bundledTaskRoot, type ContainerRun, type HandlerName } from '../tools/task-root';
-import { BENCH_OUT } from './report';
+import { BENCH_OUT } from './out';
 import { spread as stats } from './stats';
 
 /** One container's figures: ms since the process's start (its time origin), and its peak RSS. */

@@ -1,6 +1,6 @@
 /**
  * Inference alone, one backend per process (TF.js binds a model to the backend it was loaded on): the
- * service's classifier (layers/classifier.ts) on real MNIST test digits, batch 1 and batch 32, after the
+ * service's classifier (layers/classifier/classifier.ts) on real MNIST test digits, batch 1 and batch 32, after the
  * warm-up the classifier does itself. Run by bench/main.ts; alone:
  *
  *   tsx bench/inference.ts --backend wasm|tensorflow [--seconds 3]
@@ -8,9 +8,9 @@
  * Prints its result through tools/child-result.ts: median and p90 ms per call and per image, per batch size.
  */
 import { parseArgs } from 'node:util';
-import { type BackendChoice, loadClassifier } from '../layers/classifier';
-import { PIXELS } from '../layers/model-contract';
-import { loadMnist } from '../model/mnist';
+import { type BackendChoice, loadClassifier } from '#classifier/classifier';
+import { PIXELS } from '#classifier/model-contract';
+import { loadMnist } from '../model/training/mnist';
 import { printResult } from '../tools/child-result';
 import { quantile } from './stats';
 

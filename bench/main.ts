@@ -35,9 +35,9 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync }
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { digitForms } from '../model/training/digit-images';
 import { startS3Local } from '../scripts/s3-local';
 import { dropKeyspace, freshKeyspace, type LocalCassandra, localCassandra } from '../tools/cassandra';
-import { digitForms } from '../tools/digit-images';
 import type { InferenceResult } from './inference';
 import { BENCH_OUT, type BenchReport, type ColdStartReport, writeReport } from './report';
 import {
@@ -57,14 +57,14 @@ import {
 import type { StagesResult } from './stages';
 import { judgeTargets } from './targets';
 
-/** Whether a training run (model/train.ts) is using the CPU now: the figures are then taken under contention. */
+/** Whether a training run (model/training/train.ts) is using the CPU now: the figures are then taken under contention. */
 function trainingRunning(): boolean {
   if (!existsSync('/proc')) return false;
   return readdirSync('/proc')
     .filter((p) => /^\d+$/.test(p))
     .some((p) => {
       try {
-        return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('model/train.ts');
+        return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('model/training/train.ts');
       } catch {
         return false;
       }
@@ -93,7 +93,7 @@ async function main(): Promise<void> {
   if (levels.some((c) => !Number.isInteger(c) || c < 1 || c > 256)) throw new Error('--connections must be a list of 1..256');
   mkdirSync(BENCH_OUT, { recursive: true });
   const training = trainingRunning();
-  if (training) log('WARNING: a training run (model/train.ts) is using the CPU: these figures are measured under contention');
+  if (training) log('WARNING: a training run (model/training/train.ts) is using the CPU: these figures are measured under contention');
 
   const cassandra: LocalCassandra = await localCassandra((msg) => log(`cassandra: ${msg}`));
   const node = cassandra.node;

@@ -1,11 +1,12 @@
 /**
  * Where the bench meets the service's prediction: one upload through the real `predictDigit`
- * (layers/predict-service.ts), and how long each of its stages took, as predictDigit itself times them in
+ * (layers/predict/predict.ts), and how long each of its stages took, as predictDigit itself times them in
  * its StageTimings record (the same figures the service reports as metrics). bench/stages.ts measures
  * through this interface only.
  */
-import { type PredictDeps, type PredictionAnswer, predictDigit, type StageTimings } from '../layers/predict-service';
-import type { Upload } from '../layers/upload';
+
+import { type PredictDeps, type PredictionAnswer, predictDigit, type StageTimings } from '#predict/predict';
+import type { Upload } from '#uploads/upload';
 
 /** Milliseconds each stage of one prediction took. */
 export interface PredictStageTimes {

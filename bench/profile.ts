@@ -10,8 +10,8 @@
  */
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
+import { digitForms } from '../model/training/digit-images';
 import { freshKeyspace, localCassandra } from '../tools/cassandra';
-import { digitForms } from '../tools/digit-images';
 import { profilePredict } from './run';
 
 const { values } = parseArgs({

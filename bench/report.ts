@@ -4,22 +4,15 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT } from '../tools/root';
 import { writeLoadChartPng } from './chart';
 import type { ProfileSummary } from './cpu';
 import type { InferenceResult } from './inference';
+import { BENCH_OUT, type ColdStartReport, fmt } from './out';
 import type { LoadRow } from './run';
 import type { StagesResult } from './stages';
 import type { TargetResult } from './targets';
 
-/** Where every bench writes its results. */
-export const BENCH_OUT = join(ROOT, 'bench', 'out');
-
-/** What the load bench reads of bench/out/cold-start.json (bench/cold-start.ts writes it). */
-export interface ColdStartReport {
-  measuredAt: string;
-  backends: Record<string, { runs: number; coldStartMs: { median: number; min: number; max: number } }>;
-}
+export { BENCH_OUT, type ColdStartReport, fmt };
 
 export interface BenchReport {
   measuredAt: string;
@@ -37,9 +30,6 @@ export interface BenchReport {
   coldStart: ColdStartReport | null;
   targets: TargetResult[];
 }
-
-export const fmt = (n: number | null | undefined, digits = 1): string =>
-  n === null || n === undefined || Number.isNaN(n) ? '–' : n.toFixed(digits);
 
 function markdown(report: BenchReport): string {
   const lines: string[] = [];

@@ -9,13 +9,13 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
+import type { DigitForm } from '../model/training/digit-images';
 import { readResult, runForResult } from '../tools/child-result';
-import type { DigitForm } from '../tools/digit-images';
 import { ROOT } from '../tools/root';
 import { operatorAuth, registerOperatorKey, startOffline } from '../tools/service';
 import { sleep } from '../tools/sleep';
 import { cpuDelta, type ProfileSummary, processCpuMs, sum, summariseProfile, threadCpuMs } from './cpu';
-import { BENCH_OUT } from './report';
+import { BENCH_OUT } from './out';
 
 export const log = (line: string): void => {
   process.stderr.write(`[bench] ${line}\n`);

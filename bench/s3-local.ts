@@ -1,7 +1,7 @@
 /**
  * What one kept upload costs the local S3 server (scripts/s3-local.ts): PutObjects of the service's own
  * uploads (32 plain 28x28 MNIST PNGs of 400 to 600 bytes, content-addressed keys) sent through the service's
- * own client (layers/uploads-bucket.ts: SigV4 header auth, ChecksumSHA256), at 1 and 8 concurrent requests, of
+ * own client (layers/uploads/bucket.ts: SigV4 header auth, ChecksumSHA256), at 1 and 8 concurrent requests, of
  * new keys (a first upload) and of the same 32 again (a repeated one: the bench's load sends 32 pictures),
  * with the server in a child process so that its CPU is read apart from the client's, from /proc/<pid>/stat
  * (all its threads, 10 ms ticks: hence the default of 3000 PUTs a row). Prints PUT/s, client and server CPU
@@ -18,9 +18,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { createUploadsBucket, uploadKey } from '../layers/uploads-bucket';
+import { createUploadsBucket, uploadKey } from '#uploads/bucket';
+import { plainDigit } from '../model/training/digit-images';
 import { type LocalCredentials, startS3Local } from '../scripts/s3-local';
-import { plainDigit } from '../tools/digit-images';
 
 /** User and system CPU ms of process `pid`, all its threads (/proc/<pid>/stat, 100 ticks a second). */
 function cpuMs(pid: number): { user: number; system: number } {

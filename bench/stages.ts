@@ -15,12 +15,12 @@
  * Prints its result through tools/child-result.ts: per stage the median, p90 and mean in ms.
  */
 import { parseArgs } from 'node:util';
-import { PredictionAnswer } from '../layers/contract';
-import { answer, bodyBytes, header } from '../layers/http';
-import { getClassifier, getConfig, getStore, getUploadsBucket } from '../layers/runtime';
-import { readUpload } from '../layers/upload';
+import { PredictionAnswer } from '#contract';
+import { answer, bodyBytes, header } from '#http/handler';
+import { getClassifier, getConfig, getStore, getUploadsBucket } from '#runtime';
+import { readUpload } from '#uploads/upload';
+import { digitForms } from '../model/training/digit-images';
 import { printResult } from '../tools/child-result';
-import { digitForms } from '../tools/digit-images';
 import { httpEvent } from '../tools/events';
 import { timedPredict } from './predict-timings';
 import { quantile } from './stats';

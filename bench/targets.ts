@@ -4,8 +4,7 @@
  * target out rather than failing it.
  */
 import type { InferenceResult } from './inference';
-import type { ColdStartReport } from './report';
-import { fmt } from './report';
+import { type ColdStartReport, fmt } from './out';
 import type { LoadRow } from './run';
 
 export interface TargetResult {

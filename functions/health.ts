@@ -1,7 +1,7 @@
 /** GET /health: the model version, the inference backend, and whether the store answers. */
-import { HealthAnswer } from '../layers/contract';
-import { answer, httpHandler } from '../layers/http';
-import { getClassifier, getConfig, getStore, warmUp } from '../layers/runtime';
+import { HealthAnswer } from '#contract';
+import { answer, httpHandler } from '#http/handler';
+import { getClassifier, getConfig, getStore, warmUp } from '#runtime';
 
 warmUp(getClassifier, getStore);
 

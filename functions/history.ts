@@ -1,9 +1,9 @@
 /** GET /history: stored predictions, newest first, one page at a time: a visitor's own, or everyone's for the operator. */
-import { requireCaller } from '../layers/auth';
-import { HistoryPage } from '../layers/contract';
-import { listHistory, parseHistoryQuery } from '../layers/history-service';
-import { answer, header, httpHandler } from '../layers/http';
-import { getAccessKeys, getStore, getUploadsBucket, warmUp } from '../layers/runtime';
+import { requireCaller } from '#auth/tokens';
+import { HistoryPage } from '#contract';
+import { answer, header, httpHandler } from '#http/handler';
+import { listHistory, parseHistoryQuery } from '#predictions/history';
+import { getAccessKeys, getStore, getUploadsBucket, warmUp } from '#runtime';
 
 warmUp(getStore, async () => getUploadsBucket(), getAccessKeys);
 

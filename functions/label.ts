@@ -1,9 +1,9 @@
 /** POST /predictions/{id}/label: what a prediction really shows, given by its owner or the operator (else 404). */
-import { requireCaller } from '../layers/auth';
-import { HistoryItem } from '../layers/contract';
-import { answer, bodyBytes, header, httpHandler } from '../layers/http';
-import { labelPrediction } from '../layers/prediction-service';
-import { getAccessKeys, getStore, getUploadsBucket, warmUp } from '../layers/runtime';
+import { requireCaller } from '#auth/tokens';
+import { HistoryItem } from '#contract';
+import { answer, bodyBytes, header, httpHandler } from '#http/handler';
+import { labelPrediction } from '#predictions/prediction';
+import { getAccessKeys, getStore, getUploadsBucket, warmUp } from '#runtime';
 
 warmUp(getStore, async () => getUploadsBucket(), getAccessKeys);
 

@@ -1,6 +1,6 @@
 /** GET /openapi.json: the API's OpenAPI 3 document, generated from the contract once per container. */
-import { buildOpenApiDocument } from '../layers/contract/openapi';
-import { httpHandler, json } from '../layers/http';
+import { buildOpenApiDocument } from '#contract/openapi';
+import { httpHandler, json } from '#http/handler';
 
 let document: ReturnType<typeof buildOpenApiDocument> | undefined;
 

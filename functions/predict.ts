@@ -1,13 +1,13 @@
 /** POST /predict: one image in (multipart or image/* body), the digit and its probabilities out, with the visitor's token. */
 
-import { identify, newVisitorId, signVisitorToken } from '../layers/auth';
-import { storedClientIp } from '../layers/client-ip';
-import { PredictionReceipt } from '../layers/contract';
-import { answer, bodyBytes, header, httpHandler } from '../layers/http';
-import { predictDigit } from '../layers/predict-service';
-import { getAccessKeys, getClassifier, getConfig, getStore, getUploadsBucket, warmUp } from '../layers/runtime';
-import { countPictureRefusal } from '../layers/stats-service';
-import { readUpload } from '../layers/upload';
+import { identify, newVisitorId, signVisitorToken } from '#auth/tokens';
+import { PredictionReceipt } from '#contract';
+import { storedClientIp } from '#http/client-ip';
+import { answer, bodyBytes, header, httpHandler } from '#http/handler';
+import { predictDigit } from '#predict/predict';
+import { getAccessKeys, getClassifier, getConfig, getStore, getUploadsBucket, warmUp } from '#runtime';
+import { countPictureRefusal } from '#stats/service';
+import { readUpload } from '#uploads/upload';
 
 warmUp(getClassifier, getStore, async () => getUploadsBucket(), getAccessKeys);
 

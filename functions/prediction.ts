@@ -1,9 +1,9 @@
 /** GET and DELETE /predictions/{id}: one prediction, read or erased, by its owner or the operator (else 404). */
-import { requireCaller } from '../layers/auth';
-import { HistoryItem } from '../layers/contract';
-import { answer, header, httpHandler, noContent } from '../layers/http';
-import { deletePrediction, getPrediction } from '../layers/prediction-service';
-import { getAccessKeys, getStore, getUploadsBucket, warmUp } from '../layers/runtime';
+import { requireCaller } from '#auth/tokens';
+import { HistoryItem } from '#contract';
+import { answer, header, httpHandler, noContent } from '#http/handler';
+import { deletePrediction, getPrediction } from '#predictions/prediction';
+import { getAccessKeys, getStore, getUploadsBucket, warmUp } from '#runtime';
 
 warmUp(getStore, async () => getUploadsBucket(), getAccessKeys);
 

@@ -1,9 +1,9 @@
 /** GET /stats: the operator's statistics per day and model version, from the store's counters (never the history). */
-import { requireOperator } from '../layers/auth';
-import { StatsAnswer } from '../layers/contract';
-import { answer, header, httpHandler } from '../layers/http';
-import { getAccessKeys, getStore, warmUp } from '../layers/runtime';
-import { parseStatsQuery, readStats } from '../layers/stats-service';
+import { requireOperator } from '#auth/tokens';
+import { StatsAnswer } from '#contract';
+import { answer, header, httpHandler } from '#http/handler';
+import { getAccessKeys, getStore, warmUp } from '#runtime';
+import { parseStatsQuery, readStats } from '#stats/service';
 
 warmUp(getStore, getAccessKeys);
 

@@ -4,14 +4,14 @@
  * (the Lambda init phase), so the model is loaded and warmed before the first request arrives. A failed
  * start is forgotten, so the next invocation tries again instead of failing forever.
  */
-import { loadAccessKeys } from './access-keys';
-import type { AccessKeys } from './auth';
-import type { Classifier } from './classifier';
-import { type AppConfig, readConfig } from './config';
-import { describeError, log, setLogLevel } from './log';
-import { createStore } from './store/create-store';
-import type { PredictionStore } from './store/prediction-store';
-import { createUploadsBucket, type UploadsBucket } from './uploads-bucket';
+import { loadAccessKeys } from '#auth/access-keys';
+import type { AccessKeys } from '#auth/tokens';
+import type { Classifier } from '#classifier/classifier';
+import { type AppConfig, readConfig } from '#config/config';
+import { describeError, log, setLogLevel } from '#observability/log';
+import { createStore } from '#store/create-store';
+import type { PredictionStore } from '#store/prediction-store';
+import { createUploadsBucket, type UploadsBucket } from '#uploads/bucket';
 
 let config: AppConfig | undefined;
 let classifier: Promise<Classifier> | undefined;
@@ -44,7 +44,7 @@ export function getClassifier(): Promise<Classifier> {
       const cfg = getConfig();
       const began = Date.now();
       // Loaded on first use: the history function never needs TensorFlow.js in its bundle or its memory.
-      const { loadClassifier } = await import('./classifier.js');
+      const { loadClassifier } = await import('#classifier/classifier');
       const loaded = await loadClassifier({ backend: cfg.inferenceBackend, modelDir: cfg.modelDir });
       log('info', 'model loaded', { modelVersion: loaded.version, backend: loaded.backend, ms: Date.now() - began });
       return loaded;

@@ -1,5 +1,5 @@
 /**
- * The production bundle (`npm run bundle`): what the Lambda container image's /var/task holds, laid out in
+ * The production bundle (`npm run build:bundle`): what the Lambda container image's /var/task holds, laid out in
  * dist/bundle/ exactly as it is copied there.
  *
  *   functions/predict.js, history.js, health.js,  one esbuild bundle per handler (CommonJS, Node 20)
@@ -181,11 +181,11 @@ export function productionManifests(lock: Lockfile = readLock()): { packageJson:
 
 /**
  * Model files the image ships: model.json, its weights, metrics.json and refusal.json (the temperature and the
- * refusal head, layers/refusal.ts); not the training code beside them.
+ * refusal head, layers/classifier/refusal.ts); not the training code beside them.
  */
 export function modelFiles(modelDir: string): string[] {
   if (!existsSync(join(modelDir, 'model.json'))) {
-    throw new Error(`${modelDir} holds no model.json: train the model (npm run train) or set MODEL_DIR`);
+    throw new Error(`${modelDir} holds no model.json: train the model (npm run model:train) or set MODEL_DIR`);
   }
   const manifest = JSON.parse(readFileSync(join(modelDir, 'model.json'), 'utf8')) as { weightsManifest?: Array<{ paths: string[] }> };
   const weights = (manifest.weightsManifest ?? []).flatMap((group) => group.paths);
@@ -243,7 +243,7 @@ export async function bundle(options: { outDir?: string; modelDir?: string; quie
     },
   });
 
-  // The wasm backend's binaries, beside the code that loads them (layers/classifier.ts looks there first).
+  // The wasm backend's binaries, beside the code that loads them (layers/classifier/classifier.ts looks there first).
   const wasmDist = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
   for (const file of readdirSync(wasmDist).filter((f) => f.endsWith('.wasm'))) copyFileSync(join(wasmDist, file), join(functionsDir, file));
 
@@ -286,7 +286,7 @@ function linkTree(from: string, to: string, skip: (name: string) => boolean = ()
  * not be built. Returns the lock keys laid out.
  */
 export function layOutTaskRoot(taskRoot: string, bundleDir: string = BUNDLE_DIR): string[] {
-  if (!existsSync(join(bundleDir, 'package-lock.json'))) throw new Error(`${bundleDir} holds no bundle: npm run bundle`);
+  if (!existsSync(join(bundleDir, 'package-lock.json'))) throw new Error(`${bundleDir} holds no bundle: npm run build:bundle`);
   linkTree(bundleDir, taskRoot, (name) => name === 'meta.json');
   const lock = JSON.parse(readFileSync(join(bundleDir, 'package-lock.json'), 'utf8')) as Lockfile;
   const laidOut: string[] = [];

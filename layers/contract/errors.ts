@@ -1,6 +1,6 @@
 /**
  * Every error code the API answers, with its HTTP status and what it means. The typed errors of
- * layers/errors.ts accept only these codes, each with its own status (checked by the compiler), and the
+ * layers/errors/errors.ts accept only these codes, each with its own status (checked by the compiler), and the
  * OpenAPI document lists them per status. A new refusal is one line here.
  */
 import * as z from 'zod';

@@ -2,7 +2,7 @@
  * Cropping to the digit: connected pieces of ink are labelled, specks and a desk or shadow along the
  * picture's edge are left out, and the box around what is left is the digit.
  */
-import { type HttpError, UnprocessableImageError } from '../errors';
+import { type HttpError, UnprocessableImageError } from '#errors/errors';
 
 /** A connected piece of ink lighter than this share of the heaviest piece is a speck, not part of the digit. */
 const SPECK_MASS_RATIO = 0.02;

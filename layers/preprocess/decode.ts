@@ -12,7 +12,7 @@
  *   progressive JPEG, whose 16-bit DCT coefficients are held whole) may not exceed maxDecodedBytes(maxPixels)
  *   = 4 bytes a pixel at the pixel limit: any picture of 25 megapixels at 8 bits per sample passes (RGBA
  *   included: 100 MB), 16-bit samples count double. Over it: 413 too_many_pixels, nothing decoded. The one
- *   knob stays MAX_PIXELS (layers/config.ts, default in layers/contract/limits.ts).
+ *   knob stays MAX_PIXELS (layers/config/config.ts, default in layers/contract/limits.ts).
  * - at once, decodes may hold at most DECODE_BUDGET_PICTURES x maxDecodedBytes (decodeBudget, a semaphore
  *   weighted by decodedBytes): 100 MB in flight, one picture at the limit or several smaller ones (two phone
  *   photos of 12 megapixels, 36 MB each, decode side by side; small digits many at a time). One picture's
@@ -35,9 +35,9 @@
  * Without the two bounds, the same bursts took it from 230 MB to 1198 MB, and 1111 MB stayed.
  */
 import sharp from 'sharp';
-import { formatMiB } from '../contract/limits';
-import { type HttpError, PayloadTooLargeError, ServiceUnavailableError, UnprocessableImageError } from '../errors';
-import type { ImageMediaType } from '../image-format';
+import { formatMiB } from '#contract/limits';
+import { type HttpError, PayloadTooLargeError, ServiceUnavailableError, UnprocessableImageError } from '#errors/errors';
+import type { ImageMediaType } from './image-format';
 import { readPngHeader } from './png-header';
 
 sharp.cache(false);

@@ -2,9 +2,10 @@
  * Framing as MNIST did: the digit's longer side scaled to 20 px (area-averaged, so edges keep their grey),
  * placed in 28x28 with its centre of mass at the centre; and the preview of that input as a PNG.
  */
-import { encodeGreyPng } from '../grey-png';
-import { DIGIT_BOX, IMAGE_SIZE, PIXELS } from '../model-contract';
+
+import { DIGIT_BOX, IMAGE_SIZE, PIXELS } from '#classifier/model-contract';
 import type { InkPatch } from './crop';
+import { encodeGreyPng } from './grey-png';
 import { resize } from './raster';
 
 /**

@@ -12,13 +12,14 @@
  * segment.ts (the pieces of ink that matter, grouped into digits left to right), frame.ts (28x28 and the
  * preview), raster.ts (the pixel operations they share).
  */
-import { MAX_PIXELS } from '../contract/limits';
-import { BadRequestError } from '../errors';
-import { detectImageType, type ImageMediaType } from '../image-format';
-import { PIXELS } from '../model-contract';
+
+import { PIXELS } from '#classifier/model-contract';
+import { MAX_PIXELS } from '#contract/limits';
+import { BadRequestError } from '#errors/errors';
 import { assertDigitSized, cropPieces, labelPieces, selectPieces, unionBox } from './crop';
 import { decodeWorkingCopy, isLossless, readHeader, toGreyscale } from './decode';
 import { frameDigit, previewPng } from './frame';
+import { detectImageType, type ImageMediaType } from './image-format';
 import { extractInk, thickenThinStrokes } from './ink';
 import { segmentDigits } from './segment';
 
@@ -34,7 +35,7 @@ export interface DigitBox {
 }
 
 export interface PreprocessedDigit {
-  /** 784 values in [0, 1]: the model contract of layers/model-contract.ts. */
+  /** 784 values in [0, 1]: the model contract of layers/classifier/model-contract.ts. */
   input: Float32Array;
   /** `data:image/png;base64,...` of the 28x28 input the model saw. */
   preview: string;

@@ -4,7 +4,7 @@
  * MNIST, the crop taken around the pieces of ink that matter (crop.ts), and thin pen strokes thickened to
  * the width MNIST's strokes have in the 20 px box.
  */
-import { DIGIT_BOX, IMAGE_SIZE } from '../model-contract';
+import { DIGIT_BOX, IMAGE_SIZE } from '#classifier/model-contract';
 import { estimateBackground } from './background';
 import { type InkMap, type InkPatch, noDigit } from './crop';
 import { removeRuledLines } from './lines';

@@ -8,7 +8,7 @@
  * everything kept is one digit: exactly the crop a single digit always had, so single digits are read as
  * before. Digits that touch stay one group (not split yet).
  */
-import { MAX_DIGITS } from '../contract/limits';
+import { MAX_DIGITS } from '#contract/limits';
 import type { InkMap, InkPieces } from './crop';
 import { unionBox } from './crop';
 

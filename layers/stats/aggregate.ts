@@ -2,7 +2,7 @@
  * From counter cells (layers/stats/cells.ts) to the figures GET /stats answers: per day and model version, per
  * model version over the range, and in total. Pure, so that it is unit-tested on cells made by hand.
  */
-import type { StatsAnswer, StatsFigures } from '../contract';
+import type { StatsAnswer, StatsFigures } from '#contract';
 import type { StatCell } from './cells';
 import { wilsonInterval } from './interval';
 

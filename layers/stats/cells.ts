@@ -9,37 +9,10 @@
  * same picture twice) counts twice. They are anonymous aggregates: deleting a prediction for privacy leaves
  * them as they are, since they name no one and no record.
  */
-import type { PredictionRecord, RecordLabel } from '../store/prediction-store';
+import type { PredictionRecord, RecordLabel } from '#store/prediction-store';
+import type { StatCell } from './cell';
 
-/**
- * predictions, uncertain: counts ('' key). confidence_micros: the sum of confidences in millionths (counters are
- * integers). digit: the top-level digit read (key '0'..'9'). confidence_bin: tenths of confidence (key '0'..'9',
- * 1.0 in '9'). refusal: refused pictures by error code. labelled, correct: labelled predictions, and those whose
- * label is the number read. confusion: key '<label digit><digit read>', per digit position when the label has
- * as many digits as the number read.
- */
-export const STAT_METRICS = [
-  'predictions',
-  'uncertain',
-  'confidence_micros',
-  'digit',
-  'confidence_bin',
-  'refusal',
-  'labelled',
-  'correct',
-  'confusion',
-] as const;
-export type StatMetric = (typeof STAT_METRICS)[number];
-
-export interface StatCell {
-  /** YYYY-MM-DD, UTC. */
-  day: string;
-  modelVersion: string;
-  metric: StatMetric;
-  key: string;
-  /** What the event adds (negative to take a replaced label back); the stored total when read. */
-  value: number;
-}
+export { STAT_METRICS, type StatCell, type StatMetric } from './cell';
 
 /** The UTC day of an ISO timestamp: YYYY-MM-DD. */
 export function dayOf(iso: string): string {

@@ -2,7 +2,7 @@
  * Opaque page cursors: base64url JSON. Stores put whatever they need inside; callers only pass it back.
  * A cursor that does not decode, or does not have the shape a store expects, is the client's error (400).
  */
-import { BadRequestError } from '../errors';
+import { BadRequestError } from '#errors/errors';
 
 const MAX_CURSOR_CHARS = 4096;
 

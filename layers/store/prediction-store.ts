@@ -2,7 +2,7 @@
  * The record of every prediction, and the contract every store (embedded SQLite, Cassandra) implements.
  * The contract test suite in test/contract/ is the executable form of this interface.
  */
-import type { StatCell } from '../stats/cells';
+import type { StatCell } from '#stats/cell';
 
 /** One digit of a number as stored: what the model read, and where it is in the uploaded picture. */
 export interface StoredDigit {
@@ -33,7 +33,7 @@ export interface PredictionRecord {
   createdAt: string;
   /** The client's file name after sanitising; never used as a path. */
   filename: string;
-  /** The top-level digit: of a number, its least confident digit (layers/number-reading.ts). */
+  /** The top-level digit: of a number, its least confident digit (layers/predict/number-reading.ts). */
   digit: number;
   confidence: number;
   /** Ten probabilities, index = digit, summing to 1. */

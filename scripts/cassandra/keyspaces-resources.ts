@@ -11,7 +11,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { TABLES } from '../../layers/store/cassandra/schema';
+import { TABLES } from '#store/cassandra/schema';
 
 export const KEYSPACES_RESOURCES_PATH = path.resolve(__dirname, '..', '..', 'resources', 'keyspaces.yml');
 

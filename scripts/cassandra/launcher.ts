@@ -2,7 +2,7 @@
  * Starts a real Apache Cassandra 5.0 node on this machine without Docker: the jars come from Maven Central
  * (through scripts/cassandra/pom.xml, cached), the JVM is OpenJDK 17 (Cassandra 5.0 cannot run on JDK 24+,
  * whose SecurityManager removal breaks CassandraDaemon), the configuration is rendered into the node's own
- * data directory. Used by `npm run cassandra`, by with-cassandra.ts for the test suite, and by anything that
+ * data directory. Used by `npm run cassandra:start`, by with-cassandra.ts for the test suite, and by anything that
  * needs a local cluster (several nodes on 127.0.0.1, .2, .3 with the same cluster name and seeds).
  */
 import { type ChildProcess, spawn } from 'node:child_process';

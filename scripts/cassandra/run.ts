@@ -1,8 +1,8 @@
 /**
- * `npm run cassandra`: one local Cassandra node for development, kept running until Ctrl-C / SIGTERM.
+ * `npm run cassandra:start`: one local Cassandra node for development, kept running until Ctrl-C / SIGTERM.
  * Data persists in .local/cassandra/dev (or --data-dir) between runs; CQL on 127.0.0.1:9042 by default.
  *
- *   npm run cassandra -- [--port 9042] [--address 127.0.0.1] [--data-dir DIR] [--heap 1G]
+ *   npm run cassandra:start -- [--port 9042] [--address 127.0.0.1] [--data-dir DIR] [--heap 1G]
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';

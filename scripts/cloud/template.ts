@@ -5,7 +5,7 @@
  * real compile. Writes the package directory (cloudformation-template-update-stack.json and the framework's state)
  * and returns the template.
  *
- *   npm run template:prod [-- --out DIR]       default dist/cloud/prod; prints the template's path
+ *   npm run cloud:template [-- --out DIR]       default dist/cloud/prod; prints the template's path
  */
 import { execFile } from 'node:child_process';
 import { readFile, rm } from 'node:fs/promises';

@@ -1,6 +1,6 @@
 /**
  * Builds the project's container images, each tagged with a hash of its inputs so that a second run finds it and
- * builds nothing (`npm run image`, the Compose stack and test/containers/ all come through here):
+ * builds nothing (`npm run image:build`, the Compose stack and test/containers/ all come through here):
  *
  *   localhost/digit-debian:<suite>-<hash>   a Debian root filesystem made by debootstrap, imported (no registry)
  *   localhost/digit-lambda-node20:<hash>    the stand-in for public.ecr.aws/lambda/nodejs:20 (containers/lambda-node20/)

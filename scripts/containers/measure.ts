@@ -10,7 +10,7 @@ import { chownSync, mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { plainDigit } from '../../tools/digit-images';
+import { plainDigit } from '../../model/training/digit-images';
 import { httpEvent } from '../../tools/events';
 import { loadOrCreateLocalKeys } from '../local-keys';
 import { engineRun } from './engine';

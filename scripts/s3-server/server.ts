@@ -43,7 +43,7 @@ export const INERT_CSP = "default-src 'none'; frame-ancestors 'none'; sandbox";
  * a file put there by hand with the key) is at least never framed; it keeps the rest of its behaviour.
  */
 export const UNPUBLISHED_PAGE_CSP = "frame-ancestors 'none'";
-/** The types the service keeps (layers/uploads-bucket.ts); any other stored type is served as bytes. */
+/** The types the service keeps (layers/uploads/bucket.ts); any other stored type is served as bytes. */
 const IMAGE_TYPES = new Set(['image/png', 'image/jpeg', 'image/webp', 'image/gif', 'image/tiff', 'image/avif']);
 /** The headers a PutObject sets and later reads answer, besides x-amz-meta-*. */
 const STORED_HEADERS = ['cache-control', 'content-disposition', 'content-encoding', 'content-language', 'expires'];

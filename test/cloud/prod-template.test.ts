@@ -5,7 +5,7 @@
  * the role's statements are exactly the README's IAM table (README, "Deploy"), and the buckets are as "The buckets"
  * describes them: the page public for reading only, the uploads private and encrypted.
  *
- * cfn-lint comes from the project's virtual environment (scripts/cloud/setup-cfn-lint.sh), or CFN_LINT. `npm run test:template`.
+ * cfn-lint comes from the project's virtual environment (scripts/cloud/setup-cfn-lint.sh), or CFN_LINT. `npm run test:cloud`.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';

@@ -14,11 +14,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client } from 'cassandra-driver';
+import { plainDigit } from '../../model/training/digit-images';
 import { engineRun } from '../../scripts/containers/engine';
 import { ensureCassandraImage, ensureServiceImage } from '../../scripts/containers/images';
 import { type FunctionContainer, parseReports, startFunctionContainer } from '../../scripts/containers/lambda-container';
 import { loadOrCreateLocalKeys } from '../../scripts/local-keys';
-import { plainDigit } from '../../tools/digit-images';
 import { httpEvent, predictEvent } from '../../tools/events';
 import { freePort } from '../../tools/ports';
 

@@ -9,9 +9,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { plainDigit } from '../../model/training/digit-images';
 import { compose, type RunningStack, type StackPorts, stackDown, stackUp } from '../../scripts/containers/stack';
 import { DEFAULT_PAGE_BUCKET } from '../../scripts/s3-local';
-import { plainDigit } from '../../tools/digit-images';
 import { freePort } from '../../tools/ports';
 
 const project = `digit-stack-test-${randomBytes(3).toString('hex')}`;

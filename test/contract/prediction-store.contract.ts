@@ -4,10 +4,10 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { HttpError } from '../../layers/errors';
-import { aggregateStats } from '../../layers/stats/aggregate';
-import { wilsonInterval } from '../../layers/stats/interval';
-import type { ListQuery, PredictionRecord, PredictionStore, RecordLabel } from '../../layers/store/prediction-store';
+import { HttpError } from '#errors/errors';
+import { aggregateStats } from '#stats/aggregate';
+import { wilsonInterval } from '#stats/interval';
+import type { ListQuery, PredictionRecord, PredictionStore, RecordLabel } from '#store/prediction-store';
 import { makeRecord, makeTimeline, probabilitiesFor } from '../support/records';
 
 export interface StoreUnderTest {

@@ -14,11 +14,11 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import sharp from 'sharp';
-import { HistoryItem, StatsAnswer } from '../../layers/contract';
+import { HistoryItem, StatsAnswer } from '#contract';
+import { plainDigit } from '../../model/training/digit-images';
 import { vendorPageScripts } from '../../scripts/page-vendor';
 import type { LocalS3 } from '../../scripts/s3-local';
 import { CHROMIUM, CHROMIUM_ARGS, CHROMIUM_MISSING } from '../../tools/chromium';
-import { plainDigit } from '../../tools/digit-images';
 import { ROOT } from '../../tools/root';
 import { type OfflineService, type ServiceWithBuckets, startWithBuckets } from '../../tools/service';
 

@@ -18,12 +18,12 @@ import { after, before, describe, it } from 'node:test';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { type BrowserContext, chromium, type Page, type Request } from 'playwright-core';
 import sharp from 'sharp';
-import { MAX_UPLOAD_BYTES } from '../../layers/config';
-import { type HistoryItem, HistoryPage } from '../../layers/contract';
+import { MAX_UPLOAD_BYTES } from '#config/config';
+import { type HistoryItem, HistoryPage } from '#contract';
+import { blendedDigit, plainDigit, redrawnDigit } from '../../model/training/digit-images';
+import { hostilePicture } from '../../model/training/non-digit-images';
 import type { LocalS3 } from '../../scripts/s3-local';
 import { CHROMIUM, CHROMIUM_ARGS, CHROMIUM_MISSING } from '../../tools/chromium';
-import { blendedDigit, plainDigit, redrawnDigit } from '../../tools/digit-images';
-import { hostilePicture } from '../../tools/non-digit-images';
 import { ROOT } from '../../tools/root';
 import { type OfflineService, operatorAuth, type ServiceWithBuckets, startWithBuckets } from '../../tools/service';
 

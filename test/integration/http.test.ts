@@ -10,8 +10,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ERROR_CODES, ErrorBody, HealthAnswer, type HistoryItem, HistoryPage, PredictionAnswer } from '../../layers/contract';
-import { linedPaperDigit, numberPicture, plainDigit, redrawnDigit } from '../../tools/digit-images';
+import { ERROR_CODES, ErrorBody, HealthAnswer, type HistoryItem, HistoryPage, PredictionAnswer } from '#contract';
+import { linedPaperDigit, numberPicture, plainDigit, redrawnDigit } from '../../model/training/digit-images';
 import { ROOT } from '../../tools/root';
 import { type OfflineService, operatorAuth, startOffline } from '../../tools/service';
 

@@ -11,10 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
-import { ERROR_CODES, ErrorBody, HistoryItem, HistoryPage, PredictionReceipt, StatsAnswer } from '../../layers/contract';
-import { wilsonInterval } from '../../layers/stats/interval';
-import { plainDigit } from '../../tools/digit-images';
-import { hostilePicture } from '../../tools/non-digit-images';
+import { ERROR_CODES, ErrorBody, HistoryItem, HistoryPage, PredictionReceipt, StatsAnswer } from '#contract';
+import { wilsonInterval } from '#stats/interval';
+import { plainDigit } from '../../model/training/digit-images';
+import { hostilePicture } from '../../model/training/non-digit-images';
 import { type OfflineService, startOffline } from '../../tools/service';
 
 const stores: Array<{ name: string; env: () => Record<string, string> }> = [

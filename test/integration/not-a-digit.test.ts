@@ -12,9 +12,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import sharp from 'sharp';
-import { ErrorBody, HistoryPage, PredictionAnswer } from '../../layers/contract';
-import { blendedDigit, plainDigit } from '../../tools/digit-images';
-import { type HostileName, hostilePicture } from '../../tools/non-digit-images';
+import { ErrorBody, HistoryPage, PredictionAnswer } from '#contract';
+import { blendedDigit, plainDigit } from '../../model/training/digit-images';
+import { type HostileName, hostilePicture } from '../../model/training/non-digit-images';
 import { operatorAuth, type ServiceWithBuckets, startWithBuckets } from '../../tools/service';
 
 function upload(base: string, bytes: Buffer, filename: string): Promise<Response> {

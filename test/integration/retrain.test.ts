@@ -1,7 +1,7 @@
 /**
  * Learning from labels end to end, as an operator runs it: labelled predictions in a real SQLite store (labels
  * given through the store's setLabel), their uploads in a real local S3 bucket (scripts/s3-local.ts), then
- * `npm run train -- --with-labels` and `npm run evaluate` run as commands with the configuration pointing at
+ * `npm run model:train -- --with-labels` and `npm run model:evaluate` run as commands with the configuration pointing at
  * both. A few batches on a few hundred MNIST images, not a real run. Checks the counts (read, used, held out,
  * skipped by reason), that the held-out records are the same at training and at evaluation and are the ones
  * the id's hash names, that the no-worse rule is applied as its figures say, and, with candidates made to be
@@ -14,16 +14,16 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, write
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { readConfig } from '../../layers/config';
-import type { ImageMediaType } from '../../layers/image-format';
-import { createStore } from '../../layers/store/create-store';
-import type { PredictionRecord } from '../../layers/store/prediction-store';
-import { createUploadsBucket, uploadKey } from '../../layers/uploads-bucket';
-import { isHeldOut, type LabelledTally } from '../../model/labelled';
-import type { TrainingHistory } from '../../model/train';
+import { readConfig } from '#config/config';
+import type { ImageMediaType } from '#preprocess/image-format';
+import { createStore } from '#store/create-store';
+import type { PredictionRecord } from '#store/prediction-store';
+import { createUploadsBucket, uploadKey } from '#uploads/bucket';
+import { numberPicture, redrawnDigit } from '../../model/training/digit-images';
+import { isHeldOut, type LabelledTally } from '../../model/training/labelled';
+import type { TrainingHistory } from '../../model/training/train';
 import { type LocalS3, startS3Local } from '../../scripts/s3-local';
 import { runForResult } from '../../tools/child-result';
-import { numberPicture, redrawnDigit } from '../../tools/digit-images';
 import { ROOT } from '../../tools/root';
 import { makeRecord } from '../support/records';
 
@@ -33,7 +33,7 @@ const MODEL_FILES = ['model.json', 'weights.bin', 'metrics.json', 'training-hist
 /** Fixed ids, so that which records are held out is the same on every run (and known to the test). */
 const id = (n: number): string => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
 
-/** Native TensorFlow when it is installed (npm run native-tf), else the pure-JS backend on smaller batches. */
+/** Native TensorFlow when it is installed (npm run setup:native-tf), else the pure-JS backend on smaller batches. */
 const native = ((): boolean => {
   try {
     require.resolve('@tensorflow/tfjs-node');
@@ -149,7 +149,7 @@ describe('learning from labels: train --with-labels, then evaluate (SQLite store
   it('train --with-labels reads the labelled records, holds out the hashed share, skips what it must, and writes a candidate', async () => {
     const modelDir = copyModel(join(dir, 'model'));
     const batch = native ? ['--batch-size', '32', '--max-batches', '3'] : ['--batch-size', '8', '--max-batches', '1', '--backend', 'cpu'];
-    const child = await run<TrainResult>('model/train.ts', [
+    const child = await run<TrainResult>('model/training/train.ts', [
       '--with-labels',
       '--base',
       modelDir,
@@ -194,7 +194,7 @@ describe('learning from labels: train --with-labels, then evaluate (SQLite store
     assert.equal(trained.candidate, candidate);
     for (const file of ['model.json', 'weights.bin', 'training-history.json', 'refusal.json'])
       assert.ok(existsSync(join(candidate, file)), file);
-    // The refusal head and temperature are fitted again on the candidate's own weights (model/after-fine-tune.ts):
+    // The refusal head and temperature are fitted again on the candidate's own weights (model/training/after-fine-tune.ts):
     // the serving model's file is tied to other weights, and the service would refuse it.
     const refusalOf = (d: string) =>
       JSON.parse(readFileSync(join(d, 'refusal.json'), 'utf8')) as { modelVersion: string; weightsSha256: string };
@@ -214,7 +214,14 @@ describe('learning from labels: train --with-labels, then evaluate (SQLite store
     const modelDir = join(dir, 'model');
     const servingWeights = sha256(join(modelDir, 'weights.bin'));
     const candidateWeights = sha256(join(modelDir, 'candidate', 'weights.bin'));
-    const child = await run<EvaluateResult>('model/evaluate.ts', ['--model-dir', modelDir, '--backend', 'wasm', '--mnist-limit', '300']);
+    const child = await run<EvaluateResult>('model/training/evaluate.ts', [
+      '--model-dir',
+      modelDir,
+      '--backend',
+      'wasm',
+      '--mnist-limit',
+      '300',
+    ]);
     assert.equal(child.code, 0, child.stderr);
     const result = child.result;
     assert.ok(result, child.stdout);
@@ -258,7 +265,7 @@ describe('learning from labels: train --with-labels, then evaluate (SQLite store
     );
     const before = MODEL_FILES.map((file) => sha256(join(modelDir, file)));
 
-    const child = await run<EvaluateResult>('model/evaluate.ts', [
+    const child = await run<EvaluateResult>('model/training/evaluate.ts', [
       '--model-dir',
       modelDir,
       '--candidate',
@@ -298,7 +305,14 @@ describe('learning from labels: train --with-labels, then evaluate (SQLite store
       JSON.stringify({ ...history, version: 'mnist-cnn-20261202-feedbeef', fineTune: { labelled: { holdoutShare: HOLDOUT_SHARE } } }),
     );
 
-    const child = await run<EvaluateResult>('model/evaluate.ts', ['--model-dir', modelDir, '--backend', 'wasm', '--mnist-limit', '300']);
+    const child = await run<EvaluateResult>('model/training/evaluate.ts', [
+      '--model-dir',
+      modelDir,
+      '--backend',
+      'wasm',
+      '--mnist-limit',
+      '300',
+    ]);
     assert.equal(child.code, 0, child.stderr);
     assert.ok(child.result, child.stdout);
     assert.deepEqual({ promote: child.result.promote, reasons: child.result.reasons }, { promote: true, reasons: [] });

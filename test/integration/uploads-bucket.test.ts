@@ -11,9 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { type HistoryItem, HistoryPage } from '../../layers/contract';
+import { type HistoryItem, HistoryPage } from '#contract';
+import { plainDigit, redrawnDigit } from '../../model/training/digit-images';
 import type { LocalS3 } from '../../scripts/s3-local';
-import { plainDigit, redrawnDigit } from '../../tools/digit-images';
 import { operatorAuth, type ServiceWithBuckets, startWithBuckets } from '../../tools/service';
 
 function upload(base: string, bytes: Buffer, filename: string, type: string): Promise<Response> {

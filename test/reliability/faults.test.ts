@@ -12,9 +12,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from 'cassandra-driver';
+import { digitForms } from '../../model/training/digit-images';
 import { type CassandraCluster, type CassandraNode, startCluster } from '../../scripts/cassandra/launcher';
 import { adminClient, freshKeyspace } from '../../tools/cassandra';
-import { digitForms } from '../../tools/digit-images';
 import { type OfflineService, serviceErrors, startOffline } from '../../tools/service';
 import { describeNodeOutage } from './faults-suite';
 import { allHistory, duplicates, percentile, statusCounts } from './harness';

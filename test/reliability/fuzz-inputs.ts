@@ -15,8 +15,8 @@
  * a strange file name is sanitised): only those may be answered 200 and stored.
  */
 import { deflateSync } from 'node:zlib';
-import { PNG_SIGNATURE, pngChunk } from '../../layers/grey-png';
-import { type OutputFormat, renderDigit, seededRandom } from '../../tools/digit-images';
+import { PNG_SIGNATURE, pngChunk } from '#preprocess/grey-png';
+import { type OutputFormat, renderDigit, seededRandom } from '../../model/training/digit-images';
 
 export interface FuzzCase {
   index: number;

@@ -6,7 +6,7 @@
  * and every request goes to loopback.
  */
 import { readFileSync } from 'node:fs';
-import type { DigitForm } from '../../tools/digit-images';
+import type { DigitForm } from '../../model/training/digit-images';
 import { operatorAuth } from '../../tools/service';
 import { sleep } from '../../tools/sleep';
 

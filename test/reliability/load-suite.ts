@@ -10,8 +10,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { digitForms } from '../../model/training/digit-images';
 import { dropKeyspace, freshKeyspace, type LocalCassandra, localCassandra } from '../../tools/cassandra';
-import { digitForms } from '../../tools/digit-images';
 import { type OfflineService, startOffline } from '../../tools/service';
 import { type Answer, duplicates, percentile, statusCounts } from './harness';
 import { type LoadResult, loadWithoutLoss } from './scenarios';

@@ -10,8 +10,8 @@
  *   one table and not the other).
  */
 import { type Client, types } from 'cassandra-driver';
+import type { DigitForm } from '../../model/training/digit-images';
 import { type CassandraNode, type StartCassandraOptions, startCassandra } from '../../scripts/cassandra/launcher';
-import type { DigitForm } from '../../tools/digit-images';
 import { sleep } from '../../tools/sleep';
 import { type Answer, allHistory, predictLoad, progress } from './harness';
 

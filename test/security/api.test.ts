@@ -7,8 +7,8 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { ERROR_CODES, ErrorBody } from '../../layers/contract';
-import { plainDigit } from '../../tools/digit-images';
+import { ERROR_CODES, ErrorBody } from '#contract';
+import { plainDigit } from '../../model/training/digit-images';
 import { predictEvent } from '../../tools/events';
 import { PREDICT_FUNCTION, type Stack, startStack, storedPredictions, upload } from './stack';
 

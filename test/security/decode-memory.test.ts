@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ErrorBody, PredictionAnswer } from '../../layers/contract';
+import { ErrorBody, PredictionAnswer } from '#contract';
 import { serviceErrors } from '../../tools/service';
 import { sleep } from '../../tools/sleep';
 import { rssKb, sampleRss } from '../reliability/harness';

@@ -13,8 +13,8 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { type Browser, chromium } from 'playwright-core';
+import { plainDigit } from '../../model/training/digit-images';
 import { CHROMIUM, CHROMIUM_ARGS, CHROMIUM_MISSING } from '../../tools/chromium';
-import { plainDigit } from '../../tools/digit-images';
 import { predictEvent } from '../../tools/events';
 import { PREDICT_FUNCTION, type Stack, startStack, storedPredictions } from './stack';
 

@@ -6,8 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { PredictionAnswer } from '../../layers/contract';
-import { plainDigit } from '../../tools/digit-images';
+import { PredictionAnswer } from '#contract';
+import { plainDigit } from '../../model/training/digit-images';
 import { type Stack, startStack, storedPredictions } from './stack';
 
 const NAMES = ['café ✓.png', 'Zahl 7 – 数字.png', 'ψηφίο 😀.png'];

@@ -12,11 +12,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { ERROR_CODES, ErrorBody, HistoryItem, HistoryPage, PredictionReceipt } from '../../layers/contract';
+import { ERROR_CODES, ErrorBody, HistoryItem, HistoryPage, PredictionReceipt } from '#contract';
+import { plainDigit } from '../../model/training/digit-images';
 import { startS3Local } from '../../scripts/s3-local';
 import { fileNameOf } from '../../scripts/s3-server/storage';
 import { purgeExpiredUploads } from '../../scripts/uploads-retention';
-import { plainDigit } from '../../tools/digit-images';
 import { type Stack, startStack, storedPredictions, upload } from './stack';
 
 async function refusal(response: Response): Promise<ErrorBody['error']> {

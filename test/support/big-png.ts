@@ -1,10 +1,10 @@
 /**
- * Large PNGs that are small on the wire, built by hand (layers/grey-png.ts's chunk writer) without ever
+ * Large PNGs that are small on the wire, built by hand (layers/preprocess/grey-png.ts's chunk writer) without ever
  * holding their pixels: every row is the same, so the filtered rows are deflated as a stream. Interlaced
  * pictures are written as PNG's seven Adam7 passes. Used by the decode-memory tests (issue 11, point 5).
  */
 import { createDeflate } from 'node:zlib';
-import { PNG_SIGNATURE, pngChunk } from '../../layers/grey-png';
+import { PNG_SIGNATURE, pngChunk } from '#preprocess/grey-png';
 
 export interface BigPngOptions {
   width: number;

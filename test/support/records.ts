@@ -1,6 +1,6 @@
 /** Builders for PredictionRecords in tests: valid by default, any field overridable. */
 import { randomUUID } from 'node:crypto';
-import type { PredictionRecord } from '../../layers/store/prediction-store';
+import type { PredictionRecord } from '#store/prediction-store';
 
 const TINY_PNG = 'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGNgAAAAAgABSK+kcQAAAABJRU5ErkJggg==';
 

@@ -1,5 +1,5 @@
 /**
- * Loading the two secrets (layers/access-keys.ts): from files (the local stack), and from SSM Parameter Store
+ * Loading the two secrets (layers/auth/access-keys.ts): from files (the local stack), and from SSM Parameter Store
  * through the real SDK client against a stand-in endpoint on loopback, which checks what the cloud stage asks
  * for (GetParameters of exactly the two names, decrypted) and answers as SSM does. A missing parameter, or no
  * secrets configured at all, fails the load with a message naming what is missing, never a default key.
@@ -11,8 +11,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { loadAccessKeys } from '../../layers/access-keys';
-import { generateSecret, isOperatorKey, newVisitorId, signVisitorToken, verifyVisitorToken } from '../../layers/auth';
+import { loadAccessKeys } from '#auth/access-keys';
+import { generateSecret, isOperatorKey, newVisitorId, signVisitorToken, verifyVisitorToken } from '#auth/tokens';
 
 const operator = generateSecret('op_');
 const [signing, previous] = [generateSecret(), generateSecret()];

@@ -1,5 +1,5 @@
 /**
- * Visitor tokens and the operator key (layers/auth.ts): a token verifies under the key that signed it and under
+ * Visitor tokens and the operator key (layers/auth/tokens.ts): a token verifies under the key that signed it and under
  * no other, any change to it fails, the operator key is recognised only whole, and the Authorization header is
  * read the way the handlers rely on (none is anonymous; anything else that is not ours is a 401).
  */
@@ -16,8 +16,8 @@ import {
   requireCaller,
   signVisitorToken,
   verifyVisitorToken,
-} from '../../layers/auth';
-import { HttpError } from '../../layers/errors';
+} from '#auth/tokens';
+import { HttpError } from '#errors/errors';
 
 const operatorKey = generateSecret('op_');
 const keys: AccessKeys = accessKeysFrom([operatorKey], [generateSecret()]);

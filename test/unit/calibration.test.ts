@@ -1,11 +1,11 @@
 /**
- * The calibration maths of model/calibration.ts: softmax with a temperature, the NLL, the temperature fit and
+ * The calibration maths of model/training/calibration.ts: softmax with a temperature, the NLL, the temperature fit and
  * the expected calibration error with its bins, on cases whose answers are known by hand.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createRng } from '../../model/augment';
-import { calibrationError, fitTemperature, meanNll, softmaxT } from '../../model/calibration';
+import { createRng } from '../../model/training/augment';
+import { calibrationError, fitTemperature, meanNll, softmaxT } from '../../model/training/calibration';
 
 describe('softmaxT', () => {
   it('is the softmax at T = 1, flatter above 1, sharper below, and sums to 1', () => {

@@ -8,14 +8,14 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { auth, errors, policies, types } from 'cassandra-driver';
-import { ConfigError as CassandraConfigError } from '../../layers/config-parsers';
-import { HttpError, ServiceUnavailableError } from '../../layers/errors';
-import { toStoreError } from '../../layers/store/cassandra/availability';
-import { buildClientOptions } from '../../layers/store/cassandra/client';
-import { amazonRootCertificates, DAY_MS, parseReplication, readCassandraConfig, replicationCql } from '../../layers/store/cassandra/config';
-import { GuardedSigV4AuthProvider } from '../../layers/store/cassandra/keyspaces-sigv4-auth';
-import { schemaStatements, TABLES } from '../../layers/store/cassandra/schema';
-import { createCassandraStore } from '../../layers/store/cassandra/store';
+import { ConfigError as CassandraConfigError } from '#config/parsers';
+import { HttpError, ServiceUnavailableError } from '#errors/errors';
+import { toStoreError } from '#store/cassandra/availability';
+import { buildClientOptions } from '#store/cassandra/client';
+import { amazonRootCertificates, DAY_MS, parseReplication, readCassandraConfig, replicationCql } from '#store/cassandra/config';
+import { GuardedSigV4AuthProvider } from '#store/cassandra/keyspaces-sigv4-auth';
+import { schemaStatements, TABLES } from '#store/cassandra/schema';
+import { createCassandraStore } from '#store/cassandra/store';
 import { KEYSPACES_RESOURCES_PATH, renderKeyspacesResources } from '../../scripts/cassandra/keyspaces-resources';
 
 describe('readCassandraConfig for a local node', () => {

@@ -1,7 +1,7 @@
-/** What of a client's address is stored (layers/client-ip.ts): IPv4 /24, IPv6 /48 by default, or all, or nothing. */
+/** What of a client's address is stored (layers/http/client-ip.ts): IPv4 /24, IPv6 /48 by default, or all, or nothing. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { storedClientIp, truncateIp } from '../../layers/client-ip';
+import { storedClientIp, truncateIp } from '#http/client-ip';
 
 describe('client address storage', () => {
   it('truncates IPv4 to its /24 and IPv6 to its /48, IPv4-mapped IPv6 as IPv4', () => {

@@ -7,10 +7,10 @@ import assert from 'node:assert/strict';
 import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import sharp from 'sharp';
-import { ConfigError, readConfig } from '../../layers/config';
-import { readBoolean, readEnum, readInt } from '../../layers/config-parsers';
-import { PayloadTooLargeError } from '../../layers/errors';
-import { MAX_INPUT_PIXELS, preprocessImage } from '../../layers/preprocess';
+import { ConfigError, readConfig } from '#config/config';
+import { readBoolean, readEnum, readInt } from '#config/parsers';
+import { PayloadTooLargeError } from '#errors/errors';
+import { MAX_INPUT_PIXELS, preprocessImage } from '#preprocess/index';
 
 const REPO = resolve(__dirname, '..', '..');
 

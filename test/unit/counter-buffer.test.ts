@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { StatCell } from '../../layers/stats/cells';
-import { CounterBuffer } from '../../layers/stats/counter-buffer';
+import type { StatCell } from '#stats/cells';
+import { CounterBuffer } from '#stats/counter-buffer';
 import { sleep } from '../../tools/sleep';
 
 const cell = (metric: StatCell['metric'], key: string, value: number, day = '2026-12-02'): StatCell => ({

@@ -6,17 +6,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import sharp from 'sharp';
-import { MAX_PIXELS } from '../../layers/contract/limits';
-import { PayloadTooLargeError } from '../../layers/errors';
-import { preprocessImage } from '../../layers/preprocess';
-import {
-  BudgetWaitExceeded,
-  ByteBudget,
-  DECODE_BUDGET_PICTURES,
-  decodeBudget,
-  maxDecodedBytes,
-  readHeader,
-} from '../../layers/preprocess/decode';
+import { MAX_PIXELS } from '#contract/limits';
+import { PayloadTooLargeError } from '#errors/errors';
+import { BudgetWaitExceeded, ByteBudget, DECODE_BUDGET_PICTURES, decodeBudget, maxDecodedBytes, readHeader } from '#preprocess/decode';
+import { preprocessImage } from '#preprocess/index';
 import { bigPng } from '../support/big-png';
 
 /** An uncompressed 16-bit RGB TIFF, by hand: sharp writes TIFF at 8 bits only. */

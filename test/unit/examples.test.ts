@@ -9,10 +9,10 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
-import { type Classifier, loadClassifier } from '../../layers/classifier';
-import { HttpError } from '../../layers/errors';
-import { readNumber } from '../../layers/number-reading';
-import { preprocessImage } from '../../layers/preprocess';
+import { type Classifier, loadClassifier } from '#classifier/classifier';
+import { HttpError } from '#errors/errors';
+import { readNumber } from '#predict/number-reading';
+import { preprocessImage } from '#preprocess/index';
 import { EXAMPLES, EXAMPLES_DIR } from '../../scripts/make-examples';
 
 const ROOT = join(__dirname, '..', '..');

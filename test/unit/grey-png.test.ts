@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import sharp from 'sharp';
-import { crc32, encodeGreyPng } from '../../layers/grey-png';
+import { crc32, encodeGreyPng } from '#preprocess/grey-png';
 
 describe('encodeGreyPng', () => {
   it('computes the standard CRC-32 (check value of "123456789")', () => {

@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import sharp from 'sharp';
+import { plainDigit, redrawnDigit } from '../../model/training/digit-images';
 import { loadOrCreateLocalKeys } from '../../scripts/local-keys';
-import { plainDigit, redrawnDigit } from '../../tools/digit-images';
 import { httpEvent, predictEvent } from '../../tools/events';
 
 const dir = mkdtempSync(join(tmpdir(), 'digit-handlers-'));

@@ -6,9 +6,9 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import { BadRequestError, ServiceUnavailableError } from '../../layers/errors';
-import { httpHandler, json } from '../../layers/http';
-import { log, setLogLevel } from '../../layers/log';
+import { BadRequestError, ServiceUnavailableError } from '#errors/errors';
+import { httpHandler, json } from '#http/handler';
+import { log, setLogLevel } from '#observability/log';
 
 const event = { headers: {}, requestContext: { requestId: 'r-1' } } as unknown as APIGatewayProxyEventV2;
 

@@ -1,5 +1,5 @@
 /**
- * The IDX reader (model/idx.ts) and the MNIST loader built on it (model/mnist.ts): a well-formed file parses,
+ * The IDX reader (model/training/idx.ts) and the MNIST loader built on it (model/training/mnist.ts): a well-formed file parses,
  * and every kind of damage (bad magic, wrong type, truncation, trailing bytes, wrong rank) is refused with a
  * message that names the file and the fault.
  */
@@ -8,8 +8,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { IdxFormatError, parseIdx, readIdxFile } from '../../model/idx';
-import { loadMnist, mnistChecksums } from '../../model/mnist';
+import { IdxFormatError, parseIdx, readIdxFile } from '../../model/training/idx';
+import { loadMnist, mnistChecksums } from '../../model/training/mnist';
 
 /** An IDX file of unsigned bytes with the given dimensions and data. */
 function idxFile(dims: number[], data: number[], magicType = 0x08): Uint8Array {

@@ -1,5 +1,5 @@
 /**
- * The folded inference plan (layers/inference-plan.ts) answers what `model.predict` answers: on the shipped
+ * The folded inference plan (layers/classifier/inference-plan.ts) answers what `model.predict` answers: on the shipped
  * model with real MNIST test digits, on small models with non-trivial batch-norm statistics, and it declines
  * a layer it does not know rather than guess. With model/refusal.json, the served probabilities are the
  * model's at the fitted temperature and the digit scores the refusal head's, computed here the slow way.
@@ -9,12 +9,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { loadClassifier } from '../../layers/classifier';
-import { planInference } from '../../layers/inference-plan';
-import { IMAGE_SIZE, normalisePixels, PIXELS } from '../../layers/model-contract';
-import { headSource, RefusalFile } from '../../layers/refusal';
-import { loadMnist } from '../../model/mnist';
-import { headScores } from '../../model/refusal-fit';
+import { loadClassifier } from '#classifier/classifier';
+import { planInference } from '#classifier/inference-plan';
+import { IMAGE_SIZE, normalisePixels, PIXELS } from '#classifier/model-contract';
+import { headSource, RefusalFile } from '#classifier/refusal';
+import { loadMnist } from '../../model/training/mnist';
+import { headScores } from '../../model/training/refusal-fit';
 
 const modelDir = join(__dirname, '..', '..', 'model');
 

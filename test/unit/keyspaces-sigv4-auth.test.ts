@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import { auth } from 'cassandra-driver';
-import { GuardedSigV4AuthProvider } from '../../layers/store/cassandra/keyspaces-sigv4-auth';
+import { GuardedSigV4AuthProvider } from '#store/cassandra/keyspaces-sigv4-auth';
 
 const credentials = {
   AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',

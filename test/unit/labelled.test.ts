@@ -12,9 +12,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import sharp from 'sharp';
-import { PIXELS } from '../../layers/model-contract';
-import { preprocessImage } from '../../layers/preprocess';
-import { scoreExamples } from '../../model/evaluate';
+import { PIXELS } from '#classifier/model-contract';
+import { preprocessImage } from '#preprocess/index';
+import { numberPicture, plainDigit } from '../../model/training/digit-images';
+import { scoreExamples } from '../../model/training/evaluate';
 import {
   collectLabelled,
   isHeldOut,
@@ -22,10 +23,9 @@ import {
   type LabelledSource,
   labelledExamples,
   storeLabelledSource,
-} from '../../model/labelled';
-import { judge, type ModelScores, promoteCandidate, type SetScore } from '../../model/promote';
-import { defaultLabelRepeat, type TrainingData, withLabelled } from '../../model/train';
-import { numberPicture, plainDigit } from '../../tools/digit-images';
+} from '../../model/training/labelled';
+import { judge, type ModelScores, promoteCandidate, type SetScore } from '../../model/training/promote';
+import { defaultLabelRepeat, type TrainingData, withLabelled } from '../../model/training/train';
 import { makeRecord } from '../support/records';
 
 function labelled(number: string, imageKey: string | null, id: string = randomUUID()): LabelledRecord {

@@ -6,10 +6,10 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { loadClassifier } from '../../layers/classifier';
-import { normalisePixels } from '../../layers/model-contract';
-import { predictAll, score } from '../../model/evaluate';
-import { loadMnist } from '../../model/mnist';
+import { loadClassifier } from '#classifier/classifier';
+import { normalisePixels } from '#classifier/model-contract';
+import { predictAll, score } from '../../model/training/evaluate';
+import { loadMnist } from '../../model/training/mnist';
 
 const modelDir = join(__dirname, '..', '..', 'model');
 const metrics = JSON.parse(readFileSync(join(modelDir, 'metrics.json'), 'utf8')) as {

@@ -1,6 +1,6 @@
 /**
- * The model's input contract (layers/model-contract.ts) and the two things that must honour it: the network
- * that training builds (model/architecture.ts) and the model that ships in model/.
+ * The model's input contract (layers/classifier/model-contract.ts) and the two things that must honour it: the network
+ * that training builds (model/training/architecture.ts) and the model that ships in model/.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -15,8 +15,8 @@ import {
   NUM_CLASSES,
   normalisePixels,
   PIXELS,
-} from '../../layers/model-contract';
-import { createModel } from '../../model/architecture';
+} from '#classifier/model-contract';
+import { createModel } from '../../model/training/architecture';
 
 // Taken before any test runs: importing the architecture module must not have built a model.
 const tensorsAfterImport = tf.memory().numTensors;

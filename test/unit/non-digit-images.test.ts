@@ -1,12 +1,12 @@
 /**
- * The non-digit pictures' splits (tools/non-digit-images.ts): the held-out split stays honest (no font of it is
+ * The non-digit pictures' splits (model/training/non-digit-images.ts): the held-out split stays honest (no font of it is
  * trained on, and adding the training-only 'extra' split changed none of its pictures), and the 'extra' split
  * draws no letter that handwriting makes into a digit. Also how the refusal fit joins sets drawn in chunks.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { joinCrops } from '../../model/refusal-fit';
-import { DIGIT_LIKE_LETTERS, FONTS, LONE_LETTERS, nonDigitPicture, PEN_LETTER_NAMES } from '../../tools/non-digit-images';
+import { DIGIT_LIKE_LETTERS, FONTS, LONE_LETTERS, nonDigitPicture, PEN_LETTER_NAMES } from '../../model/training/non-digit-images';
+import { joinCrops } from '../../model/training/refusal-fit';
 
 describe('non-digit splits', () => {
   it('trains on no held-out font family', () => {

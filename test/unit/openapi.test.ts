@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { ERROR_CODES, type ErrorCode, formatMiB, MAX_UPLOAD_BYTES, MAX_UPLOAD_TEXT } from '../../layers/contract';
-import { buildOpenApiDocument } from '../../layers/contract/openapi';
+import { ERROR_CODES, type ErrorCode, formatMiB, MAX_UPLOAD_BYTES, MAX_UPLOAD_TEXT } from '#contract';
+import { buildOpenApiDocument } from '#contract/openapi';
 import { writeOpenApiDocument } from '../../scripts/openapi';
 
 type Document = ReturnType<typeof buildOpenApiDocument>;

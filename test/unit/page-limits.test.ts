@@ -4,9 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MAX_UPLOAD_BYTES } from '../../layers/config';
-import * as contract from '../../layers/contract';
-import { MAX_INPUT_PIXELS } from '../../layers/preprocess';
+import { MAX_UPLOAD_BYTES } from '#config/config';
+import * as contract from '#contract';
+import { MAX_INPUT_PIXELS } from '#preprocess/index';
 import * as page from '../../web/src/limits';
 
 describe("the page's limits", () => {

@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import sharp from 'sharp';
-import { decodedBytes, readHeader } from '../../layers/preprocess/decode';
-import { readPngHeader } from '../../layers/preprocess/png-header';
+import { decodedBytes, readHeader } from '#preprocess/decode';
+import { readPngHeader } from '#preprocess/png-header';
 
 const W = 37;
 const H = 23;

@@ -5,12 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { Classifier } from '#classifier/classifier';
+import { NEVER_REFUSE } from '#classifier/refusal';
+import type { PredictionRecord, PredictionStore } from '#store/prediction-store';
+import type { UploadsBucket } from '#uploads/bucket';
 import { timedPredict } from '../../bench/predict-timings';
-import type { Classifier } from '../../layers/classifier';
-import { NEVER_REFUSE } from '../../layers/refusal';
-import type { PredictionRecord, PredictionStore } from '../../layers/store/prediction-store';
-import type { UploadsBucket } from '../../layers/uploads-bucket';
-import { plainDigit } from '../../tools/digit-images';
+import { plainDigit } from '../../model/training/digit-images';
 import { sleep } from '../../tools/sleep';
 
 const INFERENCE_MS = 40;

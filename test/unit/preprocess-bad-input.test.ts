@@ -7,16 +7,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
-import {
-  BadRequestError,
-  type HttpError,
-  PayloadTooLargeError,
-  UnprocessableImageError,
-  UnsupportedMediaTypeError,
-} from '../../layers/errors';
-import { PNG_SIGNATURE, pngChunk } from '../../layers/grey-png';
-import { MAX_INPUT_PIXELS, preprocessImage } from '../../layers/preprocess';
-import { MEDIA_TYPES, type OutputFormat, plainDigit, renderDigit, seededRandom } from '../../tools/digit-images';
+import { BadRequestError, type HttpError, PayloadTooLargeError, UnprocessableImageError, UnsupportedMediaTypeError } from '#errors/errors';
+import { PNG_SIGNATURE, pngChunk } from '#preprocess/grey-png';
+import { MAX_INPUT_PIXELS, preprocessImage } from '#preprocess/index';
+import { MEDIA_TYPES, type OutputFormat, plainDigit, renderDigit, seededRandom } from '../../model/training/digit-images';
 
 function refusedWith(type: new (...args: never[]) => HttpError, statusCode: number, code: string) {
   return (error: unknown): boolean => {

@@ -6,9 +6,17 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import sharp from 'sharp';
-import { assertValidInput, IMAGE_SIZE, PIXELS } from '../../layers/model-contract';
-import { preprocessImage } from '../../layers/preprocess';
-import { MEDIA_TYPES, mnistDigit, type OutputFormat, penStrokes, plainDigit, renderDigit, VARIANTS } from '../../tools/digit-images';
+import { assertValidInput, IMAGE_SIZE, PIXELS } from '#classifier/model-contract';
+import { preprocessImage } from '#preprocess/index';
+import {
+  MEDIA_TYPES,
+  mnistDigit,
+  type OutputFormat,
+  penStrokes,
+  plainDigit,
+  renderDigit,
+  VARIANTS,
+} from '../../model/training/digit-images';
 
 /** Ten test digits, one of each class, so every shape is seen. */
 const DIGITS = [3, 2, 1, 18, 4, 8, 11, 0, 61, 7];
@@ -112,7 +120,7 @@ async function preprocessPlain(index: number): Promise<Float32Array> {
 
 describe('preprocessImage on the plain MNIST digit', () => {
   it('gives back the MNIST digit itself (already 20 px, centred by mass), pixel for pixel', async () => {
-    // So that the service scores plain MNIST digits as `npm run evaluate` does. (Over the whole test set
+    // So that the service scores plain MNIST digits as `npm run model:evaluate` does. (Over the whole test set
     // 3 digits of 10,000 differ: their ink boxes are 19 px, which preprocessing scales to 20.)
     for (let index = 0; index < 200; index += 1) {
       const { pixels } = mnistDigit(index);

@@ -1,5 +1,5 @@
 /**
- * The refusal rule (layers/refusal.ts) and how a reading applies it (layers/number-reading.ts): a picture is
+ * The refusal rule (layers/classifier/refusal.ts) and how a reading applies it (layers/predict/number-reading.ts): a picture is
  * refused when any segment is not a digit, a digit under the uncertainty threshold is marked with its two best
  * candidates, and without a refusal file nothing is refused.
  */
@@ -7,12 +7,12 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { type BatchReading, modelDigest } from '../../layers/classifier';
-import { HttpError } from '../../layers/errors';
-import { NUM_CLASSES } from '../../layers/model-contract';
-import { readNumber } from '../../layers/number-reading';
-import { defaultModelDir } from '../../layers/project-root';
-import { NEVER_REFUSE, RefusalFile, refusesPicture, twoBest } from '../../layers/refusal';
+import { type BatchReading, modelDigest } from '#classifier/classifier';
+import { NUM_CLASSES } from '#classifier/model-contract';
+import { NEVER_REFUSE, RefusalFile, refusesPicture, twoBest } from '#classifier/refusal';
+import { defaultModelDir } from '#config/project-root';
+import { HttpError } from '#errors/errors';
+import { readNumber } from '#predict/number-reading';
 
 const THRESHOLDS = { digitThreshold: 0.5, uncertainBelow: 0.8 };
 

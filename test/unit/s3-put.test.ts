@@ -9,7 +9,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { S3Client } from '@aws-sdk/client-s3';
-import { DirectPut, S3PutError } from '../../layers/s3-put';
+import { DirectPut, S3PutError } from '#uploads/s3-put';
 import { SigV4Verifier } from '../../scripts/s3-server/sigv4';
 
 const credentials = { accessKeyId: 'local-key', secretAccessKey: 'local-secret' };

@@ -40,7 +40,7 @@ interface Caught {
   headers: Record<string, string>;
 }
 
-/** A PutObject as the service sends it (layers/uploads-bucket.ts), signed by the SDK and caught. */
+/** A PutObject as the service sends it (layers/uploads/bucket.ts), signed by the SDK and caught. */
 async function signedPut(credentials = KEY, key = 'uploads/ab/abab.png'): Promise<SignedRequest> {
   const s3 = client(credentials);
   try {

@@ -1,18 +1,18 @@
 /**
  * Reading numbers and lined paper, on synthetic rasters: the segmentation of the ink into digits
  * (layers/preprocess/segment.ts), the printed lines taken out (lines.ts), and the answer's top-level fields
- * (layers/number-reading.ts). Real pictures of numbers go through the service in test/integration/numbers.test.ts.
+ * (layers/predict/number-reading.ts). Real pictures of numbers go through the service in test/integration/numbers.test.ts.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { BatchReading } from '../../layers/classifier';
-import { NUM_CLASSES } from '../../layers/model-contract';
-import { readNumber } from '../../layers/number-reading';
-import { preprocessImage } from '../../layers/preprocess';
-import { type InkMap, labelPieces, selectPieces } from '../../layers/preprocess/crop';
-import { removeRuledLines } from '../../layers/preprocess/lines';
-import { segmentDigits } from '../../layers/preprocess/segment';
-import { linedPaperDigit, numberPicture, penStrokes } from '../../tools/digit-images';
+import type { BatchReading } from '#classifier/classifier';
+import { NUM_CLASSES } from '#classifier/model-contract';
+import { readNumber } from '#predict/number-reading';
+import { type InkMap, labelPieces, selectPieces } from '#preprocess/crop';
+import { preprocessImage } from '#preprocess/index';
+import { removeRuledLines } from '#preprocess/lines';
+import { segmentDigits } from '#preprocess/segment';
+import { linedPaperDigit, numberPicture, penStrokes } from '../../model/training/digit-images';
 
 /** An ink map of `width` x `height` with full-ink rectangles [x0, y0, x1, y1] (inclusive). */
 function inkMap(width: number, height: number, rects: Array<[number, number, number, number]>): InkMap {

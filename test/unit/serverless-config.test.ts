@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { buildOpenApiDocument } from '../../layers/contract/openapi';
+import { buildOpenApiDocument } from '#contract/openapi';
 import { HANDLERS } from '../../scripts/bundle';
 import { ROOT } from '../../tools/root';
 

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { SqliteStore } from '../../layers/store/sqlite-store';
+import { SqliteStore } from '#store/sqlite/store';
 import { describeStoreContract, readAll } from '../contract/prediction-store.contract';
 import { makeRecord } from '../support/records';
 
@@ -98,7 +98,7 @@ describe('SqliteStore durability', () => {
     try {
       // A child writes records one by one and prints each id once save() resolved; it is killed mid-stream.
       const writer = `
-        const { SqliteStore } = require(${JSON.stringify(join(__dirname, '../../layers/store/sqlite-store.ts'))});
+        const { SqliteStore } = require(${JSON.stringify(join(__dirname, '../../layers/store/sqlite/store.ts'))});
         const { makeRecord } = require(${JSON.stringify(join(__dirname, '../support/records.ts'))});
         const store = new SqliteStore(process.argv[1]);
         (async () => { for (;;) { const r = makeRecord(); await store.save(r); process.stdout.write(r.id + '\\n'); } })();

@@ -1,11 +1,11 @@
 /** The statistics' pure parts: Wilson's interval, the cells each event moves, their aggregation, and the range of days. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { HttpError } from '../../layers/errors';
-import { aggregateStats } from '../../layers/stats/aggregate';
-import { confidenceBin, labelCells, predictionCells, relabelCells, type StatCell } from '../../layers/stats/cells';
-import { wilsonInterval } from '../../layers/stats/interval';
-import { daysOf, parseStatsQuery } from '../../layers/stats-service';
+import { HttpError } from '#errors/errors';
+import { aggregateStats } from '#stats/aggregate';
+import { confidenceBin, labelCells, predictionCells, relabelCells, type StatCell } from '#stats/cells';
+import { wilsonInterval } from '#stats/interval';
+import { daysOf, parseStatsQuery } from '#stats/service';
 import { makeRecord } from '../support/records';
 
 const close = (actual: number | undefined, expected: number, what: string): void =>

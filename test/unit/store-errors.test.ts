@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { errors } from 'cassandra-driver';
-import { ServiceUnavailableError } from '../../layers/errors';
-import { toStoreError } from '../../layers/store/cassandra/availability';
+import { ServiceUnavailableError } from '#errors/errors';
+import { toStoreError } from '#store/cassandra/availability';
 
 describe('toStoreError', () => {
   it("turns the driver's 'No connection available' (a host up, its pool not yet connected) into a 503 with Retry-After", () => {

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { defaultModelDir, projectRoot } from '../../layers/project-root';
+import { defaultModelDir, projectRoot } from '#config/project-root';
 
 const REPO = resolve(__dirname, '..', '..');
 

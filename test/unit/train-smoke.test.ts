@@ -10,11 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { PIXELS } from '../../layers/model-contract';
-import { augmentImage, createRng, DEFAULT_AUGMENT, morph, shuffledIndices } from '../../model/augment';
-import { loadMnist } from '../../model/mnist';
-import { formatDuration } from '../../model/progress';
-import { DEFAULT_TRAIN_OPTIONS, modelVersion, oneCycleLearningRate, train } from '../../model/train';
+import { PIXELS } from '#classifier/model-contract';
+import { augmentImage, createRng, DEFAULT_AUGMENT, morph, shuffledIndices } from '../../model/training/augment';
+import { loadMnist } from '../../model/training/mnist';
+import { formatDuration } from '../../model/training/progress';
+import { DEFAULT_TRAIN_OPTIONS, modelVersion, oneCycleLearningRate, train } from '../../model/training/train';
 
 const outDir = mkdtempSync(join(tmpdir(), 'train-smoke-'));
 before(async () => {

@@ -1,7 +1,7 @@
 /** File names from clients: kept as text for the record, never usable as a path or to disguise a type. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { headerFilename, readUpload, sanitiseFilename } from '../../layers/upload';
+import { headerFilename, readUpload, sanitiseFilename } from '#uploads/upload';
 
 describe('sanitiseFilename', () => {
   it('keeps only the last path component, for / and \\ alike', () => {

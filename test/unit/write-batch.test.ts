@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { types } from 'cassandra-driver';
-import { type BatchClient, type BatchStatement, writeBatch } from '../../layers/store/cassandra/write-batch';
+import { type BatchClient, type BatchStatement, writeBatch } from '#store/cassandra/write-batch';
 import { sleep } from '../../tools/sleep';
 
 interface Call {

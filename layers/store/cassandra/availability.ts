@@ -5,8 +5,8 @@
  * it is (a 500 whose details go to the log).
  */
 import { type Client, errors, types } from 'cassandra-driver';
-import { BadRequestError, ServiceUnavailableError } from '../../errors';
-import { log } from '../../log';
+import { BadRequestError, ServiceUnavailableError } from '#errors/errors';
+import { log } from '#observability/log';
 import type { SharedClient } from './client';
 import { firstLine } from './write-batch';
 

@@ -1,6 +1,6 @@
 /**
  * Cassandra settings: what the CASSANDRA_* variables say, parsed with the shared parsers
- * (layers/config-parsers.ts) and called by the configuration (layers/config.ts) at cold start, so that a
+ * (layers/config/parsers.ts) and called by the configuration (layers/config/config.ts) at cold start, so that a
  * malformed one fails the start with a message naming it. A local node or cluster (plain CQL, SimpleStrategy
  * or NetworkTopologyStrategy) or Amazon Keyspaces (TLS on 9142 trusting Amazon's roots, SigV4, keyspace and
  * tables declared in CloudFormation rather than created at run time). The driver options these settings
@@ -25,7 +25,7 @@
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
-import { ConfigError, type Env, readBoolean, readEnum, readInt, readString } from '../../config-parsers';
+import { ConfigError, type Env, readBoolean, readEnum, readInt, readString } from '#config/parsers';
 
 export const CONSISTENCY_LEVELS = ['ONE', 'TWO', 'THREE', 'QUORUM', 'ALL', 'LOCAL_QUORUM', 'EACH_QUORUM', 'LOCAL_ONE'] as const;
 export type ConsistencyName = (typeof CONSISTENCY_LEVELS)[number];

@@ -40,10 +40,10 @@
  */
 import { createHash } from 'node:crypto';
 import { type Client, type ClientOptions, errors, types } from 'cassandra-driver';
-import { BadRequestError } from '../../errors';
-import { describeError, log } from '../../log';
-import { predictionCells, refusalCells, relabelCells, type StatCell, type StatMetric } from '../../stats/cells';
-import { CounterBuffer } from '../../stats/counter-buffer';
+import { BadRequestError } from '#errors/errors';
+import { describeError, log } from '#observability/log';
+import { predictionCells, refusalCells, relabelCells, type StatCell, type StatMetric } from '#stats/cells';
+import { CounterBuffer } from '#stats/counter-buffer';
 import { decodeCursor, encodeCursor } from '../cursor';
 import type { ListPage, ListQuery, PredictionRecord, PredictionStore, RecordLabel, Refusal, SaveFacts } from '../prediction-store';
 import { columnNames, columnValues, recordFromRow } from '../record-columns';
@@ -592,7 +592,7 @@ function toRecord(row: types.Row): PredictionRecord {
   return recordFromRow(RECORD_COLUMNS, (column) => row.get(column));
 }
 
-/** The store the service uses; `config` is the configuration's `cassandra` (layers/config.ts). */
+/** The store the service uses; `config` is the configuration's `cassandra` (layers/config/config.ts). */
 export function createCassandraStore(config: CassandraConfig, options: CassandraStoreOptions = {}): CassandraStore {
   return new CassandraStore(config, options);
 }

@@ -1,0 +1,116 @@
+/**
+ * The prediction use case: upload -> preprocessing -> classifier (and the refusal of what is not a digit) ->
+ * kept upload -> stored record -> answer.
+ * The original upload is written to the uploads bucket (when one is configured) before the record is saved,
+ * so a stored record always points at an existing object; the answer is built only after the record is
+ * stored, so every 200 the client sees is in the history. Each stage's time goes into a StageTimings record
+ * (the request's metrics, and bench/stages.ts, read the same one).
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import type { Classifier } from '#classifier/classifier';
+import type { PredictionAnswer } from '#contract';
+import { ServiceUnavailableError } from '#errors/errors';
+import { describeError, log } from '#observability/log';
+import type { StageTimings } from '#observability/timings';
+import { type PreprocessedImage, preprocessImage } from '#preprocess/index';
+import type { PredictionRecord, PredictionStore } from '#store/prediction-store';
+import { type UploadsBucket, uploadKey } from '#uploads/bucket';
+import type { Upload } from '#uploads/upload';
+import { readNumber } from './number-reading';
+
+export interface PredictDeps {
+  classifier: Classifier;
+  store: PredictionStore;
+  /** Where original uploads are kept; without one, uploads are not kept and imageKey stays null. */
+  uploads?: UploadsBucket | undefined;
+  /** The largest picture accepted, in pixels, read from its header before decoding (the configuration's MAX_PIXELS). */
+  maxPixels?: number;
+  now?: () => Date;
+  newId?: () => string;
+}
+
+export type { PredictionAnswer, StageTimings };
+
+/** Runs one stage and writes its time into `timings`, whether it succeeds or throws. */
+async function timed<T>(timings: StageTimings, stage: keyof StageTimings, run: () => Promise<T> | T): Promise<T> {
+  const began = performance.now();
+  try {
+    return await run();
+  } finally {
+    timings[stage] = performance.now() - began;
+  }
+}
+
+/**
+ * The prediction use case. `timings`, when given, receives each stage's time as the stage ends (also when a
+ * later stage fails), so that the caller can report where the time went. `clientIp` is stored as given (the
+ * handler applies CLIENT_IP_STORAGE first); `visitorId` is whose prediction it is ('' for nobody's).
+ */
+export async function predictDigit(
+  deps: PredictDeps,
+  upload: Upload,
+  clientIp: string,
+  timings: StageTimings = {},
+  visitorId = '',
+): Promise<PredictionAnswer> {
+  const image = await timed(timings, 'preprocessMs', () =>
+    preprocessImage(upload.bytes, { declaredType: upload.declaredType, maxPixels: deps.maxPixels }),
+  );
+  // Every digit of a number in one batch: one forward pass, whatever the number's length.
+  const batch = await timed(timings, 'inferenceMs', () => deps.classifier.readBatch(image.input));
+  // A picture that is not digits is refused here, before anything is kept or stored.
+  const reading = readNumber(image, batch, deps.classifier.thresholds);
+  const { imageSha256, imageKey } = await timed(timings, 'uploadMs', async () => {
+    const sha256 = createHash('sha256').update(upload.bytes).digest('hex');
+    const key = deps.uploads ? await keepUpload(deps.uploads, upload.bytes, image.format, sha256) : null;
+    return { imageSha256: sha256, imageKey: key };
+  });
+  const record: PredictionRecord = {
+    id: (deps.newId ?? randomUUID)(),
+    createdAt: (deps.now ?? (() => new Date()))().toISOString(),
+    filename: upload.filename,
+    digit: reading.digit,
+    confidence: reading.confidence,
+    probabilities: reading.probabilities,
+    modelVersion: deps.classifier.version,
+    clientIp,
+    imageKey,
+    imageSha256,
+    imageType: image.format,
+    imageBytes: upload.bytes.length,
+    inputPreview: reading.inputPreview,
+    visitorId,
+    number: reading.number,
+    // Stored as read; whether a digit is uncertain is the answer's reading under today's thresholds.
+    digits: reading.digits.map(({ uncertain: _u, candidates: _c, ...stored }) => stored),
+    label: null,
+  };
+  await timed(timings, 'storeMs', () => deps.store.save(record, { uncertain: reading.uncertain }));
+  return {
+    id: record.id,
+    digit: record.digit,
+    confidence: record.confidence,
+    probabilities: record.probabilities,
+    filename: record.filename,
+    createdAt: record.createdAt,
+    modelVersion: record.modelVersion,
+    inputPreview: record.inputPreview,
+    number: record.number,
+    uncertain: reading.uncertain,
+    candidates: reading.candidates,
+    digits: reading.digits,
+  };
+}
+
+/** Writes the upload under its content-derived key; a bucket that refuses or does not answer is a 503. */
+async function keepUpload(uploads: UploadsBucket, bytes: Buffer, format: PreprocessedImage['format'], sha256: string): Promise<string> {
+  const key = uploadKey(sha256, format);
+  try {
+    await uploads.put(key, bytes, format, sha256);
+  } catch (error: unknown) {
+    log('error', 'upload not kept', { bucket: uploads.bucket, key, ...describeError(error) });
+    throw new ServiceUnavailableError('The uploaded image could not be stored right now; retry shortly.', 5, 'uploads_unavailable');
+  }
+  return key;
+}
