@@ -2,7 +2,7 @@
  * The prod stage's CloudFormation template, as `serverless package --stage prod` compiles it (scripts/cloud/template.ts:
  * the framework's real compile, the account and the image push stubbed, no AWS): linted by cfn-lint with the
  * Serverless Rules, and held to what the README documents. The functions are image functions of the one ECR image,
- * the role's statements are exactly the README's IAM table (README, "Deploy"), and the buckets are as "The buckets"
+ * the role's statements are exactly the IAM table of docs/deploy.md, and the buckets are as "The buckets"
  * describes them: the page public for reading only, the uploads private and encrypted.
  *
  * cfn-lint comes from the project's virtual environment (scripts/cloud/setup-cfn-lint.sh), or CFN_LINT. `npm run test:cloud`.
@@ -92,11 +92,11 @@ function statementRows(statements: Statement[]): string[] {
   });
 }
 
-/** The README's IAM table (section "Deploy"): one row a statement, backquoted actions | backquoted resources. */
+/** The IAM table of docs/deploy.md: one row a statement, backquoted actions | backquoted resources. */
 function documentedStatements(): string[] {
-  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const readme = readFileSync(join(ROOT, 'docs', 'deploy.md'), 'utf8');
   const start = readme.indexOf('**IAM**');
-  assert.ok(start >= 0, 'the README has its **IAM** paragraph');
+  assert.ok(start >= 0, 'docs/deploy.md has its **IAM** paragraph');
   const lines = readme.slice(start).split('\n');
   const tableStart = lines.findIndex((line) => line.startsWith('| actions'));
   assert.ok(tableStart > 0, 'the IAM paragraph has a table');
