@@ -53,7 +53,6 @@ describe('GuardedSigV4AuthProvider with credentials', () => {
     const text = answer?.toString('utf8') ?? '';
     const m = /^signature=([0-9a-f]{64}),access_key=AKIDEXAMPLE,amzdate=([^,]+),session_token=session-token-example$/.exec(text);
     assert.ok(m, `a SigV4 answer: ${text}`);
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { computeSigV4SignatureCassandraRequest } = require('aws-sigv4-auth-cassandra-plugin/lib/sigv4-auth-signature') as {
       computeSigV4SignatureCassandraRequest(o: Record<string, unknown>): string;
     };

@@ -47,9 +47,9 @@ const driverAuth = auth as unknown as {
 };
 
 function loadPlugin(): SigV4Plugin {
-  // aws-sdk v2 prints an end-of-support notice on load; the plugin needs v2, so keep the log clean.
+  // aws-sdk v2 prints an end-of-support notice on load; the plugin needs v2, so keep the log clean. Loaded with
+  // require, lazily: only a Keyspaces deployment needs the plugin and the v2 SDK it pulls in.
   process.env.AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE ??= '1';
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   return require('aws-sigv4-auth-cassandra-plugin') as SigV4Plugin;
 }
 
