@@ -9,6 +9,7 @@ import type { AccessKeys } from '#auth/tokens';
 import type { Classifier } from '#classifier/classifier';
 import { type AppConfig, readConfig } from '#config/config';
 import { describeError, log, setLogLevel } from '#observability/log';
+import { setMetricsPublishing } from '#observability/metrics';
 import { createStore } from '#store/create-store';
 import type { PredictionStore } from '#store/prediction-store';
 import { createUploadsBucket, type UploadsBucket } from '#uploads/bucket';
@@ -23,6 +24,7 @@ export function getConfig(): AppConfig {
   if (!config) {
     config = readConfig();
     setLogLevel(config.logLevel);
+    setMetricsPublishing(!config.metricsDisabled);
   }
   return config;
 }

@@ -35,6 +35,11 @@ export interface AppConfig {
   /** Largest accepted image, in pixels, checked from the header before decoding; the API's limit by default. */
   maxPixels: number;
   logLevel: LogLevel;
+  /**
+   * Whether requests write no CloudWatch EMF metric lines (POWERTOOLS_METRICS_DISABLED, which Powertools also reads).
+   * Only CloudWatch Logs reads those lines, so unset it is true under serverless-offline (IS_OFFLINE), false elsewhere.
+   */
+  metricsDisabled: boolean;
   /** Where original uploads are kept; undefined when UPLOADS_BUCKET is unset (uploads are then not kept). */
   uploads: UploadsBucketConfig | undefined;
   /** Where the operator key and the visitor-token signing key are read from, once per container. */
@@ -154,6 +159,7 @@ export function readConfig(env: Env = process.env): AppConfig {
     maxUploadBytes: readInt(env, 'MAX_UPLOAD_BYTES', MAX_UPLOAD_BYTES),
     maxPixels: readInt(env, 'MAX_PIXELS', MAX_PIXELS),
     logLevel: readEnum<LogLevel>(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
+    metricsDisabled: readBoolean(env, 'POWERTOOLS_METRICS_DISABLED', env.IS_OFFLINE === 'true'),
     uploads: readUploadsConfig(env),
     access: readAccessConfig(env),
     retentionDays: readInt(env, 'RETENTION_DAYS', 30, {

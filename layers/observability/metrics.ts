@@ -20,6 +20,13 @@ export const METRICS_NAMESPACE = 'DigitService';
 
 const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
 
+let publishing = true;
+
+/** Whether requests publish their EMF lines: the configuration's METRICS, applied at cold start (layers/runtime.ts). */
+export function setMetricsPublishing(on: boolean): void {
+  publishing = on;
+}
+
 /** What one request did, as the metrics need it. */
 export interface RequestOutcome {
   route: string;
@@ -42,6 +49,7 @@ const STAGE_METRICS: Array<[keyof StageTimings, string]> = [
 const round = (ms: number): number => Math.round(ms * 100) / 100;
 
 export function publishRequestMetrics(outcome: RequestOutcome): void {
+  if (!publishing) return;
   metrics.addDimension('route', outcome.route);
   metrics.addMetadata('requestId', outcome.requestId);
   metrics.addMetric('Latency', MetricUnit.Milliseconds, round(outcome.latencyMs));

@@ -54,6 +54,13 @@ describe('readConfig', () => {
     );
   });
 
+  it('writes metric lines where CloudWatch reads them, not under serverless-offline, unless told', () => {
+    assert.equal(readConfig({}).metricsDisabled, false);
+    assert.equal(readConfig({ IS_OFFLINE: 'true' }).metricsDisabled, true);
+    assert.equal(readConfig({ IS_OFFLINE: 'true', POWERTOOLS_METRICS_DISABLED: 'false' }).metricsDisabled, false);
+    assert.throws(() => readConfig({ POWERTOOLS_METRICS_DISABLED: 'sometimes' }), /POWERTOOLS_METRICS_DISABLED/);
+  });
+
   it('resolves MODEL_DIR and reads MAX_PIXELS, INFERENCE_BACKEND and LOG_LEVEL', () => {
     const config = readConfig({ MODEL_DIR: 'elsewhere/model', MAX_PIXELS: '1000000', INFERENCE_BACKEND: 'cpu', LOG_LEVEL: 'warn' });
     assert.equal(config.modelDir, resolve('elsewhere/model'));
