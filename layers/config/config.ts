@@ -30,6 +30,11 @@ export interface AppConfig {
   /** The model to serve: MODEL_DIR, else the shipped model/. */
   modelDir: string;
   inferenceBackend: BackendChoice;
+  /**
+   * SHADOW_READER: the learned reader (model/reader/) reads every picture beside the serving model, its comparison
+   * logged and counted in /stats under its version, never answered (layers/predict/shadow.ts). Off by default.
+   */
+  shadowReader: boolean;
   /** Largest accepted upload, bytes; the API's limit (layers/contract/limits.ts) unless MAX_UPLOAD_BYTES says otherwise. */
   maxUploadBytes: number;
   /** Largest accepted image, in pixels, checked from the header before decoding; the API's limit by default. */
@@ -156,6 +161,7 @@ export function readConfig(env: Env = process.env): AppConfig {
     cassandra: store === 'cassandra' ? readCassandraConfig(env) : undefined,
     modelDir: env.MODEL_DIR ? resolve(env.MODEL_DIR) : defaultModelDir(),
     inferenceBackend: readEnum<BackendChoice>(env, 'INFERENCE_BACKEND', BACKEND_CHOICES, 'auto'),
+    shadowReader: readBoolean(env, 'SHADOW_READER', false),
     maxUploadBytes: readInt(env, 'MAX_UPLOAD_BYTES', MAX_UPLOAD_BYTES),
     maxPixels: readInt(env, 'MAX_PIXELS', MAX_PIXELS),
     logLevel: readEnum<LogLevel>(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),

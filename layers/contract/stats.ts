@@ -39,6 +39,18 @@ export const StatsFigures = z
     labelled: Count.meta({ description: 'Predictions with a label (a replaced label counts once, as its latest).' }),
     correct: Count.meta({ description: 'Labelled predictions whose label is the number read.' }),
     accuracy: AccuracyInterval.nullable().meta({ description: 'correct / labelled with its 95% interval; null when nothing is labelled.' }),
+    shadow: z
+      .object({
+        agree: Count.meta({ description: 'Read the same number as the serving model.' }),
+        disagree: Count.meta({ description: 'Read another number than the serving model.' }),
+        shadowRefused: Count.meta({ description: 'Refused a picture the serving model answered.' }),
+        servingRefused: Count.meta({ description: 'Answered a picture the serving model refused.' }),
+        bothRefused: Count.meta({ description: 'Refused, as the serving model did.' }),
+      })
+      .meta({
+        description:
+          'Pictures this version read in shadow beside the serving model (SHADOW_READER): its answers are compared and counted here, never stored or answered. All 0 for a version that only served.',
+      }),
     confusion: z.array(TenCounts).length(10).meta({
       description:
         'confusion[label][read]: labelled digits by their label and the digit read; for numbers, digit by digit when the label has as many digits as the number read.',

@@ -1,6 +1,6 @@
 /**
  * The prediction use case: upload -> preprocessing -> classifier (and the refusal of what is not a digit) ->
- * kept upload -> stored record -> answer.
+ * [shadow reader, when one is configured: compared and counted only] -> kept upload -> stored record -> answer.
  * The original upload is written to the uploads bucket (when one is configured) before the record is saved,
  * so a stored record always points at an existing object; the answer is built only after the record is
  * stored, so every 200 the client sees is in the history. Each stage's time goes into a StageTimings record
@@ -10,14 +10,15 @@ import { createHash, randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Classifier } from '#classifier/classifier';
 import type { PredictionAnswer } from '#contract';
-import { ServiceUnavailableError } from '#errors/errors';
+import { ServiceUnavailableError, UnprocessableImageError } from '#errors/errors';
 import { describeError, log } from '#observability/log';
 import type { StageTimings } from '#observability/timings';
 import { type PreprocessedImage, preprocessImage } from '#preprocess/index';
 import type { PredictionRecord, PredictionStore } from '#store/prediction-store';
 import { type UploadsBucket, uploadKey } from '#uploads/bucket';
 import type { Upload } from '#uploads/upload';
-import { readNumber } from './number-reading';
+import { type NumberReading, readNumber } from './number-reading';
+import { readInShadow, type ShadowReader } from './shadow';
 
 export interface PredictDeps {
   classifier: Classifier;
@@ -26,6 +27,8 @@ export interface PredictDeps {
   uploads?: UploadsBucket | undefined;
   /** The largest picture accepted, in pixels, read from its header before decoding (the configuration's MAX_PIXELS). */
   maxPixels?: number;
+  /** A second reader that reads every picture beside the classifier, compared and counted, never answered (shadow.ts). */
+  shadow?: ShadowReader | undefined;
   now?: () => Date;
   newId?: () => string;
 }
@@ -54,13 +57,30 @@ export async function predictDigit(
   timings: StageTimings = {},
   visitorId = '',
 ): Promise<PredictionAnswer> {
-  const image = await timed(timings, 'preprocessMs', () =>
-    preprocessImage(upload.bytes, { declaredType: upload.declaredType, maxPixels: deps.maxPixels }),
-  );
-  // Every digit of a number in one batch: one forward pass, whatever the number's length.
-  const batch = await timed(timings, 'inferenceMs', () => deps.classifier.readBatch(image.input));
-  // A picture that is not digits is refused here, before anything is kept or stored.
-  const reading = readNumber(image, batch, deps.classifier.thresholds);
+  const now = deps.now ?? (() => new Date());
+  let image: PreprocessedImage;
+  let reading: NumberReading;
+  try {
+    image = await timed(timings, 'preprocessMs', () =>
+      preprocessImage(upload.bytes, { declaredType: upload.declaredType, maxPixels: deps.maxPixels }),
+    );
+    // Every digit of a number in one batch: one forward pass, whatever the number's length.
+    const batch = await timed(timings, 'inferenceMs', () => deps.classifier.readBatch(image.input));
+    // A picture that is not digits is refused here, before anything is kept or stored.
+    reading = readNumber(image, batch, deps.classifier.thresholds);
+  } catch (error: unknown) {
+    // A picture the serving model refused as no digits (422) is still one the shadow reader is judged on.
+    if (deps.shadow && error instanceof UnprocessableImageError) {
+      const shadow = deps.shadow;
+      await timed(timings, 'shadowMs', () => readInShadow(shadow, deps.store, upload.bytes, null, now().toISOString()));
+    }
+    throw error;
+  }
+  if (deps.shadow) {
+    const shadow = deps.shadow;
+    const served = { number: reading.number };
+    await timed(timings, 'shadowMs', () => readInShadow(shadow, deps.store, upload.bytes, served, now().toISOString()));
+  }
   const { imageSha256, imageKey } = await timed(timings, 'uploadMs', async () => {
     const sha256 = createHash('sha256').update(upload.bytes).digest('hex');
     const key = deps.uploads ? await keepUpload(deps.uploads, upload.bytes, image.format, sha256) : null;
@@ -68,7 +88,7 @@ export async function predictDigit(
   });
   const record: PredictionRecord = {
     id: (deps.newId ?? randomUUID)(),
-    createdAt: (deps.now ?? (() => new Date()))().toISOString(),
+    createdAt: now().toISOString(),
     filename: upload.filename,
     digit: reading.digit,
     confidence: reading.confidence,

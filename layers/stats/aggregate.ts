@@ -17,6 +17,7 @@ interface Sums {
   labelled: number;
   correct: number;
   confusion: number[][];
+  shadow: Map<string, number>;
 }
 
 function emptySums(): Sums {
@@ -30,6 +31,7 @@ function emptySums(): Sums {
     labelled: 0,
     correct: 0,
     confusion: Array.from({ length: 10 }, () => Array<number>(10).fill(0)),
+    shadow: new Map(),
   };
 }
 
@@ -66,6 +68,9 @@ function add(sums: Sums, cell: StatCell): void {
       if (i !== null) counts[i] = (counts[i] ?? 0) + value;
       return;
     }
+    case 'shadow':
+      sums.shadow.set(cell.key, (sums.shadow.get(cell.key) ?? 0) + value);
+      return;
     case 'confusion': {
       const [label, read] = [digitIndex(cell.key[0]), digitIndex(cell.key[1])];
       const row = label === null ? undefined : sums.confusion[label];
@@ -95,6 +100,13 @@ function figures(sums: Sums): StatsFigures {
     labelled,
     correct,
     accuracy: wilsonInterval(correct, labelled),
+    shadow: {
+      agree: count(sums.shadow.get('agree') ?? 0),
+      disagree: count(sums.shadow.get('disagree') ?? 0),
+      shadowRefused: count(sums.shadow.get('shadow_refused') ?? 0),
+      servingRefused: count(sums.shadow.get('serving_refused') ?? 0),
+      bothRefused: count(sums.shadow.get('both_refused') ?? 0),
+    },
     confusion: sums.confusion.map((row) => row.map(count)),
   };
 }

@@ -8,7 +8,8 @@
  * integers). digit: the top-level digit read (key '0'..'9'). confidence_bin: tenths of confidence (key '0'..'9',
  * 1.0 in '9'). refusal: refused pictures by error code. labelled, correct: labelled predictions, and those whose
  * label is the number read. confusion: key '<label digit><digit read>', per digit position when the label has
- * as many digits as the number read.
+ * as many digits as the number read. shadow: pictures a shadow reader read beside the serving model, under the
+ * shadow's version, by outcome (SHADOW_OUTCOMES).
  */
 export const STAT_METRICS = [
   'predictions',
@@ -20,8 +21,16 @@ export const STAT_METRICS = [
   'labelled',
   'correct',
   'confusion',
+  'shadow',
 ] as const;
 export type StatMetric = (typeof STAT_METRICS)[number];
+
+/**
+ * How a shadow reader's answer compared with the serving model's on one picture: the same number, another
+ * number, or which of the two refused it.
+ */
+export const SHADOW_OUTCOMES = ['agree', 'disagree', 'shadow_refused', 'serving_refused', 'both_refused'] as const;
+export type ShadowOutcome = (typeof SHADOW_OUTCOMES)[number];
 
 export interface StatCell {
   /** YYYY-MM-DD, UTC. */

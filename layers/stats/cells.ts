@@ -10,9 +10,9 @@
  * them as they are, since they name no one and no record.
  */
 import type { PredictionRecord, RecordLabel } from '#store/prediction-store';
-import type { StatCell } from './cell';
+import type { ShadowOutcome, StatCell } from './cell';
 
-export { STAT_METRICS, type StatCell, type StatMetric } from './cell';
+export { SHADOW_OUTCOMES, type ShadowOutcome, STAT_METRICS, type StatCell, type StatMetric } from './cell';
 
 /** The UTC day of an ISO timestamp: YYYY-MM-DD. */
 export function dayOf(iso: string): string {
@@ -40,6 +40,11 @@ export function predictionCells(record: PredictionRecord, uncertain: boolean): S
 /** What a refused picture adds: one under its error code, on the day it was refused, for the serving model. */
 export function refusalCells(code: string, modelVersion: string, at: string): StatCell[] {
   return [{ day: dayOf(at), modelVersion, metric: 'refusal', key: code, value: 1 }];
+}
+
+/** What a shadow reading adds: one under its outcome, on the day of the picture, for the shadow reader's version. */
+export function shadowCells(outcome: ShadowOutcome, shadowVersion: string, at: string): StatCell[] {
+  return [{ day: dayOf(at), modelVersion: shadowVersion, metric: 'shadow', key: outcome, value: 1 }];
 }
 
 /**

@@ -2,7 +2,7 @@
  * The record of every prediction, and the contract every store (embedded SQLite, Cassandra) implements.
  * The contract test suite in test/contract/ is the executable form of this interface.
  */
-import type { StatCell } from '#stats/cell';
+import type { ShadowOutcome, StatCell } from '#stats/cell';
 
 /** One digit of a number as stored: what the model read, and where it is in the uploaded picture. */
 export interface StoredDigit {
@@ -106,6 +106,15 @@ export interface Refusal {
   at: string;
 }
 
+/** A picture a shadow reader read beside the serving model, as the statistics count it. */
+export interface ShadowReading {
+  outcome: ShadowOutcome;
+  /** The shadow reader's version: the statistics count its readings under it. */
+  shadowVersion: string;
+  /** ISO 8601, UTC. */
+  at: string;
+}
+
 /**
  * Every store keeps the statistics beside the records: counter cells (layers/stats/cells.ts) moved by save,
  * setLabel and countRefusal, read by day, never computed from the records. They are anonymous aggregates: delete()
@@ -126,6 +135,8 @@ export interface PredictionStore {
   setLabel(record: PredictionRecord, label: RecordLabel): Promise<void>;
   /** Counts a refused picture in the statistics. May throw (the caller logs it). */
   countRefusal(refusal: Refusal): Promise<void>;
+  /** Counts a shadow reader's reading of a picture in the statistics. May throw (the caller logs it). */
+  countShadow(reading: ShadowReading): Promise<void>;
   /** The statistics' cells of these days (YYYY-MM-DD, UTC), each with its total; cells never written are absent. */
   readStats(days: readonly string[]): Promise<StatCell[]>;
   /** The record with this id, or null (never stored, deleted or expired). */

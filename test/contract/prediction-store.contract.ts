@@ -367,6 +367,9 @@ export function describeStoreContract(name: string, makeStore: (options?: StoreO
         await store.countRefusal({ code: 'no_digit', modelVersion: 'm1', at: at(d1, 3) });
         await store.countRefusal({ code: 'no_digit', modelVersion: 'm1', at: at(d1, 4) });
         await store.countRefusal({ code: 'file_too_large', modelVersion: 'm2', at: at(d2, 3) });
+        await store.countShadow({ outcome: 'agree', shadowVersion: 'reader-1', at: at(d1, 1) });
+        await store.countShadow({ outcome: 'agree', shadowVersion: 'reader-1', at: at(d2, 1) });
+        await store.countShadow({ outcome: 'serving_refused', shadowVersion: 'reader-1', at: at(d2, 3) });
         const labelledR1 = await store.get(r1.id);
         assert.ok(labelledR1);
         await store.delete(labelledR1);
@@ -391,6 +394,7 @@ export function describeStoreContract(name: string, makeStore: (options?: StoreO
           labelled: 4,
           correct: 2,
           accuracy: wilsonInterval(2, 4),
+          shadow: { agree: 2, disagree: 0, shadowRefused: 0, servingRefused: 1, bothRefused: 0 },
           confusion,
         });
         assert.ok(Math.abs((meanConfidence ?? 0) - 0.78) < 1e-9, String(meanConfidence));
@@ -398,7 +402,9 @@ export function describeStoreContract(name: string, makeStore: (options?: StoreO
           stats.days.map((d) => [d.day, d.modelVersion, d.predictions, d.labelled, d.correct, d.refusals]),
           [
             [d1, 'm1', 2, 2, 2, { no_digit: 2 }],
+            [d1, 'reader-1', 0, 0, 0, {}],
             [d2, 'm2', 2, 2, 0, { file_too_large: 1 }],
+            [d2, 'reader-1', 0, 0, 0, {}],
           ],
         );
         assert.deepEqual(
@@ -406,7 +412,13 @@ export function describeStoreContract(name: string, makeStore: (options?: StoreO
           [
             ['m1', 2, 0.5, 1],
             ['m2', 2, 0, 0],
+            ['reader-1', 0, null, undefined],
           ],
+        );
+        assert.deepEqual(
+          stats.models.find((m) => m.modelVersion === 'reader-1')?.shadow,
+          { agree: 2, disagree: 0, shadowRefused: 0, servingRefused: 1, bothRefused: 0 },
+          'a shadow reader is counted under its own version',
         );
         assert.deepEqual(await store.readStats(['2026-01-12']), [], 'a day without counts has no cells');
       }),

@@ -54,6 +54,12 @@ describe('readConfig', () => {
     );
   });
 
+  it('reads SHADOW_READER as a boolean, off unless set', () => {
+    assert.equal(readConfig({}).shadowReader, false);
+    assert.equal(readConfig({ SHADOW_READER: 'true' }).shadowReader, true);
+    assert.throws(() => readConfig({ SHADOW_READER: 'both' }), /SHADOW_READER/);
+  });
+
   it('writes metric lines where CloudWatch reads them, not under serverless-offline, unless told', () => {
     assert.equal(readConfig({}).metricsDisabled, false);
     assert.equal(readConfig({ IS_OFFLINE: 'true' }).metricsDisabled, true);

@@ -47,6 +47,7 @@ function fakes(): { classifier: Classifier; store: PredictionStore; uploads: Upl
     get: async () => null,
     setLabel: async () => undefined,
     countRefusal: async () => undefined,
+    countShadow: async () => undefined,
     readStats: async () => [],
     delete: async () => undefined,
     imageReferenced: async () => false,

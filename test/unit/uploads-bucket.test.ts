@@ -71,6 +71,7 @@ class FakeStore implements PredictionStore {
     record.label = label;
   }
   async countRefusal(): Promise<void> {}
+  async countShadow(): Promise<void> {}
   async readStats(): Promise<StatCell[]> {
     return [];
   }

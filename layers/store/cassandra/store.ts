@@ -42,10 +42,19 @@ import { createHash } from 'node:crypto';
 import { type Client, type ClientOptions, errors, types } from 'cassandra-driver';
 import { BadRequestError } from '#errors/errors';
 import { describeError, log } from '#observability/log';
-import { predictionCells, refusalCells, relabelCells, type StatCell, type StatMetric } from '#stats/cells';
+import { predictionCells, refusalCells, relabelCells, type StatCell, type StatMetric, shadowCells } from '#stats/cells';
 import { CounterBuffer } from '#stats/counter-buffer';
 import { decodeCursor, encodeCursor } from '../cursor';
-import type { ListPage, ListQuery, PredictionRecord, PredictionStore, RecordLabel, Refusal, SaveFacts } from '../prediction-store';
+import type {
+  ListPage,
+  ListQuery,
+  PredictionRecord,
+  PredictionStore,
+  RecordLabel,
+  Refusal,
+  SaveFacts,
+  ShadowReading,
+} from '../prediction-store';
 import { columnNames, columnValues, recordFromRow } from '../record-columns';
 import { nodeLostWithin, runWithinBound } from './availability';
 import { acquireClient, buildClientOptions, forgetClient, type SharedClient, shutdownWhenSettled } from './client';
@@ -268,6 +277,10 @@ export class CassandraStore implements PredictionStore {
 
   async countRefusal(refusal: Refusal): Promise<void> {
     await this.counters.add(refusalCells(refusal.code, refusal.modelVersion, refusal.at));
+  }
+
+  async countShadow(reading: ShadowReading): Promise<void> {
+    await this.counters.add(shadowCells(reading.outcome, reading.shadowVersion, reading.at));
   }
 
   async readStats(days: readonly string[]): Promise<StatCell[]> {

@@ -13,7 +13,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { BadRequestError } from '#errors/errors';
 import { describeError, log } from '#observability/log';
-import { predictionCells, refusalCells, relabelCells, type StatCell, type StatMetric } from '#stats/cells';
+import { predictionCells, refusalCells, relabelCells, type StatCell, type StatMetric, shadowCells } from '#stats/cells';
 import { decodeCursor, encodeCursor } from '../cursor';
 import type {
   ListPage,
@@ -24,6 +24,7 @@ import type {
   Refusal,
   RetentionOptions,
   SaveFacts,
+  ShadowReading,
 } from '../prediction-store';
 import { columnDeclarations, columnNames, columnValuesByName, type FieldColumns, recordFromRow } from '../record-columns';
 
@@ -199,6 +200,10 @@ export class SqliteStore implements PredictionStore {
 
   async countRefusal(refusal: Refusal): Promise<void> {
     for (const cell of refusalCells(refusal.code, refusal.modelVersion, refusal.at)) this.count.run(cell);
+  }
+
+  async countShadow(reading: ShadowReading): Promise<void> {
+    for (const cell of shadowCells(reading.outcome, reading.shadowVersion, reading.at)) this.count.run(cell);
   }
 
   async readStats(days: readonly string[]): Promise<StatCell[]> {
