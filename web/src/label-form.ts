@@ -1,7 +1,9 @@
 /**
  * "Wrong? It was …": ten digit buttons and a field for a number of several digits, under a result or a history
  * entry, that send POST /predictions/{id}/label and then show the label beside the prediction. The label the
- * prediction already has is shown from the start; a second one replaces it. Everything goes in as text.
+ * prediction already has is shown from the start; a second one replaces it. Everything goes in as text. When a
+ * label is saved or refused, the focus goes to the words that say so (the buttons are disabled while it is sent,
+ * and a folded form folds away: the focus would otherwise fall to <body>), which a screen reader then reads once.
  */
 import type { LabelBody } from './api-client.js';
 import type { Label } from './api-types.js';
@@ -38,7 +40,8 @@ export function labelForm(options: LabelFormOptions): HTMLElement {
   shown.className = 'label-shown';
   const status = document.createElement('p');
   status.className = 'label-status';
-  status.setAttribute('aria-live', 'polite');
+  // Focused, not live: it is read when the focus lands on it, once.
+  status.tabIndex = -1;
   const show = (label: Label | null): void => {
     shown.textContent = label ? labelText(label) : '';
     shown.hidden = label === null;
@@ -64,6 +67,7 @@ export function labelForm(options: LabelFormOptions): HTMLElement {
       status.textContent = `Not saved. ${why} ${detail}`;
     } finally {
       for (const control of controls) control.disabled = false;
+      status.focus();
     }
   };
   for (let digit = 0; digit <= 9; digit += 1) {
@@ -108,9 +112,10 @@ export function labelForm(options: LabelFormOptions): HTMLElement {
     });
   });
 
-  root.append(title, buttons, form, status);
+  root.append(title, buttons, form);
   const wrapper = document.createElement('div');
   wrapper.className = 'label';
-  wrapper.append(shown, root);
+  // The status outside the details: still shown once a folded form folds away after saving.
+  wrapper.append(shown, root, status);
   return wrapper;
 }
