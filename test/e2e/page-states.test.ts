@@ -205,6 +205,20 @@ describe('the page after each action, from the keyboard and for a screen reader,
     await viewer.waitFor({ state: 'hidden' });
     assert.equal(await opener.evaluate((button) => button === document.activeElement), true, 'the focus did not come back');
     assert.deepEqual(downloads, [], 'the picture was downloaded instead of shown');
+
+    // A picture that cannot be shown (an expired link, a CSP that does not admit the bucket): said, with the link.
+    const isUpload = (url: URL): boolean => url.pathname.includes('/uploads/');
+    await page.route(isUpload, (route) => route.fulfill({ status: 403, body: 'expired' }));
+    try {
+      await opener.click();
+      await page.waitForSelector('#viewer-fallback:not([hidden])', { timeout: 5_000 });
+      assert.equal(await page.isHidden('#viewer-image'), true);
+      assert.match((await page.getAttribute('#viewer-link', 'href')) ?? '', /^http:\/\/127\.0\.0\.1:\d+\/.*\/uploads\//);
+      await page.keyboard.press('Escape');
+      await viewer.waitFor({ state: 'hidden' });
+    } finally {
+      await page.unroute(isUpload);
+    }
   });
 
   it('dismisses an upload error with its own button, and a new upload takes it away', async () => {

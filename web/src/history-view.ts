@@ -127,7 +127,7 @@ export class HistoryView {
     const buttons: HTMLButtonElement[] = [];
     if (typeof item.imageUrl === 'string' && /^https?:\/\//.test(item.imageUrl)) {
       const url = item.imageUrl;
-      const show = button('Show picture', `Show the picture sent: ${item.filename}`);
+      const show = button('Show picture', `Show picture sent: ${item.filename}`);
       show.addEventListener('click', () => this.hooks.showPicture(url, item.filename, show));
       buttons.push(show);
     }
@@ -143,7 +143,7 @@ export class HistoryView {
       const question = document.createElement('p');
       question.textContent = 'Delete this prediction?';
       const yes = button('Yes, delete', `Yes, delete the prediction of ${item.filename}`);
-      const keep = button('Keep it', `Keep the prediction of ${item.filename}`);
+      const keep = button('Keep it', `Keep it: do not delete the prediction of ${item.filename}`);
       yes.addEventListener('click', () => void this.erase(item, entry, actions, restore));
       keep.addEventListener('click', restore);
       actions.replaceChildren(question, yes, keep);
@@ -175,6 +175,7 @@ export class HistoryView {
   }
 }
 
+/** A button whose name says which entry it is about; the words shown come first in it (WCAG 2.5.3, label in name). */
 function button(text: string, name: string): HTMLButtonElement {
   const made = document.createElement('button');
   made.type = 'button';

@@ -15,7 +15,7 @@ import { Announcer, Feedback } from './feedback.js';
 import { element } from './format.js';
 import { HistoryView } from './history-view.js';
 import { labelForm } from './label-form.js';
-import { MAX_UPLOAD_BYTES, MAX_UPLOAD_LABEL } from './limits.js';
+import { MAX_DIGITS, MAX_UPLOAD_BYTES, MAX_UPLOAD_LABEL } from './limits.js';
 import { explain } from './messages.js';
 import { PictureViewer } from './picture-viewer.js';
 import { howSure, ResultView } from './result-view.js';
@@ -283,6 +283,7 @@ ui.operatorLeave.addEventListener('click', () => {
 async function start(): Promise<void> {
   // A no-break space: "4.5" and "MiB" stay on one line.
   for (const node of document.querySelectorAll('[data-upload-limit]')) node.textContent = MAX_UPLOAD_LABEL.replace(' ', '\u00a0');
+  for (const node of document.querySelectorAll('[data-max-digits]')) node.textContent = String(MAX_DIGITS);
   pad.clear();
   try {
     api = new ApiClient((await loadConfig()).apiUrl, credentials);
