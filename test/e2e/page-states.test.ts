@@ -330,6 +330,16 @@ describe('the page after each action, from the keyboard and for a screen reader,
     assert.equal(await page.textContent('#history-title'), 'Your predictions');
     assert.equal(await page.isHidden('#stats'), true);
     assert.equal(await page.isHidden('#operator-leave'), true);
+
+    // A key kept in this tab that the service no longer takes (rotated since) is dropped when the page opens.
+    await page.evaluate((key) => sessionStorage.setItem('digit.operatorKey', key), WRONG_KEY);
+    await page.reload();
+    await page.waitForSelector('html[data-ready="true"]');
+    await historySettled();
+    assert.equal(await page.textContent('#history-title'), 'Your predictions');
+    assert.equal(await page.isHidden('#stats'), true);
+    assert.match((await page.textContent('#operator-error')) ?? '', /no longer accepted/);
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('digit.operatorKey')), null);
   });
 
   it('moves the focus to the history heading after "Leave operator view"', async () => {

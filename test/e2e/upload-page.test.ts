@@ -319,8 +319,9 @@ describe('the upload page in headless Chromium', () => {
 
     await page.fill('#operator-key', service.operatorKey as string);
     await page.click('#operator-form button[type="submit"]');
+    // The key is checked with the service before the view switches.
+    await page.waitForFunction(() => /operator/.test(document.getElementById('history-title')?.textContent ?? ''));
     await page.waitForFunction(() => /shown/.test(document.getElementById('history-status')?.textContent ?? ''));
-    assert.match((await page.textContent('#history-title')) ?? '', /operator/);
     assert.ok((await page.locator('#history .h-file').allTextContents()).includes('someone-else.png'));
     assert.match((await page.locator('#history .h-time').first().textContent()) ?? '', /from 127\.0\.0\.0/);
     const stored = await page.evaluate(() => ({

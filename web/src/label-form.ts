@@ -30,6 +30,9 @@ export function labelText(label: Label): string {
   return `It was ${label.number} (${label.by === 'operator' ? 'said by the operator' : 'you said'})`;
 }
 
+/** Ids for each form's status line, which its number field names as its description. */
+let forms = 0;
+
 export function labelForm(options: LabelFormOptions): HTMLElement {
   const root = document.createElement(options.folded ? 'details' : 'div');
   root.className = 'label-form';
@@ -42,6 +45,8 @@ export function labelForm(options: LabelFormOptions): HTMLElement {
   status.className = 'label-status';
   // Focused, not live: it is read when the focus lands on it, once.
   status.tabIndex = -1;
+  forms += 1;
+  status.id = `label-status-${forms}`;
   const show = (label: Label | null): void => {
     shown.textContent = label ? labelText(label) : '';
     shown.hidden = label === null;
@@ -94,6 +99,7 @@ export function labelForm(options: LabelFormOptions): HTMLElement {
   field.maxLength = MAX_DIGITS;
   field.placeholder = 'or a number: 407';
   field.setAttribute('aria-label', 'The number it was (several digits)');
+  field.setAttribute('aria-describedby', status.id);
   const save = document.createElement('button');
   save.type = 'submit';
   save.className = 'secondary';
@@ -105,8 +111,13 @@ export function labelForm(options: LabelFormOptions): HTMLElement {
     const number = field.value.trim();
     if (!new RegExp(`^[0-9]{1,${MAX_DIGITS}}$`).test(number)) {
       status.textContent = `Type the digits only, 1 to ${MAX_DIGITS} of them.`;
+      // The focus stays in the field, read again with its new description: a screen reader hears why.
+      field.setAttribute('aria-invalid', 'true');
+      field.blur();
+      field.focus();
       return;
     }
+    field.removeAttribute('aria-invalid');
     void send({ number }).then(() => {
       field.value = '';
     });

@@ -127,7 +127,8 @@ async function read({ file, filename }: Upload): Promise<void> {
       }),
     );
     // "Read as 407, 96% sure (least sure digit: 0)."; said once to screen readers, the steps before it not.
-    const outcome = `Read as ${prediction.number}, ${prediction.uncertain ? howSure(prediction).replace(/^N/, 'n') : howSure(prediction)}.`;
+    const sure = howSure(prediction);
+    const outcome = `Read as ${prediction.number}, ${sure.charAt(0).toLowerCase()}${sure.slice(1)}.`;
     say(outcome);
     announcer.say(outcome);
     await history?.reload();
@@ -240,9 +241,14 @@ function clearKeyError(): void {
   ui.operatorKey.removeAttribute('aria-invalid');
 }
 
-/** Why the service refused an operator key, in words (a visitor's token is refused with 403, a wrong key with 401). */
+/** The service refused the key (a wrong key: 401; a visitor's token: 403), as opposed to not answering. */
+function isRefusal(error: unknown): boolean {
+  return error instanceof ApiError && (error.status === 401 || error.status === 403);
+}
+
+/** Why an operator key was not taken, in words. */
 function keyRefusal(error: unknown): string {
-  if (error instanceof ApiError && (error.status === 401 || error.status === 403)) {
+  if (isRefusal(error)) {
     return 'That key was not accepted, and is not kept. Check the operator key (npm start printed it; it is in .local/operator-key).';
   }
   const { title, detail } = explain(error, api?.apiUrl);
@@ -336,11 +342,15 @@ async function start(): Promise<void> {
       await api.checkOperatorKey(kept);
       operator = true;
     } catch (error: unknown) {
-      const refused = error instanceof ApiError && (error.status === 401 || error.status === 403);
-      if (refused) credentials.setOperatorKey(null);
-      else operator = true;
-      if (refused) ui.operatorError.textContent = 'The operator key kept for this tab is no longer accepted.';
-      ui.operatorError.hidden = !refused;
+      if (isRefusal(error)) {
+        credentials.setOperatorKey(null);
+        ui.operator.open = true;
+        ui.operatorError.textContent = 'The operator key kept for this tab is no longer accepted: type the current one.';
+        ui.operatorError.hidden = false;
+      } else {
+        // No answer: the operator view opens and says itself that the service cannot be reached.
+        operator = true;
+      }
     }
   }
   document.documentElement.dataset.ready = 'true';
