@@ -1,7 +1,7 @@
 /**
  * Talking to the API: the page's configuration (config.json, written beside the page when it is published
  * by scripts/page-publish.ts, never in this code), POST /predict, GET /history, DELETE /predictions/{id}, POST
- * /predictions/{id}/label and GET /stats with the page's credentials (credentials.ts), and every answer that is not a success turned into one ApiError.
+ * /predictions/{id}/label and GET /stats with the page's credentials (and an operator key checked before it is kept) (credentials.ts), and every answer that is not a success turned into one ApiError.
  */
 import type { HistoryItem, HistoryPage, PredictionReceipt, StatsAnswer } from './api-types.js';
 import type { Credentials } from './credentials.js';
@@ -95,6 +95,16 @@ export class ApiClient {
     if (range.to) query.set('to', range.to);
     const suffix = query.toString() === '' ? '' : `?${query.toString()}`;
     return this.call<StatsAnswer>(`/stats${suffix}`, { headers: this.auth('operator') });
+  }
+
+  /**
+   * Whether the service takes `key` as the operator key, before the page keeps it or shows an operator view: asks
+   * for today's statistics, which only the operator may read. Throws the ApiError of a refusal (401 for a wrong
+   * key, 403 for a visitor's token) or of no answer.
+   */
+  async checkOperatorKey(key: string): Promise<void> {
+    const today = new Date().toISOString().slice(0, 10);
+    await this.call<StatsAnswer>(`/stats?from=${today}&to=${today}`, { headers: { authorization: `Bearer ${key}` } });
   }
 
   private auth(viewer: Viewer): Record<string, string> {

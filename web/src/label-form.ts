@@ -1,7 +1,9 @@
 /**
  * "Wrong? It was …": ten digit buttons and a field for a number of several digits, under a result or a history
  * entry, that send POST /predictions/{id}/label and then show the label beside the prediction. The label the
- * prediction already has is shown from the start; a second one replaces it. Everything goes in as text.
+ * prediction already has is shown from the start; a second one replaces it. Everything goes in as text. When a
+ * label is saved or refused, the focus goes to the words that say so (the buttons are disabled while it is sent,
+ * and a folded form folds away: the focus would otherwise fall to <body>), which a screen reader then reads once.
  */
 import type { LabelBody } from './api-client.js';
 import type { Label } from './api-types.js';
@@ -28,6 +30,9 @@ export function labelText(label: Label): string {
   return `It was ${label.number} (${label.by === 'operator' ? 'said by the operator' : 'you said'})`;
 }
 
+/** Ids for each form's status line, which its number field names as its description. */
+let forms = 0;
+
 export function labelForm(options: LabelFormOptions): HTMLElement {
   const root = document.createElement(options.folded ? 'details' : 'div');
   root.className = 'label-form';
@@ -38,7 +43,10 @@ export function labelForm(options: LabelFormOptions): HTMLElement {
   shown.className = 'label-shown';
   const status = document.createElement('p');
   status.className = 'label-status';
-  status.setAttribute('aria-live', 'polite');
+  // Focused, not live: it is read when the focus lands on it, once.
+  status.tabIndex = -1;
+  forms += 1;
+  status.id = `label-status-${forms}`;
   const show = (label: Label | null): void => {
     shown.textContent = label ? labelText(label) : '';
     shown.hidden = label === null;
@@ -64,6 +72,7 @@ export function labelForm(options: LabelFormOptions): HTMLElement {
       status.textContent = `Not saved. ${why} ${detail}`;
     } finally {
       for (const control of controls) control.disabled = false;
+      status.focus();
     }
   };
   for (let digit = 0; digit <= 9; digit += 1) {
@@ -90,6 +99,7 @@ export function labelForm(options: LabelFormOptions): HTMLElement {
   field.maxLength = MAX_DIGITS;
   field.placeholder = 'or a number: 407';
   field.setAttribute('aria-label', 'The number it was (several digits)');
+  field.setAttribute('aria-describedby', status.id);
   const save = document.createElement('button');
   save.type = 'submit';
   save.className = 'secondary';
@@ -101,16 +111,22 @@ export function labelForm(options: LabelFormOptions): HTMLElement {
     const number = field.value.trim();
     if (!new RegExp(`^[0-9]{1,${MAX_DIGITS}}$`).test(number)) {
       status.textContent = `Type the digits only, 1 to ${MAX_DIGITS} of them.`;
+      // The focus stays in the field, read again with its new description: a screen reader hears why.
+      field.setAttribute('aria-invalid', 'true');
+      field.blur();
+      field.focus();
       return;
     }
+    field.removeAttribute('aria-invalid');
     void send({ number }).then(() => {
       field.value = '';
     });
   });
 
-  root.append(title, buttons, form, status);
+  root.append(title, buttons, form);
   const wrapper = document.createElement('div');
   wrapper.className = 'label';
-  wrapper.append(shown, root);
+  // The status outside the details: still shown once a folded form folds away after saving.
+  wrapper.append(shown, root, status);
   return wrapper;
 }

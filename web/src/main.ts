@@ -3,19 +3,22 @@
  * drawing-pad, feedback, upload-queue, credentials) and registers every event listener of the page, here and
  * nowhere else. The flow of one picture: chosen, dropped, pasted or drawn -> the upload queue -> POST /predict
  * (as this browser's visitor) -> the result -> the history reloads -> the next picture in the queue. The
- * operator view swaps the history for everyone's while the operator key is entered (kept for the tab only),
- * and shows the statistics (stats-view). Each result and history entry offers "Wrong? It was …" (label-form).
+ * operator view swaps the history for everyone's while the operator key is entered (checked with the service
+ * first, then kept for the tab only), and shows the statistics (stats-view). Each result and history entry offers
+ * "Wrong? It was …" (label-form). A prediction deleted from the history leaves the result card too. Screen
+ * readers hear each outcome once, through the one announcer (feedback.ts); the status lines are not live.
  */
 import { ApiClient, ApiError, loadConfig } from './api-client.js';
 import { Credentials } from './credentials.js';
 import { DrawingPad } from './drawing-pad.js';
-import { Feedback } from './feedback.js';
-import { element, percent } from './format.js';
+import { Announcer, Feedback } from './feedback.js';
+import { element } from './format.js';
 import { HistoryView } from './history-view.js';
 import { labelForm } from './label-form.js';
-import { MAX_UPLOAD_BYTES, MAX_UPLOAD_LABEL } from './limits.js';
+import { MAX_DIGITS, MAX_UPLOAD_BYTES, MAX_UPLOAD_LABEL } from './limits.js';
 import { explain } from './messages.js';
-import { ResultView } from './result-view.js';
+import { PictureViewer } from './picture-viewer.js';
+import { howSure, ResultView } from './result-view.js';
 import { StatsView } from './stats-view.js';
 import { type QueueState, type Upload, UploadQueue } from './upload-queue.js';
 
@@ -24,6 +27,7 @@ const ui = {
   drop: element<HTMLLabelElement>('drop'),
   pad: element<HTMLCanvasElement>('pad'),
   clear: element<HTMLButtonElement>('clear'),
+  errorDismiss: element<HTMLButtonElement>('error-dismiss'),
   sendDrawing: element<HTMLButtonElement>('send-drawing'),
   filter: element<HTMLSelectElement>('filter'),
   more: element<HTMLButtonElement>('more'),
@@ -31,13 +35,25 @@ const ui = {
   operatorForm: element<HTMLFormElement>('operator-form'),
   operatorKey: element<HTMLInputElement>('operator-key'),
   operatorLeave: element<HTMLButtonElement>('operator-leave'),
+  operatorError: element('operator-error'),
+  historyTitle: element('history-title'),
+  historyStatus: element('history-status'),
   resultLabel: element('result-label'),
   statsForm: element<HTMLFormElement>('stats-form'),
 };
 
 const credentials = new Credentials();
 
-const feedback = new Feedback(element('status'), element('error'));
+const feedback = new Feedback(element('status'), element('error'), element('error-text'));
+const announcer = new Announcer(element('announce'));
+const viewer = new PictureViewer({
+  dialog: element<HTMLDialogElement>('viewer'),
+  title: element('viewer-title'),
+  image: element<HTMLImageElement>('viewer-image'),
+  fallback: element('viewer-fallback'),
+  link: element<HTMLAnchorElement>('viewer-link'),
+  close: element<HTMLButtonElement>('viewer-close'),
+});
 const result = new ResultView({
   card: element('result'),
   digit: element('digit'),
@@ -57,6 +73,8 @@ const pad = new DrawingPad(ui.pad, (hasInk) => {
 let api: ApiClient | undefined;
 let history: HistoryView | undefined;
 let stats: StatsView | undefined;
+/** The id of the prediction the result card shows, if any. */
+let shownId: string | undefined;
 
 // ---- the status line: what happens to the current picture, and how many wait behind it ----------------
 
@@ -68,9 +86,16 @@ function say(text: string): void {
   feedback.say(waiting > 0 ? `${line ? `${line} ` : ''}${waiting} more waiting.` : line);
 }
 
+/** The result card emptied and hidden, with its label buttons. */
+function clearResult(): void {
+  result.clear();
+  ui.resultLabel.replaceChildren();
+  shownId = undefined;
+}
+
 /** An error replaces the previous result: an answer about another picture must not stay under it. */
 function fail(error: unknown): void {
-  result.clear();
+  clearResult();
   feedback.showError(explain(error, api?.apiUrl));
   line = '';
   if (waiting > 0) say('');
@@ -85,6 +110,7 @@ async function read({ file, filename }: Upload): Promise<void> {
     if (!api) throw new ApiError(0, 'no_config', 'no config');
     const prediction = await api.predict(file, filename);
     result.show(prediction, file);
+    shownId = prediction.id;
     const client = api;
     ui.resultLabel.replaceChildren(
       labelForm({
@@ -100,11 +126,11 @@ async function read({ file, filename }: Upload): Promise<void> {
         onSaved: () => void history?.reload(),
       }),
     );
-    say(
-      prediction.digits.length > 1
-        ? `Read as ${prediction.number}, ${prediction.digits.length} digits; the least sure ${percent(prediction.confidence)} sure.`
-        : `Read as ${prediction.digit}, ${percent(prediction.confidence)} sure.`,
-    );
+    // "Read as 407, 96% sure (least sure digit: 0)."; said once to screen readers, the steps before it not.
+    const sure = howSure(prediction);
+    const outcome = `Read as ${prediction.number}, ${sure.charAt(0).toLowerCase()}${sure.slice(1)}.`;
+    say(outcome);
+    announcer.say(outcome);
     await history?.reload();
   } catch (error: unknown) {
     fail(error);
@@ -163,6 +189,12 @@ ui.pad.addEventListener('pointerdown', (event) => pad.pointerDown(event));
 ui.pad.addEventListener('pointermove', (event) => pad.pointerMove(event));
 for (const type of ['pointerup', 'pointercancel'] as const) ui.pad.addEventListener(type, (event) => pad.pointerEnd(event));
 
+ui.errorDismiss.addEventListener('click', () => {
+  feedback.clearError();
+  // The error box is gone: the focus goes back to where the next picture is chosen.
+  ui.file.focus();
+});
+
 ui.clear.addEventListener('click', () => {
   pad.clear();
   feedback.clearError();
@@ -176,7 +208,9 @@ ui.sendDrawing.addEventListener('click', () => {
 
 // ---- the history -----------------------------------------------------------------------------------------
 
-ui.filter.addEventListener('change', () => void history?.reload());
+ui.filter.addEventListener('change', () => {
+  void history?.reload().then(() => announcer.say(ui.historyStatus.textContent ?? ''));
+});
 ui.more.addEventListener('click', () => void history?.more());
 
 // ---- the operator view -----------------------------------------------------------------------------------
@@ -192,16 +226,62 @@ ui.statsForm.addEventListener('submit', (event) => {
   void stats?.reload();
 });
 
+/** Says why a key was refused beside the key field, and puts the focus there; nothing is kept. */
+function refuseKey(text: string): void {
+  ui.operatorError.textContent = text;
+  ui.operatorError.hidden = false;
+  ui.operatorKey.setAttribute('aria-invalid', 'true');
+  ui.operatorKey.focus();
+  ui.operatorKey.select();
+}
+
+function clearKeyError(): void {
+  ui.operatorError.hidden = true;
+  ui.operatorError.textContent = '';
+  ui.operatorKey.removeAttribute('aria-invalid');
+}
+
+/** The service refused the key (a wrong key: 401; a visitor's token: 403), as opposed to not answering. */
+function isRefusal(error: unknown): boolean {
+  return error instanceof ApiError && (error.status === 401 || error.status === 403);
+}
+
+/** Why an operator key was not taken, in words. */
+function keyRefusal(error: unknown): string {
+  if (isRefusal(error)) {
+    return 'That key was not accepted, and is not kept. Check the operator key (npm start printed it; it is in .local/operator-key).';
+  }
+  const { title, detail } = explain(error, api?.apiUrl);
+  return `The key could not be checked. ${title} ${detail}`;
+}
+
+// A key is kept, and the view switched, only once the service has taken it: a rejected key is never stored.
 ui.operatorForm.addEventListener('submit', (event) => {
   event.preventDefault();
-  credentials.setOperatorKey(ui.operatorKey.value);
-  ui.operatorKey.value = '';
-  void showOperatorView(credentials.operatorKey !== null);
+  const key = ui.operatorKey.value.trim();
+  if (key === '') {
+    refuseKey('Type the operator key first.');
+    return;
+  }
+  if (!api) return;
+  api.checkOperatorKey(key).then(
+    () => {
+      clearKeyError();
+      ui.operatorKey.value = '';
+      credentials.setOperatorKey(key);
+      announcer.say('Operator view: everyone’s predictions, and the statistics.');
+      return showOperatorView(true);
+    },
+    (error: unknown) => refuseKey(keyRefusal(error)),
+  );
 });
 
 ui.operatorLeave.addEventListener('click', () => {
   credentials.setOperatorKey(null);
+  clearKeyError();
+  // The Leave button hides itself: the focus goes to the heading of the list that replaces everyone's.
   void showOperatorView(false);
+  ui.historyTitle.focus();
 });
 
 // ---- start -----------------------------------------------------------------------------------------------
@@ -209,6 +289,7 @@ ui.operatorLeave.addEventListener('click', () => {
 async function start(): Promise<void> {
   // A no-break space: "4.5" and "MiB" stay on one line.
   for (const node of document.querySelectorAll('[data-upload-limit]')) node.textContent = MAX_UPLOAD_LABEL.replace(' ', '\u00a0');
+  for (const node of document.querySelectorAll('[data-max-digits]')) node.textContent = String(MAX_DIGITS);
   pad.clear();
   try {
     api = new ApiClient((await loadConfig()).apiUrl, credentials);
@@ -227,6 +308,16 @@ async function start(): Promise<void> {
       more: ui.more,
     },
     api,
+    {
+      onErased: (id) => {
+        // The result card must not offer to label a prediction that is gone.
+        if (id !== shownId) return;
+        clearResult();
+        say('');
+      },
+      showPicture: (url, filename, opener) => viewer.open(url, filename, opener),
+      announce: (text) => announcer.say(text),
+    },
   );
   stats = new StatsView(
     {
@@ -243,9 +334,28 @@ async function start(): Promise<void> {
     },
     api,
   );
+  // A key kept from earlier in this tab is checked again: one the service no longer takes (rotated) is dropped.
+  const kept = credentials.operatorKey;
+  let operator = false;
+  if (kept !== null) {
+    try {
+      await api.checkOperatorKey(kept);
+      operator = true;
+    } catch (error: unknown) {
+      if (isRefusal(error)) {
+        credentials.setOperatorKey(null);
+        ui.operator.open = true;
+        ui.operatorError.textContent = 'The operator key kept for this tab is no longer accepted: type the current one.';
+        ui.operatorError.hidden = false;
+      } else {
+        // No answer: the operator view opens and says itself that the service cannot be reached.
+        operator = true;
+      }
+    }
+  }
   document.documentElement.dataset.ready = 'true';
   queue.start();
-  await showOperatorView(credentials.operatorKey !== null);
+  await showOperatorView(operator);
 }
 
 void start();

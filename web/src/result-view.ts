@@ -36,17 +36,7 @@ export class ResultView {
     const { ui } = this;
     const several = prediction.digits.length > 1;
     ui.digit.textContent = prediction.number;
-    // For a number the top-level confidence is its least sure digit's (the API's PredictionAnswer). When the
-    // model is unsure, say so in words and name the two digits it hesitates between.
-    if (prediction.uncertain) {
-      ui.confidence.textContent = several
-        ? `Not sure of every digit: ${unsure(prediction.candidates)} for the least sure one`
-        : `Not sure: ${unsure(prediction.candidates)}`;
-    } else {
-      ui.confidence.textContent = several
-        ? `${percent(prediction.confidence)} sure of its least sure digit`
-        : `${percent(prediction.confidence)} sure`;
-    }
+    ui.confidence.textContent = howSure(prediction);
     ui.confidence.classList.toggle('uncertain', prediction.uncertain);
     ui.filename.textContent = prediction.filename;
     if (isPngDataUrl(prediction.inputPreview)) ui.seen.src = prediction.inputPreview;
@@ -153,6 +143,24 @@ function digitEntry(reading: Prediction['digits'][number], index: number): HTMLL
   bars.replaceChildren(...reading.probabilities.map((probability, digit) => bar(digit, probability, digit === reading.digit)));
   item.append(head, seen, bars);
   return item;
+}
+
+/**
+ * How sure the model is, in words: "98% sure" of a digit; of a number, "96% sure (least sure digit: 0)", the
+ * top-level confidence being its least sure digit's (the API's PredictionAnswer). When the model is unsure, it
+ * says so and names the two digits it hesitates between ("Not sure of digit 2: a 4 (55%) or a 9 (41%)").
+ */
+export function howSure(prediction: Prediction): string {
+  if (prediction.digits.length <= 1) {
+    return prediction.uncertain ? `Not sure: ${unsure(prediction.candidates)}` : `${percent(prediction.confidence)} sure`;
+  }
+  if (prediction.uncertain) {
+    // The candidates are the least sure digit's: the leftmost of the lowest confidence.
+    const lowest = Math.min(...prediction.digits.map((reading) => reading.confidence));
+    const place = prediction.digits.findIndex((reading) => reading.confidence === lowest);
+    return `Not sure of digit ${place + 1}: ${unsure(prediction.candidates)}`;
+  }
+  return `${percent(prediction.confidence)} sure (least sure digit: ${prediction.digit})`;
 }
 
 /** "a 4 (55%) or a 9 (41%)": the two digits the model hesitates between. */

@@ -50,7 +50,18 @@ export class StatsView {
   async show(on: boolean): Promise<void> {
     this.ui.card.hidden = !on;
     if (on) await this.reload();
-    else this.clear();
+    else this.forget();
+  }
+
+  /** Nothing of the last figures stays for the next time the view opens (they would show while the new ones load). */
+  private forget(): void {
+    const { ui } = this;
+    this.latest += 1;
+    this.clear();
+    ui.summary.textContent = '';
+    ui.status.textContent = '';
+    ui.confusion.replaceChildren();
+    delete ui.card.dataset.drawn;
   }
 
   async reload(): Promise<void> {
