@@ -7,6 +7,8 @@
  * and the visitor signing key in .local/ (scripts/local-keys.ts) and prints the operator key, that once.
  * `-- --verbose` adds serverless-offline's own lines for each request (the route, the request id and duration).
  */
+// First, before anything that loads a native module: on a Node older than 24 it prints one line and exits.
+import './check-node.cjs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { ROOT } from '../tools/root';
