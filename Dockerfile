@@ -9,7 +9,7 @@
 # list only the native externals at the project lock's versions). runtime: the Lambda base image, the
 # production node_modules of those externals for linux x64, and the bundle. No dev dependency, no TypeScript,
 # no source reaches the runtime stage. test/integration/bundle.test.ts runs this same layout (without Docker).
-ARG LAMBDA_NODE_IMAGE=public.ecr.aws/lambda/nodejs:20
+ARG LAMBDA_NODE_IMAGE=public.ecr.aws/lambda/nodejs:24
 
 FROM ${LAMBDA_NODE_IMAGE} AS build
 WORKDIR /src

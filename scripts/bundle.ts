@@ -2,7 +2,7 @@
  * The production bundle (`npm run build:bundle`): what the Lambda container image's /var/task holds, laid out in
  * dist/bundle/ exactly as it is copied there.
  *
- *   functions/predict.js, history.js, health.js,  one esbuild bundle per handler (CommonJS, Node 20)
+ *   functions/predict.js, history.js, health.js,  one esbuild bundle per handler (CommonJS, Node 24)
  *     openapi.js
  *   functions/tfjs-backend-wasm*.wasm             the wasm backend's binaries, found beside the code
  *   model/                                        model.json, the weight files, metrics.json, refusal.json
@@ -41,7 +41,7 @@ export const INSTALLED_EXTERNALS = ['sharp', 'better-sqlite3', '@tensorflow/tfjs
 /**
  * Required only on code paths the service never takes, so left external and never installed: cassandra-driver
  * loads kerberos only for DSE GSSAPI authentication, and tfjs-core loads node-fetch only when there is no global
- * fetch (Node 20 has one).
+ * fetch (Node 24 has one).
  */
 const ABSENT_EXTERNALS = ['kerberos', 'node-fetch'];
 
@@ -223,7 +223,7 @@ export async function bundle(options: { outDir?: string; modelDir?: string; quie
     outdir: functionsDir,
     bundle: true,
     platform: 'node',
-    target: 'node20',
+    target: 'node24',
     format: 'cjs',
     minify: true,
     // Names kept: error classes are told apart by name in logs, and tfjs registers kernels by class name.

@@ -87,6 +87,10 @@ if [[ ! -f "$PKG/package.json" ]] || [[ "$(node -p "require('$PKG/package.json')
   # --ignore-scripts skips the postinstall that patches them: apply the project's patches once more.
   (cd "$ROOT" && npx --no-install patch-package >&2)
 fi
+# tfjs-node's own patch (Node 24 has no util.isNullOrUndefined) lives in scripts/native-tf/, not patches/: after
+# `npm ci` the package is absent, and patch-package fails on CI for a patch whose package is missing
+# (docs/patches.md). Re-applying an applied patch is a no-op.
+(cd "$ROOT" && npx --no-install patch-package --patch-dir scripts/native-tf >&2)
 
 # 4. deps/ laid out as binding.gyp and scripts/install.js expect.
 log "staging libtensorflow into $PKG/deps"

@@ -7,6 +7,8 @@
  * and the visitor signing key in .local/ (scripts/local-keys.ts) and prints the operator key, that once.
  * `-- --verbose` adds serverless-offline's own lines for each request (the route, the request id and duration).
  */
+// First, before anything that loads a native module: on a Node older than 24 it prints one line and exits.
+import './check-node.cjs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { ROOT } from '../tools/root';
@@ -79,14 +81,19 @@ async function main(): Promise<void> {
   const url = service.url.replace('127.0.0.1', 'localhost');
   // The page calls the API by the address it listens on, so the browser never tries IPv6 first.
   await s3.publishPage({ apiUrl: service.url });
-  const operator = service.createdOperatorKey
-    ? [
-        '',
-        `  OPERATOR KEY (shown this once; kept in .local/operator-key, mode 600): ${service.operatorKey}`,
-        `    everyone's predictions:  curl -H "Authorization: Bearer $(head -1 .local/operator-key)" ${url}/history`,
-        '    on the page: "Operator view", paste the key (kept for the tab only).',
-      ]
-    : [`  operator key  .local/operator-key     curl -H "Authorization: Bearer $(head -1 .local/operator-key)" ${url}/history`];
+  // In the Compose stack (docker-compose.yml) this banner lands in the container's log: .local is the container's
+  // (a volume, not the host's .local) and nobody can press Ctrl-C; `npm run stack:up` prints the key on the host.
+  const inStack = process.env.DIGIT_COMPOSE_STACK === '1';
+  const operator = inStack
+    ? ["  operator key  in this container's .local/operator-key (the service-local volume); `npm run stack:up` prints it"]
+    : service.createdOperatorKey
+      ? [
+          '',
+          `  OPERATOR KEY (shown this once; kept in .local/operator-key, mode 600): ${service.operatorKey}`,
+          `    everyone's predictions:  curl -H "Authorization: Bearer $(head -1 .local/operator-key)" ${url}/history`,
+          '    on the page: "Operator view", paste the key (kept for the tab only).',
+        ]
+      : [`  operator key  .local/operator-key     curl -H "Authorization: Bearer $(head -1 .local/operator-key)" ${url}/history`];
   process.stdout.write(
     [
       '',
@@ -102,7 +109,7 @@ async function main(): Promise<void> {
       `  s3 key   .local/s3-credentials.json (mode 600; every request but a read of the page must be signed with it)`,
       '  tokens   signed with .local/visitor-signing-key (mode 600)',
       ...operator,
-      'Ctrl-C stops everything.',
+      inStack ? 'Runs detached in the Compose stack: `npm run stack:down` on the host stops it.' : 'Ctrl-C stops everything.',
       '',
     ].join('\n'),
   );

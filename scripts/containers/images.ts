@@ -3,14 +3,14 @@
  * builds nothing (`npm run image:build`, the Compose stack and test/containers/ all come through here):
  *
  *   localhost/digit-debian:<suite>-<hash>   a Debian root filesystem made by debootstrap, imported (no registry)
- *   localhost/digit-lambda-node20:<hash>    the stand-in for public.ecr.aws/lambda/nodejs:20 (containers/lambda-node20/)
+ *   localhost/digit-lambda-node24:<hash>    the stand-in for public.ecr.aws/lambda/nodejs:24 (containers/lambda-node24/)
  *   digit-service:local (+ :<hash>)         the unchanged Dockerfile, FROM the stand-in (or LAMBDA_NODE_IMAGE)
  *   localhost/digit-cassandra:<hash>        Cassandra 5.0 on Debian's OpenJDK 17 (containers/cassandra/)
  *   localhost/digit-dev:<hash>              the project with its dev dependencies, for serverless-offline and the
  *                                           local S3 server in the Compose stack (containers/dev/)
  *
  * Variables (each replaces a stand-in where the real image can be pulled):
- *   LAMBDA_NODE_IMAGE    base of the service image, e.g. public.ecr.aws/lambda/nodejs:20
+ *   LAMBDA_NODE_IMAGE    base of the service image, e.g. public.ecr.aws/lambda/nodejs:24
  *   CASSANDRA_IMAGE      e.g. cassandra:5.0 (the official image takes the same variables)
  *   DEBIAN_TRIXIE_IMAGE, DEBIAN_BOOKWORM_IMAGE   e.g. debian:trixie-slim: skips debootstrap (which needs root)
  *   DEBIAN_MIRROR        debootstrap's mirror (http://deb.debian.org/debian)
@@ -143,8 +143,8 @@ async function build(
 
 /** The packages each Debian root filesystem starts with (the Containerfiles add the rest with apt). */
 const ROOTFS_PACKAGES: Record<'trixie' | 'bookworm', readonly string[]> = {
-  // Debian 13 ships Node.js 20 (Debian 12's is 18), the version of the Lambda runtime the service targets.
-  trixie: ['nodejs', 'ca-certificates'],
+  // No nodejs: Debian 13's is 20, past its end of life; the stand-in installs Node.js 24 from the npm registry.
+  trixie: ['ca-certificates'],
   // Cassandra 5.0 runs on Java 11 or 17; Debian 13 has no OpenJDK 17, Debian 12 does.
   bookworm: ['openjdk-17-jre-headless', 'ca-certificates'],
 };
@@ -198,7 +198,7 @@ async function hostExtraCaFiles(): Promise<string[]> {
   return (await readdir(dir)).filter((f) => f.endsWith('.crt')).map((f) => path.join(dir, f));
 }
 
-/** The stand-in for the Lambda Node.js 20 base image, or LAMBDA_NODE_IMAGE when set. */
+/** The stand-in for the Lambda Node.js 24 base image, or LAMBDA_NODE_IMAGE when set. */
 export function ensureLambdaNodeImage(log: Log = defaultLog): Promise<string> {
   return once('lambda-node', () => makeLambdaNodeImage(log));
 }
@@ -207,12 +207,12 @@ async function makeLambdaNodeImage(log: Log): Promise<string> {
   const override = process.env.LAMBDA_NODE_IMAGE;
   if (override) return override;
   const rootfs = await ensureDebianImage('trixie', log);
-  const dir = path.join(CONTAINERS_DIR, 'lambda-node20');
+  const dir = path.join(CONTAINERS_DIR, 'lambda-node24');
   const caFiles = await hostExtraCaFiles();
   const caContents = await Promise.all(caFiles.map((f) => readFile(f, 'utf8')));
-  const tag = `localhost/digit-lambda-node20:${await contentHash([dir], [rootfs, ...caContents])}`;
+  const tag = `localhost/digit-lambda-node24:${await contentHash([dir], [rootfs, ...caContents])}`;
   if (await imageExists(tag)) return tag;
-  const context = await mkdtemp(path.join(tmpdir(), 'digit-lambda-node20-context-'));
+  const context = await mkdtemp(path.join(tmpdir(), 'digit-lambda-node24-context-'));
   try {
     await cp(dir, context, { recursive: true });
     await mkdir(path.join(context, 'extra-ca'));
@@ -309,7 +309,7 @@ const DEV_INPUTS = [
 
 /**
  * The project with its dev dependencies, compiled (dist/): serverless-offline and the local S3 server of the
- * Compose stack run in it. FROM the Lambda stand-in (its Node 20, npm and toolchain), so no other base is needed.
+ * Compose stack run in it. FROM the Lambda stand-in (its Node 24, npm and toolchain), so no other base is needed.
  * The context is copied into a temporary directory: the repository's .dockerignore, written for the service image,
  * leaves web/ out.
  */

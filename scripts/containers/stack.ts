@@ -5,7 +5,8 @@
  * detached and waits until the API's /health answers 200. `down` stops and removes the containers and keeps the
  * named volumes (the Cassandra tables, the bucket), unless `--volumes`.
  *
- *   npm run stack:up [-- --project NAME]          API_PORT, S3_PORT, LAMBDA_PORT, CASSANDRA_PORT choose the host ports
+ *   npm run stack:up [-- --project NAME]          PORT, S3_PORT, LAMBDA_PORT, CASSANDRA_PORT choose the host ports
+ *                                                 (PORT for the API, as `npm start` names it)
  *   npm run stack:down [-- --project NAME] [--volumes]
  */
 import path from 'node:path';
@@ -38,6 +39,11 @@ export interface RunningStack {
   apiUrl: string;
   /** The environment compose ran with (images and ports), for `compose` calls of the caller's own. */
   env: NodeJS.ProcessEnv;
+  /**
+   * The stack's operator key: the one the service created in its own .local (the service-local volume), not the
+   * host's .local/operator-key, which belongs to a host `npm start` and which this stack's API refuses.
+   */
+  operatorKey: string;
 }
 
 function portsFrom(env: NodeJS.ProcessEnv, given: Partial<StackPorts> = {}): StackPorts {
@@ -47,7 +53,7 @@ function portsFrom(env: NodeJS.ProcessEnv, given: Partial<StackPorts> = {}): Sta
     return port;
   };
   return {
-    api: pick(given.api, 'API_PORT', 3000),
+    api: pick(given.api, 'PORT', 3000),
     lambda: pick(given.lambda, 'LAMBDA_PORT', 3002),
     s3: pick(given.s3, 'S3_PORT', 4569),
     cassandra: pick(given.cassandra, 'CASSANDRA_PORT', 9042),
@@ -58,7 +64,7 @@ function composeEnv(ports: StackPorts, images: Record<string, string> = {}): Nod
   return {
     ...process.env,
     ...images,
-    API_PORT: String(ports.api),
+    PORT: String(ports.api),
     LAMBDA_PORT: String(ports.lambda),
     S3_PORT: String(ports.s3),
     CASSANDRA_PORT: String(ports.cassandra),
@@ -107,7 +113,15 @@ export async function stackUp(opts: StackOptions = {}): Promise<RunningStack> {
     await new Promise((resolve) => setTimeout(resolve, 2000));
   }
   log(`up in ${Math.round((Date.now() - started) / 1000)} s: API ${apiUrl}, bucket http://127.0.0.1:${ports.s3}`);
-  return { project, ports, apiUrl, env };
+  return { project, ports, apiUrl, env, operatorKey: await stackOperatorKey(project, env) };
+}
+
+/** The first line of the service container's .local/operator-key (scripts/local-keys.ts writes it at first start). */
+async function stackOperatorKey(project: string, env: NodeJS.ProcessEnv): Promise<string> {
+  const read = await compose(project, ['exec', '-T', 'service', 'head', '-n', '1', '.local/operator-key'], env);
+  const key = read.stdout.trim();
+  if (key === '') throw new Error(`the stack's service has no .local/operator-key: ${read.stderr.trim()}`);
+  return key;
 }
 
 export async function stackDown(opts: StackOptions & { volumes?: boolean } = {}): Promise<void> {
@@ -140,7 +154,11 @@ async function main(): Promise<void> {
         `  API      ${stack.apiUrl}/health, POST ${stack.apiUrl}/predict, GET ${stack.apiUrl}/history`,
         `  page     http://127.0.0.1:${stack.ports.s3}/digit-page/`,
         `  store    Cassandra in a container, 127.0.0.1:${stack.ports.cassandra}, data in the volume ${stack.project}_cassandra-data`,
-        '  npm run stack:down stops it (the volumes stay).',
+        `  operator ${stack.operatorKey}`,
+        `           this stack's key, kept in the service's volume ${stack.project}_service-local (the host's .local/operator-key is npm start's):`,
+        `           curl -H "Authorization: Bearer ${stack.operatorKey}" ${stack.apiUrl}/history`,
+        `  logs     ${detectEngine().compose.join(' ')} -p ${stack.project} logs service`,
+        '  It runs detached: npm run stack:down stops it (the volumes stay).',
       ].join('\n'),
     );
   } else if (action === 'down') {

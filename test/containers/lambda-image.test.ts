@@ -1,5 +1,5 @@
 /**
- * The service image as Lambda runs it: digit-service:local, built from the unchanged Dockerfile FROM the Node.js 20
+ * The service image as Lambda runs it: digit-service:local, built from the unchanged Dockerfile FROM the Node.js 24
  * stand-in (both cached by content: scripts/containers/images.ts), one container per function with the handler as
  * the image command, the Runtime Interface Emulator answering API Gateway v2 events. Predict (multipart and a raw
  * base64 PNG), history and health; first on SQLite in a directory the predict and history containers share, then

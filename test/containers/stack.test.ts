@@ -67,6 +67,12 @@ describe('the Compose stack', { timeout: 20 * 60_000 }, () => {
     assert.deepEqual(health.store, { kind: 'cassandra', ok: true }, 'the service reports the Cassandra store');
   });
 
+  it("reports the stack's own operator key, which the stack's API takes as the operator's", async () => {
+    assert.ok(recorded, 'a record was made by the first test');
+    assert.match(stack.operatorKey, /^op_/);
+    assert.ok((await historyIds(stack.apiUrl, stack.operatorKey)).includes(recorded), "the operator sees a visitor's record");
+  });
+
   it('serves the page from the local bucket', async () => {
     const response = await fetch(`http://127.0.0.1:${ports.s3}/${DEFAULT_PAGE_BUCKET}/`);
     const html = await response.text();
