@@ -15,13 +15,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
-import { type HistoryItem, HistoryPage } from '../../layers/contract';
+import { type HistoryItem, HistoryPage } from '#contract';
+import { numberPicture, plainDigit } from '../../model/training/digit-images';
 import { vendorPageScripts } from '../../scripts/page-vendor';
 import type { LocalS3 } from '../../scripts/s3-local';
 import { CHROMIUM, CHROMIUM_ARGS, CHROMIUM_MISSING } from '../../tools/chromium';
-import { numberPicture, plainDigit } from '../../tools/digit-images';
 import { ROOT } from '../../tools/root';
 import { type OfflineService, operatorAuth, type ServiceWithBuckets, startWithBuckets } from '../../tools/service';
+import { axeViolations, describeFindings } from '../support/axe';
 
 const LONG_NAME = 'digit-from-a-scanned-form.png';
 const WRONG_KEY = 'op_not-the-key-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx';
@@ -89,6 +90,16 @@ describe('the page after each action, from the keyboard and for a screen reader,
     });
   }
 
+  /** axe-core (WCAG 2.2 A and AA) finds nothing in the page as it stands. */
+  async function expectAccessible(state: string): Promise<void> {
+    const findings = await axeViolations(page);
+    assert.deepEqual(
+      findings.map((f) => f.rule),
+      [],
+      `axe-core, ${state}:\n${describeFindings(findings)}`,
+    );
+  }
+
   async function enterOperatorKey(key: string): Promise<void> {
     if (!(await page.evaluate(() => (document.getElementById('operator') as HTMLDetailsElement).open)))
       await page.click('#operator summary');
@@ -124,6 +135,14 @@ describe('the page after each action, from the keyboard and for a screen reader,
     await context?.close();
     await stack?.stop();
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('runs axe-core on the page under its own CSP, and axe names what a page without alt text and language lacks', async () => {
+    await page.setContent('<html><body><main><img src="data:image/gif;base64,R0lGODlhAQABAAAAACw="></main></body></html>');
+    const rules = (await axeViolations(page)).map((f) => f.rule);
+    assert.ok(rules.includes('image-alt') && rules.includes('html-has-lang'), `axe-core found ${rules.join(', ')}`);
+    await openPage();
+    await expectAccessible('the page as it opens, at 1280 px');
   });
 
   it('announces one upload once, through one live region', async () => {
@@ -201,6 +220,7 @@ describe('the page after each action, from the keyboard and for a screen reader,
     const picture = viewer.getByRole('img', { name: /drawing\.png/ });
     await page.waitForFunction(() => (document.querySelector('dialog[open] img') as HTMLImageElement | null)?.complete === true);
     assert.ok((await picture.evaluate((image) => (image as HTMLImageElement).naturalWidth)) > 0, 'the picture did not load');
+    await expectAccessible('with the picture dialog open');
     await page.keyboard.press('Escape');
     await viewer.waitFor({ state: 'hidden' });
     assert.equal(await opener.evaluate((button) => button === document.activeElement), true, 'the focus did not come back');
@@ -224,6 +244,7 @@ describe('the page after each action, from the keyboard and for a screen reader,
   it('dismisses an upload error with its own button, and a new upload takes it away', async () => {
     await upload('notes.txt', Buffer.from('this is not a picture'), 'text/plain');
     assert.equal(await page.isVisible('#error'), true);
+    await expectAccessible('with an upload error shown');
     await page
       .locator('#error')
       .getByRole('button', { name: /Dismiss/ })
@@ -242,6 +263,7 @@ describe('the page after each action, from the keyboard and for a screen reader,
     assert.match((await page.textContent('header')) ?? '', /number/);
     await upload('house-number.png', (await numberPicture([4, 3, 10], 'canvas', 1)).bytes); // 400
     assert.equal(await page.textContent('#digit'), '400');
+    await expectAccessible('with a number read and its digits listed');
     assert.match((await page.textContent('#confidence')) ?? '', /^\d+(\.\d)?% sure \(least sure digit: 0\)$/);
     assert.match((await page.textContent('#status')) ?? '', /^Read as 400, \d+(\.\d)?% sure \(least sure digit: 0\)\.$/);
     const thumbs = await page
@@ -260,6 +282,8 @@ describe('the page after each action, from the keyboard and for a screen reader,
     assert.ok(newest && next);
     const entry = page.locator(`#history li[data-id="${newest.id}"]`);
     await entry.getByRole('button', { name: /^Delete/ }).click({ timeout: 5_000 });
+    await entry.getByRole('button', { name: /Keep/ }).waitFor({ timeout: 5_000 });
+    await expectAccessible('with a delete waiting for its confirmation');
     // A confirm step: "Keep it" changes nothing.
     await entry.getByRole('button', { name: /Keep/ }).click({ timeout: 5_000 });
     assert.ok(
@@ -347,6 +371,7 @@ describe('the page after each action, from the keyboard and for a screen reader,
     await page.waitForFunction(() => /operator/.test(document.getElementById('history-title')?.textContent ?? ''));
     await page.waitForFunction(() => document.getElementById('stats')?.dataset.drawn !== undefined);
     assert.equal(await page.isHidden('#operator-error'), true, 'the old error is still shown');
+    await expectAccessible('in the operator view with its statistics drawn');
     await page.focus('#operator-leave');
     await page.keyboard.press('Enter');
     await page.waitForFunction(() => document.getElementById('history-title')?.textContent === 'Your predictions');
@@ -368,6 +393,7 @@ describe('the page after each action, from the keyboard and for a screen reader,
     await page.waitForFunction(() => document.getElementById('stats')?.dataset.drawn !== undefined);
     const width = await page.evaluate(() => document.documentElement.scrollWidth);
     assert.ok(width <= 320, `the operator view is ${width - 320} px wider than 320 px`);
+    await expectAccessible('in the operator view at 320 px');
     await page.click('#operator-leave');
     assert.deepEqual(pageErrors, [], 'no script errors on the page');
   });
