@@ -32,7 +32,10 @@ async function main(): Promise<void> {
       `stack ${stackName} has no PageBucketName or HttpApiUrl output: deploy it first (npx serverless deploy --stage ${stage})`,
     );
 
-  const keys = await publishPage(new S3Client({ region }), bucket, { apiUrl });
+  // The presigned URLs of kept pictures name the uploads bucket's regional endpoint (virtual-hosted style).
+  const uploads = outputs.get('UploadsBucketName');
+  const imageOrigin = uploads ? `https://${uploads}.s3.${region}.amazonaws.com` : undefined;
+  const keys = await publishPage(new S3Client({ region }), bucket, { apiUrl, ...(imageOrigin ? { imageOrigin } : {}) });
   process.stdout.write(
     `Published ${keys.length} files to s3://${bucket} (API ${apiUrl}).\nPage: ${outputs.get('PageUrl') ?? '(see the PageUrl output)'}\n`,
   );

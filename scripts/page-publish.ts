@@ -20,6 +20,11 @@ export const WEB_DIR = join(__dirname, '..', 'web');
 export interface PageConfig {
   /** The HTTP API's base URL, without a trailing slash. */
   apiUrl: string;
+  /**
+   * Where the kept pictures are served from, when that is another origin than the page's (in the cloud, the
+   * uploads bucket's regional S3 endpoint, which the presigned URLs name): the picture dialog shows them.
+   */
+  imageOrigin?: string;
 }
 
 const CONTENT_TYPES: Record<string, string> = {
@@ -72,8 +77,9 @@ export function pageSecurityHeaders(config: PageConfig): Record<string, string> 
     "default-src 'none'",
     "script-src 'self'",
     "style-src 'self'",
-    // The thumbnails and the 28x28 preview are PNG data URLs the service made (web/src/app.ts checks them).
-    "img-src 'self' data:",
+    // The thumbnails and the 28x28 preview are PNG data URLs the service made (web/src/app.ts checks them); the
+    // original picture comes from the uploads bucket through a presigned URL.
+    `img-src 'self' data:${config.imageOrigin ? ` ${new URL(config.imageOrigin).origin}` : ''}`,
     `connect-src 'self' ${apiOrigin}`,
     "manifest-src 'self'",
     "base-uri 'none'",
@@ -104,7 +110,7 @@ export async function publishPage(client: S3Client, bucket: string, config: Page
     new PutObjectCommand({
       Bucket: bucket,
       Key: 'config.json',
-      Body: `${JSON.stringify({ apiUrl: config.apiUrl.replace(/\/+$/, '') } satisfies PageConfig)}\n`,
+      Body: `${JSON.stringify({ apiUrl: config.apiUrl.replace(/\/+$/, '') } satisfies Pick<PageConfig, 'apiUrl'>)}\n`,
       ContentType: CONTENT_TYPES['.json'],
       CacheControl: 'no-cache',
       Metadata: metadata,

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { PAGE_ENTRY, pageFiles, publishPage, WEB_DIR } from '../../scripts/page-publish';
+import { PAGE_ENTRY, pageFiles, pageSecurityHeaders, publishPage, WEB_DIR } from '../../scripts/page-publish';
 
 const dirs: string[] = [];
 after(() => {
@@ -80,6 +80,21 @@ describe('publishPage', () => {
     assert.equal(config?.input.ContentType, 'application/json; charset=utf-8');
     assert.equal(config?.input.CacheControl, 'no-cache');
     assert.deepEqual(JSON.parse(String(config?.input.Body)), { apiUrl: 'https://api.example' });
+  });
+});
+
+describe('pageSecurityHeaders', () => {
+  it('admits the API for calls and, when the pictures come from elsewhere, that origin for images only', () => {
+    const local = pageSecurityHeaders({ apiUrl: 'http://127.0.0.1:3000/' })['content-security-policy'] ?? '';
+    assert.match(local, /img-src 'self' data:;/);
+    assert.match(local, /connect-src 'self' http:\/\/127\.0\.0\.1:3000;/);
+    const cloud =
+      pageSecurityHeaders({
+        apiUrl: 'https://abc.execute-api.eu-west-1.amazonaws.com',
+        imageOrigin: 'https://up.s3.eu-west-1.amazonaws.com/x',
+      })['content-security-policy'] ?? '';
+    assert.match(cloud, /img-src 'self' data: https:\/\/up\.s3\.eu-west-1\.amazonaws\.com;/);
+    assert.doesNotMatch(cloud, /connect-src[^;]*up\.s3/);
   });
 });
 
