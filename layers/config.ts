@@ -11,6 +11,7 @@ import { MAX_PIXELS, MAX_UPLOAD_BYTES } from './contract/limits';
 import { BACKEND_CHOICES, type BackendChoice } from './inference-backend';
 import { defaultModelDir, projectRoot } from './project-root';
 import { type CassandraConfig, readCassandraConfig } from './store/cassandra/config';
+import type { UploadQuotas } from './upload';
 
 export { ConfigError } from './config-parsers';
 /** The default upload limit, re-exported where the tests have always found it. */
@@ -43,6 +44,34 @@ export interface AppConfig {
   retentionDays: number;
   /** What of the client's address is stored (CLIENT_IP_STORAGE): truncated by default. */
   clientIpStorage: ClientIpStorage;
+  /** POST /predict's quotas per client address and per visitor token (UPLOAD_QUOTA_*; 0 turns one off). */
+  uploadQuotas: UploadQuotas;
+  /**
+   * The HTTP front's memory budget for request bodies in flight (REQUEST_BODY_BUDGET_BYTES) and how long a body
+   * waits for room before its 503 (REQUEST_BODY_WAIT_MS). serverless-offline reads the same two variables
+   * (patches/serverless-offline+13.10.1+900+bounds.patch); they are validated here, at cold start, like every setting.
+   */
+  requestBodyBudgetBytes: number;
+  requestBodyWaitMs: number;
+}
+
+const MIB = 1024 * 1024;
+
+export function readUploadQuotas(env: Env): UploadQuotas {
+  const perSecond = (name: string, fallback: number): number =>
+    readInt(env, name, fallback, { min: 0, max: 100_000, unit: 'requests a second', why: '0 turns the limit off' });
+  const perHour = (name: string, fallback: number): number =>
+    readInt(env, name, fallback, { min: 0, unit: 'bytes an hour', why: '0 turns the limit off' });
+  return {
+    perAddress: {
+      requestsPerSecond: perSecond('UPLOAD_QUOTA_ADDRESS_PER_SECOND', 200),
+      bytesPerHour: perHour('UPLOAD_QUOTA_ADDRESS_BYTES_PER_HOUR', 256 * MIB),
+    },
+    perVisitor: {
+      requestsPerSecond: perSecond('UPLOAD_QUOTA_VISITOR_PER_SECOND', 20),
+      bytesPerHour: perHour('UPLOAD_QUOTA_VISITOR_BYTES_PER_HOUR', 64 * MIB),
+    },
+  };
 }
 
 /**
@@ -163,5 +192,12 @@ export function readConfig(env: Env = process.env): AppConfig {
       why: '0 keeps predictions forever',
     }),
     clientIpStorage: readEnum<ClientIpStorage>(env, 'CLIENT_IP_STORAGE', CLIENT_IP_STORAGE, 'truncated'),
+    uploadQuotas: readUploadQuotas(env),
+    requestBodyBudgetBytes: readInt(env, 'REQUEST_BODY_BUDGET_BYTES', 32 * MIB, {
+      min: MIB,
+      unit: 'bytes',
+      why: 'at least one MiB',
+    }),
+    requestBodyWaitMs: readInt(env, 'REQUEST_BODY_WAIT_MS', 2000, { min: 1, max: 60_000, unit: 'ms' }),
   };
 }
