@@ -14,7 +14,11 @@ const JUNK = Buffer.from('junk after the picture\xff\xd9IEND', 'latin1');
 async function picture(format: 'png' | 'jpeg' | 'webp', progressive = false): Promise<Buffer> {
   const image = sharp({ create: { width: 40, height: 30, channels: 3, background: { r: 200, g: 20, b: 90 } } });
   if (format === 'png') return image.png().toBuffer();
-  if (format === 'jpeg') return image.jpeg({ progressive }).withExif({ IFD0: { Copyright: 'x' } }).toBuffer();
+  if (format === 'jpeg')
+    return image
+      .jpeg({ progressive })
+      .withExif({ IFD0: { Copyright: 'x' } })
+      .toBuffer();
   return image.webp().toBuffer();
 }
 
@@ -84,7 +88,10 @@ describe('UploadQuota', () => {
   });
 
   it('turns a limit off at 0', () => {
-    const quota = new UploadQuota({ perAddress: { requestsPerSecond: 0, bytesPerHour: 0 }, perVisitor: { requestsPerSecond: 0, bytesPerHour: 0 } });
+    const quota = new UploadQuota({
+      perAddress: { requestsPerSecond: 0, bytesPerHour: 0 },
+      perVisitor: { requestsPerSecond: 0, bytesPerHour: 0 },
+    });
     for (let i = 0; i < 1000; i += 1) quota.admit('203.0.113.1', 'v', 1 << 20);
   });
 });
