@@ -7,9 +7,12 @@ import { answer, bodyBytes, header, httpHandler } from '#http/handler';
 import { predictDigit } from '#predict/predict';
 import { getAccessKeys, getClassifier, getConfig, getStore, getUploadsBucket, warmUp } from '#runtime';
 import { countPictureRefusal } from '#stats/service';
-import { readUpload } from '#uploads/upload';
+import { readUpload, UploadQuota } from '#uploads/upload';
 
 warmUp(getClassifier, getStore, async () => getUploadsBucket(), getAccessKeys);
+
+/** This container's count of uploads per address and per visitor (layers/upload.ts). */
+let quota: UploadQuota | undefined;
 
 export const handler = httpHandler('predict', async (event, info) => {
   const { maxUploadBytes, maxPixels, clientIpStorage } = getConfig();
@@ -17,18 +20,20 @@ export const handler = httpHandler('predict', async (event, info) => {
   const keys = await getAccessKeys();
   const caller = identify(header(event, 'authorization'), keys);
   const visitorId = caller.kind === 'visitor' ? caller.visitorId : newVisitorId();
+  const sourceIp = event.requestContext?.http?.sourceIp ?? 'unknown';
+  const body = bodyBytes(event);
+  // The operator's own uploads are not counted; everyone else's before the upload is read.
+  if (caller.kind !== 'operator') {
+    quota ??= new UploadQuota(getConfig().uploadQuotas);
+    quota.admit(sourceIp, caller.kind === 'visitor' ? visitorId : undefined, body.length);
+  }
   const prediction = await (async () => {
-    const upload = await readUpload(
-      bodyBytes(event),
-      header(event, 'content-type'),
-      { maxFileBytes: maxUploadBytes },
-      header(event, 'x-filename'),
-    );
+    const upload = await readUpload(body, header(event, 'content-type'), { maxFileBytes: maxUploadBytes }, header(event, 'x-filename'));
     const [classifier, store] = await Promise.all([getClassifier(), getStore()]);
     return predictDigit(
       { classifier, store, uploads: getUploadsBucket(), maxPixels },
       upload,
-      storedClientIp(event.requestContext?.http?.sourceIp ?? 'unknown', clientIpStorage),
+      storedClientIp(sourceIp, clientIpStorage),
       info.timings,
       visitorId,
     );

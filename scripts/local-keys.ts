@@ -37,8 +37,20 @@ function loadOrCreate(file: string, prefix: string): { key: string; created: boo
   return { key, created: true };
 }
 
+/**
+ * Makes `directory` (npm start's .local/: keys, the SQLite file, kept uploads) its owner's only, and makes every
+ * file and directory this process and its children create from now on too (umask 077): the SQLite store and
+ * the local S3 server create theirs without a mode of their own (issue 23: .local/ was 0755, its files 0644).
+ */
+export function restrictLocalFiles(directory: string): void {
+  process.umask(0o077);
+  mkdirSync(directory, { recursive: true, mode: 0o700 });
+  if ((statSync(directory).mode & 0o077) !== 0) chmodSync(directory, 0o700);
+}
+
 export function loadOrCreateLocalKeys(directory: string): LocalKeys {
-  mkdirSync(directory, { recursive: true });
+  mkdirSync(directory, { recursive: true, mode: 0o700 });
+  if ((statSync(directory).mode & 0o077) !== 0) chmodSync(directory, 0o700);
   const operatorKeyFile = join(directory, 'operator-key');
   const signingKeyFile = join(directory, 'visitor-signing-key');
   const operator = loadOrCreate(operatorKeyFile, OPERATOR_KEY_PREFIX);

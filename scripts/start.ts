@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { ROOT } from '../tools/root';
 import { type ServiceWithBuckets, startWithBuckets } from '../tools/service';
 import type { CassandraNode } from './cassandra/launcher';
+import { restrictLocalFiles } from './local-keys';
 import { defaultS3Directory } from './s3-local';
 
 /** `npm run build`, the one definition of the build (a clean dist/ and web/dist/, the handlers, the page). */
@@ -28,6 +29,8 @@ async function main(): Promise<void> {
   const unknown = [...args].filter((arg) => arg !== '--cassandra' && arg !== '--verbose');
   if (unknown.length > 0) throw new Error(`unknown option ${unknown.join(' ')}; usage: npm start [-- --cassandra] [--verbose]`);
 
+  // .local/ and all that goes into it (keys, the SQLite file, kept uploads, Cassandra's data) for the owner only.
+  restrictLocalFiles(join(ROOT, '.local'));
   build();
   const env: Record<string, string> = {};
   let cassandra: CassandraNode | undefined;

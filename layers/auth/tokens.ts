@@ -87,11 +87,19 @@ export function verifyVisitorToken(token: string, keys: AccessKeys): string | nu
   if (parts.length !== 3) return null;
   const [version, visitorId = '', signature = ''] = parts;
   if (version !== TOKEN_VERSION || !VISITOR_ID.test(visitorId) || !SIGNATURE.test(signature)) return null;
+  // One spelling per token: base64url's last character carries spare bits (2 of the id's, 4 of the signature's)
+  // that the decoder ignores, so without this each token had 4 x 4 accepted spellings.
+  if (!isCanonical(visitorId) || !isCanonical(signature)) return null;
   const given = Buffer.from(signature, 'base64url');
   for (const key of keys.signingKeys) {
     if (timingSafeEqual(given, mac(key, visitorId))) return visitorId;
   }
   return null;
+}
+
+/** Whether `text` is the one base64url spelling of the bytes it decodes to (no spare bits set). */
+function isCanonical(text: string): boolean {
+  return Buffer.from(text, 'base64url').toString('base64url') === text;
 }
 
 export function isOperatorKey(candidate: string, keys: AccessKeys): boolean {

@@ -16,6 +16,19 @@ import { defaultModelDir, projectRoot } from './project-root';
 export { MAX_UPLOAD_BYTES } from '#contract/limits';
 export { ConfigError } from './parsers';
 
+/** One client's allowance: requests per second (bursts of two seconds' worth) and bytes per hour; 0 is no limit. */
+export interface QuotaLimits {
+  requestsPerSecond: number;
+  bytesPerHour: number;
+}
+
+export interface UploadQuotas {
+  /** Per client address (the address API Gateway or serverless-offline saw). */
+  perAddress: QuotaLimits;
+  /** Per visitor token; anonymous callers have only their address's. */
+  perVisitor: QuotaLimits;
+}
+
 export type StoreKind = 'sqlite' | 'cassandra';
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
@@ -53,6 +66,34 @@ export interface AppConfig {
   retentionDays: number;
   /** What of the client's address is stored (CLIENT_IP_STORAGE): truncated by default. */
   clientIpStorage: ClientIpStorage;
+  /** POST /predict's quotas per client address and per visitor token (UPLOAD_QUOTA_*; 0 turns one off). */
+  uploadQuotas: UploadQuotas;
+  /**
+   * The HTTP front's memory budget for request bodies in flight (REQUEST_BODY_BUDGET_BYTES) and how long a body
+   * waits for room before its 503 (REQUEST_BODY_WAIT_MS). serverless-offline reads the same two variables
+   * (patches/serverless-offline+13.10.1+900+bounds.patch); they are validated here, at cold start, like every setting.
+   */
+  requestBodyBudgetBytes: number;
+  requestBodyWaitMs: number;
+}
+
+const MIB = 1024 * 1024;
+
+export function readUploadQuotas(env: Env): UploadQuotas {
+  const perSecond = (name: string, fallback: number): number =>
+    readInt(env, name, fallback, { min: 0, max: 100_000, unit: 'requests a second', why: '0 turns the limit off' });
+  const perHour = (name: string, fallback: number): number =>
+    readInt(env, name, fallback, { min: 0, unit: 'bytes an hour', why: '0 turns the limit off' });
+  return {
+    perAddress: {
+      requestsPerSecond: perSecond('UPLOAD_QUOTA_ADDRESS_PER_SECOND', 200),
+      bytesPerHour: perHour('UPLOAD_QUOTA_ADDRESS_BYTES_PER_HOUR', 256 * MIB),
+    },
+    perVisitor: {
+      requestsPerSecond: perSecond('UPLOAD_QUOTA_VISITOR_PER_SECOND', 20),
+      bytesPerHour: perHour('UPLOAD_QUOTA_VISITOR_BYTES_PER_HOUR', 64 * MIB),
+    },
+  };
 }
 
 /**
@@ -175,5 +216,12 @@ export function readConfig(env: Env = process.env): AppConfig {
       why: '0 keeps predictions forever',
     }),
     clientIpStorage: readEnum<ClientIpStorage>(env, 'CLIENT_IP_STORAGE', CLIENT_IP_STORAGE, 'truncated'),
+    uploadQuotas: readUploadQuotas(env),
+    requestBodyBudgetBytes: readInt(env, 'REQUEST_BODY_BUDGET_BYTES', 32 * MIB, {
+      min: MIB,
+      unit: 'bytes',
+      why: 'at least one MiB',
+    }),
+    requestBodyWaitMs: readInt(env, 'REQUEST_BODY_WAIT_MS', 2000, { min: 1, max: 60_000, unit: 'ms' }),
   };
 }

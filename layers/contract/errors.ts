@@ -46,6 +46,7 @@ export const ERROR_CODES = {
   method_not_allowed: { status: 405, description: 'The route does not take this method (answered by the HTTP front).' },
   request_timeout: { status: 408, description: 'The request body did not arrive in time (answered by the HTTP front).' },
   payload_too_large: { status: 413, description: 'The request is too large.' },
+  uri_too_long: { status: 414, description: 'The request line is too long (answered by the HTTP front).' },
   file_too_large: {
     status: 413,
     description: `The file is larger than the upload limit (${MAX_UPLOAD_TEXT} unless configured otherwise).`,
@@ -67,6 +68,12 @@ export const ERROR_CODES = {
     description:
       'The picture holds something other than digits (a letter, a word, a shape, a drawing, a scribble): refused, nothing stored. A picture where only some parts are digits is refused too.',
   },
+  too_many_requests: {
+    status: 429,
+    description:
+      'Too many uploads, or too many bytes uploaded, from this address or with this visitor token; retry after Retry-After seconds.',
+  },
+  headers_too_large: { status: 431, description: 'The request headers are too large (answered by the HTTP front).' },
   internal_error: { status: 500, description: 'An unexpected failure; details are in the service log, under the request id.' },
   bad_gateway: { status: 502, description: 'The function failed before it answered (answered by the HTTP front); retry later.' },
   service_unavailable: { status: 503, description: 'A dependency cannot answer now; retry after Retry-After seconds.' },
@@ -74,6 +81,11 @@ export const ERROR_CODES = {
   decoder_busy: {
     status: 503,
     description: 'The service is decoding other large pictures and this one waited too long for its turn; retry after Retry-After seconds.',
+  },
+  server_busy: {
+    status: 503,
+    description:
+      'The service is receiving too many request bodies at once to take this one in; retry after Retry-After seconds (answered by the HTTP front).',
   },
   uploads_unavailable: { status: 503, description: 'The uploads bucket cannot keep the upload now; retry after Retry-After seconds.' },
 } as const satisfies Record<string, { status: number; description: string }>;

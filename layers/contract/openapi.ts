@@ -28,7 +28,7 @@ function errorResponse(summary: string, codes: readonly ErrorCode[]): RouteConfi
   const listed = codes.map((code) => `\`${code}\`: ${ERROR_CODES[code].description}`).join(' ');
   return {
     description: `${summary} Codes: ${listed}`,
-    ...(statuses.has(503) ? { headers: RETRY_AFTER } : {}),
+    ...(statuses.has(503) || statuses.has(429) ? { headers: RETRY_AFTER } : {}),
     content: { 'application/json': { schema: ErrorBody } },
   };
 }
@@ -92,11 +92,13 @@ export function buildOpenApiDocument(serverUrl?: string): ReturnType<OpenApiGene
         'no_digit',
         'not_a_digit',
       ]),
+      429: errorResponse('Over the upload quota of the address or of the visitor.', ['too_many_requests']),
       500: serverError,
-      503: errorResponse('A dependency cannot answer now, or the decoder is busy.', [
+      503: errorResponse('A dependency cannot answer now, or the decoder is busy, or too many bodies are arriving at once.', [
         'store_unavailable',
         'uploads_unavailable',
         'decoder_busy',
+        'server_busy',
       ]),
     },
   });

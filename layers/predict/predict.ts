@@ -83,7 +83,7 @@ export async function predictDigit(
   }
   const { imageSha256, imageKey } = await timed(timings, 'uploadMs', async () => {
     const sha256 = createHash('sha256').update(upload.bytes).digest('hex');
-    const key = deps.uploads ? await keepUpload(deps.uploads, upload.bytes, image.format, sha256) : null;
+    const key = deps.uploads ? await keepUpload(deps.uploads, upload.bytes, image.format, sha256, visitorId) : null;
     return { imageSha256: sha256, imageKey: key };
   });
   const record: PredictionRecord = {
@@ -124,8 +124,14 @@ export async function predictDigit(
 }
 
 /** Writes the upload under its content-derived key; a bucket that refuses or does not answer is a 503. */
-async function keepUpload(uploads: UploadsBucket, bytes: Buffer, format: PreprocessedImage['format'], sha256: string): Promise<string> {
-  const key = uploadKey(sha256, format);
+async function keepUpload(
+  uploads: UploadsBucket,
+  bytes: Buffer,
+  format: PreprocessedImage['format'],
+  sha256: string,
+  owner: string,
+): Promise<string> {
+  const key = uploadKey(sha256, format, owner);
   try {
     await uploads.put(key, bytes, format, sha256);
   } catch (error: unknown) {

@@ -2,8 +2,9 @@
  * One prediction by id, read or erased: GET and DELETE /predictions/{id}. Only its owner (the visitor whose
  * token it was made with) or the operator may; anyone else gets the same 404 as for an id that never existed,
  * so that an id reveals nothing about other visitors. Erasing removes the record from every table of the store,
- * then its kept upload, unless another record still points at the same object (keys are content hashes: two
- * uploads of the same bytes share one object). Labelling (POST /predictions/{id}/label) is allowed to the same
+ * then its kept upload, unless another record still points at the same object (keys are content hashes per
+ * visitor: one visitor's two uploads of the same bytes share one object, two visitors' never do, so erasing
+ * one's own prediction tells nothing about anyone else's uploads). Labelling (POST /predictions/{id}/label) is allowed to the same
  * two, and a second label replaces the first.
  */
 

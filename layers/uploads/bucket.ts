@@ -2,8 +2,9 @@
  * The uploads bucket: keeps every original upload, byte for byte, under a key derived from its SHA-256 and
  * its detected type (never from the client's file name), and hands out short-lived presigned GET URLs for
  * the history. S3 in the cloud; the local S3-compatible server (scripts/s3-local.ts) in development.
- * Content addressing makes a retry or a repeated upload rewrite the same object with the same bytes.
+ * Content addressing (per visitor) makes a retry or a repeated upload rewrite the same object with the same bytes.
  */
+import { createHash } from 'node:crypto';
 import { DeleteObjectCommand, GetObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { UploadsBucketConfig } from '#config/config';
@@ -22,14 +23,20 @@ const EXTENSIONS: Record<ImageMediaType, string> = {
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
 /**
- * `uploads/<first two hex digits>/<sha256>.<ext>`: the two-digit prefix spreads keys over S3's partitions and
- * keeps a local directory listing short. Throws on anything but a lower-case hex SHA-256.
+ * `uploads/<first two hex digits>/<sha256>[-<owner tag>].<ext>`: the two-digit prefix spreads keys over S3's
+ * partitions and keeps a local directory listing short. Throws on anything but a lower-case hex SHA-256.
+ *
+ * With an owner (the visitor id), the key carries a tag of it: the same bytes uploaded by two visitors are two
+ * objects. Shared by hash alone, an object outlived its owner's erasure whenever someone else had uploaded the
+ * same bytes, so fetching one's own erased prediction's old URL told whether anyone else had (issue 23). The tag
+ * is a hash of the id, never the id itself; one visitor's repeated uploads still share one object.
  */
-export function uploadKey(sha256: string, mediaType: ImageMediaType): string {
+export function uploadKey(sha256: string, mediaType: ImageMediaType, owner = ''): string {
   if (!SHA256_HEX.test(sha256)) throw new Error(`not a lower-case hex SHA-256 digest: ${JSON.stringify(sha256)}`);
   const extension = EXTENSIONS[mediaType];
   if (extension === undefined) throw new Error(`no key extension for media type ${JSON.stringify(mediaType)}`);
-  return `uploads/${sha256.slice(0, 2)}/${sha256}.${extension}`;
+  const tag = owner === '' ? '' : `-${createHash('sha256').update(`upload-owner:${owner}`).digest('hex').slice(0, 16)}`;
+  return `uploads/${sha256.slice(0, 2)}/${sha256}${tag}.${extension}`;
 }
 
 /** What the prediction and history use cases need from the bucket; a fake stands in for it in unit tests. */

@@ -11,10 +11,17 @@
  * - the `X-Filename` header of a raw body (headerFilename below): percent-encoded UTF-8 (`caf%C3%A9.png`, or
  *   RFC 8187's `UTF-8''caf%C3%A9.png`), or the UTF-8 bytes themselves; bytes that are not valid UTF-8 are
  *   read as Latin-1, as HTTP's obs-text always was.
+ *
+ * Only the image is kept: bytes after a PNG's IEND, a JPEG's EOI or a WebP's RIFF size are cut here
+ * (imageBytesOnly), before anything is hashed, decoded or stored. The upload quotas of POST /predict (UploadQuota,
+ * per address and per visitor) live here too.
  */
 import busboy from 'busboy';
+import type { QuotaLimits, UploadQuotas } from '#config/config';
 import { formatMiB } from '#contract';
-import { BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError } from '#errors/errors';
+import { BadRequestError, HttpError, PayloadTooLargeError, UnsupportedMediaTypeError } from '#errors/errors';
+
+export type { QuotaLimits, UploadQuotas };
 
 export interface Upload {
   bytes: Buffer;
@@ -107,7 +114,7 @@ export async function readUpload(
     if (body.length > limits.maxFileBytes) throw tooLarge(limits);
     if (body.length === 0) throw new BadRequestError('The uploaded file is empty.', 'empty_file');
     return {
-      bytes: body,
+      bytes: imageBytesOnly(body),
       filename: sanitiseFilename(headerFilename(rawFilename)),
       declaredType: type === 'application/octet-stream' ? undefined : type,
     };
@@ -172,7 +179,7 @@ function readMultipart(body: Buffer, contentType: string, limits: UploadLimits):
       );
       stream.on('close', () => {
         files.push({
-          bytes: Buffer.concat(chunks),
+          bytes: imageBytesOnly(Buffer.concat(chunks)),
           filename: sanitiseFilename(info.filename),
           declaredType: mediaType(info.mimeType) || undefined,
         });
@@ -200,4 +207,155 @@ function readMultipart(body: Buffer, contentType: string, limits: UploadLimits):
     });
     parser.end(body);
   });
+}
+
+/**
+ * The image's own bytes: whatever follows a PNG's IEND chunk, a JPEG's end-of-image marker or a WebP's RIFF
+ * size is cut (issue 23: a digit followed by 4 MB of junk was kept whole). Bytes that are none of the three,
+ * or whose structure cannot be walked, are returned as they are: the decoder then judges them.
+ */
+export function imageBytesOnly(bytes: Buffer): Buffer {
+  const end = pngEnd(bytes) ?? jpegEnd(bytes) ?? webpEnd(bytes);
+  return end !== undefined && end < bytes.length ? bytes.subarray(0, end) : bytes;
+}
+
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+/** The offset just after IEND's CRC, walking the chunks by their lengths. */
+function pngEnd(bytes: Buffer): number | undefined {
+  if (bytes.length < 8 || !bytes.subarray(0, 8).equals(PNG_SIGNATURE)) return undefined;
+  for (let at = 8; at + 12 <= bytes.length; ) {
+    const length = bytes.readUInt32BE(at);
+    const next = at + 12 + length;
+    if (bytes.toString('latin1', at + 4, at + 8) === 'IEND') return next <= bytes.length ? next : undefined;
+    at = next;
+  }
+  return undefined;
+}
+
+/** The offset just after the EOI marker, walking the segments (and the entropy-coded data after each SOS). */
+function jpegEnd(bytes: Buffer): number | undefined {
+  if (bytes.length < 4 || bytes[0] !== 0xff || bytes[1] !== 0xd8) return undefined;
+  let at = 2;
+  while (at + 1 < bytes.length) {
+    if (bytes[at] !== 0xff) return undefined;
+    const marker = bytes[at + 1] as number;
+    if (marker === 0xff) {
+      at += 1; // fill byte
+      continue;
+    }
+    if (marker === 0xd9) return at + 2;
+    if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
+      at += 2; // markers without a length
+      continue;
+    }
+    if (at + 4 > bytes.length) return undefined;
+    at += 2 + bytes.readUInt16BE(at + 2);
+    if (marker !== 0xda) continue;
+    // Entropy-coded data: runs to the next marker that is neither a stuffed 0xFF00 nor a restart marker.
+    while (at + 1 < bytes.length) {
+      if (bytes[at] === 0xff) {
+        const following = bytes[at + 1] as number;
+        if (following !== 0x00 && !(following >= 0xd0 && following <= 0xd7)) break;
+      }
+      at += 1;
+    }
+  }
+  return undefined;
+}
+
+/** RIFF's own size: 8 bytes of header plus the size it states (padded to even). */
+function webpEnd(bytes: Buffer): number | undefined {
+  if (bytes.length < 12 || bytes.toString('latin1', 0, 4) !== 'RIFF' || bytes.toString('latin1', 8, 12) !== 'WEBP') return undefined;
+  const size = bytes.readUInt32LE(4);
+  const end = 8 + size + (size % 2);
+  return end <= bytes.length ? end : undefined;
+}
+
+/**
+ * Token buckets by key: each holds up to `capacity` and refills at `perSecond`. Buckets that have refilled are
+ * dropped when the map grows, so an address flood costs a bounded amount of memory.
+ */
+class Buckets {
+  private readonly levels = new Map<string, { tokens: number; at: number }>();
+
+  constructor(
+    private readonly capacity: number,
+    private readonly perSecond: number,
+  ) {}
+
+  /** Seconds until `amount` is available under `key` (0: now). Takes nothing. */
+  waitFor(key: string, amount: number, now: number): number {
+    if (this.perSecond <= 0) return 0;
+    const tokens = this.level(key, now);
+    if (amount <= tokens) return 0;
+    return (Math.min(amount, this.capacity) - tokens) / this.perSecond;
+  }
+
+  take(key: string, amount: number, now: number): void {
+    if (this.perSecond <= 0) return;
+    this.levels.set(key, { tokens: this.level(key, now) - amount, at: now });
+    if (this.levels.size > MAX_TRACKED_KEYS) this.prune(now);
+  }
+
+  private level(key: string, now: number): number {
+    const known = this.levels.get(key);
+    if (!known) return this.capacity;
+    return Math.min(this.capacity, known.tokens + ((now - known.at) / 1000) * this.perSecond);
+  }
+
+  private prune(now: number): void {
+    for (const key of this.levels.keys()) {
+      if (this.level(key, now) >= this.capacity) this.levels.delete(key);
+    }
+  }
+}
+
+/** How many addresses or visitors each bucket map tracks before full buckets are dropped. */
+const MAX_TRACKED_KEYS = 10_000;
+
+/**
+ * The upload quotas of POST /predict, counted in this process (locally the one serverless-offline process; in
+ * the cloud each Lambda container counts its own, and API Gateway's throttling bounds the whole). A request
+ * over any of them is a 429 with Retry-After, before its upload is read.
+ */
+export class UploadQuota {
+  private readonly limits: Array<{ scope: 'address' | 'visitor'; requests: Buckets; bytes: Buckets }>;
+
+  constructor(
+    quotas: UploadQuotas,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.limits = (['address', 'visitor'] as const).map((scope) => {
+      const { requestsPerSecond, bytesPerHour } = scope === 'address' ? quotas.perAddress : quotas.perVisitor;
+      return {
+        scope,
+        requests: new Buckets(2 * requestsPerSecond, requestsPerSecond),
+        bytes: new Buckets(bytesPerHour, bytesPerHour / 3600),
+      };
+    });
+  }
+
+  /** Counts one upload of `bytes` for the address and the visitor (when there is one), or throws the 429. */
+  admit(address: string, visitorId: string | undefined, bytes: number): void {
+    const now = this.now();
+    const keys = { address, visitor: visitorId };
+    let wait = 0;
+    for (const { scope, requests, bytes: volume } of this.limits) {
+      const key = keys[scope];
+      if (key === undefined) continue;
+      wait = Math.max(wait, requests.waitFor(key, 1, now), volume.waitFor(key, bytes, now));
+    }
+    if (wait > 0) {
+      throw new HttpError(429, 'too_many_requests', `Too many uploads from here: retry in ${Math.ceil(wait)} s.`, {
+        'Retry-After': String(Math.ceil(wait)),
+      });
+    }
+    for (const { scope, requests, bytes: volume } of this.limits) {
+      const key = keys[scope];
+      if (key === undefined) continue;
+      requests.take(key, 1, now);
+      volume.take(key, bytes, now);
+    }
+  }
 }

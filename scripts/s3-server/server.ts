@@ -24,6 +24,7 @@
 import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import * as zlib from 'node:zlib';
+import { type DeleteRequest, MalformedDeleteRequest, parseDeleteRequest } from './delete-request';
 import { type Credentials, carriesSignature, escapeUri, type SignedRequest, SigV4Verifier } from './sigv4';
 import { KeyTooLongError, type ObjectMeta, type ObjectStore } from './storage';
 
@@ -32,6 +33,8 @@ export interface S3ServerOptions {
   uploadsBucket: string;
   credentials: Credentials;
   store: ObjectStore;
+  /** The memory budget for request bodies; one of BODY_BUDGET_BYTES when absent. */
+  bodyBudget?: BodyBudget;
 }
 
 /** Headers a page file may carry from its metadata (x-amz-meta-<name>), set at publish time. */
@@ -111,14 +114,6 @@ function xml(value: string): string {
   return value.replace(/[&<>"']/g, (c) => XML_ENTITIES[c] as string);
 }
 
-function unxml(value: string): string {
-  return value.replace(/&(amp|lt|gt|quot|apos|#x[0-9a-fA-F]+|#[0-9]+);/g, (_, entity: string) => {
-    if (entity.startsWith('#x')) return String.fromCodePoint(Number.parseInt(entity.slice(2), 16));
-    if (entity.startsWith('#')) return String.fromCodePoint(Number.parseInt(entity.slice(1), 10));
-    return { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" }[entity] as string;
-  });
-}
-
 function safeDecode(value: string): string | undefined {
   try {
     return decodeURIComponent(value);
@@ -153,6 +148,64 @@ function isoDate(ms: number): string {
 
 const crc32 = (zlib as unknown as { crc32?: (data: Buffer) => number }).crc32;
 
+/**
+ * The request bodies held in memory at once (PutObject and DeleteObjects read theirs whole): at most
+ * BODY_BUDGET_BYTES, reserved from the declared Content-Length before a byte is read and given back when the
+ * answer has been sent. A body that finds no room within BODY_WAIT_MS is answered 503 SlowDown with
+ * Retry-After, S3's own answer to a client that sends too much at once (issue 23: 64 bodies of 10 MiB at once
+ * are 640 MB unbounded).
+ */
+export const BODY_BUDGET_BYTES = 64 * 1024 * 1024;
+const BODY_WAIT_MS = 2000;
+
+export class BodyBudget {
+  private inUse = 0;
+  private readonly waiting: Array<{ bytes: number; grant: () => void }> = [];
+
+  constructor(readonly capacity: number) {}
+
+  get held(): number {
+    return this.inUse;
+  }
+
+  /** Resolves true once `bytes` (at most the whole capacity) are reserved, false after `waitMs` without room. */
+  reserve(bytes: number, waitMs: number): Promise<boolean> {
+    const wanted = Math.min(bytes, this.capacity);
+    if (this.waiting.length === 0 && this.inUse + wanted <= this.capacity) {
+      this.inUse += wanted;
+      return Promise.resolve(true);
+    }
+    return new Promise((resolve) => {
+      const entry = {
+        bytes: wanted,
+        grant: () => {
+          clearTimeout(timer);
+          resolve(true);
+        },
+      };
+      const timer = setTimeout(() => {
+        this.waiting.splice(this.waiting.indexOf(entry), 1);
+        this.wake();
+        resolve(false);
+      }, waitMs);
+      this.waiting.push(entry);
+    });
+  }
+
+  release(bytes: number): void {
+    this.inUse -= Math.min(bytes, this.capacity);
+    this.wake();
+  }
+
+  private wake(): void {
+    for (let next = this.waiting[0]; next && this.inUse + next.bytes <= this.capacity; next = this.waiting[0]) {
+      this.waiting.shift();
+      this.inUse += next.bytes;
+      next.grant();
+    }
+  }
+}
+
 /** Reads the whole body, refusing more than `limit` bytes. */
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -168,7 +221,10 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       chunks.push(chunk);
     });
     req.once('end', () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size)));
-    req.once('error', reject);
+    // A client gone before its body ended (its connection reset) is its own failure, not the server's.
+    req.once('error', () =>
+      reject(new S3Error(400, 'IncompleteBody', 'You did not provide the number of bytes specified by the Content-Length HTTP header.')),
+    );
   });
 }
 
@@ -194,6 +250,18 @@ function param(query: Request['query'], name: string): string | undefined {
 
 export function createS3Handler(options: S3ServerOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const { pageBucket, uploadsBucket, store } = options;
+  const bodies = options.bodyBudget ?? new BodyBudget(BODY_BUDGET_BYTES);
+
+  /** Reads the body within the memory budget: its declared length (else `limit`) reserved until the answer is sent. */
+  async function readBudgeted(r: Request, limit: number): Promise<Buffer> {
+    const declared = Number(r.req.headers['content-length'] ?? limit);
+    const bytes = Number.isSafeInteger(declared) && declared >= 0 ? Math.min(declared, limit) : limit;
+    if (!(await bodies.reserve(bytes, BODY_WAIT_MS))) {
+      throw new S3Error(503, 'SlowDown', 'Please reduce your request rate.');
+    }
+    r.res.once('close', () => bodies.release(bytes));
+    return readBody(r.req, limit);
+  }
   const verifier = new SigV4Verifier(options.credentials);
   const startedAt = Date.now();
 
@@ -212,6 +280,7 @@ export function createS3Handler(options: S3ServerOptions): (req: IncomingMessage
   }
 
   function fail(r: Request, error: S3Error): void {
+    if (error.code === 'SlowDown') r.res.setHeader('retry-after', String(Math.ceil(BODY_WAIT_MS / 1000)));
     sendXml(r, error.status, `<Error><Code>${error.code}</Code><Message>${xml(error.message)}</Message></Error>`);
   }
 
@@ -337,7 +406,7 @@ export function createS3Handler(options: S3ServerOptions): (req: IncomingMessage
     if (declared === undefined) throw new S3Error(411, 'MissingContentLength', 'You must provide the Content-Length HTTP header.');
     if (Number(declared) > MAX_OBJECT_BYTES)
       throw new S3Error(400, 'EntityTooLarge', 'Your proposed upload exceeds the maximum allowed size.');
-    const body = await readBody(req, MAX_OBJECT_BYTES);
+    const body = await readBudgeted(r, MAX_OBJECT_BYTES);
     r.bodyRead = true;
     const md5 = createHash('md5').update(body).digest();
     const checksumSha256 = checkDigests(req, body, payloadSha256, md5);
@@ -412,13 +481,17 @@ export function createS3Handler(options: S3ServerOptions): (req: IncomingMessage
   }
 
   async function deleteObjects(r: Request, payloadSha256: string | undefined): Promise<void> {
-    const body = await readBody(r.req, MAX_DELETE_BODY);
+    const body = await readBudgeted(r, MAX_DELETE_BODY);
     r.bodyRead = true;
     checkDigests(r.req, body, payloadSha256, createHash('md5').update(body).digest());
-    const text = body.toString('utf8');
-    if (!/<Delete[\s>]/.test(text)) throw new S3Error(400, 'MalformedXML', 'The XML you provided was not well-formed.');
-    const quiet = /<Quiet>\s*true\s*<\/Quiet>/.test(text);
-    const keys = [...text.matchAll(/<Object>[\s\S]*?<Key>([\s\S]*?)<\/Key>[\s\S]*?<\/Object>/g)].map((match) => unxml(match[1] as string));
+    let request: DeleteRequest;
+    try {
+      request = parseDeleteRequest(body.toString('utf8'), MAX_DELETE_KEYS);
+    } catch (error: unknown) {
+      if (!(error instanceof MalformedDeleteRequest)) throw error;
+      throw new S3Error(400, 'MalformedXML', 'The XML you provided was not well-formed.');
+    }
+    const { keys, quiet } = request;
     if (keys.length === 0 || keys.length > MAX_DELETE_KEYS) {
       throw new S3Error(400, 'MalformedXML', `A delete names 1 to ${MAX_DELETE_KEYS} objects.`);
     }

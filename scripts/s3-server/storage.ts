@@ -23,6 +23,7 @@
  */
 import { createHash } from 'node:crypto';
 import {
+  chmodSync,
   closeSync,
   existsSync,
   fstatSync,
@@ -162,7 +163,11 @@ export class ObjectStore {
   ) {
     for (const bucket of buckets) {
       const directory = join(root, bucket);
-      mkdirSync(directory, { recursive: true });
+      // The owner's only (issue 23): kept uploads are visitors' pictures.
+      mkdirSync(directory, { recursive: true, mode: 0o700 });
+      for (const owned of [root, directory]) {
+        if ((statSync(owned).mode & 0o077) !== 0) chmodSync(owned, 0o700);
+      }
       const keys = new Set<string>();
       for (const name of readdirSync(directory)) {
         if (name.startsWith(TEMPORARY_PREFIX)) {
@@ -172,6 +177,9 @@ export class ObjectStore {
         }
         const key = keyOf(name);
         if (key !== undefined && !name.startsWith('.')) keys.add(key);
+        // Objects kept by an earlier version, readable by anyone: the owner's only now.
+        const path = join(directory, name);
+        if ((statSync(path).mode & 0o077) !== 0) chmodSync(path, 0o600);
       }
       this.keys.set(bucket, keys);
     }
@@ -193,7 +201,7 @@ export class ObjectStore {
     const time = lastModified === undefined ? new Date() : new Date(lastModified);
     if (!keys.has(key)) {
       try {
-        writeFileSync(target, data(), { flag: 'wx' });
+        writeFileSync(target, data(), { flag: 'wx', mode: 0o600 });
         if (lastModified !== undefined) utimesSync(target, time, time);
         keys.add(key);
         this.sorted.delete(bucket);
@@ -212,7 +220,7 @@ export class ObjectStore {
     }
     this.temporary += 1;
     const temporary = join(this.root, bucket, `${TEMPORARY_PREFIX}${process.pid}-${this.temporary}`);
-    writeFileSync(temporary, data());
+    writeFileSync(temporary, data(), { mode: 0o600 });
     if (lastModified !== undefined) utimesSync(temporary, time, time);
     renameSync(temporary, target);
   }

@@ -101,12 +101,13 @@ describe('the API over HTTP, attacked', () => {
   });
 
   it('answers an unknown route 404 in the error form, naming no route', async () => {
+    // A known path with a wrong method (GET /predict, DELETE /history) is 405 with Allow: edges.test.ts.
     for (const [method, path] of [
       ['GET', '/'],
-      ['GET', '/predict'],
-      ['DELETE', '/history'],
+      ['GET', '/nowhere'],
+      ['DELETE', '/histories'],
       ['GET', '/%3Cscript%3E'],
-      ['PUT', '/health'],
+      ['PUT', '/health/x'],
     ] as const) {
       const response = await fetch(`${base}${path}`, { method });
       assert.equal(response.status, 404, `${method} ${path}`);

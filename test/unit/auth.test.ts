@@ -55,6 +55,19 @@ describe('visitor tokens', () => {
     }
   });
 
+  it('accepts one spelling of a token: the spare bits of the last base64url character of the id or the signature set are refused', () => {
+    const token = signVisitorToken(newVisitorId(), keys);
+    const [version, id = '', signature = ''] = token.split('.');
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const others = (text: string): string[] =>
+      [...alphabet]
+        .map((last) => `${text.slice(0, -1)}${last}`)
+        .filter((other) => other !== text && Buffer.from(other, 'base64url').equals(Buffer.from(text, 'base64url')));
+    const spellings = [...others(id).map((o) => `${version}.${o}.${signature}`), ...others(signature).map((o) => `${version}.${id}.${o}`)];
+    assert.equal(spellings.length, 18);
+    for (const spelling of spellings) assert.equal(verifyVisitorToken(spelling, keys), null, spelling);
+  });
+
   it('during a rotation, signs with the new key and still verifies tokens of the old one', () => {
     const old = generateSecret();
     const before = accessKeysFrom([operatorKey], [old]);

@@ -183,3 +183,41 @@ describe('MAX_PIXELS drives preprocessing', () => {
     assert.equal(image.input.length, 784);
   });
 });
+
+describe('the bounds under abuse (issue 23)', () => {
+  it('defaults the upload quotas and the body budget, and reads each from its variable (0 turns a quota off)', () => {
+    const defaults = readConfig({});
+    assert.deepEqual(defaults.uploadQuotas, {
+      perAddress: { requestsPerSecond: 200, bytesPerHour: 256 * 1024 * 1024 },
+      perVisitor: { requestsPerSecond: 20, bytesPerHour: 64 * 1024 * 1024 },
+    });
+    assert.equal(defaults.requestBodyBudgetBytes, 32 * 1024 * 1024);
+    assert.equal(defaults.requestBodyWaitMs, 2000);
+    const set = readConfig({
+      UPLOAD_QUOTA_ADDRESS_PER_SECOND: '0',
+      UPLOAD_QUOTA_ADDRESS_BYTES_PER_HOUR: '1000',
+      UPLOAD_QUOTA_VISITOR_PER_SECOND: '3',
+      UPLOAD_QUOTA_VISITOR_BYTES_PER_HOUR: '0',
+      REQUEST_BODY_BUDGET_BYTES: String(64 * 1024 * 1024),
+      REQUEST_BODY_WAIT_MS: '500',
+    });
+    assert.deepEqual(set.uploadQuotas, {
+      perAddress: { requestsPerSecond: 0, bytesPerHour: 1000 },
+      perVisitor: { requestsPerSecond: 3, bytesPerHour: 0 },
+    });
+    assert.equal(set.requestBodyBudgetBytes, 64 * 1024 * 1024);
+    assert.equal(set.requestBodyWaitMs, 500);
+  });
+
+  it('refuses a malformed quota or budget at cold start, naming the variable', () => {
+    for (const [name, value] of [
+      ['UPLOAD_QUOTA_ADDRESS_PER_SECOND', '-1'],
+      ['UPLOAD_QUOTA_VISITOR_PER_SECOND', '2.5'],
+      ['UPLOAD_QUOTA_VISITOR_BYTES_PER_HOUR', 'lots'],
+      ['REQUEST_BODY_BUDGET_BYTES', '1000'],
+      ['REQUEST_BODY_WAIT_MS', '0'],
+    ] as const) {
+      assert.throws(() => readConfig({ [name]: value }), refusedNaming(name), name);
+    }
+  });
+});

@@ -105,6 +105,14 @@ const classifier: Classifier = {
 };
 
 describe('uploadKey', () => {
+  it("keys one visitor's uploads apart from another's, by a tag of the id, never the id itself", () => {
+    const mine = uploadKey(SHA, 'image/png', 'visitor-one-id-0000000');
+    assert.match(mine, new RegExp(`^uploads/ab/${SHA}-[0-9a-f]{16}\\.png$`));
+    assert.equal(uploadKey(SHA, 'image/png', 'visitor-one-id-0000000'), mine);
+    assert.notEqual(uploadKey(SHA, 'image/png', 'visitor-two-id-0000000'), mine);
+    assert.ok(!mine.includes('visitor'));
+  });
+
   it('derives the key from the SHA-256 and the detected type: uploads/<2 hex>/<sha256>.<ext>', () => {
     assert.equal(uploadKey(SHA, 'image/png'), `uploads/ab/${SHA}.png`);
     assert.equal(uploadKey(SHA, 'image/jpeg'), `uploads/ab/${SHA}.jpg`);
