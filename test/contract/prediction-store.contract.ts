@@ -100,6 +100,16 @@ export function describeStoreContract(name: string, makeStore: (options?: StoreO
         assert.deepEqual(page.items, [record]);
         assert.deepEqual(await store.get(record.id), record);
         assert.deepEqual((await store.list({ limit: 5, visitorId: record.visitorId })).items, [record]);
+        // A kept upload's key holds its content's SHA-256, as the service names uploads.
+        const sha = 'f0'.repeat(32);
+        const kept = makeRecord({
+          imageSha256: sha,
+          imageKey: `uploads/f0/${sha}.png`,
+          createdAt: new Date(Date.now() + 1000).toISOString(),
+        });
+        await store.save(kept);
+        assert.deepEqual(await store.get(kept.id), kept);
+        assert.deepEqual((await store.list({ limit: 1 })).items, [kept]);
       }),
     );
 

@@ -3,7 +3,8 @@
  * The store turns them into statements (insertStatement, deleteStatement) and keyspaces-units.ts prices them, so
  * the write units reported are those of the statements a save really sends.
  *
- * A record is one whole row in predictions_by_id. Every list row holds its keys and what its filters need, no
+ * A record is one whole row in predictions_by_id (its digits compact, compact-digits.ts; the upload's SHA-256 only in
+ * its key when the key holds it). Every list row holds its keys and what its filters need, no
  * more: the answer's partition in predictions_by_digit, the number in a visitor's row (their digit filter), and
  * `labelled` once a label is given. predictions_by_labelled gets a row only when a label is given.
  */
@@ -45,7 +46,15 @@ export function recordRow(record: PredictionRecord, ttl: number | null): RowWrit
   cells[RECORD_COLUMNS.digits.column] = compactDigits(record);
   // Not written rather than null: a null in an INSERT is a tombstone every read of the row skips.
   if (cells[RECORD_COLUMNS.label.column] === types.unset) delete cells[RECORD_COLUMNS.label.column];
+  // A kept upload's key holds its SHA-256 (layers/uploads-bucket.ts): stored once, 64 bytes a record fewer.
+  if (record.imageKey?.includes(`/${record.imageSha256}.`)) cells[RECORD_COLUMNS.imageSha256.column] = '';
   return { table: 'predictions_by_id', cells, ttl };
+}
+
+/** The upload's SHA-256 as read back: the stored one, or the one its key holds when it was stored only there. */
+export function restoredSha256(stored: string, imageKey: string | null): string {
+  if (stored !== '' || imageKey === null) return stored;
+  return /\/([0-9a-f]{64})\.[a-z]+$/.exec(imageKey)?.[1] ?? '';
 }
 
 /** The record's list rows (as its label has them) and the image row; each keyed by the record's time and id. */

@@ -64,6 +64,7 @@ import {
   type RowKey,
   type RowWrite,
   recordRow,
+  restoredSha256,
 } from './rows';
 import { NUMBER_PARTITION, RECORD_COLUMNS } from './schema';
 
@@ -526,6 +527,7 @@ export class CassandraStore implements PredictionStore {
 function toRecord(row: types.Row): PredictionRecord {
   const record = recordFromRow(RECORD_COLUMNS, (column) => row.get(column));
   record.digits = expandDigits(row.get(RECORD_COLUMNS.digits.column), record);
+  record.imageSha256 = restoredSha256(record.imageSha256, record.imageKey);
   return record;
 }
 
