@@ -5,10 +5,10 @@
  *
  *   npx tsx bench/cassandra-write.ts [--saves 3000] [--concurrency 8] [--variants store,unlogged,...]
  *
- * Variants: `store` (the service's save: one LOGGED batch over every table, a new visitor each time as for an
+ * Variants: `store` (the service's save: the record, then its list rows, a new visitor each time as for an
  * anonymous upload, and the statistics' counter batch beside it), `store-same-visitor` (one returning visitor),
- * `logged` (the record's statements alone, in a LOGGED batch: the save without its counters), `counters` (the
- * counter batch alone), `unlogged` (the record's statements in an UNLOGGED batch), `id-only` (the record in
+ * `logged` (the same statements in one LOGGED batch, as saves were sent before issue 25), `counters` (the
+ * counter batch alone), `unlogged` (the statements in an UNLOGGED batch), `id-only` (the record in
  * predictions_by_id only, a lower bound).
  */
 import { randomUUID } from 'node:crypto';
@@ -94,7 +94,8 @@ async function main(): Promise<void> {
       if (variant === 'store') return store.save(record(randomUUID()));
       if (variant === 'store-same-visitor') return store.save(record(steady));
       const saved = record(randomUUID());
-      const { statements } = store.saveStatements(saved);
+      const sent = store.saveStatements(saved);
+      const statements = [sent.record, ...sent.lists];
       if (variant === 'logged') {
         await admin.batch(statements, { prepare: true, logged: true, consistency: types.consistencies.localQuorum });
         return;
@@ -114,9 +115,7 @@ async function main(): Promise<void> {
         return;
       }
       if (variant === 'id-only') {
-        const only = statements.find((s) => s.query.includes('predictions_by_id'));
-        if (only === undefined) throw new Error('no predictions_by_id statement');
-        await admin.execute(only.query, only.params, { prepare: true, consistency: types.consistencies.localQuorum });
+        await admin.execute(sent.record.query, sent.record.params, { prepare: true, consistency: types.consistencies.localQuorum });
         return;
       }
       throw new Error(`unknown variant ${variant}`);

@@ -15,7 +15,8 @@
  *     profile of the service's main thread under load on the product path, summarised by what the code
  *     belongs to (bench/cpu.ts);
  *   - inference alone per backend, batch 1 and 32 (bench/inference.ts);
- *   - cold start, process start to first prediction, by bench/cold-start.ts (the production bundle).
+ *   - cold start, process start to first prediction, by bench/cold-start.ts (the production bundle);
+ *   - Amazon Keyspaces write request units per prediction, from the rows a save sends (bench/write-units.ts).
  * How each is run: bench/run.ts. What the figures are held to: bench/targets.ts. What is written
  * (bench/report.ts): bench/out/results.json, bench/out/results.md (the README's tables), bench/out/load.png
  * and the profile itself, bench/out/predict.cpuprofile.
@@ -56,6 +57,7 @@ import {
 } from './run';
 import type { StagesResult } from './stages';
 import { judgeTargets } from './targets';
+import { writeUnitFigures } from './write-units';
 
 /** Whether a training run (model/training/train.ts) is using the CPU now: the figures are then taken under contention. */
 function trainingRunning(): boolean {
@@ -235,6 +237,7 @@ async function main(): Promise<void> {
       stages,
       profile,
       coldStart,
+      writeUnits: await writeUnitFigures(),
       targets: judgeTargets({ load, inference, coldStart }),
     });
   } finally {

@@ -11,6 +11,7 @@ import { BENCH_OUT, type ColdStartReport, fmt } from './out';
 import type { LoadRow } from './run';
 import type { StagesResult } from './stages';
 import type { TargetResult } from './targets';
+import { type WriteUnitsFigure, writeUnitLines } from './write-units';
 
 export { BENCH_OUT, type ColdStartReport, fmt };
 
@@ -28,6 +29,8 @@ export interface BenchReport {
   stages: StagesResult[];
   profile: (ProfileSummary & { connections: number; seconds: number }) | null;
   coldStart: ColdStartReport | null;
+  /** Keyspaces write request units per prediction (bench/write-units.ts). */
+  writeUnits: WriteUnitsFigure[];
   targets: TargetResult[];
 }
 
@@ -94,6 +97,8 @@ function markdown(report: BenchReport): string {
       lines.push(`| \`${f.name}\` ${f.where} | ${f.category} | ${((f.ms / busy) * 100).toFixed(1)}% |`);
     lines.push('');
   }
+  for (const line of writeUnitLines(report.writeUnits)) lines.push(`${line}  `);
+  lines.push('');
   lines.push('| target (2 cores) | measured | met |');
   lines.push('| --- | --- | --- |');
   for (const t of report.targets) lines.push(`| ${t.target} | ${t.measured} | ${t.met ? 'yes' : 'no'} |`);

@@ -5,7 +5,7 @@
  * base64-encoded), multipart parsing (`readUpload`, busboy), then `predictDigit` itself with the stage
  * timings it records (bench/predict-timings.ts): preprocessing (sharp and the pixel work), inference (the
  * configured backend, batch 1), the upload's SHA-256 and its keeping (the bucket only when UPLOADS_BUCKET is
- * set), the store write (Cassandra: one logged batch at LOCAL_QUORUM) and the rest of predictDigit (the
+ * set), the store write (Cassandra: the record, then its list rows, at LOCAL_QUORUM) and the rest of predictDigit (the
  * record and the answer: `record`); and the answer checked against its contract schema and serialised
  * (`answer`). Sequential, so each figure is a stage's latency on an otherwise idle service. Run by bench/main.ts; alone (with CASSANDRA_CONTACT_POINTS
  * and CASSANDRA_KEYSPACE for the store):

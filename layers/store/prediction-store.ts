@@ -62,9 +62,12 @@ export interface PredictionRecord {
 export interface ListQuery {
   /** 1..100; validated by the caller. */
   limit: number;
-  /** The previous page's nextCursor; opaque to callers. A cursor the store cannot read is a BadRequestError. */
+  /**
+   * The previous page's nextCursor; opaque to callers. A cursor the store cannot read, or issued for another visitor
+   * or other filters, is a BadRequestError (invalid_cursor).
+   */
   cursor?: string | undefined;
-  /** Only records whose top-level digit is this one (of a number: its least confident digit). */
+  /** Only the predictions whose answer is this digit alone; a number (several digits) is under no digit. */
   digit?: number | undefined;
   /** Only this visitor's predictions (a non-empty visitor id); everyone's when absent. */
   visitorId?: string | undefined;

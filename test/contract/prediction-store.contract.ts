@@ -100,11 +100,21 @@ export function describeStoreContract(name: string, makeStore: (options?: StoreO
         assert.deepEqual(page.items, [record]);
         assert.deepEqual(await store.get(record.id), record);
         assert.deepEqual((await store.list({ limit: 5, visitorId: record.visitorId })).items, [record]);
+        // A kept upload's key holds its content's SHA-256, as the service names uploads.
+        const sha = 'f0'.repeat(32);
+        const kept = makeRecord({
+          imageSha256: sha,
+          imageKey: `uploads/f0/${sha}.png`,
+          createdAt: new Date(Date.now() + 1000).toISOString(),
+        });
+        await store.save(kept);
+        assert.deepEqual(await store.get(kept.id), kept);
+        assert.deepEqual((await store.list({ limit: 1 })).items, [kept]);
       }),
     );
 
     it(
-      "reads a number back with each digit's result and box, and filters it by its top-level digit",
+      "reads a number back with each digit's result and box, and lists it under no digit filter",
       withStore(async (store) => {
         const preview = 'data:image/png;base64,AAAA';
         const digits = [
@@ -133,8 +143,64 @@ export function describeStoreContract(name: string, makeStore: (options?: StoreO
         const record = makeRecord({ digit: 0, confidence: 0.62, probabilities: probabilitiesFor(0, 0.62), number: '407', digits });
         await store.save(record);
         assert.deepEqual((await store.list({ limit: 5 })).items, [record]);
-        assert.deepEqual((await store.list({ limit: 5, digit: 0 })).items, [record]);
-        assert.deepEqual((await store.list({ limit: 5, digit: 4 })).items, []);
+        // ?digit=0 is "the answer was 0": 407 is not, though its least sure digit (its top-level one) is.
+        for (const digit of [0, 4, 7]) assert.deepEqual((await store.list({ limit: 5, digit })).items, [], `digit ${digit}`);
+      }),
+    );
+
+    it(
+      'lists under a digit filter the predictions whose answer is that digit, not the numbers that hold it',
+      withStore(async (store) => {
+        const visitor = 'grace_ggggggggggggggggg';
+        const at = (s: number): string => new Date(Date.now() - s * 1000).toISOString();
+        const four = makeRecord({ digit: 4, visitorId: visitor, createdAt: at(1) });
+        // Filed under its least sure digit 4, as every number's top-level digit is.
+        const number = makeRecord({ digit: 4, number: '407', visitorId: visitor, createdAt: at(2) });
+        const otherFour = makeRecord({ digit: 4, createdAt: at(3) });
+        for (const record of [four, number, otherFour]) await store.save(record);
+        assert.deepEqual(
+          (await readAll(store, 1, 4)).items.map((r) => r.id),
+          [four.id, otherFour.id],
+          "everyone's 4s",
+        );
+        assert.deepEqual(
+          (await readAll(store, 1, 4, 1000, visitor)).items.map((r) => r.id),
+          [four.id],
+          "grace's 4s",
+        );
+        assert.deepEqual(
+          (await readAll(store, 2)).items.map((r) => r.id),
+          [four.id, number.id, otherFour.id],
+          'the number is still in the history',
+        );
+      }),
+    );
+
+    it(
+      'refuses (400 invalid_cursor) a cursor issued to another visitor or for another filter',
+      withStore(async (store) => {
+        const [alice, bob] = ['alice_aaaaaaaaaaaaaaaaa', 'bob_bbbbbbbbbbbbbbbbbbb'];
+        for (const record of makeTimeline(12)) await store.save({ ...record, visitorId: alice, digit: 3, number: '3' });
+        const issued: Array<[Omit<ListQuery, 'limit' | 'cursor'>, Array<Omit<ListQuery, 'limit' | 'cursor'>>]> = [
+          [{ visitorId: alice }, [{ visitorId: bob }, {}, { visitorId: alice, digit: 3 }, { visitorId: alice, labelled: false }]],
+          [{ visitorId: alice, digit: 3 }, [{ visitorId: bob, digit: 3 }, { visitorId: alice, digit: 4 }, { visitorId: alice }]],
+          [{ digit: 3 }, [{ digit: 4 }, {}, { visitorId: alice, digit: 3 }]],
+          [{ labelled: false }, [{ labelled: true }, {}, { visitorId: alice, labelled: false }]],
+          [{}, [{ visitorId: alice }, { digit: 3 }]],
+        ];
+        for (const [from, others] of issued) {
+          const page = await store.list({ limit: 2, ...from });
+          assert.ok(page.nextCursor, `a cursor for ${JSON.stringify(from)}`);
+          // The reader and filters it was issued for still take it.
+          assert.equal((await store.list({ limit: 2, ...from, cursor: page.nextCursor })).items.length, 2);
+          for (const other of others) {
+            await assert.rejects(
+              store.list({ limit: 2, ...other, cursor: page.nextCursor }),
+              (error: unknown) => error instanceof HttpError && error.statusCode === 400 && error.code === 'invalid_cursor',
+              `${JSON.stringify(from)}'s cursor used for ${JSON.stringify(other)}`,
+            );
+          }
+        }
       }),
     );
 

@@ -68,13 +68,18 @@ describeStoreContract('CassandraStore (real node)', async (options) => {
 describe('CassandraStore on a real node', () => {
   it("upgrades a keyspace made before visitors: adds visitor_id and the new tables, and serves the old rows as nobody's", async () => {
     const old = `${keyspace}_old`;
-    // The old schema: today's, without the visitor column on the two record tables and without the new tables.
+    // The old schema: today's, without the visitor column on the record tables and without the visitors' tables.
     const config = { ...baseConfig, keyspace: old };
     for (const statement of schemaStatements(config)) {
-      if (/predictions_by_(visitor|id)|prediction_images/.test(statement)) continue;
+      if (/predictions_by_visitor|prediction_images/.test(statement)) continue;
       await admin.execute(statement);
     }
-    for (const table of ['predictions_by_time', 'predictions_by_digit']) await admin.execute(`ALTER TABLE ${old}.${table} DROP visitor_id`);
+    for (const table of ['predictions_by_time', 'predictions_by_digit', 'predictions_by_id']) {
+      await admin.execute(`ALTER TABLE ${old}.${table} DROP visitor_id`);
+    }
+    for (const table of ['predictions_by_digit', 'predictions_by_visitor']) {
+      await admin.execute(`ALTER TABLE ${old}.${table} DROP labelled`).catch(() => undefined);
+    }
     const legacy = makeRecord({ digit: 2 });
     const bucket = Math.floor(Date.parse(legacy.createdAt) / config.bucketMs);
     const columns =
@@ -95,9 +100,20 @@ describe('CassandraStore on a real node', () => {
       legacy.imageBytes,
       legacy.inputPreview,
     ];
-    await admin.execute(`INSERT INTO ${old}.predictions_by_time (${columns}) VALUES (${values.map(() => '?').join(', ')})`, values, {
-      prepare: true,
-    });
+    // Written whole in every table, as the store then wrote a record.
+    for (const table of ['predictions_by_time', 'predictions_by_digit']) {
+      await admin.execute(`INSERT INTO ${old}.${table} (${columns}) VALUES (${values.map(() => '?').join(', ')})`, values, {
+        prepare: true,
+      });
+    }
+    await admin.execute(
+      `INSERT INTO ${old}.predictions_by_id (${columns.replace('bucket, ', '')}) VALUES (${values
+        .slice(1)
+        .map(() => '?')
+        .join(', ')})`,
+      values.slice(1),
+      { prepare: true },
+    );
     await admin.execute(`INSERT INTO ${old}.prediction_buckets (scope, bucket) VALUES ('all', ?)`, [bucket], { prepare: true });
 
     const store = createCassandraStore(config);
@@ -207,16 +223,48 @@ describe('CassandraStore on a real node', () => {
     }
   });
 
-  it('rejects a cursor whose paging state was tampered with, or reused for another digit, with a 400', async () => {
+  it('skips a list row whose record is missing, in every list, and removes it', async () => {
+    const store = await openStore();
+    try {
+      await emptyTables();
+      const visitor = 'heidi_hhhhhhhhhhhhhhhhh';
+      const [kept, halfWritten] = [makeRecord({ digit: 5, visitorId: visitor }), makeRecord({ digit: 5, visitorId: visitor })];
+      for (const record of [kept, halfWritten]) await store.save(record);
+      // The record gone, its list rows left: what a delete or a label racing another request can leave.
+      await admin.execute(`DELETE FROM ${keyspace}.predictions_by_id WHERE id = ?`, [halfWritten.id], { prepare: true });
+      for (const query of [{}, { digit: 5 }, { visitorId: visitor }, { visitorId: visitor, digit: 5 }]) {
+        assert.deepEqual(
+          (await store.list({ limit: 10, ...query })).items.map((r) => r.id),
+          [kept.id],
+          JSON.stringify(query),
+        );
+      }
+      const listRows = async (): Promise<number> => {
+        let count = 0;
+        for (const table of ['predictions_by_digit', 'predictions_by_visitor']) {
+          const rs = await admin.execute(`SELECT id FROM ${keyspace}.${table}`, [], { prepare: true });
+          count += rs.rows.filter((row) => row.get('id') === halfWritten.id).length;
+        }
+        return count;
+      };
+      const deadline = Date.now() + 5000;
+      while ((await listRows()) > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.equal(await listRows(), 0, 'the orphan list rows are removed');
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('rejects a cursor whose position was tampered with, or reused for another digit, with a 400', async () => {
     const store = await openStore();
     try {
       await emptyTables();
       for (let i = 0; i < 5; i++) await store.save(makeRecord({ digit: 4, createdAt: new Date(Date.now() - i).toISOString() }));
       const page = await store.list({ limit: 2 });
       assert.ok(page.nextCursor);
-      const state = JSON.parse(Buffer.from(page.nextCursor, 'base64url').toString('utf8')) as { p: string };
-      assert.ok(state.p, 'the cursor carries the driver’s paging state');
-      const tampered = Buffer.from(JSON.stringify({ ...state, p: 'deadbeef' })).toString('base64url');
+      const state = JSON.parse(Buffer.from(page.nextCursor, 'base64url').toString('utf8')) as { t: number };
+      assert.ok(Number.isSafeInteger(state.t), 'the cursor carries the last row’s time');
+      const tampered = Buffer.from(JSON.stringify({ ...state, t: 'deadbeef' })).toString('base64url');
       await assert.rejects(
         store.list({ limit: 2, cursor: tampered }),
         (err: unknown) => err instanceof HttpError && err.statusCode === 400,
@@ -301,6 +349,7 @@ describe('CassandraStore on tables made before numbers were read', () => {
         prepare: true,
       });
     }
+    await admin.execute(`INSERT INTO ${old}.predictions_by_id (${columns.join(', ')}) VALUES (${marks})`, values, { prepare: true });
     for (const scope of ['all', 'digit:3'])
       await admin.execute(`INSERT INTO ${old}.prediction_buckets (scope, bucket) VALUES (?, ?)`, [scope, bucket], { prepare: true });
 

@@ -8,7 +8,6 @@ import { type Client, errors, types } from 'cassandra-driver';
 import { BadRequestError, ServiceUnavailableError } from '#errors/errors';
 import { log } from '#observability/log';
 import type { SharedClient } from './client';
-import { firstLine } from './write-batch';
 
 const RETRY_AFTER_SECONDS = 5;
 
@@ -138,4 +137,9 @@ export function toStoreError(err: unknown): unknown {
   );
   (store as Error & { cause?: unknown }).cause = err;
   return store;
+}
+
+/** The first line of an error's message, for a log field. */
+export function firstLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '';
 }

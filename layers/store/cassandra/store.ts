@@ -1,50 +1,52 @@
 /**
  * PredictionStore on Apache Cassandra (a local node, a cluster, or Amazon Keyspaces) through cassandra-driver.
- * The tables are in schema.ts; every statement here is derived from its field-to-column table.
+ * The tables are in schema.ts, the rows a record puts in them in rows.ts; every statement is derived from those.
  *
- * A save writes every record table and the bucket index in one LOGGED batch: either every table gets the
- * record or, after the batch log replays, all do; a reader never sees it in one list and not the other for
- * long. While a node has died and the others have not yet convicted it, a logged batch hangs on its batch log
- * though a quorum is there; then the same statements are also sent unlogged (write-batch.ts).
+ * Each record is written once (issue 25): whole in predictions_by_id, then its list rows, which hold only keys and
+ * the cells their filters need. No logged batch: the record is written first and acknowledged, then the list rows
+ * (each its own partition, in one unlogged batch). A list row therefore never exists before its record, and no list shows
+ * a half-written record: a page reads its records by id, and a list row whose record is missing (a save that
+ * failed after its record, a delete or a label racing) is skipped and removed (readPage). A save that fails
+ * between the two steps has stored a record no list shows; the client got a 503 and its retry is a new record.
+ * Erasure goes the other way: list rows first, the record last, so that a failure halfway leaves the record
+ * reachable by id for the retry to finish.
  *
- * A label (setLabel) rewrites the record's rows whole, with the label, in the same kind of batch, and moves the
- * record from the labelled tables' `false` partitions to their `true` ones. Rewriting whole rows (rather than
- * UPDATE label) gives each the TTL the record has left with one statement shape per table.
+ * A label (setLabel) rewrites the record's row whole with the label (an upsert with the TTL it has left), then
+ * marks its list rows `labelled` and adds its row to predictions_by_labelled.
  *
  * Statistics: the counter cells a save or a label moves (layers/stats/cells.ts) go in one counter batch on one
- * partition (the day), sent beside the record's batch, at the same time (counters cannot share a batch with other
+ * partition (the day), sent beside the record's write, at the same time (counters cannot share a batch with other
  * writes; sending it after would cost /predict a round trip); or, with CASSANDRA_STATS_FLUSH_MS (`npm start`: a
  * second), summed over every prediction of that time and written in one batch (layers/stats/counter-buffer.ts).
  * A failed count is logged and the write still succeeds. Counters are not idempotent, have no TTL, and stay
  * when records are deleted (anonymous aggregates).
  *
  * Why a bucket index rather than a configured horizon: a reader walking buckets backwards must know where to
- * stop and which buckets to skip. With the index ("scope" = 'all', 'digit:N', 'labelled:B', ..., one row per non-empty
- * bucket, written idempotently with every save) a page costs one index read plus one read per bucket that
- * actually holds records, whatever the gaps between them, and the walk ends exactly at the oldest bucket. A
- * horizon would cost one empty read per empty day back to it, and lose records older than it. The index
- * partitions grow by one row per bucket (365 a year for day buckets): small for decades. A store remembers the
- * index rows it has written, so that only the first save of a scope in a bucket sends its index row.
+ * stop and which buckets to skip. With the index ("scope" = 'all', 'digit:N', 'labelled:true', 'visitor:V', one row
+ * per non-empty bucket, written idempotently with every save) a page costs one index read plus one read per bucket
+ * (and partition) that actually holds records, whatever the gaps between them, and the walk ends exactly at the
+ * oldest bucket. A store remembers the index rows it has written, so that only the first save of a scope in a
+ * bucket sends its index row.
  *
- * Paging uses the driver's pageState inside an opaque cursor (base64url JSON: bucket, pageState, digit, and a
- * fingerprint of the visitor it was issued to, so that a cursor never continues in another visitor's partitions).
+ * Paging is keyset paging inside an opaque cursor (base64url JSON: the bucket, the last listed row's time and id,
+ * and the reader binding of cursor.ts, so that a cursor never continues in another visitor's partitions or under
+ * another filter). A position rather than the driver's pageState, because everyone's history merges eleven
+ * partitions of a bucket, which no single pageState describes.
  *
  * Retention: with `retentionMs` > 0 every row is written `USING TTL` the time its record has left (retention
  * after createdAt), bucket index rows included (the newest record of a bucket keeps its index row alive), so
- * Cassandra drops expired records itself and a read never returns one. A delete removes the record's row from
- * every record table in one batch, as a save writes them; the bucket index is left to its TTL (an index row of
- * an emptied bucket costs a reader one empty read).
+ * Cassandra drops expired records itself and a read never returns one.
  * Every statement is prepared; reads and writes use the configured consistency (LOCAL_QUORUM by default).
  * An unreachable or overloaded cluster becomes a ServiceUnavailableError (503, Retry-After) within
  * `timeoutMs`, never a hang (availability.ts); the client reconnects by itself when the cluster is back.
  */
-import { createHash } from 'node:crypto';
-import { type Client, type ClientOptions, errors, types } from 'cassandra-driver';
+import type { Client, ClientOptions, types } from 'cassandra-driver';
 import { BadRequestError } from '#errors/errors';
 import { describeError, log } from '#observability/log';
 import { predictionCells, refusalCells, relabelCells, type StatCell, type StatMetric, shadowCells } from '#stats/cells';
 import { CounterBuffer } from '#stats/counter-buffer';
-import { decodeCursor, encodeCursor } from '../cursor';
+import { expandDigits } from '../compact-digits';
+import { checkBinding, decodeCursor, encodeCursor, hasBinding, type ReaderBinding, readerBinding } from '../cursor';
 import type {
   ListPage,
   ListQuery,
@@ -55,92 +57,114 @@ import type {
   SaveFacts,
   ShadowReading,
 } from '../prediction-store';
-import { columnNames, columnValues, recordFromRow } from '../record-columns';
+import { columnNames, recordFromRow } from '../record-columns';
 import { nodeLostWithin, runWithinBound } from './availability';
 import { acquireClient, buildClientOptions, forgetClient, type SharedClient, shutdownWhenSettled } from './client';
 import type { CassandraConfig } from './config';
-import { RECORD_COLUMNS } from './schema';
-import { type BatchStatement, DIRECT_WRITE_AFTER_MS, writeBatch } from './write-batch';
+import { joinRecords, type ListedRow, mergePage, type PartitionSource } from './list-page';
+import {
+  type BatchStatement,
+  deleteStatement,
+  everyListKey,
+  indexRow,
+  indexScopes,
+  insertStatement,
+  listRows,
+  type RowKey,
+  type RowWrite,
+  recordRow,
+  restoredSha256,
+} from './rows';
+import { NUMBER_PARTITION, RECORD_COLUMNS } from './schema';
 
 const INIT_TIMEOUT_MS = 30_000;
-/** How many written index rows a store remembers (a visitor adds two a day): forgetting only costs rewrites. */
+/** How many written index rows a store remembers (a visitor adds one a day): forgetting only costs rewrites. */
 const MAX_INDEXED_ROWS = 100_000;
-const MAX_PAGE_STATE_CHARS = 2048;
 /** How many days of statistics are read at once (each one partition of prediction_stats). */
 const STATS_READS_AT_ONCE = 16;
 
-interface CursorState {
-  v: 2;
+interface CursorState extends ReaderBinding {
+  v: 3;
   /** The bucket the next read starts in. */
   b: number;
-  /** The driver's pageState within that bucket (hex), or null to start at its newest row. */
-  p: string | null;
-  /** The digit filter the cursor was issued for, or null. */
-  d: number | null;
-  /** A fingerprint of the visitor the cursor was issued to, or null for everyone's history. */
-  o: string | null;
-  /** The labelled filter the cursor was issued for; absent (cursors from before labels) or null for none. */
-  l?: boolean | null;
-}
-
-/** 16 hex digits of SHA-256 of the visitor id: tells cursors apart without putting the id in them. */
-function ownerPrint(visitorId: string | undefined): string | null {
-  return visitorId === undefined ? null : createHash('sha256').update(visitorId).digest('hex').slice(0, 16);
+  /** The last listed row's created_at (ms) and id: the next page starts strictly after it. */
+  t: number;
+  i: string;
 }
 
 function isCursorState(value: unknown): value is CursorState {
   if (typeof value !== 'object' || value === null) return false;
   const c = value as Record<string, unknown>;
   return (
-    c.v === 2 &&
-    (c.o === null || (typeof c.o === 'string' && /^[0-9a-f]{16}$/.test(c.o))) &&
+    c.v === 3 &&
     Number.isSafeInteger(c.b) &&
-    (c.p === null || (typeof c.p === 'string' && c.p.length > 0 && c.p.length <= MAX_PAGE_STATE_CHARS && /^[0-9a-f]+$/.test(c.p))) &&
-    (c.d === null || (Number.isInteger(c.d) && (c.d as number) >= 0 && (c.d as number) <= 9)) &&
-    (c.l === undefined || c.l === null || typeof c.l === 'boolean')
+    Number.isSafeInteger(c.t) &&
+    typeof c.i === 'string' &&
+    /^[0-9A-Za-z-]{1,64}$/.test(c.i) &&
+    hasBinding(c)
   );
+}
+
+/** What a save sends: the record's row first, then the rest; and the bucket-index rows among them, by `scope|bucket`. */
+export interface SaveRows {
+  record: RowWrite;
+  lists: RowWrite[];
+  newIndexRows: string[];
+}
+
+/** The seconds a row about something at `ms` has left to live, or null when records are kept forever. */
+export function ttlAt(ms: number, retentionMs: number, now = Date.now()): number | null {
+  if (retentionMs <= 0) return null;
+  // At least one second: an already expired record is written to vanish at once (TTL 0 would mean "keep").
+  return Math.max(1, Math.ceil((ms + retentionMs - now) / 1000));
+}
+
+/**
+ * The rows a save (or, with the label in `record`, a setLabel) sends; index rows only for the scopes not in
+ * `indexed`. Pure, so that keyspaces-units.ts prices exactly these (bench/main.ts, test/unit/keyspaces-units.test.ts).
+ */
+export function saveRows(
+  record: PredictionRecord,
+  options: { bucketMs: number; retentionMs: number; indexed?: ReadonlySet<string>; now?: number },
+): SaveRows {
+  const bucket = Math.floor(Date.parse(record.createdAt) / options.bucketMs);
+  const ttl = ttlAt(Date.parse(record.createdAt), options.retentionMs, options.now);
+  // A bucket's index row lives until the bucket's last possible record expires, whatever order records arrive in.
+  const bucketTtl = ttlAt((bucket + 1) * options.bucketMs, options.retentionMs, options.now);
+  const newIndexRows = indexScopes(record)
+    .map((scope) => `${scope}|${bucket}`)
+    .filter((row) => !options.indexed?.has(row));
+  const lists = listRows(record, bucket, ttl);
+  for (const row of newIndexRows) lists.push(indexRow(row.slice(0, row.lastIndexOf('|')), bucket, bucketTtl));
+  return { record: recordRow(record, ttl), lists, newIndexRows };
 }
 
 export interface CassandraStoreOptions {
   /** Overrides the client options built from the config (tests). */
   clientOptions?: ClientOptions;
-  /** Overrides DIRECT_WRITE_AFTER_MS (tests). */
-  directAfterMs?: number;
   /** How long a record is kept after its createdAt; 0 (the default) keeps it forever. */
   retentionMs?: number;
 }
 
-type QueryName =
-  | 'insertTime'
-  | 'insertDigit'
-  | 'insertVisitor'
-  | 'insertVisitorDigit'
-  | 'insertLabelled'
-  | 'insertVisitorLabelled'
-  | 'insertId'
-  | 'insertImage'
-  | 'insertBucket'
-  | 'selectTime'
-  | 'selectDigit'
-  | 'selectVisitor'
-  | 'selectVisitorDigit'
-  | 'selectLabelled'
-  | 'selectVisitorLabelled'
-  | 'selectId'
-  | 'selectImage'
-  | 'deleteTime'
-  | 'deleteDigit'
-  | 'deleteVisitor'
-  | 'deleteVisitorDigit'
-  | 'deleteLabelled'
-  | 'deleteVisitorLabelled'
-  | 'deleteId'
-  | 'deleteImage'
-  | 'countCell'
-  | 'selectStats'
-  | 'newestBucket'
-  | 'olderBucket'
-  | 'ping';
+type QueryName = 'selectId' | 'selectImage' | 'countCell' | 'selectStats' | 'newestBucket' | 'olderBucket' | 'ping';
+
+/** The list tables a page reads, and the columns of a list row its filters look at (every list table has them). */
+const LISTED = 'id, created_at, number, digit, labelled, label';
+
+/** Which partitions of which table a query reads, through which index scope, keeping which rows. */
+interface ListPlan {
+  table: string;
+  /** The partition key columns before `bucket`, and each partition's values for them. */
+  keyColumns: string[];
+  partitions: unknown[][];
+  scope: string;
+  keep: (row: ListedRow) => boolean;
+}
+
+/** The answer a list row lists: its number, or of a row from before numbers its digit. */
+function listedNumber(row: ListedRow): string {
+  return row.number !== null && row.number !== '' ? row.number : row.digit === null ? '' : String(row.digit);
+}
 
 export class CassandraStore implements PredictionStore {
   private readonly config: CassandraConfig;
@@ -148,7 +172,6 @@ export class CassandraStore implements PredictionStore {
   private key: string;
   private shared: SharedClient;
   private closed = false;
-  private readonly directAfterMs: number;
   private readonly retentionMs: number;
   private readonly q: Record<QueryName, string>;
   /** Bucket index rows (`scope|bucket`) this store has written: the next save in the same bucket skips them. */
@@ -161,7 +184,6 @@ export class CassandraStore implements PredictionStore {
       throw new Error('bucketMs must be a whole number of milliseconds, at least 1000.');
     this.config = config;
     this.options = storeOptions.clientOptions ?? buildClientOptions(config);
-    this.directAfterMs = storeOptions.directAfterMs ?? DIRECT_WRITE_AFTER_MS;
     this.retentionMs = storeOptions.retentionMs ?? 0;
     ({ key: this.key, shared: this.shared } = acquireClient(config, this.options));
     // A failed first connect must not poison the process: forget that client so that the next call builds a
@@ -174,38 +196,9 @@ export class CassandraStore implements PredictionStore {
     });
 
     const ks = config.keyspace;
-    const columns = columnNames(RECORD_COLUMNS);
-    const cols = columns.join(', ');
-    const marks = columns.map(() => '?').join(', ');
-    // The TTL is bound as the last parameter of every insert when records expire.
-    const ttl = this.retentionMs > 0 ? ' USING TTL ?' : '';
-    const row = 'created_at = ? AND id = ?';
     this.q = {
-      insertTime: `INSERT INTO ${ks}.predictions_by_time (bucket, ${cols}) VALUES (?, ${marks})${ttl}`,
-      insertDigit: `INSERT INTO ${ks}.predictions_by_digit (bucket, ${cols}) VALUES (?, ${marks})${ttl}`,
-      insertVisitor: `INSERT INTO ${ks}.predictions_by_visitor (bucket, ${cols}) VALUES (?, ${marks})${ttl}`,
-      insertVisitorDigit: `INSERT INTO ${ks}.predictions_by_visitor_digit (bucket, ${cols}) VALUES (?, ${marks})${ttl}`,
-      insertLabelled: `INSERT INTO ${ks}.predictions_by_labelled (labelled, bucket, ${cols}) VALUES (?, ?, ${marks})${ttl}`,
-      insertVisitorLabelled: `INSERT INTO ${ks}.predictions_by_visitor_labelled (labelled, bucket, ${cols}) VALUES (?, ?, ${marks})${ttl}`,
-      insertId: `INSERT INTO ${ks}.predictions_by_id (${cols}) VALUES (${marks})${ttl}`,
-      insertImage: `INSERT INTO ${ks}.prediction_images (image_key, id) VALUES (?, ?)${ttl}`,
-      insertBucket: `INSERT INTO ${ks}.prediction_buckets (scope, bucket) VALUES (?, ?)${ttl}`,
-      selectTime: `SELECT ${cols} FROM ${ks}.predictions_by_time WHERE bucket = ?`,
-      selectDigit: `SELECT ${cols} FROM ${ks}.predictions_by_digit WHERE digit = ? AND bucket = ?`,
-      selectVisitor: `SELECT ${cols} FROM ${ks}.predictions_by_visitor WHERE visitor_id = ? AND bucket = ?`,
-      selectVisitorDigit: `SELECT ${cols} FROM ${ks}.predictions_by_visitor_digit WHERE visitor_id = ? AND digit = ? AND bucket = ?`,
-      selectLabelled: `SELECT ${cols} FROM ${ks}.predictions_by_labelled WHERE labelled = ? AND bucket = ?`,
-      selectVisitorLabelled: `SELECT ${cols} FROM ${ks}.predictions_by_visitor_labelled WHERE visitor_id = ? AND labelled = ? AND bucket = ?`,
-      selectId: `SELECT ${cols} FROM ${ks}.predictions_by_id WHERE id = ?`,
+      selectId: `SELECT ${columnNames(RECORD_COLUMNS).join(', ')} FROM ${ks}.predictions_by_id WHERE id = ?`,
       selectImage: `SELECT id FROM ${ks}.prediction_images WHERE image_key = ? LIMIT 2`,
-      deleteTime: `DELETE FROM ${ks}.predictions_by_time WHERE bucket = ? AND ${row}`,
-      deleteDigit: `DELETE FROM ${ks}.predictions_by_digit WHERE digit = ? AND bucket = ? AND ${row}`,
-      deleteVisitor: `DELETE FROM ${ks}.predictions_by_visitor WHERE visitor_id = ? AND bucket = ? AND ${row}`,
-      deleteVisitorDigit: `DELETE FROM ${ks}.predictions_by_visitor_digit WHERE visitor_id = ? AND digit = ? AND bucket = ? AND ${row}`,
-      deleteLabelled: `DELETE FROM ${ks}.predictions_by_labelled WHERE labelled = ? AND bucket = ? AND ${row}`,
-      deleteVisitorLabelled: `DELETE FROM ${ks}.predictions_by_visitor_labelled WHERE visitor_id = ? AND labelled = ? AND bucket = ? AND ${row}`,
-      deleteId: `DELETE FROM ${ks}.predictions_by_id WHERE id = ?`,
-      deleteImage: `DELETE FROM ${ks}.prediction_images WHERE image_key = ? AND id = ?`,
       countCell: `UPDATE ${ks}.prediction_stats SET value = value + ? WHERE day = ? AND model_version = ? AND metric = ? AND key = ?`,
       selectStats: `SELECT model_version, metric, key, value FROM ${ks}.prediction_stats WHERE day = ?`,
       newestBucket: `SELECT bucket FROM ${ks}.prediction_buckets WHERE scope = ? LIMIT 1`,
@@ -216,7 +209,7 @@ export class CassandraStore implements PredictionStore {
 
   /**
    * Connects and creates the schema where allowed; call at cold start to take that cost before the first
-   * request. Creating a keyspace and three tables takes seconds on a loaded node, so this waits longer than a
+   * request. Creating a keyspace and its tables takes seconds on a loaded node, so this waits longer than a
    * request would (requests arriving meanwhile get a 503 after `timeoutMs`).
    */
   async init(): Promise<void> {
@@ -229,34 +222,58 @@ export class CassandraStore implements PredictionStore {
     return Math.floor(ms / this.config.bucketMs);
   }
 
-  /** The seconds a row about something at `ms` has left to live, or null when records are kept forever. */
-  private ttlAt(ms: number): number | null {
-    if (this.retentionMs <= 0) return null;
-    // At least one second: an already expired record is written to vanish at once (TTL 0 would mean "keep").
-    return Math.max(1, Math.ceil((ms + this.retentionMs - Date.now()) / 1000));
-  }
-
   async save(record: PredictionRecord, facts: SaveFacts = { uncertain: false }): Promise<void> {
-    const { statements, newIndexRows } = this.saveStatements(record);
-    // Sent with the record's batch, not after it, or gathered with other predictions' (counter-buffer.ts): the
+    this.bucketOf(record.createdAt);
+    const rows = this.saveRows(record);
+    // Sent with the record's write, not after it, or gathered with other predictions' (counter-buffer.ts): the
     // counters cost no round trip of their own. add() never rejects; if the record's write fails, its prediction
     // may still be counted (counters are best-effort).
     const counted = this.counters.add(predictionCells(record, facts.uncertain));
     try {
-      await this.writeAll(statements, record.id);
+      await this.writeInOrder(rows);
     } finally {
       await counted;
     }
-    this.rememberIndexRows(newIndexRows);
+    this.rememberIndexRows(rows.newIndexRows);
   }
 
-  /** A record's rows in every table, and the bucket-index rows this store has not written yet (bench/cassandra-write.ts reads them too). */
-  saveStatements(record: PredictionRecord): { statements: BatchStatement[]; newIndexRows: string[] } {
-    const { statements, scopes, bucket } = this.recordRows(record);
-    if (record.imageKey !== null) {
-      statements.push({ query: this.q.insertImage, params: this.withTtl(record, [record.imageKey, record.id]) });
-    }
-    return { statements, newIndexRows: this.addIndexRows(statements, scopes, bucket) };
+  /** The rows a save of `record` sends now (this store's index rows already written are left out). */
+  saveRows(record: PredictionRecord): SaveRows {
+    return saveRows(record, { bucketMs: this.config.bucketMs, retentionMs: this.retentionMs, indexed: this.indexed });
+  }
+
+  /** A save's statements in the order they are sent: the record, then its list rows (bench/cassandra-write.ts reads them too). */
+  saveStatements(record: PredictionRecord): { record: BatchStatement; lists: BatchStatement[] } {
+    const rows = this.saveRows(record);
+    return { record: this.insert(rows.record), lists: rows.lists.map((row) => this.insert(row)) };
+  }
+
+  private insert(row: RowWrite): BatchStatement {
+    return insertStatement(this.config.keyspace, row);
+  }
+
+  /** The record's row, acknowledged, then every list row at once: a list row never exists before its record. */
+  private async writeInOrder(rows: SaveRows): Promise<void> {
+    await this.run(async (client) => {
+      await this.send(client, [this.insert(rows.record)]);
+      await this.send(
+        client,
+        rows.lists.map((row) => this.insert(row)),
+      );
+    });
+  }
+
+  /**
+   * Statements in one request: an UNLOGGED batch (no batch log, each row written once, and once on Keyspaces' bill),
+   * whose coordinator sends each partition its row. Upserts and deletes of fixed keys: idempotent, so the driver may
+   * retry them. One request rather than one per row: a thousand saves at once stay within the connection's limit
+   * of in-flight requests.
+   */
+  private async send(client: Client, statements: BatchStatement[]): Promise<void> {
+    const [only] = statements;
+    if (statements.length === 0 || only === undefined) return;
+    if (statements.length === 1) await client.execute(only.query, only.params, { prepare: true, isIdempotent: true });
+    else await client.batch(statements, { prepare: true, logged: false, isIdempotent: true });
   }
 
   /**
@@ -311,71 +328,16 @@ export class CassandraStore implements PredictionStore {
   }
 
   /**
-   * Rewrites the record's rows whole with the label (an upsert of the same keys, with the TTL it has left), and
-   * moves it from the labelled tables' `false` partitions to their `true` ones; a replaced label only rewrites.
-   * Sent like a save, in one batch: every table shows the new label, or (batch log replayed) all do.
+   * Rewrites the record's row whole with the label (an upsert of the same key, with the TTL it has left), then marks
+   * its list rows labelled and adds it to predictions_by_labelled: in that order, as a save, so that a list never
+   * shows the label before its record has it.
    */
   async setLabel(record: PredictionRecord, label: RecordLabel): Promise<void> {
-    const { statements, scopes, bucket } = this.recordRows({ ...record, label });
-    if (record.label === null) {
-      const at = new Date(record.createdAt);
-      statements.push({ query: this.q.deleteLabelled, params: [false, bucket, at, record.id] });
-      if (record.visitorId !== '') {
-        statements.push({ query: this.q.deleteVisitorLabelled, params: [record.visitorId, false, bucket, at, record.id] });
-      }
-    }
-    const newIndexRows = this.addIndexRows(statements, scopes, bucket);
-    await this.writeAll(statements, record.id);
-    this.rememberIndexRows(newIndexRows);
+    const rows = this.saveRows({ ...record, label });
+    await this.writeInOrder(rows);
+    this.rememberIndexRows(rows.newIndexRows);
     // Taken back from the label the caller read: one given meanwhile by someone else is not seen (counters drift by one).
     await this.counters.add(relabelCells(record, label));
-  }
-
-  /** The parameters with the record's remaining TTL appended, when records expire. */
-  private withTtl(record: PredictionRecord, params: unknown[]): unknown[] {
-    const ttl = this.ttlAt(Date.parse(record.createdAt));
-    return ttl === null ? params : [...params, ttl];
-  }
-
-  /** The record's row in every record table (by its label: the labelled tables' true or false partition), and its index scopes. */
-  private recordRows(record: PredictionRecord): { statements: BatchStatement[]; scopes: string[]; bucket: number } {
-    const bucket = this.bucketOf(record.createdAt);
-    const values = columnValues(RECORD_COLUMNS, record);
-    const withTtl = (params: unknown[]): unknown[] => this.withTtl(record, params);
-    const visitor = record.visitorId;
-    const labelled = record.label !== null;
-    const statements: BatchStatement[] = [
-      { query: this.q.insertTime, params: withTtl([bucket, ...values]) },
-      { query: this.q.insertDigit, params: withTtl([bucket, ...values]) },
-      { query: this.q.insertLabelled, params: withTtl([labelled, bucket, ...values]) },
-      { query: this.q.insertId, params: withTtl(values) },
-    ];
-    const scopes = ['all', `digit:${record.digit}`, `labelled:${labelled}`];
-    // Nobody's records ('' visitor: the invoke port, tools) are in no visitor's partitions.
-    if (visitor !== '') {
-      statements.push(
-        { query: this.q.insertVisitor, params: withTtl([bucket, ...values]) },
-        { query: this.q.insertVisitorDigit, params: withTtl([bucket, ...values]) },
-        { query: this.q.insertVisitorLabelled, params: withTtl([labelled, bucket, ...values]) },
-      );
-      scopes.push(`visitor:${visitor}`, `visitor:${visitor}:digit:${record.digit}`, `visitor:${visitor}:labelled:${labelled}`);
-    }
-    return { statements, scopes, bucket };
-  }
-
-  /**
-   * Appends the bucket index rows of `scopes` this store has not written yet, and names them. A bucket's index row
-   * lives until the bucket's last possible record expires, whatever order records arrive in, so one this store has
-   * written already needs no rewrite: a save then sends only its record's rows.
-   */
-  private addIndexRows(statements: BatchStatement[], scopes: string[], bucket: number): string[] {
-    const bucketTtl = this.ttlAt((bucket + 1) * this.config.bucketMs);
-    const newIndexRows = scopes.map((scope) => `${scope}|${bucket}`).filter((row) => !this.indexed.has(row));
-    for (const row of newIndexRows) {
-      const scope = row.slice(0, row.lastIndexOf('|'));
-      statements.push({ query: this.q.insertBucket, params: bucketTtl === null ? [scope, bucket] : [scope, bucket, bucketTtl] });
-    }
-    return newIndexRows;
   }
 
   /** Index rows written: later saves in the same buckets skip them. */
@@ -385,33 +347,22 @@ export class CassandraStore implements PredictionStore {
   }
 
   async get(id: string): Promise<PredictionRecord | null> {
-    return this.run(async (client) => {
-      const row = (await client.execute(this.q.selectId, [id], { prepare: true })).first();
-      return row ? toRecord(row) : null;
-    });
+    return this.run((client) => this.readRecord(client, id));
   }
 
+  private async readRecord(client: Client, id: string): Promise<PredictionRecord | null> {
+    const row = (await client.execute(this.q.selectId, [id], { prepare: true })).first();
+    return row ? toRecord(row) : null;
+  }
+
+  /** Every list row first, in every table that may hold one, then the record: a failure halfway leaves it reachable by id. */
   async delete(record: PredictionRecord): Promise<void> {
-    const bucket = this.bucketOf(record.createdAt);
-    const at = new Date(record.createdAt);
-    const statements: BatchStatement[] = [
-      { query: this.q.deleteTime, params: [bucket, at, record.id] },
-      { query: this.q.deleteDigit, params: [record.digit, bucket, at, record.id] },
-      { query: this.q.deleteId, params: [record.id] },
-    ];
-    // Both labelled partitions: a label given since the caller read the record has moved it to `true`.
-    for (const labelled of [false, true]) statements.push({ query: this.q.deleteLabelled, params: [labelled, bucket, at, record.id] });
-    if (record.visitorId !== '') {
-      statements.push(
-        { query: this.q.deleteVisitor, params: [record.visitorId, bucket, at, record.id] },
-        { query: this.q.deleteVisitorDigit, params: [record.visitorId, record.digit, bucket, at, record.id] },
-      );
-      for (const labelled of [false, true]) {
-        statements.push({ query: this.q.deleteVisitorLabelled, params: [record.visitorId, labelled, bucket, at, record.id] });
-      }
-    }
-    if (record.imageKey !== null) statements.push({ query: this.q.deleteImage, params: [record.imageKey, record.id] });
-    await this.writeAll(statements, record.id);
+    const keyspace = this.config.keyspace;
+    const lists = everyListKey(record, this.bucketOf(record.createdAt)).map((key) => deleteStatement(keyspace, key));
+    await this.run(async (client) => {
+      await this.send(client, lists);
+      await this.send(client, [deleteStatement(keyspace, { table: 'predictions_by_id', key: { id: record.id } })]);
+    });
   }
 
   async imageReferenced(imageKey: string, exceptId = ''): Promise<boolean> {
@@ -422,87 +373,103 @@ export class CassandraStore implements PredictionStore {
     });
   }
 
-  /** One record's statements, atomically (write-batch.ts). */
-  private async writeAll(statements: BatchStatement[], id: string): Promise<void> {
-    await this.run((client) =>
-      writeBatch(client, statements, {
-        localDataCenter: this.config.localDataCenter,
-        directAfterMs: this.directAfterMs,
-        nodeLostLately: () => this.nodeLostLately(),
-        onDirect: (event, detail) =>
-          event === 'sent'
-            ? log('warn', 'logged batch replaced by an unlogged write', { reason: detail, id })
-            : log('warn', 'unlogged write failed', { error: detail, id }),
-      }),
-    );
+  /** The table, partitions and filter of a query (see schema.ts for why each). */
+  private plan(query: ListQuery): ListPlan {
+    const { digit, labelled, visitorId } = query;
+    if (visitorId !== undefined) {
+      // A visitor's own partition, filtered here: a day of one visitor's predictions is small.
+      return {
+        table: 'predictions_by_visitor',
+        keyColumns: ['visitor_id'],
+        partitions: [[visitorId]],
+        scope: `visitor:${visitorId}`,
+        keep: (row) =>
+          (digit === undefined || listedNumber(row) === String(digit)) && (labelled === undefined || row.labelled === labelled),
+      };
+    }
+    if (labelled === true) {
+      return { table: 'predictions_by_labelled', keyColumns: ['labelled'], partitions: [[true]], scope: 'labelled:true', keep: () => true };
+    }
+    if (digit !== undefined) {
+      // Rows written before the answer had its own partition filed a number under its least sure digit.
+      return {
+        table: 'predictions_by_digit',
+        keyColumns: ['digit'],
+        partitions: [[digit]],
+        scope: `digit:${digit}`,
+        keep: (row) => listedNumber(row).length <= 1,
+      };
+    }
+    // Everyone's: the eleven answer partitions of each bucket, merged newest first; unlabelled ones are most.
+    return {
+      table: 'predictions_by_digit',
+      keyColumns: ['digit'],
+      partitions: Array.from({ length: NUMBER_PARTITION + 1 }, (_, answer) => [answer]),
+      scope: 'all',
+      keep: (row) => labelled === undefined || row.labelled === labelled,
+    };
   }
 
   async list(query: ListQuery): Promise<ListPage> {
-    const digit = query.digit ?? null;
-    const labelled = query.labelled ?? null;
-    if (digit !== null && labelled !== null) {
+    if (query.digit !== undefined && query.labelled !== undefined) {
       throw new BadRequestError('The digit and labelled filters cannot be combined: use one of them.', 'invalid_labelled');
     }
-    const visitor = query.visitorId;
-    const owner = ownerPrint(visitor);
     let state: CursorState | null = null;
     if (query.cursor !== undefined) {
       state = decodeCursor(query.cursor, isCursorState);
-      if (state.d !== digit) {
-        throw new BadRequestError('The cursor was issued for another digit filter; pass the same digit with it.', 'invalid_cursor');
-      }
-      if ((state.l ?? null) !== labelled) {
-        throw new BadRequestError('The cursor was issued for another labelled filter; pass the same one with it.', 'invalid_cursor');
-      }
-      if (state.o !== owner) {
-        throw new BadRequestError(
-          'The cursor was issued for another reader; page with the cursors your own requests got.',
-          'invalid_cursor',
-        );
-      }
+      checkBinding(state, query);
     }
-    // The table and partition of this query, and its scope in the bucket index.
-    const [select, partition, scope]: [string, unknown[], string] =
-      visitor === undefined
-        ? labelled !== null
-          ? [this.q.selectLabelled, [labelled], `labelled:${labelled}`]
-          : digit === null
-            ? [this.q.selectTime, [], 'all']
-            : [this.q.selectDigit, [digit], `digit:${digit}`]
-        : labelled !== null
-          ? [this.q.selectVisitorLabelled, [visitor, labelled], `visitor:${visitor}:labelled:${labelled}`]
-          : digit === null
-            ? [this.q.selectVisitor, [visitor], `visitor:${visitor}`]
-            : [this.q.selectVisitorDigit, [visitor, digit], `visitor:${visitor}:digit:${digit}`];
+    const plan = this.plan(query);
+    const select =
+      `SELECT ${LISTED} FROM ${this.config.keyspace}.${plan.table} WHERE ` +
+      [...plan.keyColumns, 'bucket'].map((c) => `${c} = ?`).join(' AND ');
 
     return this.run(async (client) => {
-      const items: PredictionRecord[] = [];
-      let bucket: number | null;
-      let pageState: string | null = null;
-      if (state === null) {
-        bucket = await this.bucketAt(client, this.q.newestBucket, [scope]);
-      } else {
-        bucket = state.b;
-        pageState = state.p;
-      }
-
-      while (bucket !== null) {
-        const remaining = query.limit - items.length;
-        const rs = await this.readPage(client, select, [...partition, bucket], remaining, pageState);
-        for (const row of rs.rows) items.push(toRecord(row));
-        pageState = rs.pageState ?? null;
-
-        if (pageState === null) {
-          // This bucket is exhausted: continue in the next older one that holds records.
-          bucket = await this.bucketAt(client, this.q.olderBucket, [scope, bucket]);
-        }
-        if (items.length >= query.limit) break;
-      }
-
+      const partitions = (bucket: number, before: { t: number; i: string } | null): PartitionSource[] =>
+        plan.partitions.map((values) => ({
+          fetch: (fetchSize, pageState) =>
+            client.execute(
+              before === null ? select : `${select} AND created_at <= ?`,
+              before === null ? [...values, bucket] : [...values, bucket, new Date(before.t)],
+              { prepare: true, fetchSize, ...(pageState === undefined ? {} : { pageState }) },
+            ),
+          key: (row) => ({
+            table: plan.table,
+            key: { ...Object.fromEntries(plan.keyColumns.map((c, i) => [c, values[i]])), bucket, created_at: row.createdAt, id: row.id },
+          }),
+        }));
+      const page = await mergePage({
+        limit: query.limit,
+        start: state === null ? null : { bucket: state.b, t: state.t, i: state.i },
+        newestBucket: () => this.bucketAt(client, this.q.newestBucket, [plan.scope]),
+        olderBucket: (bucket) => this.bucketAt(client, this.q.olderBucket, [plan.scope, bucket]),
+        partitions,
+        keep: plan.keep,
+      });
+      const items = await joinRecords(
+        page.rows,
+        (id) => this.readRecord(client, id),
+        (row) => this.removeOrphan(client, row.source),
+      );
       const nextCursor =
-        bucket === null ? null : encodeCursor({ v: 2, b: bucket, p: pageState, d: digit, o: owner, l: labelled } satisfies CursorState);
+        page.next === null
+          ? null
+          : encodeCursor({ v: 3, b: page.next.bucket, t: page.next.t, i: page.next.i, ...readerBinding(query) } satisfies CursorState);
       return { items, nextCursor };
     });
+  }
+
+  /**
+   * A list row whose record is not there: a save that failed after its record's write never sends list rows, so
+   * this is a delete or a label that raced, or a record that expired a second before its list row. Removed in the
+   * background (a failure only leaves it for the next reader to skip again).
+   */
+  private removeOrphan(client: Client, source: RowKey): void {
+    const statement = deleteStatement(this.config.keyspace, source);
+    client.execute(statement.query, statement.params, { prepare: true, isIdempotent: true }).then(
+      () => log('warn', 'list row without its record removed', { table: source.table, id: source.key.id }),
+      (error: unknown) => log('warn', 'list row without its record not removed', { table: source.table, ...describeError(error) }),
+    );
   }
 
   async ping(): Promise<boolean> {
@@ -530,37 +497,6 @@ export class CassandraStore implements PredictionStore {
     const rs = await client.execute(query, params, { prepare: true });
     const row = rs.first();
     return row ? (row.get('bucket') as number) : null;
-  }
-
-  private async readPage(
-    client: Client,
-    query: string,
-    params: unknown[],
-    fetchSize: number,
-    pageState: string | null,
-  ): Promise<types.ResultSet> {
-    try {
-      return await client.execute(query, params, {
-        prepare: true,
-        fetchSize,
-        ...(pageState !== null ? { pageState } : {}),
-      });
-    } catch (err: unknown) {
-      // A paging state the server cannot use came from a tampered or foreign cursor: the client's error.
-      if (
-        pageState !== null &&
-        err instanceof errors.ResponseError &&
-        (err.code === types.responseErrorCodes.invalid || err.code === types.responseErrorCodes.protocolError)
-      ) {
-        throw new BadRequestError('The cursor is not one this service issued; pass back nextCursor as it was given.', 'invalid_cursor');
-      }
-      throw err;
-    }
-  }
-
-  /** Whether the driver reported a host down within `windowMs`. */
-  private nodeLostLately(windowMs?: number): boolean {
-    return nodeLostWithin(this.shared, windowMs);
   }
 
   private discardClient(shared: SharedClient): void {
@@ -595,14 +531,17 @@ export class CassandraStore implements PredictionStore {
       timeoutMs,
       connected: () => this.connected(),
       operation,
-      nodeLostLately: (windowMs) => this.nodeLostLately(windowMs),
+      nodeLostLately: (windowMs) => nodeLostWithin(this.shared, windowMs),
       isClosed: () => this.closed,
     });
   }
 }
 
 function toRecord(row: types.Row): PredictionRecord {
-  return recordFromRow(RECORD_COLUMNS, (column) => row.get(column));
+  const record = recordFromRow(RECORD_COLUMNS, (column) => row.get(column));
+  record.digits = expandDigits(row.get(RECORD_COLUMNS.digits.column), record);
+  record.imageSha256 = restoredSha256(record.imageSha256, record.imageKey);
+  return record;
 }
 
 /** The store the service uses; `config` is the configuration's `cassandra` (layers/config/config.ts). */

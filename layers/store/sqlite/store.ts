@@ -2,11 +2,12 @@
  * The embedded store: SQLite through better-sqlite3, so a first `npm start` needs no server.
  * Durability: WAL journal with synchronous=FULL, so a record acknowledged by save() survives a crash of the
  * process or of the machine. Paging is keyset paging on (created_at, id), newest first, through indexes that
- * match every query (all records; one digit; one visitor's; one visitor's of one digit; labelled or not, on
- * `label IS NOT NULL`, everyone's or one visitor's), so a page costs the same at any depth. Retention: a record
- * older than the retention is never read (every query bounds created_at from below), and expired rows are
- * deleted when the store opens and at most once an hour while it writes. Statistics: a table of counter cells
- * added to in the same transaction as the record or label they count (STATS_SCHEMA).
+ * match every query (all records; one digit, whose answers are that digit alone; one visitor's; one visitor's of
+ * one digit; labelled or not, on `label IS NOT NULL`, everyone's or one visitor's), so a page costs the same at any
+ * depth. A cursor is bound to the reader and filters it was issued for (cursor.ts), as the Cassandra store's is.
+ * Retention: a record older than the retention is never read (every query bounds created_at from below), and
+ * expired rows are deleted when the store opens and at most once an hour while it writes. Statistics: a table of
+ * counter cells added to in the same transaction as the record or label they count (STATS_SCHEMA).
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -14,7 +15,7 @@ import Database from 'better-sqlite3';
 import { BadRequestError } from '#errors/errors';
 import { describeError, log } from '#observability/log';
 import { predictionCells, refusalCells, relabelCells, type StatCell, type StatMetric, shadowCells } from '#stats/cells';
-import { decodeCursor, encodeCursor } from '../cursor';
+import { checkBinding, decodeCursor, encodeCursor, hasBinding, type ReaderBinding, readerBinding } from '../cursor';
 import type {
   ListPage,
   ListQuery,
@@ -28,14 +29,22 @@ import type {
 } from '../prediction-store';
 import { columnDeclarations, columnNames, columnValuesByName, type FieldColumns, recordFromRow } from '../record-columns';
 
-interface SqliteCursor {
+/** The last listed row's created_at and id, bound to the query it was issued for (cursor.ts), as Cassandra's is. */
+interface SqliteCursor extends ReaderBinding {
   c: string;
   i: string;
 }
 
 function isSqliteCursor(value: unknown): value is SqliteCursor {
-  const v = value as Partial<SqliteCursor> | null;
-  return typeof v === 'object' && v !== null && typeof v.c === 'string' && typeof v.i === 'string' && Object.keys(v).length === 2;
+  const v = value as Record<string, unknown> | null;
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof v.c === 'string' &&
+    typeof v.i === 'string' &&
+    Object.keys(v).length === 5 &&
+    hasBinding(v)
+  );
 }
 
 type Row = Record<string, unknown>;
@@ -242,6 +251,7 @@ export class SqliteStore implements PredictionStore {
 
   async list(query: ListQuery): Promise<ListPage> {
     const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, isSqliteCursor);
+    if (after) checkBinding(after, query);
     const where: string[] = ['created_at >= @cutoff'];
     const params: Record<string, unknown> = { limit: query.limit + 1, cutoff: this.cutoff() };
     if (query.visitorId !== undefined) {
@@ -249,7 +259,8 @@ export class SqliteStore implements PredictionStore {
       params.visitor = query.visitorId;
     }
     if (query.digit !== undefined) {
-      where.push('digit = @digit');
+      // The predictions whose answer is this digit: a number's top-level digit is only its least sure one.
+      where.push('digit = @digit AND (number IS NULL OR length(number) <= 1)');
       params.digit = query.digit;
     }
     if (query.labelled !== undefined) {
@@ -271,7 +282,10 @@ export class SqliteStore implements PredictionStore {
     const rows = this.db.prepare(sql).all(params) as Row[];
     const page = rows.slice(0, query.limit).map((row) => recordFromRow(COLUMNS, (column) => row[column]));
     const last = page[page.length - 1];
-    const nextCursor = rows.length > query.limit && last ? encodeCursor({ c: last.createdAt, i: last.id }) : null;
+    const nextCursor =
+      rows.length > query.limit && last
+        ? encodeCursor({ c: last.createdAt, i: last.id, ...readerBinding(query) } satisfies SqliteCursor)
+        : null;
     return { items: page, nextCursor };
   }
 
