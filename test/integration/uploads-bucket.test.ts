@@ -48,7 +48,7 @@ describe('uploads kept in the uploads bucket (local S3 server + serverless-offli
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('writes the upload byte-exact under uploads/<2 hex>/<sha256>.<ext>, and its imageUrl fetches it', async () => {
+  it("writes the upload byte-exact under uploads/<2 hex>/<sha256>-<visitor's tag>.<ext>, and its imageUrl fetches it", async () => {
     const digit = await redrawnDigit(4, 21);
     const sha256 = createHash('sha256').update(digit.bytes).digest('hex');
 
@@ -56,7 +56,10 @@ describe('uploads kept in the uploads bucket (local S3 server + serverless-offli
     assert.equal(response.status, 200, await response.clone().text());
     const { id } = (await response.json()) as { id: string };
 
-    const key = `uploads/${sha256.slice(0, 2)}/${sha256}.jpg`;
+    // Keyed per visitor (issue 23): the tag is a hash of the visitor id (layers/uploads-bucket.ts).
+    const keyOf = (await history(base)).find((each) => each.id === id)?.imageKey ?? '';
+    assert.match(keyOf, new RegExp(`^uploads/${sha256.slice(0, 2)}/${sha256}-[0-9a-f]{16}\\.jpg$`));
+    const key = keyOf;
     const object = await s3.client.send(new GetObjectCommand({ Bucket: s3.uploadsBucket, Key: key }));
     assert.equal(object.ContentType, 'image/jpeg');
     assert.ok(object.Body);

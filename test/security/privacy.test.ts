@@ -205,12 +205,15 @@ describe('visitors and the operator over HTTP, attacked', () => {
     HistoryItem.parse(await (await byId('GET', bob.ids[0] as string, bearer(operatorKey))).json());
   });
 
-  it('erases a prediction: 204, then 404; the upload goes only when no other record points at it', async () => {
+  it("erases a prediction: 204, then 404, with its upload; another visitor's copy of the same bytes is their own and stays", async () => {
     const items = HistoryPage.parse(await (await history('limit=100', bearer(operatorKey))).json()).items;
     const aliceSeven = items.find((item) => item.id === alice.ids[0]);
     const bobSame = items.find((item) => item.id === bob.ids[1]);
-    assert.ok(aliceSeven?.imageKey && aliceSeven.imageKey === bobSame?.imageKey, 'the same bytes share one object');
+    // Two visitors' same bytes are two objects (issue 23): one's erasure tells nothing of the other's upload.
+    assert.ok(aliceSeven?.imageKey && bobSame?.imageKey, 'both uploads kept');
+    assert.notEqual(aliceSeven.imageKey, bobSame.imageKey);
     const key = aliceSeven.imageKey;
+    const bobKey = bobSame.imageKey;
 
     const erased = await byId('DELETE', alice.ids[0] as string, bearer(alice.token));
     assert.equal(erased.status, 204);
@@ -224,11 +227,12 @@ describe('visitors and the operator over HTTP, attacked', () => {
       [alice.ids[1]],
     );
     assert.ok(!(await storedPredictions(base)).some((item) => item.id === alice.ids[0]), "still in everyone's history");
-    assert.equal(await kept(key), true, "Bob's record still points at the object: it stays");
+    assert.equal(await kept(key), false, "Alice's upload outlived her prediction");
+    assert.equal(await kept(bobKey), true, "Bob's copy went with Alice's prediction");
 
-    // The operator erases Bob's copy: the last record pointing at the object, so the object goes too.
+    // The operator erases Bob's: his object goes too.
     assert.equal((await byId('DELETE', bob.ids[1] as string, bearer(operatorKey))).status, 204);
-    assert.equal(await kept(key), false, 'the upload outlived its last record');
+    assert.equal(await kept(bobKey), false, 'the upload outlived its last record');
     assert.equal((await byId('GET', bob.ids[1] as string, bearer(bob.token))).status, 404);
   });
 });

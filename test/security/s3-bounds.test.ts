@@ -157,7 +157,8 @@ describe('the local S3 server, bounded under abuse', () => {
   });
 
   it('refuses an 8 KB DeleteObjects body of unclosed elements at once, and still reads a good one', async () => {
-    const hostile = `<Delete>${'<Object><Key>'.repeat(620)}</Delete>`;
+    // Objects never closed: the regular expression this replaced took 44 s over these 8 KB (on a loaded machine).
+    const hostile = `<Delete>${'<Object><Key>a</Key>'.repeat(420)}</Delete>`;
     assert.ok(hostile.length > 8000 && hostile.length < 9000);
     const refused = await deleteObjects(hostile);
     assert.equal(refused.status, 400, refused.text);

@@ -188,7 +188,7 @@ describe('the bounds under abuse (issue 23)', () => {
   it('defaults the upload quotas and the body budget, and reads each from its variable (0 turns a quota off)', () => {
     const defaults = readConfig({});
     assert.deepEqual(defaults.uploadQuotas, {
-      perAddress: { requestsPerSecond: 200, bytesPerHour: 256 * 1024 * 1024 },
+      perAddress: { requestsPerSecond: 500, bytesPerHour: 256 * 1024 * 1024 },
       perVisitor: { requestsPerSecond: 20, bytesPerHour: 64 * 1024 * 1024 },
     });
     assert.equal(defaults.requestBodyBudgetBytes, 32 * 1024 * 1024);
