@@ -161,7 +161,7 @@ async function main(): Promise<void> {
         `           this stack's key, kept in the service's volume ${stack.project}_service-local (the host's .local/operator-key is npm start's):`,
         `           curl -H "Authorization: Bearer ${stack.operatorKey}" ${stack.apiUrl}/history`,
         `  logs     ${detectEngine().compose.join(' ')} -p ${stack.project} logs service`,
-        '  It runs detached: npm run stack:down stops it (the volumes stay).',
+        `  It runs detached: npm run stack:down${stack.project === DEFAULT_PROJECT ? '' : ` -- --project ${stack.project}`} stops it (the volumes stay).`,
       ].join('\n'),
     );
   } else if (action === 'down') {
