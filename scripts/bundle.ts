@@ -149,6 +149,7 @@ export function productionManifests(lock: Lockfile = readLock()): { packageJson:
     version: string;
     engines?: object;
     optionalDependencies?: Record<string, string>;
+    allowScripts?: Record<string, boolean>;
   };
   const dependencies: Record<string, string> = {};
   const optionalDependencies: Record<string, string> = {};
@@ -167,6 +168,9 @@ export function productionManifests(lock: Lockfile = readLock()): { packageJson:
     ...(rootPackage.engines ? { engines: rootPackage.engines } : {}),
     dependencies,
     optionalDependencies,
+    // npm 11 lists every install script allowScripts does not cover (better-sqlite3's, tfjs-node's): the project's
+    // decisions hold here too.
+    ...(rootPackage.allowScripts ? { allowScripts: rootPackage.allowScripts } : {}),
   };
   const packages: Record<string, LockEntry> = {
     '': { name, version: rootPackage.version, dependencies, optionalDependencies },

@@ -11,6 +11,7 @@
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { OPERATOR_KEY_PREFIX } from '../local-keys';
 import { detectEngine, engineRun, run } from './engine';
 import { ensureCassandraImage, ensureDevImage, REPO_ROOT } from './images';
 
@@ -119,9 +120,11 @@ export async function stackUp(opts: StackOptions = {}): Promise<RunningStack> {
 /** The first line of the service container's .local/operator-key (scripts/local-keys.ts writes it at first start). */
 async function stackOperatorKey(project: string, env: NodeJS.ProcessEnv): Promise<string> {
   const read = await compose(project, ['exec', '-T', 'service', 'head', '-n', '1', '.local/operator-key'], env);
-  const key = read.stdout.trim();
-  if (key === '') throw new Error(`the stack's service has no .local/operator-key: ${read.stderr.trim()}`);
-  return key;
+  // podman-compose 1.0 writes its own lines (its version, the podman command, the exit code) to stdout around the
+  // command's: the key is the line with the key's prefix.
+  const key = read.stdout.split('\n').find((line) => line.startsWith(OPERATOR_KEY_PREFIX));
+  if (key === undefined) throw new Error(`the stack's service has no .local/operator-key: ${read.stderr.trim()}`);
+  return key.trim();
 }
 
 export async function stackDown(opts: StackOptions & { volumes?: boolean } = {}): Promise<void> {
@@ -158,7 +161,7 @@ async function main(): Promise<void> {
         `           this stack's key, kept in the service's volume ${stack.project}_service-local (the host's .local/operator-key is npm start's):`,
         `           curl -H "Authorization: Bearer ${stack.operatorKey}" ${stack.apiUrl}/history`,
         `  logs     ${detectEngine().compose.join(' ')} -p ${stack.project} logs service`,
-        '  It runs detached: npm run stack:down stops it (the volumes stay).',
+        `  It runs detached: npm run stack:down${stack.project === DEFAULT_PROJECT ? '' : ` -- --project ${stack.project}`} stops it (the volumes stay).`,
       ].join('\n'),
     );
   } else if (action === 'down') {

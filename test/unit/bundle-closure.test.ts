@@ -68,4 +68,11 @@ describe('productionClosure', () => {
       'no dev entry',
     );
   });
+
+  it("carries the project's allowScripts, so npm 11 runs the natives' install scripts in the image without a warning", () => {
+    const { packageJson } = productionManifests();
+    const { allowScripts } = packageJson as { allowScripts?: Record<string, boolean> };
+    assert.equal(allowScripts?.['better-sqlite3'], true);
+    assert.equal(allowScripts?.['@tensorflow/tfjs-node'], true);
+  });
 });
