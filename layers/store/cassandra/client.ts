@@ -10,7 +10,7 @@ import { addMissingColumns, schemaStatements } from './schema';
 
 /**
  * SigV4 for Keyspaces. Not the plugin's provider as it stands: without AWS credentials it leaves an unhandled
- * rejection, which ends a Node 20 process (see keyspaces-sigv4-auth.ts); the guarded one reports it to the driver.
+ * rejection, which ends a Node process (unhandled rejections throw since Node 15) (see keyspaces-sigv4-auth.ts); the guarded one reports it to the driver.
  * The plugin is still loaded only here, when used: it pulls in aws-sdk v2, which costs cold-start time.
  */
 function sigV4AuthProvider(region: string): auth.AuthProvider {

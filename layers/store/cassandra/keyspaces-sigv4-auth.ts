@@ -3,7 +3,7 @@
  *
  * aws-sigv4-auth-cassandra-plugin 1.0.5 resolves the AWS credentials in evaluateChallenge with
  * `this.chain.resolvePromise().then(sign)` and no rejection handler (lib/sigv4-auth-provider.js:157-167). When no
- * credentials can be found, the driver's callback is never called and the rejection is unhandled, which on Node 20
+ * credentials can be found, the driver's callback is never called and the rejection is unhandled, which on Node 15 and later
  * ends the process: a missing credential would crash the service instead of answering 503. Here the credentials are
  * resolved first, under our own handler, and a failure reaches the driver's callback as an AuthenticationError; the
  * driver then counts the host as failed to connect (NoHostAvailableError, which the store answers with a 503). Only
