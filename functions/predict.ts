@@ -11,7 +11,7 @@ import { readUpload, UploadQuota } from '#uploads/upload';
 
 warmUp(getClassifier, getStore, async () => getUploadsBucket(), getAccessKeys);
 
-/** This container's count of uploads per address and per visitor (layers/upload.ts). */
+/** This container's count of uploads per address and per visitor (layers/uploads/upload.ts). */
 let quota: UploadQuota | undefined;
 
 export const handler = httpHandler('predict', async (event, info) => {

@@ -40,7 +40,7 @@ function loadOrCreate(file: string, prefix: string): { key: string; created: boo
 /**
  * Makes `directory` (npm start's .local/: keys, the SQLite file, kept uploads) its owner's only, and makes every
  * file and directory this process and its children create from now on too (umask 077): the SQLite store and
- * the local S3 server create theirs without a mode of their own (issue 23: .local/ was 0755, its files 0644).
+ * the local S3 server create theirs without a mode of their own (.local/ was 0755, its files 0644).
  */
 export function restrictLocalFiles(directory: string): void {
   process.umask(0o077);

@@ -6,9 +6,9 @@
  *
  *   digit-7.png           one digit as a drawing pad sends it: dark ink on white, PNG
  *   digit-7-photo.jpg     the same digit as a phone photo: a sheet on a desk, paper grain, JPEG
- *   digit-3-ruled.jpg     a digit on ruled notebook paper (blue lines, red margin), JPEG (issue 13: lined paper)
- *   number-407.jpg        a number of three digits, uneven sizes and baseline, on paper, JPEG (issue 13: numbers)
- *   letter-A.png          a letter written with a pen: not a digit (issue 13: "not a digit")
+ *   digit-3-ruled.jpg     a digit on ruled notebook paper (blue lines, red margin), JPEG (lined paper)
+ *   number-407.jpg        a number of three digits, uneven sizes and baseline, on paper, JPEG (numbers)
+ *   letter-A.png          a letter written with a pen: not a digit ("not a digit")
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -4,7 +4,7 @@
  * first frame is decoded, upright (EXIF orientation), shrunk to a working size, then made grey with
  * transparency flattened.
  *
- * Memory (issue 11): pixels are not all the same size. A 240 KB PNG of 5000x5000 16-bit RGBA, interlaced, is
+ * Memory: pixels are not all the same size. A 240 KB PNG of 5000x5000 16-bit RGBA, interlaced, is
  * within the pixel limit but decodes to 200 MB, and an interlaced PNG (like a progressive JPEG) cannot be
  * decoded a strip at a time: libvips holds the whole frame. So two more bounds live here, both from the
  * header, before decoding:
@@ -25,7 +25,7 @@
  *   function's timeout (15 s for predict; serverless-offline then answers a bare 504 body). In Lambda one
  *   container serves one request at a time, so there only the first bound matters.
  * - small pictures (SMALL_PICTURE_BYTES once decoded, a megapixel) have a lane of their own beside that budget,
- *   so that a digit never queues behind large pictures (issue 23).
+ *   so that a digit never queues behind large pictures.
  * - libvips' operation cache is off (sharp.cache(false)): each upload is decoded once, so the cache could
  *   only hold memory, never save work. Measured, it changes little (with two pictures' budget, the burst
  *   below: 528 MB peak and 355 MB 3 s after without it, 523 and 346 with it); what stays resident after a
@@ -187,7 +187,7 @@ export class ByteBudget {
 
 /**
  * Pictures at most this large once decoded (a megapixel of 8-bit RGBA: every digit a page or a phone crop sends)
- * decode in a lane of their own, SMALL_LANE_PICTURES at a time, never in the queue behind large ones (issue 23):
+ * decode in a lane of their own, SMALL_LANE_PICTURES at a time, never in the queue behind large ones:
  * with one budget, first come first served, a plain digit waited behind every large picture that arrived before
  * it, 6 s and then 503 decoder_busy while 20 large uploads streamed in. The lane adds at most 16 MiB of decoded
  * pixels to the large pictures' budget.

@@ -24,7 +24,7 @@ export function confidenceBin(confidence: number): number {
   return Math.min(9, Math.max(0, Math.floor(confidence * 10)));
 }
 
-/** What storing a prediction adds. `uncertain` is the answer's flag (issue 13), false when the answer has none. */
+/** What storing a prediction adds. `uncertain` is the answer's flag, false when the answer has none. */
 export function predictionCells(record: PredictionRecord, uncertain: boolean): StatCell[] {
   const at = { day: dayOf(record.createdAt), modelVersion: record.modelVersion };
   const cells: StatCell[] = [

@@ -28,7 +28,7 @@ const SHA256_HEX = /^[0-9a-f]{64}$/;
  *
  * With an owner (the visitor id), the key carries a tag of it: the same bytes uploaded by two visitors are two
  * objects. Shared by hash alone, an object outlived its owner's erasure whenever someone else had uploaded the
- * same bytes, so fetching one's own erased prediction's old URL told whether anyone else had (issue 23). The tag
+ * same bytes, so fetching one's own erased prediction's old URL told whether anyone else had. The tag
  * is a hash of the id, never the id itself; one visitor's repeated uploads still share one object.
  */
 export function uploadKey(sha256: string, mediaType: ImageMediaType, owner = ''): string {

@@ -211,7 +211,7 @@ function readMultipart(body: Buffer, contentType: string, limits: UploadLimits):
 
 /**
  * The image's own bytes: whatever follows a PNG's IEND chunk, a JPEG's end-of-image marker or a WebP's RIFF
- * size is cut (issue 23: a digit followed by 4 MB of junk was kept whole). Bytes that are none of the three,
+ * size is cut (a digit followed by 4 MB of junk was kept whole). Bytes that are none of the three,
  * or whose structure cannot be walked, are returned as they are: the decoder then judges them.
  */
 export function imageBytesOnly(bytes: Buffer): Buffer {

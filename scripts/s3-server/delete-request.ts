@@ -2,7 +2,7 @@
  * The body of a DeleteObjects request (`<Delete><Quiet>true</Quiet><Object><Key>k</Key></Object>...</Delete>`)
  * read by one forward scan with indexOf: every search starts where the last one ended, so the time is linear
  * in the body's length whatever it holds. The regular expression it replaces backtracked over unclosed
- * `<Object>` elements, and a signed 8 KB body held the server for 16.8 s (issue 23).
+ * `<Object>` elements, and a signed 8 KB body held the server for 16.8 s.
  * Only what S3's schema puts there is read: each Object's Key, and Quiet; anything else is ignored, as S3 does.
  */
 

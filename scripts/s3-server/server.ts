@@ -152,7 +152,7 @@ const crc32 = (zlib as unknown as { crc32?: (data: Buffer) => number }).crc32;
  * The request bodies held in memory at once (PutObject and DeleteObjects read theirs whole): at most
  * BODY_BUDGET_BYTES, reserved from the declared Content-Length before a byte is read and given back when the
  * answer has been sent. A body that finds no room within BODY_WAIT_MS is answered 503 SlowDown with
- * Retry-After, S3's own answer to a client that sends too much at once (issue 23: 64 bodies of 10 MiB at once
+ * Retry-After, S3's own answer to a client that sends too much at once (64 bodies of 10 MiB at once
  * are 640 MB unbounded).
  */
 export const BODY_BUDGET_BYTES = 64 * 1024 * 1024;

@@ -163,7 +163,7 @@ export class ObjectStore {
   ) {
     for (const bucket of buckets) {
       const directory = join(root, bucket);
-      // The owner's only (issue 23): kept uploads are visitors' pictures.
+      // The owner's only: kept uploads are visitors' pictures.
       mkdirSync(directory, { recursive: true, mode: 0o700 });
       for (const owned of [root, directory]) {
         if ((statSync(owned).mode & 0o077) !== 0) chmodSync(owned, 0o700);

@@ -1,6 +1,6 @@
 /**
  * Not a digit, and not sure, over real HTTP (serverless-offline with the local S3 server and the embedded
- * SQLite store, as `npm start` runs them): the hostile pictures issue 13 names (a letter, a word, a star, a
+ * SQLite store, as `npm start` runs them): the hostile pictures a person might send (a letter, a word, a star, a
  * scribble) are answered 422 not_a_digit and leave nothing behind, neither a record in the history nor an
  * object in the uploads bucket; a blank picture keeps no_digit; a clear digit is answered sure, a blend of two
  * digits uncertain with its two candidates. Every answer is read through the API contract's schemas.

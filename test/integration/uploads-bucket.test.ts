@@ -56,7 +56,7 @@ describe('uploads kept in the uploads bucket (local S3 server + serverless-offli
     assert.equal(response.status, 200, await response.clone().text());
     const { id } = (await response.json()) as { id: string };
 
-    // Keyed per visitor (issue 23): the tag is a hash of the visitor id (layers/uploads-bucket.ts).
+    // Keyed per visitor: the tag is a hash of the visitor id (layers/uploads/bucket.ts).
     const keyOf = (await history(base)).find((each) => each.id === id)?.imageKey ?? '';
     assert.match(keyOf, new RegExp(`^uploads/${sha256.slice(0, 2)}/${sha256}-[0-9a-f]{16}\\.jpg$`));
     const key = keyOf;

@@ -1,5 +1,5 @@
 /**
- * Resource bounds under abuse (issue 23), over real HTTP against the stack `npm start` runs (stack.ts), on wasm
+ * Resource bounds under abuse, over real HTTP against the stack `npm start` runs (stack.ts), on wasm
  * as the cloud stage serves:
  * - request bodies in flight: 64 raw bodies of 9.9 MiB at once took the service to 1,256 MB resident and 970 MB
  *   stayed. With the front's body budget (patches/serverless-offline+13.10.1+900+bounds.patch) it must stay
@@ -73,7 +73,7 @@ function slowUpload(port: number, png: Buffer, bytesPerSecond: number): Promise<
   });
 }
 
-describe('bounded under abuse: request memory and slow senders (issue 23)', () => {
+describe('bounded under abuse: request memory and slow senders', () => {
   let stack: Stack;
   let pid: number;
   let digit: Buffer;

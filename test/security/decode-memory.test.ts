@@ -1,5 +1,5 @@
 /**
- * Decode memory over real HTTP (issue 11, point 5): 16 copies at once of a 240 KB PNG that decodes to 200 MB
+ * Decode memory over real HTTP: 16 copies at once of a 240 KB PNG that decodes to 200 MB
  * (5000x5000, 16-bit RGBA, interlaced) took the service from 285 MB to 1.29 GB resident, and 1.06 GB stayed.
  * Here the service (serverless-offline in-process with the local S3 server, as `npm start` runs them: stack.ts) must stay under 600 MB resident
  * through that burst, and through a burst of 16 pictures right at the decoded-size limit (5000x5000 8-bit

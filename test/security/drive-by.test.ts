@@ -1,7 +1,7 @@
 /**
  * A drive-by page in a real browser: Debian's headless Chromium (playwright-core) visits a page served from
- * another loopback origin while the local stack runs as `npm start` runs it. That page tries what issue 11
- * did by hand: read the history, write to both buckets with a form POST and with fetch (PUT, and no-cors
+ * another loopback origin while the local stack runs as `npm start` runs it. That page tries what an attack
+ * run did by hand: read the history, write to both buckets with a form POST and with fetch (PUT, and no-cors
  * POST), rewrite the page's config.json, invoke functions on the Lambda port with a forged event, and frame
  * the upload page. All of it must be refused, checked in the browser (what the script could read) and on
  * the servers (what was stored). The upload page itself still works under its CSP.

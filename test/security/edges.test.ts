@@ -1,5 +1,5 @@
 /**
- * The protocol edges and small leaks of issue 23, over real HTTP against the stack `npm start` runs (stack.ts):
+ * The protocol edges and small leaks, over real HTTP against the stack `npm start` runs (stack.ts):
  * a known route with a wrong method, requests Node's parser refuses, an HTTP/1.0 request without headers,
  * the other spellings of a visitor token, an upload followed by junk, and what an erased prediction's old URL
  * tells about other visitors' uploads. Every refusal must be in the API's error form.
@@ -50,7 +50,7 @@ async function errorOf(response: Response): Promise<string> {
   return body.error.code;
 }
 
-describe('protocol edges and small leaks (issue 23)', () => {
+describe('protocol edges and small leaks', () => {
   let stack: Stack;
   let base: string;
   let digit: Buffer;

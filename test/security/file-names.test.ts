@@ -1,5 +1,5 @@
 /**
- * Non-ASCII file names over real HTTP (issue 11, point 6): a UTF-8 name sent as curl and browsers send it
+ * Non-ASCII file names over real HTTP: a UTF-8 name sent as curl and browsers send it
  * (raw UTF-8 in `filename="..."`), as RFC 8187's `filename*=UTF-8''...`, and in the X-Filename header of a raw
  * body (raw UTF-8 bytes, and percent-encoded) comes back unchanged in the answer and in the history, instead
  * of being read as Latin-1 (`cafÃ© â.png`).

@@ -1,5 +1,5 @@
 /**
- * Who may read the local stack's files (issue 23): `.local/` was 0755 and the SQLite file and every kept upload
+ * Who may read the local stack's files: `.local/` was 0755 and the SQLite file and every kept upload
  * 0644, readable by every account of the machine. npm start now makes .local/ its owner's only and creates
  * everything under it owner-only (scripts/local-keys.ts restrictLocalFiles, a umask its children inherit); the
  * local S3 server writes its objects 0600 in 0700 directories and tightens those an older version left open.
@@ -15,7 +15,7 @@ import { ObjectStore } from '../../scripts/s3-server/storage';
 
 const mode = (path: string): number => statSync(path).mode & 0o777;
 
-describe("the local stack's files are its owner's only (issue 23)", () => {
+describe("the local stack's files are its owner's only", () => {
   const dir = mkdtempSync(join(tmpdir(), 'digit-local-files-'));
   const umask = process.umask();
 

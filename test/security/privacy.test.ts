@@ -209,7 +209,7 @@ describe('visitors and the operator over HTTP, attacked', () => {
     const items = HistoryPage.parse(await (await history('limit=100', bearer(operatorKey))).json()).items;
     const aliceSeven = items.find((item) => item.id === alice.ids[0]);
     const bobSame = items.find((item) => item.id === bob.ids[1]);
-    // Two visitors' same bytes are two objects (issue 23): one's erasure tells nothing of the other's upload.
+    // Two visitors' same bytes are two objects: one's erasure tells nothing of the other's upload.
     assert.ok(aliceSeven?.imageKey && bobSame?.imageKey, 'both uploads kept');
     assert.notEqual(aliceSeven.imageKey, bobSame.imageKey);
     const key = aliceSeven.imageKey;

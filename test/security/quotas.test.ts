@@ -1,7 +1,7 @@
 /**
- * Upload floods (issue 23): from one address, curl filled 185 MB of the uploads bucket in 2.8 s, and a page
+ * Upload floods: from one address, curl filled 185 MB of the uploads bucket in 2.8 s, and a page
  * sent 10 uploads of 4.4 MB in 1.7 s, with no limit per client or per visitor. Here the stack (stack.ts) runs
- * with small quotas (UPLOAD_QUOTA_*, layers/config.ts), and every upload over one must be a 429
+ * with small quotas (UPLOAD_QUOTA_*, layers/config/config.ts), and every upload over one must be a 429
  * too_many_requests with Retry-After in the error form that stores nothing, while the operator's own uploads
  * are not counted.
  */
@@ -15,7 +15,7 @@ import { type Stack, startStack, storedPredictions, upload } from './stack';
 
 const MIB = 1024 * 1024;
 
-describe('upload quotas per address and per visitor (issue 23)', () => {
+describe('upload quotas per address and per visitor', () => {
   let stack: Stack;
   let base: string;
   let digit: Buffer;

@@ -1,5 +1,5 @@
 /**
- * The local S3 server under abuse (issue 23), over real HTTP with correctly signed requests: a DeleteObjects
+ * The local S3 server under abuse, over real HTTP with correctly signed requests: a DeleteObjects
  * body built to make a backtracking parser crawl (8 KB held it 16.8 s), and more request bodies at once than
  * its memory budget holds (64 bodies of 10 MiB were 640 MB unbounded). The server is the one scripts/s3-local.ts
  * serves, on its own port here so that its budget can be made small.

@@ -1,5 +1,5 @@
 /**
- * Shapes that are read as numbers (issue 23): a grid of dots, rows of bars, or 400 tiny 7s were answered
+ * Shapes that are read as numbers: a grid of dots, rows of bars, or 400 tiny 7s were answered
  * "111111111111" and stored. Each must be refused 422 not_a_digit with nothing stored. This is the reader's
  * work (its negatives); a case it still reads as a number is marked todo with what it answered, so that it
  * shows in every run without failing it, until the reader refuses it.
@@ -52,7 +52,7 @@ const STILL_READ: Record<string, string> = {
   '400 tiny 7s': 'the reader at cbc29d7 answers 200, digit 1, and stores it (reader work: its negatives)',
 };
 
-describe('shapes read as numbers are refused (issue 23)', () => {
+describe('shapes read as numbers are refused', () => {
   let stack: Stack;
 
   before(async () => {

@@ -1,7 +1,7 @@
 /**
  * Large PNGs that are small on the wire, built by hand (layers/preprocess/grey-png.ts's chunk writer) without ever
  * holding their pixels: every row is the same, so the filtered rows are deflated as a stream. Interlaced
- * pictures are written as PNG's seven Adam7 passes. Used by the decode-memory tests (issue 11, point 5).
+ * pictures are written as PNG's seven Adam7 passes. Used by the decode-memory tests.
  */
 import { createDeflate } from 'node:zlib';
 import { PNG_SIGNATURE, pngChunk } from '#preprocess/grey-png';

@@ -184,7 +184,7 @@ describe('MAX_PIXELS drives preprocessing', () => {
   });
 });
 
-describe('the bounds under abuse (issue 23)', () => {
+describe('the bounds under abuse', () => {
   it('defaults the upload quotas and the body budget, and reads each from its variable (0 turns a quota off)', () => {
     const defaults = readConfig({});
     assert.deepEqual(defaults.uploadQuotas, {

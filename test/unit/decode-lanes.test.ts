@@ -1,5 +1,5 @@
 /**
- * The decode budget's lanes (layers/preprocess/decode.ts, issue 23): while large pictures hold the decode
+ * The decode budget's lanes (layers/preprocess/decode.ts): while large pictures hold the decode
  * budget and others queue behind them, a small picture (a digit) decodes at once in its own lane rather than
  * waiting its turn behind every large one (6 s, then 503 decoder_busy, before).
  */

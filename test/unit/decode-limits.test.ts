@@ -1,5 +1,5 @@
 /**
- * The decoded-size bound (issue 11, point 5): what the header says a picture takes once decoded, for each
+ * The decoded-size bound: what the header says a picture takes once decoded, for each
  * format as far as its header tells, the refusal over the limit before decoding, and the byte-weighted
  * semaphore that bounds decodes at once.
  */

@@ -18,7 +18,7 @@ describe('non-digit splits', () => {
   });
 
   it('draws the train and held-out pictures as they were before the extra split (same kinds, same things)', async () => {
-    // What the first pictures of each split were when the refusal head of issue 13 was first measured.
+    // What the first pictures of each split were when the refusal head was first measured.
     const before = {
       train: ['scribble:scribble', 'letter:F', 'scribble:scribble', 'symbol:>', 'letter:v', 'word:yes'],
       heldout: ['letter:E', 'shape:cloud', 'symbol:$', 'shape:boxX', 'word:tea', 'shape:zigzag'],

@@ -133,7 +133,7 @@ describe('SqliteStore on a file made before numbers were read', () => {
   it('adds the number and digits columns, and reads the old rows as their one digit', async () => {
     const temp = tempDbPath();
     try {
-      // The predictions table as it was before issue 13, with one row in it.
+      // The predictions table as it was before numbers were read, with one row in it.
       const Database = (await import('better-sqlite3')).default;
       const old = new Database(temp.path);
       old.exec(`CREATE TABLE predictions (id TEXT PRIMARY KEY, created_at TEXT NOT NULL, filename TEXT NOT NULL,

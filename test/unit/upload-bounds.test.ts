@@ -1,5 +1,5 @@
 /**
- * The upload's own bounds (layers/upload.ts): only the image's bytes are kept (data after a PNG's IEND, a
+ * The upload's own bounds (layers/uploads/upload.ts): only the image's bytes are kept (data after a PNG's IEND, a
  * JPEG's EOI or a WebP's RIFF size is cut), and the upload quotas per address and per visitor (token buckets:
  * requests a second with bursts of two seconds' worth, bytes an hour), with a clock handed in.
  */
