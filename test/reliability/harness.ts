@@ -68,6 +68,8 @@ export async function predictLoad(options: LoadOptions): Promise<Answer[]> {
         try {
           const parsed = JSON.parse(text) as { id?: string; error?: { code?: string } };
           if (response.status === 200 && typeof parsed.id === 'string') answer.id = parsed.id;
+          // A 200 that names no prediction is a failure of its own: keep what it said.
+          else if (response.status === 200) answer.errorCode = `200 without an id: ${text.slice(0, 160)}`;
           if (parsed.error?.code) answer.errorCode = parsed.error.code;
         } catch {
           answer.errorCode = 'not_json';
