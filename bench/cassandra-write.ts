@@ -7,7 +7,7 @@
  *
  * Variants: `store` (the service's save: the record, then its list rows, a new visitor each time as for an
  * anonymous upload, and the statistics' counter batch beside it), `store-same-visitor` (one returning visitor),
- * `logged` (the same statements in one LOGGED batch, as saves were sent before issue 25), `counters` (the
+ * `logged` (the same statements in one LOGGED batch, as saves were sent before each record was written once), `counters` (the
  * counter batch alone), `unlogged` (the statements in an UNLOGGED batch), `id-only` (the record in
  * predictions_by_id only, a lower bound).
  */

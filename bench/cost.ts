@@ -1,6 +1,6 @@
 /**
  * `npm run cost`: the cloud bill per million predictions (us-east-1, on-demand), every part counted, before and
- * after issue 25's store change. What it measures itself, on this machine:
+ * after the store change that writes each record once. What it measures itself, on this machine:
  *   - the predict and history handlers run in process (real model on wasm, the SQLite store, a visitor's token):
  *     their median duration (Lambda GB-seconds) and the bytes each request writes to stdout, which Lambda sends
  *     to CloudWatch Logs (the JSON log line and the metrics lines);
@@ -280,7 +280,7 @@ async function main(): Promise<void> {
     `Cloud bill per million plain-digit predictions, us-east-1 on-demand; measured ${new Date().toISOString()} on ${cpus().length} cores, load ${loadavg()[0]?.toFixed(1)}, \`npm run cost\`.`,
   );
   out.push('');
-  out.push('| part | before issue 25 | after | how |');
+  out.push('| part | before (cbc29d7) | after | how |');
   out.push('| --- | ---: | ---: | --- |');
   for (const l of lines) out.push(`| ${l.part} | ${usd(l.before)} | ${usd(l.after)} | ${l.how} |`);
   out.push(`| **total** | **${usd(total((l) => l.before))}** | **${usd(total((l) => l.after))}** | |`);

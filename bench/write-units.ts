@@ -1,7 +1,7 @@
 /**
  * Amazon Keyspaces write request units per prediction, from the rows the store's save really sends
  * (layers/store/cassandra/keyspaces-units.ts), for a plain digit and a 6-digit number whose previews and boxes come
- * from preprocessing real pictures (examples/). Also what the same prediction cost as saved before issue 25 (every
+ * from preprocessing real pictures (examples/). Also what the same prediction cost as saved before each record was written once (every
  * record table written whole, one LOGGED batch), rebuilt from that version's tables, for bench/cost.ts's before/after.
  *
  *   npx tsx bench/write-units.ts
@@ -68,7 +68,7 @@ export async function realisticRecord(picture: string, number: string): Promise<
   };
 }
 
-/** The rows the store wrote for `record` before issue 25 (cbc29d7): every record table whole, in one LOGGED batch. */
+/** The rows the store wrote for `record` before each record was written once (cbc29d7): every record table whole, in one LOGGED batch. */
 export function rowsBefore(record: PredictionRecord, bucketMs = DAY_MS): RowWrite[] {
   const cells = columnValuesByName(RECORD_COLUMNS, record);
   cells[RECORD_COLUMNS.digits.column] = JSON.stringify(record.digits);
@@ -94,7 +94,7 @@ export interface WriteUnitsFigure {
   now: number;
   /** Its record row's encoded bytes. */
   recordBytes: number;
-  /** WRU of the same save before issue 25 (logged batch, every table whole). */
+  /** WRU of the same save before each record was written once (logged batch, every table whole). */
   before: number;
 }
 
@@ -121,7 +121,7 @@ export async function writeUnitFigures(): Promise<WriteUnitsFigure[]> {
 export function writeUnitLines(figures: readonly WriteUnitsFigure[]): string[] {
   return figures.map(
     (f) =>
-      `Keyspaces WRU per prediction, ${f.what}: ${f.now} (record row ${f.recordBytes} B; before issue 25: ${f.before}; statistics counters apart)`,
+      `Keyspaces WRU per prediction, ${f.what}: ${f.now} (record row ${f.recordBytes} B; before each record was written once: ${f.before}; statistics counters apart)`,
   );
 }
 

@@ -95,7 +95,7 @@ export interface RetentionOptions {
 
 /** What the statistics count about a prediction beyond its record. */
 export interface SaveFacts {
-  /** The answer was marked uncertain (issue 13); false when the answer has no such flag. */
+  /** The answer was marked uncertain; false when the answer has no such flag. */
   uncertain: boolean;
 }
 

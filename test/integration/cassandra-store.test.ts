@@ -333,7 +333,7 @@ describe('CassandraStore on tables made before numbers were read', () => {
   });
 
   it('adds the number and digits columns at start, and reads an old row as its one digit', async () => {
-    // The keyspace as the store made it before issue 13: every table, without the columns added since.
+    // The keyspace as the store made it before numbers were read: every table, without the columns added since.
     const ddl = schemaStatements({ keyspace: old, replication: baseConfig.replication }).filter((s) => !s.startsWith('ALTER'));
     for (const statement of ddl) {
       const stripped = ADDED_COLUMNS.reduce((cql, column) => cql.replace(new RegExp(`, ${column} [a-z<>]+`), ''), statement);

@@ -6,7 +6,7 @@
  */
 import type { RowKey } from './rows';
 
-/** The cells of a list row a page looks at. `number`, `digit` and `label` are set on rows written whole before issue 25. */
+/** The cells of a list row a page looks at. `number`, `digit` and `label` are set on rows written whole before each record was written once. */
 export interface ListedRow {
   id: string;
   createdAt: Date;
@@ -59,7 +59,7 @@ function listedRow(row: { get(column: string): unknown }): ListedRow {
     createdAt: row.get('created_at') as Date,
     number: (row.get('number') as string | null) ?? null,
     digit: (row.get('digit') as number | null) ?? null,
-    // Rows written whole before issue 25 carry the label itself.
+    // Rows written whole before each record was written once carry the label itself.
     labelled: row.get('labelled') === true || (typeof label === 'string' && label !== ''),
   };
 }
@@ -102,7 +102,7 @@ class PartitionReader {
 /**
  * Reads `limit` + 1 kept rows (the one more tells whether a next page exists, so that an exactly full last page
  * has no cursor), walking buckets newest first. Rows of equal created_at and id in several partitions (a record
- * listed under two answers by versions before and after issue 25) are one row, labelled if either is.
+ * listed under two answers by versions before and after records were written once) are one row, labelled if either is.
  */
 export async function mergePage(options: MergeOptions): Promise<MergedPage> {
   const kept: Array<ListedRow & { source: RowKey; bucket: number }> = [];

@@ -2,7 +2,7 @@
  * PredictionStore on Apache Cassandra (a local node, a cluster, or Amazon Keyspaces) through cassandra-driver.
  * The tables are in schema.ts, the rows a record puts in them in rows.ts; every statement is derived from those.
  *
- * Each record is written once (issue 25): whole in predictions_by_id, then its list rows, which hold only keys and
+ * Each record is written once: whole in predictions_by_id, then its list rows, which hold only keys and
  * the cells their filters need. No logged batch: the record is written first and acknowledged, then the list rows
  * (each its own partition, in one unlogged batch). A list row therefore never exists before its record, and no list shows
  * a half-written record: a page reads its records by id, and a list row whose record is missing (a save that

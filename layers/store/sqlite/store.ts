@@ -74,7 +74,7 @@ const COLUMNS: FieldColumns = {
   inputPreview: { column: 'input_preview', type: 'TEXT NOT NULL', read: text },
   // A default, so that a database made before visitors existed gains the column (their records are nobody's).
   visitorId: { column: 'visitor_id', type: "TEXT NOT NULL DEFAULT ''", read: text },
-  // A number's digits (issue 13); nullable, as columns added to an existing table must be (rows from before).
+  // A number's digits; nullable, as columns added to an existing table must be (rows from before).
   number: { column: 'number', type: 'TEXT', read: (cell) => (cell as string | null) ?? '' },
   digits: {
     column: 'digits',
@@ -82,7 +82,7 @@ const COLUMNS: FieldColumns = {
     write: (value) => JSON.stringify(value),
     read: (cell) => (typeof cell === 'string' ? (JSON.parse(cell) as PredictionRecord['digits']) : []),
   },
-  // The label a person gave (issue 14), as JSON; NULL while there is none (and on rows from before labels).
+  // The label a person gave, as JSON; NULL while there is none (and on rows from before labels).
   label: {
     column: 'label',
     type: 'TEXT',
