@@ -1,0 +1,172 @@
+/**
+ * The reader's geometry: from the uploaded bytes to the model's input, in sharp (libvips) wherever a pixel of
+ * the full picture is touched. Decode, orient by EXIF, flatten transparency onto white, grey, shrink to a
+ * working size; then find the ink's region on a 64 px thumbnail (the only loops in JavaScript, over at most
+ * 4,096 pixels), crop it from the working picture, resize it to fit the input and letterbox it.
+ *
+ * The region is coarse on purpose: the model learned to read through box frames, ruled lines and page edges, so
+ * all this has to do is keep the number large enough. Ink is what is darker than the paper around it; the paper
+ * is the thumbnail's grey closing (a max filter then a min filter wider than a pen stroke), so a dark table or a
+ * shadow larger than a stroke counts as paper, not ink. Rows or columns that are mostly ink (ruled lines, the
+ * sides of a form box, a page edge) do not widen the region.
+ */
+import sharp from 'sharp';
+import { fittedSize, type GreyPicture, letterbox } from './contract';
+
+/** The working picture's longer side: a number a tenth of a phone photo's height is still ~50 px tall here. */
+const WORKING_SIDE = 512;
+/** The thumbnail's longer side, where the region is found. */
+const THUMB_SIDE = 64;
+/** The closing's half-window, as a share of the thumbnail's longer side: wider than a stroke of a digit that fills it. */
+const CLOSING_RADIUS = 0.09;
+
+export interface InkRegion {
+  left: number;
+  top: number;
+  width: number;
+  height: number;
+}
+
+export interface PreparedInput {
+  input: Float32Array;
+  /** The ink's region in the working picture, and that picture's size. */
+  region: InkRegion;
+  working: { width: number; height: number };
+}
+
+function slidingExtreme(values: Float32Array, width: number, height: number, radius: number, max: boolean): Float32Array {
+  const pick = max ? Math.max : Math.min;
+  const across = new Float32Array(values.length);
+  for (let y = 0; y < height; y += 1) {
+    for (let x = 0; x < width; x += 1) {
+      let v = values[y * width + x] as number;
+      for (let k = Math.max(0, x - radius); k <= Math.min(width - 1, x + radius); k += 1) v = pick(v, values[y * width + k] as number);
+      across[y * width + x] = v;
+    }
+  }
+  const out = new Float32Array(values.length);
+  for (let y = 0; y < height; y += 1) {
+    for (let x = 0; x < width; x += 1) {
+      let v = across[y * width + x] as number;
+      for (let k = Math.max(0, y - radius); k <= Math.min(height - 1, y + radius); k += 1) v = pick(v, across[k * width + x] as number);
+      out[y * width + x] = v;
+    }
+  }
+  return out;
+}
+
+/** A picture whose median grey is below this is light ink on a dark ground. */
+const DARK_GROUND = 100;
+
+function medianOf(values: Uint8Array): number {
+  return Uint8Array.from(values).sort()[values.length >> 1] as number;
+}
+
+/** The mass-weighted q-quantile position of a profile. */
+function profileQuantile(profile: Float32Array, total: number, q: number): number {
+  let seen = 0;
+  for (let i = 0; i < profile.length; i += 1) {
+    seen += profile[i] as number;
+    if (seen >= q * total) return i;
+  }
+  return profile.length - 1;
+}
+
+/**
+ * The ink's bounding box on a small grey picture (0 black .. 255 white), margin included, in its own pixels;
+ * the whole picture when nothing stands out from the paper.
+ */
+export function findInkRegion(thumb: GreyPicture): InkRegion {
+  const { width, height } = thumb;
+  const values = Float32Array.from(thumb.values);
+  const radius = Math.max(1, Math.ceil(CLOSING_RADIUS * Math.max(width, height)));
+  const paper = slidingExtreme(slidingExtreme(values, width, height, radius, true), width, height, radius, false);
+  const ink = new Float32Array(values.length);
+  let strongest = 0;
+  for (let i = 0; i < values.length; i += 1) {
+    const d = (paper[i] as number) - (values[i] as number);
+    ink[i] = d;
+    if (d > strongest) strongest = d;
+  }
+  const threshold = Math.max(12, 0.3 * strongest);
+  const rows = new Float32Array(height);
+  const columns = new Float32Array(width);
+  const rowCount = new Uint16Array(height);
+  const columnCount = new Uint16Array(width);
+  for (let y = 0; y < height; y += 1) {
+    for (let x = 0; x < width; x += 1) {
+      if ((ink[y * width + x] as number) > threshold) {
+        rowCount[y] = (rowCount[y] as number) + 1;
+        columnCount[x] = (columnCount[x] as number) + 1;
+      }
+    }
+  }
+  let total = 0;
+  for (let y = 0; y < height; y += 1) {
+    if ((rowCount[y] as number) > 0.6 * width) continue;
+    for (let x = 0; x < width; x += 1) {
+      if ((columnCount[x] as number) > 0.6 * height) continue;
+      const d = ink[y * width + x] as number;
+      if (d > threshold) {
+        rows[y] = (rows[y] as number) + d;
+        columns[x] = (columns[x] as number) + d;
+        total += d;
+      }
+    }
+  }
+  if (total === 0) return { left: 0, top: 0, width, height };
+  const x0 = profileQuantile(columns, total, 0.01);
+  const x1 = profileQuantile(columns, total, 0.99) + 1;
+  const y0 = profileQuantile(rows, total, 0.01);
+  const y1 = profileQuantile(rows, total, 0.99) + 1;
+  const margin = Math.max(1, 0.15 * (y1 - y0));
+  const left = Math.max(0, Math.floor(x0 - margin));
+  const top = Math.max(0, Math.floor(y0 - margin));
+  const right = Math.min(width, Math.ceil(x1 + margin));
+  const bottom = Math.min(height, Math.ceil(y1 + margin));
+  return { left, top, width: right - left, height: bottom - top };
+}
+
+/** The model's input for an uploaded picture (any format sharp reads). */
+export async function prepareInput(bytes: Buffer | Uint8Array): Promise<PreparedInput> {
+  const working = await sharp(bytes)
+    .rotate()
+    .flatten({ background: '#ffffff' })
+    .greyscale()
+    .resize({ width: WORKING_SIDE, height: WORKING_SIDE, fit: 'inside', withoutEnlargement: true })
+    .extractChannel(0)
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  const { width, height } = working.info;
+  const raw = { raw: { width, height, channels: 1 as const } };
+  const thumbScale = Math.min(1, THUMB_SIDE / Math.max(width, height));
+  const thumbWidth = Math.max(1, Math.round(width * thumbScale));
+  const thumbHeight = Math.max(1, Math.round(height * thumbScale));
+  const thumb =
+    thumbScale === 1
+      ? working.data
+      : await sharp(working.data, raw).resize(thumbWidth, thumbHeight, { fit: 'fill' }).toColourspace('b-w').raw().toBuffer();
+  // Light ink on a dark ground (MNIST as it is stored, chalk on a board) when most of the picture is dark: the
+  // model reads dark on light, so both pictures are negated. A page on a dark table is mostly page.
+  const dark = medianOf(thumb) < DARK_GROUND;
+  const found = findInkRegion({ width: thumbWidth, height: thumbHeight, values: dark ? thumb.map((v) => 255 - v) : thumb });
+  const sx = width / thumbWidth;
+  const sy = height / thumbHeight;
+  const left = Math.min(width - 1, Math.floor(found.left * sx));
+  const top = Math.min(height - 1, Math.floor(found.top * sy));
+  const region = {
+    left,
+    top,
+    width: Math.max(1, Math.min(width - left, Math.ceil(found.width * sx))),
+    height: Math.max(1, Math.min(height - top, Math.ceil(found.height * sy))),
+  };
+  const size = fittedSize(region.width, region.height);
+  const fitted = await sharp(working.data, raw)
+    .extract(region)
+    .negate(dark)
+    .resize(size.width, size.height, { fit: 'fill' })
+    .toColourspace('b-w')
+    .raw()
+    .toBuffer();
+  return { input: letterbox({ width: size.width, height: size.height, values: fitted }), region, working: { width, height } };
+}
