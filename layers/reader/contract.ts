@@ -61,7 +61,7 @@ export function letterbox(picture: GreyPicture): Float32Array {
     const row = (top + y) * READER_WIDTH + left;
     for (let x = 0; x < width; x += 1) {
       const v = (paper - (values[y * width + x] as number)) / span;
-      out[row + x] = v < 0 ? 0 : v > 1 ? 1 : v;
+      out[row + x] = Math.min(1, Math.max(0, v));
     }
   }
   return out;

@@ -55,11 +55,72 @@ function slidingExtreme(values: Float32Array, width: number, height: number, rad
   return out;
 }
 
-/** A picture whose median grey is below this is light ink on a dark ground. */
-const DARK_GROUND = 100;
+/**
+ * Light ink on a dark ground (MNIST as it is stored, chalk on a board): the model reads dark on light, so such a
+ * picture is negated. It is light on dark when less than half of it is light, unless the light part is a page:
+ * a large, nearly solid region (a page photographed on a dark table can show more table than page).
+ */
+export function isLightOnDark(values: Uint8Array, width: number, height: number): boolean {
+  const sorted = Uint8Array.from(values).sort();
+  const low = sorted[Math.floor(sorted.length * 0.05)] as number;
+  const high = sorted[Math.floor(sorted.length * 0.95)] as number;
+  if (high - low < 30) return false;
+  const middle = (low + high) / 2;
+  let light = 0;
+  let x0 = width;
+  let y0 = height;
+  let x1 = -1;
+  let y1 = -1;
+  for (let y = 0; y < height; y += 1) {
+    for (let x = 0; x < width; x += 1) {
+      if ((values[y * width + x] as number) <= middle) continue;
+      light += 1;
+      if (x < x0) x0 = x;
+      if (x > x1) x1 = x;
+      if (y < y0) y0 = y;
+      if (y > y1) y1 = y;
+    }
+  }
+  if (light >= 0.5 * values.length) return false;
+  const box = (x1 - x0 + 1) * (y1 - y0 + 1);
+  const page = light / box >= 0.7 && box >= 0.25 * values.length;
+  return !page;
+}
 
-function medianOf(values: Uint8Array): number {
-  return Uint8Array.from(values).sort()[values.length >> 1] as number;
+/**
+ * Pixels of dark regions that touch the picture's edge and cover more than a tenth of it: a table around a
+ * photographed page, a dark margin. Their edges are darker than the paper beside them but are not ink.
+ */
+function surroundings(values: Float32Array, width: number, height: number): Uint8Array {
+  const sorted = Float32Array.from(values).sort();
+  const middle = ((sorted[Math.floor(sorted.length * 0.05)] as number) + (sorted[Math.floor(sorted.length * 0.95)] as number)) / 2;
+  const seen = new Uint8Array(values.length);
+  const out = new Uint8Array(values.length);
+  const queue = new Int32Array(values.length);
+  for (let start = 0; start < values.length; start += 1) {
+    const sx = start % width;
+    const sy = (start - sx) / width;
+    if (seen[start] || (sx > 0 && sy > 0 && sx < width - 1 && sy < height - 1) || (values[start] as number) > middle) continue;
+    let head = 0;
+    let tail = 0;
+    queue[tail++] = start;
+    seen[start] = 1;
+    while (head < tail) {
+      const i = queue[head++] as number;
+      const x = i % width;
+      const y = (i - x) / width;
+      const next = [x > 0 ? i - 1 : -1, x < width - 1 ? i + 1 : -1, y > 0 ? i - width : -1, y < height - 1 ? i + width : -1];
+      for (const j of next) {
+        if (j < 0 || seen[j] || (values[j] as number) > middle) continue;
+        seen[j] = 1;
+        queue[tail++] = j;
+      }
+    }
+    if (tail > 0.1 * values.length) for (let k = 0; k < tail; k += 1) out[queue[k] as number] = 1;
+  }
+  // Grown by two pixels: the thumbnail blends the page's edge into a ring of greys that is not ink either.
+  const grown = slidingExtreme(Float32Array.from(out), width, height, 2, true);
+  return Uint8Array.from(grown);
 }
 
 /** The mass-weighted q-quantile position of a profile. */
@@ -81,10 +142,11 @@ export function findInkRegion(thumb: GreyPicture): InkRegion {
   const values = Float32Array.from(thumb.values);
   const radius = Math.max(1, Math.ceil(CLOSING_RADIUS * Math.max(width, height)));
   const paper = slidingExtreme(slidingExtreme(values, width, height, radius, true), width, height, radius, false);
+  const outside = surroundings(values, width, height);
   const ink = new Float32Array(values.length);
   let strongest = 0;
   for (let i = 0; i < values.length; i += 1) {
-    const d = (paper[i] as number) - (values[i] as number);
+    const d = outside[i] ? 0 : (paper[i] as number) - (values[i] as number);
     ink[i] = d;
     if (d > strongest) strongest = d;
   }
@@ -146,9 +208,7 @@ export async function prepareInput(bytes: Buffer | Uint8Array): Promise<Prepared
     thumbScale === 1
       ? working.data
       : await sharp(working.data, raw).resize(thumbWidth, thumbHeight, { fit: 'fill' }).toColourspace('b-w').raw().toBuffer();
-  // Light ink on a dark ground (MNIST as it is stored, chalk on a board) when most of the picture is dark: the
-  // model reads dark on light, so both pictures are negated. A page on a dark table is mostly page.
-  const dark = medianOf(thumb) < DARK_GROUND;
+  const dark = isLightOnDark(thumb, thumbWidth, thumbHeight);
   const found = findInkRegion({ width: thumbWidth, height: thumbHeight, values: dark ? thumb.map((v) => 255 - v) : thumb });
   const sx = width / thumbWidth;
   const sy = height / thumbHeight;

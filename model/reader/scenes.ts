@@ -493,7 +493,7 @@ function varyPooled(r: Random, base: Float32Array): Float32Array {
     const y = Math.floor(i / 128);
     const x = i % 128;
     const v = (base[y * 128 + (mirror ? 127 - x : x)] as number) * gain + noise * gaussian(r);
-    out[i] = v < 0 ? 0 : v > 1 ? 1 : v;
+    out[i] = Math.min(1, Math.max(0, v));
   }
   return out;
 }
