@@ -3,8 +3,8 @@
  * service: the input's size and scale, the heads' shapes, and the two functions both sides must share (the
  * letterbox that turns a cropped grey picture into the model's input, and the decoding of the heads).
  *
- * Input: float32 [N, 32, 128, 1], ink 1 on paper 0, the ink's region scaled to fit 32 x 128 (aspect kept) and
- * centred, the rest padded with paper. Output, Goodfellow et al. 2013: a length softmax over 0..MAX_DIGITS
+ * Input: float32 [N, 32, 128, 1], ink 1 on paper 0, the ink's region scaled to fit 32 x 128 (aspect kept),
+ * set at the left and centred in height, the rest padded with paper. Output, Goodfellow et al. 2013: a length softmax over 0..MAX_DIGITS
  * (0 = no number), then MAX_DIGITS position softmaxes over 11 classes (the digits 0-9 and 10 = no digit here).
  */
 
@@ -41,8 +41,9 @@ function quantile(values: ArrayLike<number>, q: number): number {
 }
 
 /**
- * The model's input from a picture already cropped to the ink's region and resized to fittedSize: centred on a
- * paper-coloured 32 x 128 field, ink made 1 and paper 0 by a contrast stretch between the paper's level (the
+ * The model's input from a picture already cropped to the ink's region and resized to fittedSize: at the left
+ * of a paper-coloured 32 x 128 field, centred in height (so the k-th digit sits about k digit-widths from the left
+ * edge, which is what a position head can learn quickly), ink made 1 and paper 0 by a contrast stretch between the paper's level (the
  * picture's 85th percentile: most of a crop is paper, even when strokes are thick) and the ink's (its 1st percentile). The stretch never
  * divides by less than 48 grey levels, so empty paper stays near 0 instead of its grain becoming ink.
  */
@@ -55,7 +56,7 @@ export function letterbox(picture: GreyPicture): Float32Array {
   const ink = quantile(values, 0.01);
   const span = Math.max(48, paper - ink);
   const out = new Float32Array(READER_PIXELS);
-  const left = Math.floor((READER_WIDTH - width) / 2);
+  const left = 0;
   const top = Math.floor((READER_HEIGHT - height) / 2);
   for (let y = 0; y < height; y += 1) {
     const row = (top + y) * READER_WIDTH + left;

@@ -26,9 +26,8 @@ export function createReaderModel(tf: typeof tfTypes): tfTypes.LayersModel {
   block(64, true, 'b4'); // 4 x 16
   block(96, true, 'b5'); // 2 x 8
   x = tf.layers.flatten({ name: 'flatten' }).apply(x) as tfTypes.SymbolicTensor;
-  x = tf.layers.dropout({ rate: 0.2, name: 'drop1' }).apply(x) as tfTypes.SymbolicTensor;
   x = tf.layers.dense({ units: 256, activation: 'relu', name: 'features' }).apply(x) as tfTypes.SymbolicTensor;
-  x = tf.layers.dropout({ rate: 0.3, name: 'drop2' }).apply(x) as tfTypes.SymbolicTensor;
+  x = tf.layers.dropout({ rate: 0.1, name: 'dropout' }).apply(x) as tfTypes.SymbolicTensor;
   const outputs = [
     tf.layers.dense({ units: LENGTH_CLASSES, activation: 'softmax', name: LENGTH_OUTPUT }).apply(x) as tfTypes.SymbolicTensor,
   ];

@@ -66,17 +66,17 @@ describe('letterbox', () => {
     assert.deepEqual(fittedSize(100, 50), { width: 64, height: 32 });
   });
 
-  it('centres the picture, makes dark ink 1 and paper 0, and pads with paper', () => {
+  it('sets the picture at the left, centred in height, makes dark ink 1 and paper 0, and pads with paper', () => {
     const width = 32;
     const height = 32;
     const values = new Uint8Array(width * height).fill(230);
     for (let y = 10; y < 22; y += 1) for (let x = 14; x < 18; x += 1) values[y * width + x] = 30;
     const input = letterbox({ width, height, values });
     assert.equal(input.length, READER_PIXELS);
-    const left = (READER_WIDTH - width) / 2;
+    const left = 0;
     assert.equal(input[15 * READER_WIDTH + left + 15], 1);
     assert.equal(input[15 * READER_WIDTH + left + 2], 0);
-    assert.equal(input[15 * READER_WIDTH + 2], 0);
+    assert.equal(input[15 * READER_WIDTH + width + 2], 0);
     assert.ok(input.every((v) => v >= 0 && v <= 1));
   });
 
