@@ -13,11 +13,11 @@ export function createReaderModel(tf: typeof tfTypes): tfTypes.LayersModel {
   const input = tf.input({ shape: [...READER_INPUT_SHAPE], name: 'picture' });
   let x: tfTypes.SymbolicTensor = input;
   const block = (filters: number, pool: boolean, name: string): void => {
+    // No batch normalisation: with it the model learned in training mode and answered one class in inference
+    // (tfjs-node 4.22, trainOnBatch). He initialisation keeps the activations' scale through the trunk instead.
     x = tf.layers
-      .conv2d({ filters, kernelSize: 3, padding: 'same', useBias: false, name: `${name}_conv` })
+      .conv2d({ filters, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: 'heNormal', name: `${name}_conv` })
       .apply(x) as tfTypes.SymbolicTensor;
-    x = tf.layers.batchNormalization({ name: `${name}_bn` }).apply(x) as tfTypes.SymbolicTensor;
-    x = tf.layers.reLU({ name: `${name}_relu` }).apply(x) as tfTypes.SymbolicTensor;
     if (pool) x = tf.layers.maxPooling2d({ poolSize: 2, name: `${name}_pool` }).apply(x) as tfTypes.SymbolicTensor;
   };
   block(16, true, 'b1'); // 16 x 64
@@ -26,7 +26,9 @@ export function createReaderModel(tf: typeof tfTypes): tfTypes.LayersModel {
   block(64, true, 'b4'); // 4 x 16
   block(96, true, 'b5'); // 2 x 8
   x = tf.layers.flatten({ name: 'flatten' }).apply(x) as tfTypes.SymbolicTensor;
-  x = tf.layers.dense({ units: 256, activation: 'relu', name: 'features' }).apply(x) as tfTypes.SymbolicTensor;
+  x = tf.layers
+    .dense({ units: 256, activation: 'relu', kernelInitializer: 'heNormal', name: 'features' })
+    .apply(x) as tfTypes.SymbolicTensor;
   x = tf.layers.dropout({ rate: 0.1, name: 'dropout' }).apply(x) as tfTypes.SymbolicTensor;
   const outputs = [
     tf.layers.dense({ units: LENGTH_CLASSES, activation: 'softmax', name: LENGTH_OUTPUT }).apply(x) as tfTypes.SymbolicTensor,

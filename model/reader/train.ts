@@ -46,7 +46,7 @@ const stepsPerEpoch = Number(args.steps);
 const poolSize = Number(args.pool);
 const seed = Number(args.seed);
 const NEGATIVE_SHARE = 0.2;
-const LR_MAX = 2e-3;
+const LR_MAX = 1.5e-3;
 const LR_MIN = 3e-5;
 const WARMUP_STEPS = 100;
 
