@@ -1,0 +1,299 @@
+/**
+ * The reader's geometry: from the uploaded bytes to the model's input, in sharp (libvips) wherever a pixel of
+ * the full picture is touched. Decode, orient by EXIF, flatten transparency onto white, grey, shrink to a
+ * working size; then find the ink's region on a 64 px thumbnail (the only loops in JavaScript, over at most
+ * 4,096 pixels), crop it from the working picture, resize it to fit the input and letterbox it.
+ *
+ * The region is coarse on purpose: the model learned to read through box frames, ruled lines and page edges, so
+ * all this has to do is keep the number large enough. Ink is what is darker than the paper around it; the paper
+ * is the thumbnail's grey closing (a max filter then a min filter wider than a pen stroke), so a dark table or a
+ * shadow larger than a stroke counts as paper, not ink. Rows or columns that are mostly ink (ruled lines, the
+ * sides of a form box, a page edge) do not widen the region.
+ */
+import sharp from 'sharp';
+import { fittedSize, type GreyPicture, letterbox } from './contract';
+
+/**
+ * The working picture's longer side: a number a seventh of a photo's height is still ~32 px tall here, and a JPEG
+ * decodes at an eighth or a quarter of its size (libjpeg's DCT scaling), most of a photo's CPU time.
+ */
+const WORKING_SIDE = 320;
+/** The thumbnail's longer side, where the region is found. */
+const THUMB_SIDE = 64;
+/** The closing's half-window, as a share of the thumbnail's longer side: wider than a stroke of a digit that fills it. */
+const CLOSING_RADIUS = 0.09;
+
+export interface InkRegion {
+  left: number;
+  top: number;
+  width: number;
+  height: number;
+}
+
+export interface PreparedInput {
+  input: Float32Array;
+  /** The ink's region in the working picture, and that picture's size. */
+  region: InkRegion;
+  working: { width: number; height: number };
+}
+
+function slidingExtreme(values: Float32Array, width: number, height: number, radius: number, max: boolean): Float32Array {
+  const pick = max ? Math.max : Math.min;
+  const across = new Float32Array(values.length);
+  for (let y = 0; y < height; y += 1) {
+    for (let x = 0; x < width; x += 1) {
+      let v = values[y * width + x] as number;
+      for (let k = Math.max(0, x - radius); k <= Math.min(width - 1, x + radius); k += 1) v = pick(v, values[y * width + k] as number);
+      across[y * width + x] = v;
+    }
+  }
+  const out = new Float32Array(values.length);
+  for (let y = 0; y < height; y += 1) {
+    for (let x = 0; x < width; x += 1) {
+      let v = across[y * width + x] as number;
+      for (let k = Math.max(0, y - radius); k <= Math.min(height - 1, y + radius); k += 1) v = pick(v, across[k * width + x] as number);
+      out[y * width + x] = v;
+    }
+  }
+  return out;
+}
+
+/**
+ * Light ink on a dark ground (MNIST as it is stored, chalk on a board): the model reads dark on light, so such a
+ * picture is negated. It is light on dark when less than half of it is light, unless the light part is a page:
+ * a large, nearly solid region (a page photographed on a dark table can show more table than page).
+ */
+export function isLightOnDark(values: Uint8Array, width: number, height: number): boolean {
+  const sorted = Uint8Array.from(values).sort();
+  const low = sorted[Math.floor(sorted.length * 0.05)] as number;
+  const high = sorted[Math.floor(sorted.length * 0.95)] as number;
+  if (high - low < 30) return false;
+  const middle = (low + high) / 2;
+  let light = 0;
+  let x0 = width;
+  let y0 = height;
+  let x1 = -1;
+  let y1 = -1;
+  for (let y = 0; y < height; y += 1) {
+    for (let x = 0; x < width; x += 1) {
+      if ((values[y * width + x] as number) <= middle) continue;
+      light += 1;
+      if (x < x0) x0 = x;
+      if (x > x1) x1 = x;
+      if (y < y0) y0 = y;
+      if (y > y1) y1 = y;
+    }
+  }
+  if (light >= 0.5 * values.length) return false;
+  const box = (x1 - x0 + 1) * (y1 - y0 + 1);
+  const page = light / box >= 0.7 && box >= 0.25 * values.length;
+  return !page;
+}
+
+/**
+ * Pixels of dark regions that touch the picture's edge and cover more than a tenth of it: a table around a
+ * photographed page, a dark margin. Their edges are darker than the paper beside them but are not ink.
+ */
+function surroundings(values: Float32Array, width: number, height: number): Uint8Array {
+  const sorted = Float32Array.from(values).sort();
+  const middle = ((sorted[Math.floor(sorted.length * 0.05)] as number) + (sorted[Math.floor(sorted.length * 0.95)] as number)) / 2;
+  const seen = new Uint8Array(values.length);
+  const out = new Uint8Array(values.length);
+  const queue = new Int32Array(values.length);
+  for (let start = 0; start < values.length; start += 1) {
+    const sx = start % width;
+    const sy = (start - sx) / width;
+    if (seen[start] || (sx > 0 && sy > 0 && sx < width - 1 && sy < height - 1) || (values[start] as number) > middle) continue;
+    let head = 0;
+    let tail = 0;
+    queue[tail++] = start;
+    seen[start] = 1;
+    while (head < tail) {
+      const i = queue[head++] as number;
+      const x = i % width;
+      const y = (i - x) / width;
+      const next = [x > 0 ? i - 1 : -1, x < width - 1 ? i + 1 : -1, y > 0 ? i - width : -1, y < height - 1 ? i + width : -1];
+      for (const j of next) {
+        if (j < 0 || seen[j] || (values[j] as number) > middle) continue;
+        seen[j] = 1;
+        queue[tail++] = j;
+      }
+    }
+    if (tail > 0.1 * values.length) for (let k = 0; k < tail; k += 1) out[queue[k] as number] = 1;
+  }
+  // Grown by two pixels: the thumbnail blends the page's edge into a ring of greys that is not ink either.
+  const grown = slidingExtreme(Float32Array.from(out), width, height, 2, true);
+  return Uint8Array.from(grown);
+}
+
+/** The mass-weighted q-quantile position of a profile. */
+function profileQuantile(profile: Float32Array, total: number, q: number): number {
+  let seen = 0;
+  for (let i = 0; i < profile.length; i += 1) {
+    seen += profile[i] as number;
+    if (seen >= q * total) return i;
+  }
+  return profile.length - 1;
+}
+
+/**
+ * The ink's bounding box on a small grey picture (0 black .. 255 white), margin included, in its own pixels;
+ * the whole picture when nothing stands out from the paper.
+ */
+export function findInkRegion(thumb: GreyPicture): InkRegion {
+  const { width, height } = thumb;
+  const values = Float32Array.from(thumb.values);
+  const radius = Math.max(1, Math.ceil(CLOSING_RADIUS * Math.max(width, height)));
+  const paper = slidingExtreme(slidingExtreme(values, width, height, radius, true), width, height, radius, false);
+  const outside = surroundings(values, width, height);
+  const ink = new Float32Array(values.length);
+  let strongest = 0;
+  for (let i = 0; i < values.length; i += 1) {
+    const d = outside[i] ? 0 : (paper[i] as number) - (values[i] as number);
+    ink[i] = d;
+    if (d > strongest) strongest = d;
+  }
+  const threshold = Math.max(12, 0.3 * strongest);
+  const rows = new Float32Array(height);
+  const columns = new Float32Array(width);
+  const rowCount = new Uint16Array(height);
+  const columnCount = new Uint16Array(width);
+  for (let y = 0; y < height; y += 1) {
+    for (let x = 0; x < width; x += 1) {
+      if ((ink[y * width + x] as number) > threshold) {
+        rowCount[y] = (rowCount[y] as number) + 1;
+        columnCount[x] = (columnCount[x] as number) + 1;
+      }
+    }
+  }
+  let total = 0;
+  for (let y = 0; y < height; y += 1) {
+    if ((rowCount[y] as number) > 0.6 * width) continue;
+    for (let x = 0; x < width; x += 1) {
+      if ((columnCount[x] as number) > 0.6 * height) continue;
+      const d = ink[y * width + x] as number;
+      if (d > threshold) {
+        rows[y] = (rows[y] as number) + d;
+        columns[x] = (columns[x] as number) + d;
+        total += d;
+      }
+    }
+  }
+  if (total === 0) return { left: 0, top: 0, width, height };
+  const x0 = profileQuantile(columns, total, 0.01);
+  const x1 = profileQuantile(columns, total, 0.99) + 1;
+  const y0 = profileQuantile(rows, total, 0.01);
+  const y1 = profileQuantile(rows, total, 0.99) + 1;
+  const margin = Math.max(1, 0.15 * (y1 - y0));
+  const left = Math.max(0, Math.floor(x0 - margin));
+  const top = Math.max(0, Math.floor(y0 - margin));
+  const right = Math.min(width, Math.ceil(x1 + margin));
+  const bottom = Math.min(height, Math.ceil(y1 + margin));
+  return { left, top, width: right - left, height: bottom - top };
+}
+
+/** The mean of each output pixel's box of input pixels. */
+function boxDownscale(values: Uint8Array, width: number, height: number, outWidth: number, outHeight: number): Uint8Array {
+  const out = new Uint8Array(outWidth * outHeight);
+  for (let oy = 0; oy < outHeight; oy += 1) {
+    const y0 = Math.floor((oy * height) / outHeight);
+    const y1 = Math.max(y0 + 1, Math.floor(((oy + 1) * height) / outHeight));
+    for (let ox = 0; ox < outWidth; ox += 1) {
+      const x0 = Math.floor((ox * width) / outWidth);
+      const x1 = Math.max(x0 + 1, Math.floor(((ox + 1) * width) / outWidth));
+      let sum = 0;
+      for (let y = y0; y < y1; y += 1) for (let x = x0; x < x1; x += 1) sum += values[y * width + x] as number;
+      out[oy * outWidth + ox] = Math.round(sum / ((y1 - y0) * (x1 - x0)));
+    }
+  }
+  return out;
+}
+
+/** Box-average crop-and-shrink of a region of the working picture to `size`, negated when asked. */
+function boxCrop(
+  values: Uint8Array,
+  width: number,
+  region: InkRegion,
+  size: { width: number; height: number },
+  negate: boolean,
+): Float32Array {
+  const out = new Float32Array(size.width * size.height);
+  for (let oy = 0; oy < size.height; oy += 1) {
+    const y0 = region.top + Math.floor((oy * region.height) / size.height);
+    const y1 = Math.max(y0 + 1, region.top + Math.floor(((oy + 1) * region.height) / size.height));
+    for (let ox = 0; ox < size.width; ox += 1) {
+      const x0 = region.left + Math.floor((ox * region.width) / size.width);
+      const x1 = Math.max(x0 + 1, region.left + Math.floor(((ox + 1) * region.width) / size.width));
+      let sum = 0;
+      for (let y = y0; y < y1; y += 1) for (let x = x0; x < x1; x += 1) sum += values[y * width + x] as number;
+      const v = sum / ((y1 - y0) * (x1 - x0));
+      out[oy * size.width + ox] = negate ? 255 - v : v;
+    }
+  }
+  return out;
+}
+
+/** Bilinear crop-and-grow of a region of the working picture to `size`, negated when asked. */
+function resizeSmall(
+  values: Uint8Array,
+  width: number,
+  region: InkRegion,
+  size: { width: number; height: number },
+  negate: boolean,
+): Float32Array {
+  const out = new Float32Array(size.width * size.height);
+  const sx = region.width / size.width;
+  const sy = region.height / size.height;
+  const at = (x: number, y: number): number =>
+    values[Math.min(region.top + region.height - 1, y) * width + Math.min(region.left + region.width - 1, x)] as number;
+  for (let y = 0; y < size.height; y += 1) {
+    const fy = Math.max(region.top, region.top + (y + 0.5) * sy - 0.5);
+    const y0 = Math.floor(fy);
+    const ty = fy - y0;
+    for (let x = 0; x < size.width; x += 1) {
+      const fx = Math.max(region.left, region.left + (x + 0.5) * sx - 0.5);
+      const x0 = Math.floor(fx);
+      const tx = fx - x0;
+      const v = (at(x0, y0) * (1 - tx) + at(x0 + 1, y0) * tx) * (1 - ty) + (at(x0, y0 + 1) * (1 - tx) + at(x0 + 1, y0 + 1) * tx) * ty;
+      out[y * size.width + x] = negate ? 255 - v : v;
+    }
+  }
+  return out;
+}
+
+/** The model's input for an uploaded picture (any format sharp reads). */
+export async function prepareInput(bytes: Buffer | Uint8Array): Promise<PreparedInput> {
+  const working = await sharp(bytes)
+    .rotate()
+    .flatten({ background: '#ffffff' })
+    .greyscale()
+    .resize({ width: WORKING_SIDE, height: WORKING_SIDE, fit: 'inside', withoutEnlargement: true })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  const { width, height, channels } = working.info;
+  if (channels !== 1) throw new Error(`the grey working picture has ${channels} channels`);
+  const thumbScale = Math.min(1, THUMB_SIDE / Math.max(width, height));
+  const thumbWidth = Math.max(1, Math.round(width * thumbScale));
+  const thumbHeight = Math.max(1, Math.round(height * thumbScale));
+  const thumb = thumbScale === 1 ? working.data : boxDownscale(working.data, width, height, thumbWidth, thumbHeight);
+  const dark = isLightOnDark(thumb, thumbWidth, thumbHeight);
+  const found = findInkRegion({ width: thumbWidth, height: thumbHeight, values: dark ? thumb.map((v) => 255 - v) : thumb });
+  const sx = width / thumbWidth;
+  const sy = height / thumbHeight;
+  const left = Math.min(width - 1, Math.floor(found.left * sx));
+  const top = Math.min(height - 1, Math.floor(found.top * sy));
+  const region = {
+    left,
+    top,
+    width: Math.max(1, Math.min(width - left, Math.ceil(found.width * sx))),
+    height: Math.max(1, Math.min(height - top, Math.ceil(found.height * sy))),
+  };
+  const size = fittedSize(region.width, region.height);
+  // Cropped and resized here, over the working picture (at most 320 px a side) rather than by a second and third
+  // trip through libvips, which cost more than the work (a box average when shrinking, bilinear when growing).
+  const fitted =
+    region.width > size.width || region.height > size.height
+      ? boxCrop(working.data, width, region, size, dark)
+      : resizeSmall(working.data, width, region, size, dark);
+  return { input: letterbox({ width: size.width, height: size.height, values: fitted }), region, working: { width, height } };
+}

@@ -1,0 +1,504 @@
+/**
+ * The reader's training scenes, drawn directly at the model's input scale (what the geometry's crop looks like
+ * once it fits 32 x 128), in plain TypeScript: one to six MNIST *train* digits or none, with the spacing, size,
+ * slant, pen, ink, paper, light, frames, ruling, page edges and noise of the pictures people send, then the
+ * same letterbox the service applies. Negatives ("no number"): empty paper with its frames and ruling, grids of
+ * dots, rows of bars, pages of tiny marks, scribbles, and pictures from tools/non-digit-images.ts (its 'train'
+ * and 'extra' splits, never 'heldout') passed through the service's own geometry.
+ *
+ * Deliberately not shared with the held-out generator (heldout.ts): nothing there imports this file.
+ */
+
+import { IMAGE_SIZE } from '../../layers/model-contract';
+import { BLANK, fittedSize, letterbox, MAX_DIGITS, READER_PIXELS } from '../../layers/reader/contract';
+import type { MnistSplit } from '../mnist';
+
+export type Random = () => number;
+
+export interface Scene {
+  input: Float32Array;
+  /** The digits, empty for "no number". */
+  digits: number[];
+}
+
+const between = (r: Random, lo: number, hi: number): number => lo + r() * (hi - lo);
+const chance = (r: Random, p: number): boolean => r() < p;
+function gaussian(r: Random): number {
+  return Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
+}
+
+/** One MNIST digit's ink (0..1) cropped to its box, so its aspect is its own. */
+interface Glyph {
+  ink: Float32Array;
+  width: number;
+  height: number;
+  label: number;
+}
+
+export class GlyphBank {
+  private readonly boxes: Int16Array;
+  constructor(private readonly mnist: MnistSplit) {
+    this.boxes = new Int16Array(mnist.count * 4);
+    for (let n = 0; n < mnist.count; n += 1) {
+      let x0 = IMAGE_SIZE;
+      let y0 = IMAGE_SIZE;
+      let x1 = -1;
+      let y1 = -1;
+      const base = n * IMAGE_SIZE * IMAGE_SIZE;
+      for (let y = 0; y < IMAGE_SIZE; y += 1) {
+        for (let x = 0; x < IMAGE_SIZE; x += 1) {
+          if ((mnist.images[base + y * IMAGE_SIZE + x] as number) > 40) {
+            if (x < x0) x0 = x;
+            if (x > x1) x1 = x;
+            if (y < y0) y0 = y;
+            if (y > y1) y1 = y;
+          }
+        }
+      }
+      this.boxes.set(x1 < 0 ? [0, 0, 27, 27] : [x0, y0, x1, y1], n * 4);
+    }
+  }
+
+  get count(): number {
+    return this.mnist.count;
+  }
+
+  /** Glyph n, its strokes thickened (pen > 0) or thinned (pen < 0) by a 3x3 max or min. */
+  glyph(n: number, pen: number): Glyph {
+    const [x0, y0, x1, y1] = Array.from(this.boxes.subarray(n * 4, n * 4 + 4)) as [number, number, number, number];
+    const pad = pen > 0 ? 1 : 0;
+    const width = x1 - x0 + 1 + 2 * pad;
+    const height = y1 - y0 + 1 + 2 * pad;
+    const base = n * IMAGE_SIZE * IMAGE_SIZE;
+    const at = (x: number, y: number): number => {
+      const sx = x + x0 - pad;
+      const sy = y + y0 - pad;
+      return sx < 0 || sy < 0 || sx >= IMAGE_SIZE || sy >= IMAGE_SIZE
+        ? 0
+        : (this.mnist.images[base + sy * IMAGE_SIZE + sx] as number) / 255;
+    };
+    const ink = new Float32Array(width * height);
+    for (let y = 0; y < height; y += 1) {
+      for (let x = 0; x < width; x += 1) {
+        let v = at(x, y);
+        if (pen !== 0) {
+          for (const [dx, dy] of [
+            [1, 0],
+            [-1, 0],
+            [0, 1],
+            [0, -1],
+          ] as const) {
+            const w = at(x + dx, y + dy) * Math.abs(pen);
+            v = pen > 0 ? Math.max(v, w) : Math.min(v, at(x + dx, y + dy) + (1 - Math.abs(pen)));
+          }
+        }
+        ink[y * width + x] = v;
+      }
+    }
+    return { ink, width, height, label: this.mnist.labels[n] as number };
+  }
+}
+
+/** A digit placed in scene units (the digits' height is about 1). */
+interface Placed {
+  glyph: Glyph;
+  cx: number;
+  cy: number;
+  w: number;
+  h: number;
+  /** Inverse of its own slant and rotation: scene offset -> glyph offset. */
+  a: number;
+  b: number;
+  c: number;
+  d: number;
+}
+
+type Segment = readonly [number, number, number, number];
+
+/** Strokes other than digits, each with a half-width and its ink darkness (0..1 of the paper's contrast). */
+interface Stroke {
+  segment: Segment;
+  half: number;
+  dark: number;
+}
+
+function sampleGlyph(g: Glyph, u: number, v: number): number {
+  // u, v in 0..1 over the glyph's box; bilinear.
+  const x = u * g.width - 0.5;
+  const y = v * g.height - 0.5;
+  const x0 = Math.floor(x);
+  const y0 = Math.floor(y);
+  const fx = x - x0;
+  const fy = y - y0;
+  const px = (xx: number, yy: number): number =>
+    xx < 0 || yy < 0 || xx >= g.width || yy >= g.height ? 0 : (g.ink[yy * g.width + xx] as number);
+  return (px(x0, y0) * (1 - fx) + px(x0 + 1, y0) * fx) * (1 - fy) + (px(x0, y0 + 1) * (1 - fx) + px(x0 + 1, y0 + 1) * fx) * fy;
+}
+
+function segmentDistance(px: number, py: number, [x0, y0, x1, y1]: Segment): number {
+  const dx = x1 - x0;
+  const dy = y1 - y0;
+  const len = dx * dx + dy * dy;
+  const t = len === 0 ? 0 : Math.max(0, Math.min(1, ((px - x0) * dx + (py - y0) * dy) / len));
+  const ex = px - (x0 + t * dx);
+  const ey = py - (y0 + t * dy);
+  return Math.sqrt(ex * ex + ey * ey);
+}
+
+function rectangle(x0: number, y0: number, x1: number, y1: number): Segment[] {
+  return [
+    [x0, y0, x1, y0],
+    [x1, y0, x1, y1],
+    [x1, y1, x0, y1],
+    [x0, y1, x0, y0],
+  ];
+}
+
+/** A smooth random path: many turns, so it reads as a scribble rather than a digit. */
+function scribblePath(r: Random, x0: number, y0: number, x1: number, y1: number, points: number): Segment[] {
+  const out: Segment[] = [];
+  let px = between(r, x0, x1);
+  let py = between(r, y0, y1);
+  let angle = r() * Math.PI * 2;
+  const step = Math.max(x1 - x0, y1 - y0) / 10;
+  for (let i = 0; i < points * 4; i += 1) {
+    angle += gaussian(r) * 0.7;
+    const nx = Math.max(x0, Math.min(x1, px + Math.cos(angle) * step));
+    const ny = Math.max(y0, Math.min(y1, py + Math.sin(angle) * step));
+    out.push([px, py, nx, ny]);
+    px = nx;
+    py = ny;
+  }
+  return out;
+}
+
+export interface SceneOptions {
+  /** Share of scenes with no number. */
+  negativeShare: number;
+  /** Inputs of non-digit pictures already through the geometry, reused with light changes. */
+  negativePool: readonly Float32Array[];
+}
+
+/** The digits' count of a positive scene: single digits a quarter of the time, 2..6 evenly otherwise. */
+function digitCount(r: Random): number {
+  return chance(r, 0.25) ? 1 : 2 + Math.floor(r() * (MAX_DIGITS - 1));
+}
+
+/** One scene. */
+export function drawScene(r: Random, bank: GlyphBank, options: SceneOptions): Scene {
+  const negative = chance(r, options.negativeShare);
+  if (negative && options.negativePool.length > 0 && chance(r, 0.4)) {
+    return { input: varyPooled(r, options.negativePool[Math.floor(r() * options.negativePool.length)] as Float32Array), digits: [] };
+  }
+  const n = negative ? 0 : digitCount(r);
+  const pen = chance(r, 0.3) ? between(r, 0.5, 1) : chance(r, 0.12) ? -between(r, 0.3, 0.7) : 0;
+  const slant = between(r, -0.35, 0.35);
+  const touching = n > 1 && chance(r, 0.3);
+  const placed: Placed[] = [];
+  let x = 0;
+  for (let i = 0; i < n; i += 1) {
+    const glyph = bank.glyph(Math.floor(r() * bank.count), pen);
+    const h = between(r, 0.85, 1.15);
+    const w = Math.max(0.18, (h * glyph.width) / glyph.height) * between(r, 0.8, 1.25);
+    const gap = i === 0 ? 0 : touching ? between(r, -0.35, 0.02) * w : between(r, 0.02, 0.9) * w;
+    x += gap;
+    const angle = ((between(r, -8, 8) * Math.PI) / 180) * 1;
+    const shear = slant + between(r, -0.1, 0.1);
+    // Forward map (glyph offset -> scene offset): rotate(angle) * shear; store its inverse.
+    const cos = Math.cos(angle);
+    const sin = Math.sin(angle);
+    const fa = cos;
+    const fb = cos * -shear - sin;
+    const fc = sin;
+    const fd = sin * -shear + cos;
+    const det = fa * fd - fb * fc;
+    placed.push({ glyph, cx: x + w / 2, cy: between(r, -0.08, 0.08), w, h, a: fd / det, b: -fb / det, c: -fc / det, d: fa / det });
+    x += w;
+  }
+  // The content's box in scene units (for a negative, a made-up one the size of a few digits).
+  let left = 0;
+  let right = n > 0 ? x : between(r, 0.8, 5);
+  let top = -0.55;
+  let bottom = 0.55;
+  const strokes: Stroke[] = [];
+  const printDark = between(r, 0.5, 1);
+  const lineHalf = between(r, 0.015, 0.06);
+  // Frames: a box per digit (a comb of boxes), one box round the whole, a comb field, an underline.
+  const frame = r();
+  if (frame < 0.14 && n > 0) {
+    // A comb of boxes, one per digit, each centred on its digit (digits may touch or cross the frame).
+    const pad = between(r, 0.05, 0.3);
+    const cell = Math.max(...placed.map((p) => p.w)) + pad;
+    for (const p of placed) {
+      strokes.push(
+        ...rectangle(p.cx - cell / 2, -0.5 - pad, p.cx + cell / 2, 0.5 + pad).map((segment) => ({
+          segment,
+          half: lineHalf * 2,
+          dark: printDark,
+        })),
+      );
+    }
+    left = Math.min(left, (placed[0]?.cx ?? 0) - cell / 2);
+    right = Math.max(right, (placed[placed.length - 1]?.cx ?? 0) + cell / 2);
+    top = -0.5 - pad;
+    bottom = 0.5 + pad;
+  } else if (frame < 0.3) {
+    const pad = between(r, 0.05, 0.45);
+    const half = between(r, 0.03, 0.12);
+    strokes.push(...rectangle(left - pad, -0.5 - pad, right + pad, 0.5 + pad).map((segment) => ({ segment, half, dark: printDark })));
+    left -= pad;
+    right += pad;
+    top = -0.5 - pad;
+    bottom = 0.5 + pad;
+  } else if (frame < 0.36) {
+    const y = 0.55 + between(r, 0, 0.15);
+    strokes.push({ segment: [left - 0.2, y, right + 0.2, y], half: lineHalf * 1.5, dark: printDark });
+    const cells = Math.max(n, 1);
+    for (let i = 0; i <= cells; i += 1) {
+      const tx = left - 0.1 + ((right - left + 0.2) * i) / cells;
+      strokes.push({ segment: [tx, y, tx, y - between(r, 0.2, 0.5)], half: lineHalf * 1.5, dark: printDark });
+    }
+    bottom = y;
+  } else if (frame < 0.41) {
+    const y = between(r, 0.5, 0.7);
+    strokes.push({ segment: [left, y, right, y + between(r, -0.1, 0.1)], half: between(r, 0.02, 0.07), dark: between(r, 0.6, 1) });
+  }
+  // Margins round the content: mostly the geometry's 15%, sometimes a wide context with the number small in it.
+  const wide = chance(r, 0.2);
+  const margin = (): number => (wide ? between(r, 0.1, 0.9) : between(r, 0.02, 0.4));
+  left -= margin();
+  right += margin();
+  top -= margin();
+  bottom += margin();
+  const sceneW = right - left;
+  const sceneH = bottom - top;
+  // Ruling across the whole scene.
+  const ruling = r();
+  const rulingDark = between(r, 0.15, 0.6);
+  const rulingHalf = between(r, 0.01, 0.04);
+  if (ruling < 0.15) {
+    const gap = between(r, 0.5, 1.3);
+    for (let y = top + r() * gap; y < bottom; y += gap)
+      strokes.push({ segment: [left - 1, y, right + 1, y], half: rulingHalf, dark: rulingDark });
+    if (chance(r, 0.4))
+      strokes.push({
+        segment: [left + between(r, 0, sceneW * 0.3), top - 1, left + between(r, 0, sceneW * 0.3), bottom + 1],
+        half: rulingHalf,
+        dark: rulingDark,
+      });
+  } else if (ruling < 0.25) {
+    const gap = between(r, 0.25, 0.7);
+    for (let y = top + r() * gap; y < bottom; y += gap)
+      strokes.push({ segment: [left - 1, y, right + 1, y], half: rulingHalf, dark: rulingDark });
+    for (let xx = left + r() * gap; xx < right; xx += gap)
+      strokes.push({ segment: [xx, top - 1, xx, bottom + 1], half: rulingHalf, dark: rulingDark });
+  }
+  const dots: Array<readonly [number, number, number]> = [];
+  if (ruling >= 0.25 && ruling < 0.3) {
+    const gap = between(r, 0.2, 0.5);
+    for (let y = top + r() * gap; y < bottom; y += gap)
+      for (let xx = left + r() * gap; xx < right; xx += gap) dots.push([xx, y, rulingHalf * 2]);
+  }
+  // Negatives' own drawings.
+  if (negative) {
+    const kind = r();
+    if (kind < 0.2) {
+      const gap = between(r, 0.15, 0.5);
+      const size = between(r, 0.03, 0.1);
+      for (let y = top + r() * gap; y < bottom; y += gap) for (let xx = left + r() * gap; xx < right; xx += gap) dots.push([xx, y, size]);
+    } else if (kind < 0.35) {
+      const count = 7 + Math.floor(r() * 14);
+      const gap = sceneW / (count + 1);
+      const half = between(r, 0.05, 0.3) * gap;
+      const tall = between(r, 0.4, 1);
+      for (let i = 1; i <= count; i += 1)
+        strokes.push({ segment: [left + i * gap, -tall / 2, left + i * gap, tall / 2], half, dark: printDark });
+    } else if (kind < 0.5) {
+      for (let i = 0; i < 40 + r() * 120; i += 1) {
+        const mx = between(r, left, right);
+        const my = between(r, top, bottom);
+        const len = between(r, 0, 0.12);
+        const angle = r() * Math.PI;
+        strokes.push({
+          segment: [mx, my, mx + Math.cos(angle) * len, my + Math.sin(angle) * len],
+          half: between(r, 0.01, 0.03),
+          dark: printDark,
+        });
+      }
+    } else if (kind < 0.8) {
+      const half = between(r, 0.03, 0.08);
+      const paths = 1 + Math.floor(r() * 3);
+      for (let p = 0; p < paths; p += 1) {
+        for (const segment of scribblePath(r, left + 0.1, -0.5, right - 0.1, 0.5, 3 + Math.floor(r() * 6)))
+          strokes.push({ segment, half, dark: 1 });
+      }
+    }
+    // else: paper with only its frames and ruling, or nothing at all.
+  }
+  // Distractor marks beside the number, small and faint enough that the number stays the subject.
+  if (!negative && wide && chance(r, 0.3)) {
+    const mx = chance(r, 0.5) ? between(r, left, left + 0.3) : between(r, right - 0.3, right);
+    for (const segment of scribblePath(r, mx - 0.15, top, mx + 0.15, top + 0.3, 2)) strokes.push({ segment, half: 0.02, dark: 0.4 });
+  }
+  return { input: render(r, placed, strokes, dots, { left, top, sceneW, sceneH }), digits: placed.map((p) => p.glyph.label) };
+}
+
+interface Frame {
+  left: number;
+  top: number;
+  sceneW: number;
+  sceneH: number;
+}
+
+/** Paper, light, ink and camera; then the letterbox, as the service does it. */
+function render(
+  r: Random,
+  placed: readonly Placed[],
+  strokes: readonly Stroke[],
+  dots: ReadonlyArray<readonly [number, number, number]>,
+  frame: Frame,
+): Float32Array {
+  const size = fittedSize(frame.sceneW, frame.sceneH);
+  const W = size.width;
+  const H = size.height;
+  const scale = Math.min(W / frame.sceneW, H / frame.sceneH);
+  // 1. The ink, flat (scene axes), each drawing only over its own box: darkness-weighted coverage 0..1.
+  const flat = new Float32Array(W * H);
+  const toPx = (sx: number): number => (sx - frame.left) * scale;
+  const toPy = (sy: number): number => (sy - frame.top) * scale;
+  const put = (i: number, v: number): void => {
+    if (v > (flat[i] as number)) flat[i] = v;
+  };
+  for (const s of strokes) {
+    const [x0, y0, x1, y1] = s.segment;
+    const reach = s.half + 1 / scale;
+    const xa = Math.max(0, Math.floor(toPx(Math.min(x0, x1) - reach)));
+    const xb = Math.min(W - 1, Math.ceil(toPx(Math.max(x0, x1) + reach)));
+    const ya = Math.max(0, Math.floor(toPy(Math.min(y0, y1) - reach)));
+    const yb = Math.min(H - 1, Math.ceil(toPy(Math.max(y0, y1) + reach)));
+    for (let py = ya; py <= yb; py += 1) {
+      const sy = frame.top + (py + 0.5) / scale;
+      for (let px = xa; px <= xb; px += 1) {
+        const dist = segmentDistance(frame.left + (px + 0.5) / scale, sy, s.segment);
+        const a = (s.half - dist) * scale + 0.5;
+        if (a > 0) put(py * W + px, Math.min(1, a) * s.dark);
+      }
+    }
+  }
+  for (const [dx, dy, rad] of dots) {
+    const reach = rad + 1 / scale;
+    for (let py = Math.max(0, Math.floor(toPy(dy - reach))); py <= Math.min(H - 1, Math.ceil(toPy(dy + reach))); py += 1) {
+      for (let px = Math.max(0, Math.floor(toPx(dx - reach))); px <= Math.min(W - 1, Math.ceil(toPx(dx + reach))); px += 1) {
+        const dist = Math.hypot(frame.left + (px + 0.5) / scale - dx, frame.top + (py + 0.5) / scale - dy);
+        const a = (rad - dist) * scale + 0.5;
+        if (a > 0) put(py * W + px, Math.min(1, a) * 0.8);
+      }
+    }
+  }
+  for (const p of placed) {
+    const reach = Math.hypot(p.w, p.h) * 0.75;
+    for (let py = Math.max(0, Math.floor(toPy(p.cy - reach))); py <= Math.min(H - 1, Math.ceil(toPy(p.cy + reach))); py += 1) {
+      const ey = frame.top + (py + 0.5) / scale - p.cy;
+      for (let px = Math.max(0, Math.floor(toPx(p.cx - reach))); px <= Math.min(W - 1, Math.ceil(toPx(p.cx + reach))); px += 1) {
+        const ex = frame.left + (px + 0.5) / scale - p.cx;
+        const u = (p.a * ex + p.b * ey) / p.w + 0.5;
+        const v = (p.c * ex + p.d * ey) / p.h + 0.5;
+        if (u < -0.05 || v < -0.05 || u > 1.05 || v > 1.05) continue;
+        put(py * W + px, sampleGlyph(p.glyph, u, v));
+      }
+    }
+  }
+  // 2. Camera and light: rotation and keystone as one warp of the flat ink, then paper, shadow, table, grain.
+  const paper = chance(r, 0.3) ? between(r, 110, 210) : between(r, 190, 252);
+  const contrast = chance(r, 0.12) ? between(r, 0.12, 0.3) : between(r, 0.3, 0.95);
+  const pencil = chance(r, 0.15);
+  const gx = between(r, -50, 50) * (chance(r, 0.5) ? 1 : 0);
+  const gy = between(r, -50, 50) * (chance(r, 0.5) ? 1 : 0);
+  const shadow = chance(r, 0.2)
+    ? { nx: gaussian(r), ny: gaussian(r), off: between(r, -0.5, 0.5), depth: between(r, 15, 80), soft: between(r, 0.02, 0.3) }
+    : null;
+  // A dark table beyond the page's edge, in a corner or along a side, never over the number.
+  const tableAngle = r() * Math.PI * 2;
+  const table = chance(r, 0.12)
+    ? { nx: Math.cos(tableAngle), ny: Math.sin(tableAngle), off: between(r, 0.3, 0.5), level: between(r, 10, 100) }
+    : null;
+  const grain = between(r, 0, 7);
+  const angle = chance(r, 0.3) ? between(r, -15, 15) : between(r, -5, 5);
+  const cos = Math.cos((angle * Math.PI) / 180);
+  const sin = Math.sin((angle * Math.PI) / 180);
+  const keystone = chance(r, 0.25) ? between(r, -0.25, 0.25) : 0;
+  const out = new Float32Array(W * H);
+  const at = (xx: number, yy: number): number => (xx < 0 || yy < 0 || xx >= W || yy >= H ? 0 : (flat[yy * W + xx] as number));
+  for (let py = 0; py < H; py += 1) {
+    const ny = (py + 0.5) / H - 0.5;
+    for (let px = 0; px < W; px += 1) {
+      const nx = (px + 0.5) / W - 0.5;
+      const kx = nx * (1 + keystone * ny * 2) * W;
+      const ky = ny * H;
+      const fx = W / 2 + cos * kx + sin * ky - 0.5;
+      const fy = H / 2 - sin * kx + cos * ky - 0.5;
+      const x0 = Math.floor(fx);
+      const y0 = Math.floor(fy);
+      const tx = fx - x0;
+      const ty = fy - y0;
+      let ink = (at(x0, y0) * (1 - tx) + at(x0 + 1, y0) * tx) * (1 - ty) + (at(x0, y0 + 1) * (1 - tx) + at(x0 + 1, y0 + 1) * tx) * ty;
+      if (pencil) ink *= 0.5 + 0.5 * r();
+      let level = paper + gx * nx + gy * ny;
+      if (shadow) {
+        const t = (shadow.nx * nx + shadow.ny * ny - shadow.off) / shadow.soft;
+        level -= shadow.depth * Math.max(0, Math.min(1, t + 0.5));
+      }
+      let value = level * (1 - contrast * ink);
+      if (table && table.nx * nx + table.ny * ny - table.off > 0) value = table.level;
+      out[py * W + px] = value;
+    }
+  }
+  // 3. Blur sometimes, grain, quantise, letterbox.
+  const blurred = chance(r, 0.3) ? boxBlur(out, W, H) : out;
+  const noise = grain + (chance(r, 0.3) ? between(r, 0, 10) : 0);
+  for (let i = 0; i < blurred.length; i += 1)
+    blurred[i] = Math.max(0, Math.min(255, Math.round((blurred[i] as number) + noise * gaussian(r))));
+  return letterbox({ width: W, height: H, values: blurred });
+}
+
+function boxBlur(values: Float32Array, width: number, height: number): Float32Array {
+  const out = new Float32Array(values.length);
+  for (let y = 0; y < height; y += 1) {
+    for (let x = 0; x < width; x += 1) {
+      let sum = 0;
+      let count = 0;
+      for (let dy = -1; dy <= 1; dy += 1) {
+        for (let dx = -1; dx <= 1; dx += 1) {
+          const xx = x + dx;
+          const yy = y + dy;
+          if (xx < 0 || yy < 0 || xx >= width || yy >= height) continue;
+          const w = dx === 0 && dy === 0 ? 4 : dx === 0 || dy === 0 ? 2 : 1;
+          sum += (values[yy * width + xx] as number) * w;
+          count += w;
+        }
+      }
+      out[y * width + x] = sum / count;
+    }
+  }
+  return out;
+}
+
+/** A pooled negative with a little change: mirrored, shifted, its contrast and grain varied. */
+function varyPooled(r: Random, base: Float32Array): Float32Array {
+  const out = new Float32Array(READER_PIXELS);
+  const mirror = chance(r, 0.5);
+  const gain = between(r, 0.7, 1.1);
+  const noise = between(r, 0, 0.05);
+  for (let i = 0; i < READER_PIXELS; i += 1) {
+    const y = Math.floor(i / 128);
+    const x = i % 128;
+    const v = (base[y * 128 + (mirror ? 127 - x : x)] as number) * gain + noise * gaussian(r);
+    out[i] = Math.min(1, Math.max(0, v));
+  }
+  return out;
+}
+
+/** The heads' targets for a scene: its length, and each position's digit or BLANK. */
+export function targetsOf(digits: readonly number[]): { length: number; positions: number[] } {
+  return { length: digits.length, positions: Array.from({ length: MAX_DIGITS }, (_, i) => digits[i] ?? BLANK) };
+}

@@ -1,0 +1,194 @@
+/**
+ * Trains the digit reader on generated scenes (scenes.ts) with TF.js on the native backend.
+ *
+ *   npx tsx model/reader/train.ts --minutes 50
+ *
+ * Options: --minutes (wall-clock budget; the learning rate follows it down a cosine), --batch, --steps (steps
+ * per epoch), --pool (non-digit pictures pre-drawn through the service's geometry), --seed, --out (where
+ * model.json and weights.bin go; default model/reader). One line per epoch: loss, and sequence accuracy on a
+ * fixed validation set drawn by the training generator with its own seed (positives read exactly, negatives
+ * refused). The model is saved after every epoch, so a run cut short still leaves its latest weights.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs-node';
+import {
+  decodeHeads,
+  LENGTH_CLASSES,
+  MAX_DIGITS,
+  POSITION_CLASSES,
+  READER_HEIGHT,
+  READER_PIXELS,
+  READER_WIDTH,
+} from '../../layers/reader/contract';
+import { prepareInput } from '../../layers/reader/geometry';
+import { nonDigitPicture } from '../../tools/non-digit-images';
+import { createRng } from '../augment';
+import { loadMnist } from '../mnist';
+import { createReaderModel } from './architecture';
+import { drawScene, GlyphBank, type Random, type Scene, type SceneOptions, targetsOf } from './scenes';
+
+const { values: args } = parseArgs({
+  options: {
+    minutes: { type: 'string', default: '50' },
+    batch: { type: 'string', default: '48' },
+    steps: { type: 'string', default: '150' },
+    pool: { type: 'string', default: '800' },
+    seed: { type: 'string', default: '1' },
+    out: { type: 'string', default: join(__dirname) },
+    validation: { type: 'string', default: '600' },
+  },
+});
+const minutes = Number(args.minutes);
+const batchSize = Number(args.batch);
+const stepsPerEpoch = Number(args.steps);
+const poolSize = Number(args.pool);
+const seed = Number(args.seed);
+const NEGATIVE_SHARE = 0.2;
+const LR_MAX = 1.5e-3;
+const LR_MIN = 3e-5;
+const WARMUP_STEPS = 100;
+
+function batchTensors(scenes: readonly Scene[]): { x: tf.Tensor4D; ys: tf.Tensor2D[] } {
+  const n = scenes.length;
+  const pixels = new Float32Array(n * READER_PIXELS);
+  const length = new Float32Array(n * LENGTH_CLASSES);
+  const positions = Array.from({ length: MAX_DIGITS }, () => new Float32Array(n * POSITION_CLASSES));
+  scenes.forEach((scene, i) => {
+    pixels.set(scene.input, i * READER_PIXELS);
+    const targets = targetsOf(scene.digits);
+    length[i * LENGTH_CLASSES + targets.length] = 1;
+    targets.positions.forEach((c, p) => {
+      (positions[p] as Float32Array)[i * POSITION_CLASSES + c] = 1;
+    });
+  });
+  return {
+    x: tf.tensor4d(pixels, [n, READER_HEIGHT, READER_WIDTH, 1]),
+    ys: [tf.tensor2d(length, [n, LENGTH_CLASSES]), ...positions.map((p) => tf.tensor2d(p, [n, POSITION_CLASSES]))],
+  };
+}
+
+async function negativePool(count: number): Promise<Float32Array[]> {
+  const pool: Float32Array[] = [];
+  for (let n = 0; n < count; n += 1) {
+    // Only the training splits: 'heldout' (other fonts, other seeds) is the evaluation's.
+    const picture = await nonDigitPicture(n >> 1, n % 2 === 0 ? 'train' : 'extra');
+    pool.push((await prepareInput(picture.bytes)).input);
+  }
+  return pool;
+}
+
+interface Score {
+  exact: number;
+  single: number;
+  multi: number;
+  refusedNegatives: number;
+  refusedPositives: number;
+}
+
+function score(model: tf.LayersModel, scenes: readonly Scene[]): Score {
+  const counts = { exact: 0, single: [0, 0], multi: [0, 0], negatives: [0, 0], refusedPositives: 0, positives: 0 };
+  for (let start = 0; start < scenes.length; start += 100) {
+    const chunk = scenes.slice(start, start + 100);
+    const { x, ys } = batchTensors(chunk);
+    const outputs = model.predict(x) as tf.Tensor[];
+    const arrays = outputs.map((o) => o.arraySync() as number[][]);
+    x.dispose();
+    for (const y of ys) y.dispose();
+    for (const o of outputs) o.dispose();
+    chunk.forEach((scene, i) => {
+      const reading = decodeHeads(
+        arrays[0]?.[i] as number[],
+        arrays.slice(1).map((a) => a[i] as number[]),
+      );
+      const expected = scene.digits.join('');
+      const right = 'refused' in reading ? expected === '' : reading.number === expected;
+      if (right) counts.exact += 1;
+      const bucket = expected === '' ? counts.negatives : expected.length === 1 ? counts.single : counts.multi;
+      bucket[1] = (bucket[1] as number) + 1;
+      if (right) bucket[0] = (bucket[0] as number) + 1;
+      if (expected !== '') {
+        counts.positives += 1;
+        if ('refused' in reading) counts.refusedPositives += 1;
+      }
+    });
+  }
+  const share = ([a, b]: number[]): number => (b ? (a as number) / (b as number) : 0);
+  return {
+    exact: counts.exact / scenes.length,
+    single: share(counts.single),
+    multi: share(counts.multi),
+    refusedNegatives: share(counts.negatives),
+    refusedPositives: counts.refusedPositives / Math.max(1, counts.positives),
+  };
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const bank = new GlyphBank(loadMnist('train'));
+  const pool = await negativePool(poolSize);
+  console.log(
+    `backend ${tf.getBackend()}; ${bank.count} MNIST train digits; ${pool.length} non-digit pictures pooled in ${((Date.now() - started) / 1000).toFixed(0)} s`,
+  );
+  const options: SceneOptions = { negativeShare: NEGATIVE_SHARE, negativePool: pool };
+  const validationRandom = createRng(seed * 1_000_003 + 77);
+  const validation = Array.from({ length: Number(args.validation) }, () => drawScene(validationRandom, bank, options));
+  const random: Random = createRng(seed);
+  const model = createReaderModel(tf as never);
+  const optimizer = tf.train.adam(LR_MAX);
+  model.compile({ optimizer, loss: 'categoricalCrossentropy' });
+  console.log(`model: ${model.countParams()} parameters; budget ${minutes} min, batch ${batchSize}, ${stepsPerEpoch} steps an epoch`);
+  mkdirSync(args.out, { recursive: true });
+  const trainStart = Date.now();
+  const budget = minutes * 60_000 - (trainStart - started);
+  const history: object[] = [];
+  let step = 0;
+  for (let epoch = 1; ; epoch += 1) {
+    let lossSum = 0;
+    let genMs = 0;
+    const epochStart = Date.now();
+    for (let s = 0; s < stepsPerEpoch; s += 1) {
+      const fraction = Math.min(1, (Date.now() - trainStart) / budget);
+      const rate =
+        step < WARMUP_STEPS ? (LR_MAX * (step + 1)) / WARMUP_STEPS : LR_MIN + 0.5 * (LR_MAX - LR_MIN) * (1 + Math.cos(Math.PI * fraction));
+      (optimizer as unknown as { learningRate: number }).learningRate = rate;
+      const g0 = Date.now();
+      const scenes = Array.from({ length: batchSize }, () => drawScene(random, bank, options));
+      const { x, ys } = batchTensors(scenes);
+      genMs += Date.now() - g0;
+      const loss = (await model.trainOnBatch(x, ys)) as number[];
+      lossSum += loss[0] as number;
+      x.dispose();
+      for (const y of ys) y.dispose();
+      step += 1;
+    }
+    const v = score(model, validation);
+    const elapsed = (Date.now() - trainStart) / 60_000;
+    const line = {
+      epoch,
+      step,
+      samples: step * batchSize,
+      minutes: Number(elapsed.toFixed(1)),
+      loss: Number((lossSum / stepsPerEpoch).toFixed(4)),
+      exact: Number(v.exact.toFixed(4)),
+      single: Number(v.single.toFixed(4)),
+      multi: Number(v.multi.toFixed(4)),
+      negativesRefused: Number(v.refusedNegatives.toFixed(4)),
+      positivesRefused: Number(v.refusedPositives.toFixed(4)),
+      msPerStep: Math.round((Date.now() - epochStart) / stepsPerEpoch),
+      genMsPerStep: Math.round(genMs / stepsPerEpoch),
+    };
+    history.push(line);
+    console.log(JSON.stringify(line));
+    await model.save(`file://${args.out}`);
+    writeFileSync(join(args.out, '..', '..', '.local', 'reader-history.json'), JSON.stringify(history, null, 1));
+    if (Date.now() - trainStart >= budget) break;
+  }
+  console.log(`done in ${((Date.now() - started) / 60_000).toFixed(1)} min; saved to ${args.out}`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
