@@ -5,11 +5,11 @@ import { PredictionReceipt } from '#contract';
 import { storedClientIp } from '#http/client-ip';
 import { answer, bodyBytes, header, httpHandler } from '#http/handler';
 import { predictDigit } from '#predict/predict';
-import { getAccessKeys, getClassifier, getConfig, getStore, getUploadsBucket, warmUp } from '#runtime';
+import { getAccessKeys, getClassifier, getConfig, getShadowReader, getStore, getUploadsBucket, warmUp } from '#runtime';
 import { countPictureRefusal } from '#stats/service';
 import { readUpload, UploadQuota } from '#uploads/upload';
 
-warmUp(getClassifier, getStore, async () => getUploadsBucket(), getAccessKeys);
+warmUp(getClassifier, getStore, async () => getUploadsBucket(), getAccessKeys, getShadowReader);
 
 /** This container's count of uploads per address and per visitor (layers/uploads/upload.ts). */
 let quota: UploadQuota | undefined;
@@ -29,9 +29,9 @@ export const handler = httpHandler('predict', async (event, info) => {
   }
   const prediction = await (async () => {
     const upload = await readUpload(body, header(event, 'content-type'), { maxFileBytes: maxUploadBytes }, header(event, 'x-filename'));
-    const [classifier, store] = await Promise.all([getClassifier(), getStore()]);
+    const [classifier, store, shadow] = await Promise.all([getClassifier(), getStore(), getShadowReader()]);
     return predictDigit(
-      { classifier, store, uploads: getUploadsBucket(), maxPixels },
+      { classifier, store, uploads: getUploadsBucket(), maxPixels, shadow },
       upload,
       storedClientIp(sourceIp, clientIpStorage),
       info.timings,

@@ -1,6 +1,6 @@
 /**
- * What a container creates once and reuses across invocations: the configuration, the classifier, the
- * prediction store (each behind one cached promise) and the uploads bucket's S3 client. A handler module starts what it needs at import time
+ * What a container creates once and reuses across invocations: the configuration, the classifier (and the shadow
+ * reader, when SHADOW_READER is on), the prediction store (each behind one cached promise) and the uploads bucket's S3 client. A handler module starts what it needs at import time
  * (the Lambda init phase), so the model is loaded and warmed before the first request arrives. A failed
  * start is forgotten, so the next invocation tries again instead of failing forever.
  */
@@ -10,6 +10,7 @@ import type { Classifier } from '#classifier/classifier';
 import { type AppConfig, readConfig } from '#config/config';
 import { describeError, log, setLogLevel } from '#observability/log';
 import { setMetricsPublishing } from '#observability/metrics';
+import type { ShadowReader } from '#predict/shadow';
 import { createStore } from '#store/create-store';
 import type { PredictionStore } from '#store/prediction-store';
 import { createUploadsBucket, type UploadsBucket } from '#uploads/bucket';
@@ -19,6 +20,7 @@ let classifier: Promise<Classifier> | undefined;
 let store: Promise<PredictionStore> | undefined;
 let uploads: { bucket: UploadsBucket | undefined } | undefined;
 let accessKeys: Promise<AccessKeys> | undefined;
+let shadowReader: Promise<ShadowReader | undefined> | undefined;
 
 export function getConfig(): AppConfig {
   if (!config) {
@@ -91,6 +93,30 @@ export function getAccessKeys(): Promise<AccessKeys> {
     'access keys',
   );
   return accessKeys;
+}
+
+/**
+ * The learned reader that reads in shadow (SHADOW_READER), loaded once per container; undefined when shadow reading
+ * is off, and undefined too (logged) when it cannot load: a shadow never keeps the serving model from answering.
+ */
+export function getShadowReader(): Promise<ShadowReader | undefined> {
+  shadowReader = cached(
+    shadowReader,
+    async () => {
+      const cfg = getConfig();
+      if (!cfg.shadowReader) return undefined;
+      const began = Date.now();
+      const { loadReader } = await import('#reader/reader');
+      const reader = await loadReader({ backend: cfg.inferenceBackend });
+      log('info', 'shadow reader loaded', { shadowVersion: reader.version, backend: reader.backend, ms: Date.now() - began });
+      return { version: reader.version, read: (bytes: Buffer) => reader.read(bytes) };
+    },
+    () => {
+      shadowReader = undefined;
+    },
+    'shadow reader',
+  );
+  return shadowReader.catch(() => undefined);
 }
 
 /** Starts the given parts at cold start without letting a failure escape as an unhandled rejection. */

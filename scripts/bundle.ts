@@ -5,7 +5,8 @@
  *   functions/predict.js, history.js, health.js,  one esbuild bundle per handler (CommonJS, Node 24)
  *     openapi.js
  *   functions/tfjs-backend-wasm*.wasm             the wasm backend's binaries, found beside the code
- *   model/                                        model.json, the weight files, metrics.json, refusal.json
+ *   model/                                        model.json, the weight files, metrics.json, refusal.json;
+ *   model/reader/                                 the learned reader's model.json and weights (SHADOW_READER)
  *   package.json, package-lock.json               only the externals, at the versions of the project's lock
  *
  * One bundle per handler, so that each function's cold start parses only its own code and runs only its own
@@ -253,6 +254,12 @@ export async function bundle(options: { outDir?: string; modelDir?: string; quie
 
   mkdirSync(join(outDir, 'model'), { recursive: true });
   for (const file of models) copyFileSync(join(modelDir, file), join(outDir, 'model', file));
+  // The learned reader, when shipped (model/reader/): SHADOW_READER loads it beside the serving model.
+  const readerDir = join(modelDir, 'reader');
+  if (existsSync(join(readerDir, 'model.json'))) {
+    mkdirSync(join(outDir, 'model', 'reader'), { recursive: true });
+    for (const file of modelFiles(readerDir)) copyFileSync(join(readerDir, file), join(outDir, 'model', 'reader', file));
+  }
 
   const { packageJson, packageLock } = productionManifests();
   writeFileSync(join(outDir, 'package.json'), `${JSON.stringify(packageJson, null, 2)}\n`);

@@ -6,9 +6,9 @@
  */
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { readArtifacts, selectBackend } from '../classifier';
-import type { BackendChoice } from '../inference-backend';
-import { defaultModelDir } from '../project-root';
+import type { BackendChoice } from '#classifier/backend';
+import { readArtifacts, selectBackend } from '#classifier/classifier';
+import { defaultModelDir } from '#config/project-root';
 import { decodeHeads, READER_HEIGHT, READER_PIXELS, READER_WIDTH, type Reading } from './contract';
 import { prepareInput } from './geometry';
 

@@ -10,7 +10,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
-import type { BackendChoice } from '../../layers/inference-backend';
+import type { BackendChoice } from '#classifier/backend';
 import { READER_HEIGHT, READER_WIDTH, type Reading } from '../../layers/reader/contract';
 import { prepareInput } from '../../layers/reader/geometry';
 import { loadReader } from '../../layers/reader/reader';

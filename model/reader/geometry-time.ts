@@ -11,11 +11,11 @@
  */
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
-import type { BackendChoice } from '../../layers/inference-backend';
-import { IMAGE_SIZE } from '../../layers/model-contract';
+import type { BackendChoice } from '#classifier/backend';
+import { IMAGE_SIZE } from '#classifier/model-contract';
 import { prepareInput } from '../../layers/reader/geometry';
 import { loadReader } from '../../layers/reader/reader';
-import { loadMnist } from '../mnist';
+import { loadMnist } from '../training/mnist';
 
 const { values: args } = parseArgs({ options: { runs: { type: 'string', default: '50' }, backend: { type: 'string' } } });
 const runs = Number(args.runs);

@@ -5,10 +5,10 @@
  * The reader reads them through the service's own path (decode, geometry, model), as a user's upload.
  */
 import sharp from 'sharp';
-import { IMAGE_SIZE } from '../../layers/model-contract';
-import { nonDigitPicture } from '../../tools/non-digit-images';
-import { createRng } from '../augment';
-import { loadMnist, type MnistSplit } from '../mnist';
+import { IMAGE_SIZE } from '#classifier/model-contract';
+import { nonDigitPicture } from '../training/non-digit-images';
+import { createRng } from '../training/augment';
+import { loadMnist, type MnistSplit } from '../training/mnist';
 import { loadOptdigits, type OptDigit } from './optdigits';
 
 export const CATEGORIES = [

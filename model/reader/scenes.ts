@@ -9,9 +9,9 @@
  * Deliberately not shared with the held-out generator (heldout.ts): nothing there imports this file.
  */
 
-import { IMAGE_SIZE } from '../../layers/model-contract';
+import { IMAGE_SIZE } from '#classifier/model-contract';
 import { BLANK, fittedSize, letterbox, MAX_DIGITS, READER_PIXELS } from '../../layers/reader/contract';
-import type { MnistSplit } from '../mnist';
+import type { MnistSplit } from '../training/mnist';
 
 export type Random = () => number;
 

@@ -9,8 +9,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { MAX_DIGITS, READER_PIXELS } from '../../layers/reader/contract';
-import { createRng } from '../../model/augment';
-import type { MnistSplit } from '../../model/mnist';
+import { createRng } from '../../model/training/augment';
+import type { MnistSplit } from '../../model/training/mnist';
 import { drawScene, GlyphBank, targetsOf } from '../../model/reader/scenes';
 
 const source = (name: string): string => readFileSync(join(__dirname, '..', '..', 'model', 'reader', name), 'utf8');

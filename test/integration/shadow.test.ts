@@ -1,0 +1,69 @@
+/**
+ * Shadow reading over real HTTP (SHADOW_READER=true, serverless-offline, the embedded store): the learned reader of
+ * model/reader/ reads every picture the serving model reads. The answers and the stored records stay the serving
+ * model's; GET /stats counts the shadow's readings under its own version, refusals of the serving model included.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { HistoryPage, PredictionReceipt, StatsAnswer } from '#contract';
+import { plainDigit } from '../../model/training/digit-images';
+import { hostilePicture } from '../../model/training/non-digit-images';
+import { type OfflineService, startOffline } from '../../tools/service';
+
+describe('the learned reader in shadow, over HTTP', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'digit-shadow-'));
+  let service: OfflineService;
+  let operator: Record<string, string>;
+
+  async function predict(bytes: Buffer, filename: string): Promise<Response> {
+    const form = new FormData();
+    form.append('image', new Blob([new Uint8Array(bytes)], { type: 'image/png' }), filename);
+    return fetch(`${service.url}/predict`, { method: 'POST', body: form });
+  }
+
+  before(async () => {
+    service = await startOffline({
+      env: { PREDICTION_STORE: 'sqlite', SQLITE_PATH: join(dir, 'p.sqlite'), SHADOW_READER: 'true', LOG_LEVEL: 'warn' },
+      startTimeoutMs: 120_000,
+    });
+    operator = { authorization: `Bearer ${service.operatorKey as string}` };
+  });
+
+  after(async () => {
+    await service?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("answers and stores the serving model's reading, and counts the shadow's beside it under the reader's version", async () => {
+    const digits = await Promise.all([0, 1, 2].map((i) => plainDigit(i)));
+    const answers: PredictionReceipt[] = [];
+    for (const [i, digit] of digits.entries()) {
+      const response = await predict(digit.bytes, `d${i}.png`);
+      assert.equal(response.status, 200, await response.clone().text());
+      answers.push(PredictionReceipt.parse(await response.json()));
+    }
+    const refused = await predict(await hostilePicture('star'), 'star.png');
+    assert.equal(refused.status, 422);
+
+    const servingVersion = answers[0]?.modelVersion;
+    assert.ok(servingVersion && !servingVersion.startsWith('reader-'), 'the answer names the serving model');
+    const listed = HistoryPage.parse(await (await fetch(`${service.url}/history?limit=10`, { headers: operator })).json()).items;
+    assert.deepEqual(
+      listed.map((item) => item.modelVersion),
+      answers.map(() => servingVersion),
+      'every stored record is the serving model’s',
+    );
+
+    const stats = StatsAnswer.parse(await (await fetch(`${service.url}/stats`, { headers: operator })).json());
+    const shadow = stats.models.filter((m) => m.modelVersion.startsWith('reader-'));
+    assert.equal(shadow.length, 1, `one reader version counted: ${stats.models.map((m) => m.modelVersion).join(', ')}`);
+    const counts = shadow[0]?.shadow;
+    assert.ok(counts);
+    assert.equal(counts.agree + counts.disagree + counts.shadowRefused, 3, JSON.stringify(counts));
+    assert.equal(counts.servingRefused + counts.bothRefused, 1, JSON.stringify(counts));
+    assert.equal(shadow[0]?.predictions, 0, 'the shadow stored nothing of its own');
+  });
+});
