@@ -262,8 +262,7 @@ export const HistoryQuery = z.strictObject(
       .regex(/^[0-9]$/, { error: 'The digit must be one of 0 to 9.' })
       .optional()
       .meta({
-        description:
-          'Only predictions whose top-level `digit` is this one: for a number, its least confident digit (not "contains"; an index for that is later work).',
+        description: 'Only predictions whose answer is this digit alone; a number of several digits is listed under none (not "contains").',
         example: '7',
       }),
     labelled: z
