@@ -6,9 +6,9 @@
  */
 import sharp from 'sharp';
 import { IMAGE_SIZE } from '#classifier/model-contract';
-import { nonDigitPicture } from '../training/non-digit-images';
 import { createRng } from '../training/augment';
 import { loadMnist, type MnistSplit } from '../training/mnist';
+import { nonDigitPicture } from '../training/non-digit-images';
 import { loadOptdigits, type OptDigit } from './optdigits';
 
 export const CATEGORIES = [

@@ -23,9 +23,9 @@ import {
   READER_WIDTH,
 } from '../../layers/reader/contract';
 import { prepareInput } from '../../layers/reader/geometry';
-import { nonDigitPicture } from '../training/non-digit-images';
 import { createRng } from '../training/augment';
 import { loadMnist } from '../training/mnist';
+import { nonDigitPicture } from '../training/non-digit-images';
 import { createReaderModel } from './architecture';
 import { drawScene, GlyphBank, type Random, type Scene, type SceneOptions, targetsOf } from './scenes';
 

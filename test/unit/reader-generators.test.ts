@@ -9,9 +9,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { MAX_DIGITS, READER_PIXELS } from '../../layers/reader/contract';
+import { drawScene, GlyphBank, targetsOf } from '../../model/reader/scenes';
 import { createRng } from '../../model/training/augment';
 import type { MnistSplit } from '../../model/training/mnist';
-import { drawScene, GlyphBank, targetsOf } from '../../model/reader/scenes';
 
 const source = (name: string): string => readFileSync(join(__dirname, '..', '..', 'model', 'reader', name), 'utf8');
 const imports = (text: string): string[] => [...text.matchAll(/from '([^']+)'/g)].map((m) => m[1] as string);
