@@ -90,13 +90,20 @@ export function isLightOnDark(values: Uint8Array, width: number, height: number)
   return !page;
 }
 
+const TABLE_CONTRAST = 80;
+
 /**
  * Pixels of dark regions that touch the picture's edge and cover more than a tenth of it: a table around a
  * photographed page, a dark margin. Their edges are darker than the paper beside them but are not ink.
  */
 function surroundings(values: Float32Array, width: number, height: number): Uint8Array {
   const sorted = Float32Array.from(values).sort();
-  const middle = ((sorted[Math.floor(sorted.length * 0.05)] as number) + (sorted[Math.floor(sorted.length * 0.95)] as number)) / 2;
+  const low = sorted[Math.floor(sorted.length * 0.05)] as number;
+  const high = sorted[Math.floor(sorted.length * 0.95)] as number;
+  // Uneven light darkens paper by tens of grey levels, a table is darker by a hundred: without that much
+  // contrast between the picture's dark and light twentieths there is no table.
+  if (high - low < TABLE_CONTRAST) return new Uint8Array(values.length);
+  const middle = (low + high) / 2;
   const seen = new Uint8Array(values.length);
   const out = new Uint8Array(values.length);
   const queue = new Int32Array(values.length);

@@ -61,6 +61,25 @@ describe('reader geometry', () => {
     assert.ok(inkTotal(input) > 40);
   });
 
+  it('keeps every digit of a number on unevenly lit paper (the darker side is paper, not a table)', async () => {
+    // 400 x 120: paper from 250 on the left to 212 on the right, four "digits" from x = 100 to 300.
+    const raw = Buffer.from(Array.from({ length: 400 * 120 }, (_, i) => Math.round(250 - (38 * (i % 400)) / 400)));
+    for (const left of [100, 160, 220, 280]) {
+      for (const [x0, y0, x1, y1, level] of digitStrokes(left, 45, 20, 30, 40))
+        for (let y = y0; y < y1; y += 1) raw.fill(level, y * 400 + x0, y * 400 + x1);
+    }
+    const { region, working } = await prepareInput(
+      await sharp(raw, { raw: { width: 400, height: 120, channels: 1 } })
+        .jpeg({ quality: 80 })
+        .toBuffer(),
+    );
+    const scale = working.width / 400; // the region is in the working picture's pixels
+    assert.ok(
+      region.left <= 100 * scale && region.left + region.width >= 300 * scale,
+      `region ${JSON.stringify(region)} at scale ${scale}`,
+    );
+  });
+
   it('keeps a digit inside a printed form box, and the digit fills most of the height', async () => {
     const bytes = await picture(120, 120, 245, [
       [10, 10, 110, 14, 20],
