@@ -11,8 +11,8 @@ import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
 import { LENGTH_CLASSES, MAX_DIGITS, POSITION_CLASSES, READER_HEIGHT, READER_WIDTH } from '../../layers/reader/contract';
 import { defaultReaderDir, loadReader } from '../../layers/reader/reader';
-import { loadMnist } from '../../model/mnist';
 import { createReaderModel } from '../../model/reader/architecture';
+import { loadMnist } from '../../model/training/mnist';
 
 describe('reader model', () => {
   it('takes one 32 x 128 grey input and answers a length head and six position heads', async () => {
