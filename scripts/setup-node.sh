@@ -8,11 +8,18 @@
 #
 # npm_config_nodedir points node-gyp (better-sqlite3 compiles from source where its prebuilt binary, on GitHub,
 # cannot be fetched) at the package's headers instead of a download from nodejs.org. The machine's npm runs under it.
-# Prints nothing when `node` is already 24 or later. Progress goes to stderr.
+# When `node` is already 24 or later it only points node-gyp at that node's own headers, when they are beside it
+# and nothing else was set: without them node-gyp built better-sqlite3 against Node 20's headers on this machine
+# (seen 7 December 2026: NODE_MODULE_VERSION 115 under Node 24's 137, every store failed to start). Progress goes
+# to stderr.
 set -euo pipefail
 major=24
 current=$(node -p 'process.versions.node' 2>/dev/null || echo 0)
 if [ "${current%%.*}" -ge "$major" ]; then
+  prefix=$(node -p 'require("path").resolve(process.execPath, "..", "..")')
+  if [ -z "${npm_config_nodedir:-}" ] && [ -f "$prefix/include/node/node_api.h" ]; then
+    echo "export npm_config_nodedir=\"$prefix\""
+  fi
   exit 0
 fi
 if ! command -v npm >/dev/null; then
