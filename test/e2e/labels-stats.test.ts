@@ -7,20 +7,18 @@
  * (git-ignored; the README's copy is test/e2e/operator-view.png).
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import sharp from 'sharp';
 import { HistoryItem, StatsAnswer } from '#contract';
 import { plainDigit } from '../../model/training/digit-images';
-import { vendorPageScripts } from '../../scripts/page-vendor';
 import type { LocalS3 } from '../../scripts/s3-local';
-import { CHROMIUM, CHROMIUM_ARGS, CHROMIUM_MISSING } from '../../tools/chromium';
-import { ROOT } from '../../tools/root';
-import { type OfflineService, type ServiceWithBuckets, startWithBuckets } from '../../tools/service';
+import { CHROMIUM, CHROMIUM_MISSING } from '../../tools/chromium';
+import type { OfflineService, ServiceWithBuckets } from '../../tools/service';
+import { startPageStack } from '../support/page-stack';
 
 const SHOTS = join(__dirname, 'screenshots');
 
@@ -67,27 +65,9 @@ describe('labels and statistics on the page, in headless Chromium', () => {
   before(async () => {
     assert.ok(existsSync(CHROMIUM), CHROMIUM_MISSING);
     // The page's modules and its vendored Chart.js as the sources say now, whether or not `npm run build` ran.
-    const build = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-b', join(ROOT, 'web/tsconfig.json')], {
-      encoding: 'utf8',
-    });
-    assert.equal(build.status, 0, build.stdout + build.stderr);
-    vendorPageScripts();
     mkdirSync(SHOTS, { recursive: true });
-    stack = await startWithBuckets({
-      s3Directory: join(dir, 's3'),
-      env: { PREDICTION_STORE: 'sqlite', SQLITE_PATH: join(dir, 'p.sqlite'), LOG_LEVEL: 'warn' },
-    });
-    ({ s3, service } = stack);
+    ({ stack, s3, service, context, page } = await startPageStack(dir, { width: 1200, height: 900 }, pageErrors));
     operator = { authorization: `Bearer ${service.operatorKey as string}` };
-    await s3.publishPage({ apiUrl: service.url });
-    context = await chromium.launchPersistentContext(join(dir, 'chromium-profile'), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: CHROMIUM_ARGS,
-      viewport: { width: 1200, height: 900 },
-    });
-    page = context.pages()[0] ?? (await context.newPage());
-    page.on('pageerror', (error) => pageErrors.push(error.message));
   });
 
   after(async () => {

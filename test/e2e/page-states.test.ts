@@ -9,20 +9,17 @@
  * words are apart for a screen reader; a 320 px screen needs no sideways scroll, the statistics included.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { type HistoryItem, HistoryPage } from '#contract';
 import { numberPicture, plainDigit } from '../../model/training/digit-images';
-import { vendorPageScripts } from '../../scripts/page-vendor';
 import type { LocalS3 } from '../../scripts/s3-local';
-import { CHROMIUM, CHROMIUM_ARGS, CHROMIUM_MISSING } from '../../tools/chromium';
-import { ROOT } from '../../tools/root';
-import { type OfflineService, operatorAuth, type ServiceWithBuckets, startWithBuckets } from '../../tools/service';
+import { type OfflineService, operatorAuth, type ServiceWithBuckets } from '../../tools/service';
 import { axeViolations, describeFindings } from '../support/axe';
+import { startPageStack } from '../support/page-stack';
 
 const LONG_NAME = 'digit-from-a-scanned-form.png';
 const WRONG_KEY = 'op_not-the-key-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx';
@@ -108,27 +105,7 @@ describe('the page after each action, from the keyboard and for a screen reader,
   }
 
   before(async () => {
-    assert.ok(existsSync(CHROMIUM), CHROMIUM_MISSING);
-    // The page's modules and its vendored Chart.js as the sources say now, whether or not `npm run build` ran.
-    const build = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-b', join(ROOT, 'web/tsconfig.json')], {
-      encoding: 'utf8',
-    });
-    assert.equal(build.status, 0, build.stdout + build.stderr);
-    vendorPageScripts();
-    stack = await startWithBuckets({
-      s3Directory: join(dir, 's3'),
-      env: { PREDICTION_STORE: 'sqlite', SQLITE_PATH: join(dir, 'p.sqlite'), LOG_LEVEL: 'warn' },
-    });
-    ({ s3, service } = stack);
-    await s3.publishPage({ apiUrl: service.url });
-    context = await chromium.launchPersistentContext(join(dir, 'chromium-profile'), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: CHROMIUM_ARGS,
-      viewport: { width: 1280, height: 900 },
-    });
-    page = context.pages()[0] ?? (await context.newPage());
-    page.on('pageerror', (error) => pageErrors.push(error.message));
+    ({ stack, s3, service, context, page } = await startPageStack(dir, { width: 1280, height: 900 }, pageErrors));
   });
 
   after(async () => {

@@ -10,22 +10,20 @@
  * and phone widths) go to test/e2e/screenshots/ (git-ignored).
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { type BrowserContext, chromium, type Page, type Request } from 'playwright-core';
+import type { BrowserContext, Page, Request } from 'playwright-core';
 import sharp from 'sharp';
 import { MAX_UPLOAD_BYTES } from '#config/config';
 import { type HistoryItem, HistoryPage } from '#contract';
 import { blendedDigit, plainDigit, redrawnDigit } from '../../model/training/digit-images';
 import { hostilePicture } from '../../model/training/non-digit-images';
 import type { LocalS3 } from '../../scripts/s3-local';
-import { CHROMIUM, CHROMIUM_ARGS, CHROMIUM_MISSING } from '../../tools/chromium';
-import { ROOT } from '../../tools/root';
-import { type OfflineService, operatorAuth, type ServiceWithBuckets, startWithBuckets } from '../../tools/service';
+import { type OfflineService, operatorAuth, type ServiceWithBuckets } from '../../tools/service';
+import { startPageStack } from '../support/page-stack';
 
 const SHOTS = join(__dirname, 'screenshots');
 const XSS_NAME = '<img src=x onerror=alert(1)>.png';
@@ -110,33 +108,12 @@ describe('the upload page in headless Chromium', () => {
   }
 
   before(async () => {
-    assert.ok(existsSync(CHROMIUM), CHROMIUM_MISSING);
-    // The page's module as the sources say now, whether or not `npm run build` ran before this file.
-    const build = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-b', join(ROOT, 'web/tsconfig.json')], {
-      encoding: 'utf8',
-    });
-    assert.equal(build.status, 0, build.stdout + build.stderr);
     mkdirSync(SHOTS, { recursive: true });
-
-    stack = await startWithBuckets({
-      s3Directory: join(dir, 's3'),
-      env: { PREDICTION_STORE: 'sqlite', SQLITE_PATH: join(dir, 'p.sqlite'), LOG_LEVEL: 'warn' },
-    });
-    ({ s3, service } = stack);
-    await s3.publishPage({ apiUrl: service.url });
-
-    context = await chromium.launchPersistentContext(join(dir, 'chromium-profile'), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: CHROMIUM_ARGS,
-      viewport: { width: 1200, height: 900 },
-    });
-    page = context.pages()[0] ?? (await context.newPage());
+    ({ stack, s3, service, context, page } = await startPageStack(dir, { width: 1200, height: 900 }, pageErrors));
     page.on('dialog', (dialog) => {
       dialogs.push(dialog.message());
       void dialog.dismiss();
     });
-    page.on('pageerror', (error) => pageErrors.push(error.message));
   });
 
   after(async () => {
