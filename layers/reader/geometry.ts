@@ -199,21 +199,10 @@ export function findInkRegion(thumb: GreyPicture): InkRegion {
   return { left, top, width: right - left, height: bottom - top };
 }
 
-/** The mean of each output pixel's box of input pixels. */
+/** The mean of each output pixel's box of input pixels, rounded: boxCrop over the whole picture. */
 function boxDownscale(values: Uint8Array, width: number, height: number, outWidth: number, outHeight: number): Uint8Array {
-  const out = new Uint8Array(outWidth * outHeight);
-  for (let oy = 0; oy < outHeight; oy += 1) {
-    const y0 = Math.floor((oy * height) / outHeight);
-    const y1 = Math.max(y0 + 1, Math.floor(((oy + 1) * height) / outHeight));
-    for (let ox = 0; ox < outWidth; ox += 1) {
-      const x0 = Math.floor((ox * width) / outWidth);
-      const x1 = Math.max(x0 + 1, Math.floor(((ox + 1) * width) / outWidth));
-      let sum = 0;
-      for (let y = y0; y < y1; y += 1) for (let x = x0; x < x1; x += 1) sum += values[y * width + x] as number;
-      out[oy * outWidth + ox] = Math.round(sum / ((y1 - y0) * (x1 - x0)));
-    }
-  }
-  return out;
+  const whole = boxCrop(values, width, { left: 0, top: 0, width, height }, { width: outWidth, height: outHeight }, false);
+  return Uint8Array.from(whole, Math.round);
 }
 
 /** Box-average crop-and-shrink of a region of the working picture to `size`, negated when asked. */
