@@ -179,9 +179,31 @@ export interface SceneOptions {
   negativePool: readonly Float32Array[];
 }
 
-/** The digits' count of a positive scene: single digits a quarter of the time, 2..6 evenly otherwise. */
+/** The digits' count of a positive scene: single digits 30% of the time, 2..6 evenly otherwise. */
 function digitCount(r: Random): number {
-  return chance(r, 0.25) ? 1 : 2 + Math.floor(r() * (MAX_DIGITS - 1));
+  return chance(r, 0.3) ? 1 : 2 + Math.floor(r() * (MAX_DIGITS - 1));
+}
+
+/**
+ * The glyph as a low-resolution source would give it (a small scan, a far camera, a form's coarse grid): its ink
+ * averaged over cells of `cell` x `cell` pixels, which the scene's bilinear sampling then draws up to full size
+ * as soft, blunt strokes.
+ */
+function coarsen(glyph: Glyph, cell: number): Glyph {
+  const width = Math.max(2, Math.round(glyph.width / cell));
+  const height = Math.max(2, Math.round(glyph.height / cell));
+  const ink = new Float32Array(width * height);
+  const sx = glyph.width / width;
+  const sy = glyph.height / height;
+  for (let y = 0; y < glyph.height; y += 1) {
+    const cy = Math.min(height - 1, Math.floor(y / sy));
+    for (let x = 0; x < glyph.width; x += 1) {
+      const cx = Math.min(width - 1, Math.floor(x / sx));
+      ink[cy * width + cx] = (ink[cy * width + cx] as number) + (glyph.ink[y * glyph.width + x] as number) / (sx * sy);
+    }
+  }
+  for (let i = 0; i < ink.length; i += 1) ink[i] = Math.min(1, ink[i] as number);
+  return { ink, width, height, label: glyph.label };
 }
 
 /** One scene. */
@@ -193,11 +215,13 @@ export function drawScene(r: Random, bank: GlyphBank, options: SceneOptions): Sc
   const n = negative ? 0 : digitCount(r);
   const pen = chance(r, 0.3) ? between(r, 0.5, 1) : chance(r, 0.12) ? -between(r, 0.3, 0.7) : 0;
   const slant = between(r, -0.35, 0.35);
-  const touching = n > 1 && chance(r, 0.3);
+  const touching = n > 1 && chance(r, 0.4);
+  const coarse = chance(r, 0.12) ? between(r, 1.8, 3.5) : 0;
   const placed: Placed[] = [];
   let x = 0;
   for (let i = 0; i < n; i += 1) {
-    const glyph = bank.glyph(Math.floor(r() * bank.count), pen);
+    const sharp = bank.glyph(Math.floor(r() * bank.count), pen);
+    const glyph = coarse ? coarsen(sharp, coarse) : sharp;
     const h = between(r, 0.85, 1.15);
     const w = Math.max(0.18, (h * glyph.width) / glyph.height) * between(r, 0.8, 1.25);
     const gap = i === 0 ? 0 : touching ? between(r, -0.35, 0.02) * w : between(r, 0.02, 0.9) * w;

@@ -8,6 +8,8 @@
  * model.json and weights.bin go; default model/reader). One line per epoch: loss, and sequence accuracy on a
  * fixed validation set drawn by the training generator with its own seed (positives read exactly, negatives
  * refused). The model is saved after every epoch, so a run cut short still leaves its latest weights.
+ * --from <folder> continues from a saved model's weights (same architecture) instead of a fresh initialisation;
+ * its learning rate then starts at --rate (default 1.5e-3) without the warm-up.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -38,6 +40,8 @@ const { values: args } = parseArgs({
     seed: { type: 'string', default: '1' },
     out: { type: 'string', default: join(__dirname) },
     validation: { type: 'string', default: '600' },
+    from: { type: 'string' },
+    rate: { type: 'string', default: '1.5e-3' },
   },
 });
 const minutes = Number(args.minutes);
@@ -46,9 +50,9 @@ const stepsPerEpoch = Number(args.steps);
 const poolSize = Number(args.pool);
 const seed = Number(args.seed);
 const NEGATIVE_SHARE = 0.2;
-const LR_MAX = 1.5e-3;
+const LR_MAX = Number(args.rate);
 const LR_MIN = 3e-5;
-const WARMUP_STEPS = 100;
+const WARMUP_STEPS = args.from ? 0 : 100;
 
 function batchTensors(scenes: readonly Scene[]): { x: tf.Tensor4D; ys: tf.Tensor2D[] } {
   const n = scenes.length;
@@ -135,7 +139,8 @@ async function main(): Promise<void> {
   const validationRandom = createRng(seed * 1_000_003 + 77);
   const validation = Array.from({ length: Number(args.validation) }, () => drawScene(validationRandom, bank, options));
   const random: Random = createRng(seed);
-  const model = createReaderModel(tf as never);
+  const model = args.from ? await tf.loadLayersModel(`file://${join(args.from, 'model.json')}`) : createReaderModel(tf as never);
+  if (args.from) console.log(`continuing from ${args.from}`);
   const optimizer = tf.train.adam(LR_MAX);
   model.compile({ optimizer, loss: 'categoricalCrossentropy' });
   console.log(`model: ${model.countParams()} parameters; budget ${minutes} min, batch ${batchSize}, ${stepsPerEpoch} steps an epoch`);
@@ -182,7 +187,7 @@ async function main(): Promise<void> {
     history.push(line);
     console.log(JSON.stringify(line));
     await model.save(`file://${args.out}`);
-    writeFileSync(join(args.out, '..', '..', '.local', 'reader-history.json'), JSON.stringify(history, null, 1));
+    writeFileSync(join(__dirname, '..', '..', '.local', 'reader-history.json'), JSON.stringify(history, null, 1));
     if (Date.now() - trainStart >= budget) break;
   }
   console.log(`done in ${((Date.now() - started) / 60_000).toFixed(1)} min; saved to ${args.out}`);
