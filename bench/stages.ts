@@ -17,7 +17,7 @@
 import { parseArgs } from 'node:util';
 import { PredictionAnswer } from '#contract';
 import { answer, bodyBytes, header } from '#http/handler';
-import { getClassifier, getConfig, getStore, getUploadsBucket } from '#runtime';
+import { getConfig, getServingModel, getStore, getUploadsBucket } from '#runtime';
 import { readUpload } from '#uploads/upload';
 import { digitForms } from '../model/training/digit-images';
 import { printResult } from '../tools/child-result';
@@ -37,6 +37,8 @@ export interface StagesResult {
   kind: string;
   requests: number;
   backend: string;
+  /** The serving model's version (SERVING_MODEL). */
+  model: string;
   store: string;
   stages: Record<Stage, StageTiming>;
   totalMedian: number;
@@ -54,9 +56,9 @@ async function main(): Promise<void> {
   const events = (await digitForms(32, kind)).map((form) =>
     httpEvent({ method: 'POST', path: '/predict', headers: { 'content-type': form.contentType }, body: form.body, base64: true }),
   );
-  const [classifier, store] = await Promise.all([getClassifier(), getStore()]);
+  const [model, store] = await Promise.all([getServingModel(), getStore()]);
   const uploads = getUploadsBucket();
-  const predict = timedPredict({ classifier, store, uploads });
+  const predict = timedPredict({ model, store, uploads });
   const times = new Map<Stage, number[]>(STAGES.map((stage) => [stage, []]));
   const totals: number[] = [];
   // Warm-up: the first requests compile code paths and open connections.
@@ -94,7 +96,8 @@ async function main(): Promise<void> {
   const result: StagesResult = {
     kind,
     requests,
-    backend: classifier.backend,
+    backend: model.backend,
+    model: model.version,
     store: getConfig().store,
     stages: Object.fromEntries([...times].map(([name, list]) => [name, summary(list)])) as Record<Stage, StageTiming>,
     totalMedian: summary(totals).median,

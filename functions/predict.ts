@@ -5,11 +5,11 @@ import { PredictionReceipt } from '#contract';
 import { storedClientIp } from '#http/client-ip';
 import { answer, bodyBytes, header, httpHandler } from '#http/handler';
 import { predictDigit } from '#predict/predict';
-import { getAccessKeys, getClassifier, getConfig, getShadowReader, getStore, getUploadsBucket, warmUp } from '#runtime';
+import { getAccessKeys, getConfig, getServingModel, getShadowModel, getStore, getUploadsBucket, warmUp } from '#runtime';
 import { countPictureRefusal } from '#stats/service';
 import { readUpload, UploadQuota } from '#uploads/upload';
 
-warmUp(getClassifier, getStore, async () => getUploadsBucket(), getAccessKeys, getShadowReader);
+warmUp(getServingModel, getStore, async () => getUploadsBucket(), getAccessKeys, getShadowModel);
 
 /** This container's count of uploads per address and per visitor (layers/uploads/upload.ts). */
 let quota: UploadQuota | undefined;
@@ -29,9 +29,9 @@ export const handler = httpHandler('predict', async (event, info) => {
   }
   const prediction = await (async () => {
     const upload = await readUpload(body, header(event, 'content-type'), { maxFileBytes: maxUploadBytes }, header(event, 'x-filename'));
-    const [classifier, store, shadow] = await Promise.all([getClassifier(), getStore(), getShadowReader()]);
+    const [model, store, shadow] = await Promise.all([getServingModel(), getStore(), getShadowModel()]);
     return predictDigit(
-      { classifier, store, uploads: getUploadsBucket(), maxPixels, shadow },
+      { model, store, uploads: getUploadsBucket(), maxPixels, shadow },
       upload,
       storedClientIp(sourceIp, clientIpStorage),
       info.timings,
@@ -39,7 +39,7 @@ export const handler = httpHandler('predict', async (event, info) => {
     );
   })().catch(async (error: unknown) => {
     // A picture refused (no digit, not an image, too large...) is counted in the statistics, then answered.
-    await countPictureRefusal(error, getStore, async () => (await getClassifier()).version);
+    await countPictureRefusal(error, getStore, async () => (await getServingModel()).version);
     throw error;
   });
   info.logFields.digit = prediction.digit;

@@ -1,6 +1,6 @@
 /**
- * What a container creates once and reuses across invocations: the configuration, the classifier (and the shadow
- * reader, when SHADOW_READER is on), the prediction store (each behind one cached promise) and the uploads bucket's S3 client. A handler module starts what it needs at import time
+ * What a container creates once and reuses across invocations: the configuration, the models (the classifier and
+ * the learned reader, each loaded only when it serves or reads in shadow), the prediction store (each behind one cached promise) and the uploads bucket's S3 client. A handler module starts what it needs at import time
  * (the Lambda init phase), so the model is loaded and warmed before the first request arrives. A failed
  * start is forgotten, so the next invocation tries again instead of failing forever.
  */
@@ -8,9 +8,12 @@ import { loadAccessKeys } from '#auth/access-keys';
 import type { AccessKeys } from '#auth/tokens';
 import type { Classifier } from '#classifier/classifier';
 import { type AppConfig, readConfig } from '#config/config';
+import type { ServingModelKind } from '#config/serving-choice';
 import { describeError, log, setLogLevel } from '#observability/log';
 import { setMetricsPublishing } from '#observability/metrics';
+import type { ServingModel } from '#predict/serving-model';
 import type { ShadowReader } from '#predict/shadow';
+import type { DigitReader } from '#reader/reader';
 import { createStore } from '#store/create-store';
 import type { PredictionStore } from '#store/prediction-store';
 import { createUploadsBucket, type UploadsBucket } from '#uploads/bucket';
@@ -20,7 +23,6 @@ let classifier: Promise<Classifier> | undefined;
 let store: Promise<PredictionStore> | undefined;
 let uploads: { bucket: UploadsBucket | undefined } | undefined;
 let accessKeys: Promise<AccessKeys> | undefined;
-let shadowReader: Promise<ShadowReader | undefined> | undefined;
 
 export function getConfig(): AppConfig {
   if (!config) {
@@ -95,28 +97,52 @@ export function getAccessKeys(): Promise<AccessKeys> {
   return accessKeys;
 }
 
-/**
- * The learned reader that reads in shadow (SHADOW_READER), loaded once per container; undefined when shadow reading
- * is off, and undefined too (logged) when it cannot load: a shadow never keeps the serving model from answering.
- */
-export function getShadowReader(): Promise<ShadowReader | undefined> {
-  shadowReader = cached(
-    shadowReader,
+let reader: Promise<DigitReader> | undefined;
+
+/** The learned reader (model/reader/), loaded once per container on the configured backend. */
+export function getReader(): Promise<DigitReader> {
+  reader = cached(
+    reader,
     async () => {
       const cfg = getConfig();
-      if (!cfg.shadowReader) return undefined;
       const began = Date.now();
+      // Loaded on first use, as the classifier: only a container that reads with it pays for it.
       const { loadReader } = await import('#reader/reader');
-      const reader = await loadReader({ backend: cfg.inferenceBackend });
-      log('info', 'shadow reader loaded', { shadowVersion: reader.version, backend: reader.backend, ms: Date.now() - began });
-      return { version: reader.version, read: (bytes: Buffer) => reader.read(bytes) };
+      const loaded = await loadReader({ backend: cfg.inferenceBackend });
+      log('info', 'reader loaded', { readerVersion: loaded.version, backend: loaded.backend, ms: Date.now() - began });
+      return loaded;
     },
     () => {
-      shadowReader = undefined;
+      reader = undefined;
     },
-    'shadow reader',
+    'reader',
   );
-  return shadowReader.catch(() => undefined);
+  return reader;
+}
+
+async function modelOf(kind: ServingModelKind): Promise<ServingModel> {
+  const { classifierModel, readerModel } = await import('#predict/serving-model');
+  return kind === 'classifier' ? classifierModel(await getClassifier()) : readerModel(await getReader());
+}
+
+/** The model that answers (SERVING_MODEL, else model/serving.json): the classifier's pipeline or the learned reader. */
+export async function getServingModel(): Promise<ServingModel> {
+  return modelOf(getConfig().servingModel);
+}
+
+/**
+ * The model that reads in shadow (SHADOW_MODEL, else model/serving.json), or undefined when none does; undefined
+ * too (logged) when it cannot load: a shadow never keeps the serving model from answering.
+ */
+export async function getShadowModel(): Promise<ShadowReader | undefined> {
+  const { shadowModel, maxPixels } = getConfig();
+  if (shadowModel === 'none') return undefined;
+  try {
+    const { asShadow } = await import('#predict/serving-model');
+    return asShadow(await modelOf(shadowModel), maxPixels);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Starts the given parts at cold start without letting a failure escape as an unhandled rejection. */

@@ -6,7 +6,8 @@
  *     openapi.js
  *   functions/tfjs-backend-wasm*.wasm             the wasm backend's binaries, found beside the code
  *   model/                                        model.json, the weight files, metrics.json, refusal.json;
- *   model/reader/                                 the learned reader's model.json and weights (SHADOW_READER)
+ *   model/serving.json                            which model serves and which reads in shadow (npm run model:promote)
+ *   model/reader/                                 the learned reader's model.json and weights
  *   package.json, package-lock.json               only the externals, at the versions of the project's lock
  *
  * One bundle per handler, so that each function's cold start parses only its own code and runs only its own
@@ -254,7 +255,10 @@ export async function bundle(options: { outDir?: string; modelDir?: string; quie
 
   mkdirSync(join(outDir, 'model'), { recursive: true });
   for (const file of models) copyFileSync(join(modelDir, file), join(outDir, 'model', file));
-  // The learned reader, when shipped (model/reader/): SHADOW_READER loads it beside the serving model.
+  // Which model serves, as promoted: the shipped choice travels with the models it names.
+  const servingFile = join(ROOT, 'model', 'serving.json');
+  if (existsSync(servingFile)) copyFileSync(servingFile, join(outDir, 'model', 'serving.json'));
+  // The learned reader, when shipped (model/reader/): it serves or reads in shadow as model/serving.json says.
   const readerDir = join(modelDir, 'reader');
   if (existsSync(join(readerDir, 'model.json'))) {
     mkdirSync(join(outDir, 'model', 'reader'), { recursive: true });

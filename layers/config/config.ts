@@ -11,6 +11,7 @@ import { CLIENT_IP_STORAGE, type ClientIpStorage } from '#http/client-ip';
 import { type CassandraConfig, readCassandraConfig } from '#store/cassandra/config';
 import { ConfigError, type Env, readBoolean, readEnum, readInt, readString } from './parsers';
 import { defaultModelDir, projectRoot } from './project-root';
+import { readServingChoice, type ServingModelKind, type ShadowModelKind } from './serving-choice';
 
 /** The default upload limit, re-exported where the tests have always found it. */
 export { MAX_UPLOAD_BYTES } from '#contract/limits';
@@ -44,10 +45,14 @@ export interface AppConfig {
   modelDir: string;
   inferenceBackend: BackendChoice;
   /**
-   * SHADOW_READER: the learned reader (model/reader/) reads every picture beside the serving model, its comparison
-   * logged and counted in /stats under its version, never answered (layers/predict/shadow.ts). Off by default.
+   * SERVING_MODEL: the model that answers, `classifier` (the digit pipeline and its CNN, model/) or `reader` (the
+   * learned reader, model/reader/); SHADOW_MODEL: the other one reading every picture beside it, its comparison
+   * logged and counted in /stats under its version, never answered (layers/predict/shadow.ts), or `none`.
+   * Unset, both come from model/serving.json (serving-choice.ts), which `npm run model:promote` and
+   * `npm run model:rollback` switch.
    */
-  shadowReader: boolean;
+  servingModel: ServingModelKind;
+  shadowModel: ShadowModelKind;
   /** Largest accepted upload, bytes; the API's limit (layers/contract/limits.ts) unless MAX_UPLOAD_BYTES says otherwise. */
   maxUploadBytes: number;
   /** Largest accepted image, in pixels, checked from the header before decoding; the API's limit by default. */
@@ -193,6 +198,16 @@ export function readUploadsConfig(env: Env): UploadsBucketConfig | undefined {
   };
 }
 
+function servingChoice(env: Env): { servingModel: ServingModelKind; shadowModel: ShadowModelKind } {
+  // The setting of the first shadow release: asked for, it would now be silently ignored, so it is refused by name.
+  if (readBoolean(env, 'SHADOW_READER', false)) {
+    throw new ConfigError('SHADOW_READER=true is replaced by SHADOW_MODEL=reader (and SERVING_MODEL); see docs/configuration.md.');
+  }
+  // The shipped choice sits with the shipped models (model/serving.json), whatever MODEL_DIR points at.
+  const { serving, shadow } = readServingChoice(env, defaultModelDir());
+  return { servingModel: serving, shadowModel: shadow };
+}
+
 export function readConfig(env: Env = process.env): AppConfig {
   const hasCassandra = Boolean(env.CASSANDRA_CONTACT_POINTS);
   const store = readEnum<StoreKind>(env, 'PREDICTION_STORE', ['sqlite', 'cassandra'], hasCassandra ? 'cassandra' : 'sqlite');
@@ -207,7 +222,7 @@ export function readConfig(env: Env = process.env): AppConfig {
     cassandra: store === 'cassandra' ? readCassandraConfig(env) : undefined,
     modelDir: env.MODEL_DIR ? resolve(env.MODEL_DIR) : defaultModelDir(),
     inferenceBackend: readEnum<BackendChoice>(env, 'INFERENCE_BACKEND', BACKEND_CHOICES, 'auto'),
-    shadowReader: readBoolean(env, 'SHADOW_READER', false),
+    ...servingChoice(env),
     maxUploadBytes: readInt(env, 'MAX_UPLOAD_BYTES', MAX_UPLOAD_BYTES),
     maxPixels: readInt(env, 'MAX_PIXELS', MAX_PIXELS),
     logLevel: readEnum<LogLevel>(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),

@@ -29,9 +29,16 @@ export const DigitReading = z
     confidence: Probability.meta({ description: 'The probability of that digit.' }),
     probabilities: z.array(Probability).length(10).meta({ description: 'Ten probabilities, index = digit, summing to 1.' }),
     box: DigitBox,
-    inputPreview: z.string().meta({ description: "This digit's 28x28 input as the model saw it, as a PNG data URL." }),
+    inputPreview: z.string().meta({
+      description:
+        "The input the model saw, as a PNG data URL: this digit's 28x28 for the classifier, the number's 32x128 for the learned reader.",
+    }),
   })
-  .meta({ id: 'DigitReading' });
+  .meta({
+    id: 'DigitReading',
+    description:
+      "One digit of the number. When the learned reader answers (modelVersion reader-...), each digit's box is the whole number's ink region: the reader reads the number whole and does not locate its digits.",
+  });
 export type DigitReading = z.infer<typeof DigitReading>;
 
 /** One of the two most probable digits. */
@@ -69,9 +76,10 @@ const PredictionFields = z.object({
   filename: z.string().meta({ description: 'The uploaded file name, sanitised (never used as a path).' }),
   createdAt: Timestamp,
   modelVersion: z.string().meta({ description: 'The version of the model that answered.' }),
-  inputPreview: z
-    .string()
-    .meta({ description: 'The 28x28 input the model saw, as a PNG data URL; of a number, its least confident digit’s.' }),
+  inputPreview: z.string().meta({
+    description:
+      'The input the model saw, as a PNG data URL: the classifier’s 28x28 (of a number, its least confident digit’s), or the learned reader’s 32x128 of the whole number.',
+  }),
   number: z
     .string()
     .regex(new RegExp(`^[0-9]{1,${MAX_DIGITS}}$`))

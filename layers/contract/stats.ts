@@ -49,7 +49,7 @@ export const StatsFigures = z
       })
       .meta({
         description:
-          'Pictures this version read in shadow beside the serving model (SHADOW_READER): its answers are compared and counted here, never stored or answered. All 0 for a version that only served.',
+          'Pictures this version read in shadow beside the serving model (SHADOW_MODEL): its answers are compared and counted here, never stored or answered. All 0 for a version that only served.',
       }),
     confusion: z.array(TenCounts).length(10).meta({
       description:

@@ -15,6 +15,6 @@ export interface StageTimings {
   uploadMs?: number;
   /** Saving the record in the prediction store. */
   storeMs?: number;
-  /** The shadow reader's reading and its count, when SHADOW_READER is on. */
+  /** The shadow model's reading and its count, when SHADOW_MODEL names one. */
   shadowMs?: number;
 }

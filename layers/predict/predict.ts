@@ -1,49 +1,39 @@
 /**
- * The prediction use case: upload -> preprocessing -> classifier (and the refusal of what is not a digit) ->
- * [shadow reader, when one is configured: compared and counted only] -> kept upload -> stored record -> answer.
+ * The prediction use case: upload -> the serving model (serving-model.ts: the digit pipeline and classifier, or
+ * the learned reader; either refuses what holds no number) -> [the shadow model, when one is configured:
+ * compared and counted only] -> kept upload -> stored record -> answer.
  * The original upload is written to the uploads bucket (when one is configured) before the record is saved,
  * so a stored record always points at an existing object; the answer is built only after the record is
  * stored, so every 200 the client sees is in the history. Each stage's time goes into a StageTimings record
  * (the request's metrics, and bench/stages.ts, read the same one).
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { performance } from 'node:perf_hooks';
-import type { Classifier } from '#classifier/classifier';
 import type { PredictionAnswer } from '#contract';
-import { ServiceUnavailableError, UnprocessableImageError } from '#errors/errors';
+import { ServiceUnavailableError } from '#errors/errors';
 import { describeError, log } from '#observability/log';
 import type { StageTimings } from '#observability/timings';
-import { type PreprocessedImage, preprocessImage } from '#preprocess/index';
+import type { ImageMediaType } from '#preprocess/image-format';
 import type { PredictionRecord, PredictionStore } from '#store/prediction-store';
 import { type UploadsBucket, uploadKey } from '#uploads/bucket';
 import type { Upload } from '#uploads/upload';
-import { type NumberReading, readNumber } from './number-reading';
+import { isRefusal, type ModelReading, type ServingModel, timed } from './serving-model';
 import { readInShadow, type ShadowReader } from './shadow';
 
 export interface PredictDeps {
-  classifier: Classifier;
+  /** The model that answers (SERVING_MODEL). */
+  model: ServingModel;
   store: PredictionStore;
   /** Where original uploads are kept; without one, uploads are not kept and imageKey stays null. */
   uploads?: UploadsBucket | undefined;
   /** The largest picture accepted, in pixels, read from its header before decoding (the configuration's MAX_PIXELS). */
   maxPixels?: number;
-  /** A second reader that reads every picture beside the classifier, compared and counted, never answered (shadow.ts). */
+  /** A second model that reads every picture beside the serving one, compared and counted, never answered (shadow.ts). */
   shadow?: ShadowReader | undefined;
   now?: () => Date;
   newId?: () => string;
 }
 
 export type { PredictionAnswer, StageTimings };
-
-/** Runs one stage and writes its time into `timings`, whether it succeeds or throws. */
-async function timed<T>(timings: StageTimings, stage: keyof StageTimings, run: () => Promise<T> | T): Promise<T> {
-  const began = performance.now();
-  try {
-    return await run();
-  } finally {
-    timings[stage] = performance.now() - began;
-  }
-}
 
 /**
  * The prediction use case. `timings`, when given, receives each stage's time as the stage ends (also when a
@@ -58,24 +48,18 @@ export async function predictDigit(
   visitorId = '',
 ): Promise<PredictionAnswer> {
   const now = deps.now ?? (() => new Date());
-  let image: PreprocessedImage;
-  let reading: NumberReading;
+  let read: ModelReading;
   try {
-    image = await timed(timings, 'preprocessMs', () =>
-      preprocessImage(upload.bytes, { declaredType: upload.declaredType, maxPixels: deps.maxPixels }),
-    );
-    // Every digit of a number in one batch: one forward pass, whatever the number's length.
-    const batch = await timed(timings, 'inferenceMs', () => deps.classifier.readBatch(image.input));
-    // A picture that is not digits is refused here, before anything is kept or stored.
-    reading = readNumber(image, batch, deps.classifier.thresholds);
+    read = await deps.model.read(upload, deps.maxPixels, timings);
   } catch (error: unknown) {
-    // A picture the serving model refused as no digits (422) is still one the shadow reader is judged on.
-    if (deps.shadow && error instanceof UnprocessableImageError) {
+    // A picture the serving model refused as holding no number (422) is still one the shadow is judged on.
+    if (deps.shadow && isRefusal(error)) {
       const shadow = deps.shadow;
       await timed(timings, 'shadowMs', () => readInShadow(shadow, deps.store, upload.bytes, null, now().toISOString()));
     }
     throw error;
   }
+  const { reading } = read;
   if (deps.shadow) {
     const shadow = deps.shadow;
     const served = { number: reading.number };
@@ -83,7 +67,7 @@ export async function predictDigit(
   }
   const { imageSha256, imageKey } = await timed(timings, 'uploadMs', async () => {
     const sha256 = createHash('sha256').update(upload.bytes).digest('hex');
-    const key = deps.uploads ? await keepUpload(deps.uploads, upload.bytes, image.format, sha256, visitorId) : null;
+    const key = deps.uploads ? await keepUpload(deps.uploads, upload.bytes, read.format, sha256, visitorId) : null;
     return { imageSha256: sha256, imageKey: key };
   });
   const record: PredictionRecord = {
@@ -93,11 +77,11 @@ export async function predictDigit(
     digit: reading.digit,
     confidence: reading.confidence,
     probabilities: reading.probabilities,
-    modelVersion: deps.classifier.version,
+    modelVersion: deps.model.version,
     clientIp,
     imageKey,
     imageSha256,
-    imageType: image.format,
+    imageType: read.format,
     imageBytes: upload.bytes.length,
     inputPreview: reading.inputPreview,
     visitorId,
@@ -124,13 +108,7 @@ export async function predictDigit(
 }
 
 /** Writes the upload under its content-derived key; a bucket that refuses or does not answer is a 503. */
-async function keepUpload(
-  uploads: UploadsBucket,
-  bytes: Buffer,
-  format: PreprocessedImage['format'],
-  sha256: string,
-  owner: string,
-): Promise<string> {
+async function keepUpload(uploads: UploadsBucket, bytes: Buffer, format: ImageMediaType, sha256: string, owner: string): Promise<string> {
   const key = uploadKey(sha256, format, owner);
   try {
     await uploads.put(key, bytes, format, sha256);

@@ -1,5 +1,5 @@
 /**
- * Shadow reading: a second reader (the learned reader of layers/reader/, SHADOW_READER) reads every picture the
+ * Shadow reading: a second model (SHADOW_MODEL: the learned reader of layers/reader/, or the classifier) reads every picture the
  * serving model reads, and only its comparison with the serving answer is kept: one log line and one statistics
  * cell under the shadow's version (GET /stats, `shadow`). Its answer is never stored nor answered, and it never
  * fails or refuses a request: an error of the shadow is logged and the request goes on as if there were none.

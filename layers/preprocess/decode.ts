@@ -38,7 +38,7 @@
  */
 import sharp from 'sharp';
 import { formatMiB } from '#contract/limits';
-import { type HttpError, PayloadTooLargeError, ServiceUnavailableError, UnprocessableImageError } from '#errors/errors';
+import { HttpError, PayloadTooLargeError, ServiceUnavailableError, UnprocessableImageError } from '#errors/errors';
 import type { ImageMediaType } from './image-format';
 import { readPngHeader } from './png-header';
 
@@ -279,9 +279,24 @@ export async function readHeader(bytes: Buffer, maxPixels: number): Promise<Head
  * the decode budget has room for `size` bytes (the header's decodedBytes; the whole limit when unknown).
  */
 export async function decodeWorkingCopy(bytes: Buffer, maxPixels: number, size = maxDecodedBytes(maxPixels)): Promise<Raster> {
+  return withinDecodeBudget(size, maxPixels, () => decodeNow(bytes, maxPixels));
+}
+
+/**
+ * Runs a decode of `size` bytes (a header's decodedBytes) once the decode budget has room for it: the small
+ * pictures' lane or the large pictures' budget. Any decoder goes through here (the digit pipeline's and the
+ * learned reader's), so both share one bound; sharp's own errors become corrupt_image or too_many_pixels.
+ */
+export async function withinDecodeBudget<T>(size: number, maxPixels: number, run: () => Promise<T>): Promise<T> {
   try {
     const budget = size <= SMALL_PICTURE_BYTES ? smallLane : decodeBudget(maxPixels);
-    return await budget.run(size, () => decodeNow(bytes, maxPixels));
+    return await budget.run(size, async () => {
+      try {
+        return await run();
+      } catch (error: unknown) {
+        throw error instanceof HttpError ? error : corrupt(error, maxPixels);
+      }
+    });
   } catch (error: unknown) {
     if (!(error instanceof BudgetWaitExceeded)) throw error;
     throw new ServiceUnavailableError('The service is busy decoding other large pictures; retry shortly.', 2, 'decoder_busy');

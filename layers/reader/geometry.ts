@@ -257,9 +257,19 @@ function resizeSmall(
   return out;
 }
 
+export interface GeometryOptions {
+  /**
+   * The service's pixel limit: when given, sharp refuses a larger picture and fails on a corrupt one, as the
+   * service's decoder does (layers/preprocess/decode.ts); training and evaluation read their own pictures leniently.
+   */
+  maxPixels?: number | undefined;
+}
+
 /** The model's input for an uploaded picture (any format sharp reads). */
-export async function prepareInput(bytes: Buffer | Uint8Array): Promise<PreparedInput> {
-  const working = await sharp(bytes)
+export async function prepareInput(bytes: Buffer | Uint8Array, options: GeometryOptions = {}): Promise<PreparedInput> {
+  const strict =
+    options.maxPixels === undefined ? {} : { failOn: 'error' as const, limitInputPixels: options.maxPixels, sequentialRead: true };
+  const working = await sharp(bytes, strict)
     .rotate()
     .flatten({ background: '#ffffff' })
     .greyscale()

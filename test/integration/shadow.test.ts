@@ -1,14 +1,17 @@
 /**
- * Shadow reading over real HTTP (SHADOW_READER=true, serverless-offline, the embedded store): the learned reader of
- * model/reader/ reads every picture the serving model reads. The answers and the stored records stay the serving
- * model's; GET /stats counts the shadow's readings under its own version, refusals of the serving model included.
+ * The serving switch and shadow reading over real HTTP (serverless-offline, the embedded store):
+ * - SERVING_MODEL=classifier, SHADOW_MODEL=reader: the learned reader of model/reader/ reads every picture the
+ *   serving model reads. The answers and the stored records stay the serving model's; GET /stats counts the
+ *   shadow's readings under its own version, refusals of the serving model included.
+ * - SERVING_MODEL=reader, SHADOW_MODEL=classifier: the other way round, as `npm run model:promote` ships it: the
+ *   reader answers and is stored, /health names it, the pipeline is counted in shadow.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { HistoryPage, PredictionReceipt, StatsAnswer } from '#contract';
+import { ErrorBody, HistoryPage, PredictionReceipt, StatsAnswer } from '#contract';
 import { plainDigit } from '../../model/training/digit-images';
 import { hostilePicture } from '../../model/training/non-digit-images';
 import { type OfflineService, startOffline } from '../../tools/service';
@@ -26,7 +29,13 @@ describe('the learned reader in shadow, over HTTP', () => {
 
   before(async () => {
     service = await startOffline({
-      env: { PREDICTION_STORE: 'sqlite', SQLITE_PATH: join(dir, 'p.sqlite'), SHADOW_READER: 'true', LOG_LEVEL: 'warn' },
+      env: {
+        PREDICTION_STORE: 'sqlite',
+        SQLITE_PATH: join(dir, 'p.sqlite'),
+        SERVING_MODEL: 'classifier',
+        SHADOW_MODEL: 'reader',
+        LOG_LEVEL: 'warn',
+      },
       startTimeoutMs: 120_000,
     });
     operator = { authorization: `Bearer ${service.operatorKey as string}` };
@@ -65,5 +74,69 @@ describe('the learned reader in shadow, over HTTP', () => {
     assert.equal(counts.agree + counts.disagree + counts.shadowRefused, 3, JSON.stringify(counts));
     assert.equal(counts.servingRefused + counts.bothRefused, 1, JSON.stringify(counts));
     assert.equal(shadow[0]?.predictions, 0, 'the shadow stored nothing of its own');
+  });
+});
+
+describe('the learned reader serving, the pipeline in shadow, over HTTP', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'digit-serving-'));
+  let service: OfflineService;
+  let operator: Record<string, string>;
+
+  before(async () => {
+    service = await startOffline({
+      env: {
+        PREDICTION_STORE: 'sqlite',
+        SQLITE_PATH: join(dir, 'p.sqlite'),
+        SERVING_MODEL: 'reader',
+        SHADOW_MODEL: 'classifier',
+        LOG_LEVEL: 'warn',
+      },
+      startTimeoutMs: 120_000,
+    });
+    operator = { authorization: `Bearer ${service.operatorKey as string}` };
+  });
+
+  after(async () => {
+    await service?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function predict(bytes: Buffer, filename: string, type = 'image/png'): Promise<Response> {
+    const form = new FormData();
+    form.append('image', new Blob([new Uint8Array(bytes)], { type }), filename);
+    return fetch(`${service.url}/predict`, { method: 'POST', body: form });
+  }
+
+  it('answers, stores and reports the reader; refuses what holds no number; counts the pipeline in shadow', async () => {
+    const health = (await (await fetch(`${service.url}/health`)).json()) as { modelVersion: string };
+    assert.match(health.modelVersion, /^reader-[0-9a-f]{12}$/, '/health names the serving model');
+
+    const digit = await plainDigit(0);
+    const response = await predict(digit.bytes, 'seven.png');
+    assert.equal(response.status, 200, await response.clone().text());
+    const answer = PredictionReceipt.parse(await response.json());
+    assert.equal(answer.modelVersion, health.modelVersion);
+    assert.equal(answer.number, String(digit.label));
+    assert.match(answer.inputPreview, /^data:image\/png;base64,/);
+
+    const refused = await predict(await hostilePicture('star'), 'star.png');
+    assert.equal(refused.status, 422);
+    assert.equal(ErrorBody.parse(await refused.json()).error.code, 'not_a_digit');
+    const corrupt = await predict(digit.bytes.subarray(0, 60), 'cut.png');
+    assert.equal(corrupt.status, 422);
+    assert.equal(ErrorBody.parse(await corrupt.json()).error.code, 'corrupt_image');
+
+    const listed = HistoryPage.parse(await (await fetch(`${service.url}/history?limit=10`, { headers: operator })).json()).items;
+    assert.deepEqual(
+      listed.map((item) => [item.id, item.modelVersion]),
+      [[answer.id, health.modelVersion]],
+      'only the reading is stored, under the reader',
+    );
+    const stats = StatsAnswer.parse(await (await fetch(`${service.url}/stats`, { headers: operator })).json());
+    const pipeline = stats.models.find((m) => !m.modelVersion.startsWith('reader-') && m.shadow);
+    assert.ok(pipeline, `the pipeline counted in shadow: ${JSON.stringify(stats.models)}`);
+    const counts = pipeline.shadow as NonNullable<typeof pipeline.shadow>;
+    assert.equal(counts.agree + counts.disagree + counts.shadowRefused, 1, JSON.stringify(counts));
+    assert.equal(counts.servingRefused + counts.bothRefused, 1, JSON.stringify(counts));
   });
 });

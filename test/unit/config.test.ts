@@ -4,11 +4,14 @@
  * No network.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import sharp from 'sharp';
 import { ConfigError, readConfig } from '#config/config';
 import { readBoolean, readEnum, readInt } from '#config/parsers';
+import { DEFAULT_CHOICE, readServingChoice, SERVING_FILE } from '#config/serving-choice';
 import { PayloadTooLargeError } from '#errors/errors';
 import { MAX_INPUT_PIXELS, preprocessImage } from '#preprocess/index';
 
@@ -54,10 +57,31 @@ describe('readConfig', () => {
     );
   });
 
-  it('reads SHADOW_READER as a boolean, off unless set', () => {
-    assert.equal(readConfig({}).shadowReader, false);
-    assert.equal(readConfig({ SHADOW_READER: 'true' }).shadowReader, true);
-    assert.throws(() => readConfig({ SHADOW_READER: 'both' }), /SHADOW_READER/);
+  it('takes the serving and shadow models from model/serving.json, SERVING_MODEL and SHADOW_MODEL overriding it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'serving-'));
+    try {
+      assert.deepEqual(readServingChoice({}, dir), DEFAULT_CHOICE, 'no file: the pipeline serves, nothing in shadow');
+      writeFileSync(join(dir, SERVING_FILE), JSON.stringify({ serving: 'reader', shadow: 'classifier', history: [] }));
+      assert.deepEqual(readServingChoice({}, dir), { serving: 'reader', shadow: 'classifier' });
+      assert.deepEqual(readServingChoice({ SHADOW_MODEL: 'none' }, dir), { serving: 'reader', shadow: 'none' });
+      // Serving the shipped shadow leaves no shadow rather than a model shadowing itself.
+      assert.deepEqual(readServingChoice({ SERVING_MODEL: 'classifier' }, dir), { serving: 'classifier', shadow: 'none' });
+      assert.throws(() => readServingChoice({ SERVING_MODEL: 'reader', SHADOW_MODEL: 'reader' }, dir), /own shadow/);
+      assert.throws(() => readServingChoice({ SERVING_MODEL: 'both' }, dir), /SERVING_MODEL/);
+      writeFileSync(join(dir, SERVING_FILE), JSON.stringify({ serving: 'cnn', shadow: 'none' }));
+      assert.throws(() => readServingChoice({}, dir), /"serving" must be one of/);
+      writeFileSync(join(dir, SERVING_FILE), '{');
+      assert.throws(() => readServingChoice({}, dir), /not JSON/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses SHADOW_READER=true by name: it is SHADOW_MODEL=reader now', () => {
+    assert.throws(() => readConfig({ SHADOW_READER: 'true' }), /SHADOW_MODEL=reader/);
+    assert.doesNotThrow(() => readConfig({ SHADOW_READER: 'false' }));
+    assert.equal(readConfig({ SERVING_MODEL: 'reader', SHADOW_MODEL: 'classifier' }).servingModel, 'reader');
+    assert.equal(readConfig({ SERVING_MODEL: 'reader', SHADOW_MODEL: 'classifier' }).shadowModel, 'classifier');
   });
 
   it('writes metric lines where CloudWatch reads them, not under serverless-offline, unless told', () => {

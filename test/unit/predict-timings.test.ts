@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Classifier } from '#classifier/classifier';
 import { NEVER_REFUSE } from '#classifier/refusal';
+import { classifierModel } from '#predict/serving-model';
 import type { PredictionRecord, PredictionStore } from '#store/prediction-store';
 import type { UploadsBucket } from '#uploads/bucket';
 import { timedPredict } from '../../bench/predict-timings';
@@ -70,7 +71,7 @@ describe('stage timings of one prediction (bench/predict-timings.ts)', () => {
   it('times inference, keeping the upload and the store write by what each took, and preprocessing before them', async () => {
     const { classifier, store, uploads, saved, kept } = fakes();
     const digit = await plainDigit(0);
-    const predict = timedPredict({ classifier, store, uploads });
+    const predict = timedPredict({ model: classifierModel(classifier), store, uploads });
     const { answer, times } = await predict({ bytes: digit.bytes, filename: 'seven.png', declaredType: 'image/png' }, '127.0.0.1');
 
     assert.equal(answer.digit, 7);
@@ -93,7 +94,7 @@ describe('stage timings of one prediction (bench/predict-timings.ts)', () => {
   it('reports next to no upload time when no bucket is configured', async () => {
     const { classifier, store } = fakes();
     const digit = await plainDigit(1);
-    const { times } = await timedPredict({ classifier, store })(
+    const { times } = await timedPredict({ model: classifierModel(classifier), store })(
       { bytes: digit.bytes, filename: 'two.png', declaredType: 'image/png' },
       '127.0.0.1',
     );

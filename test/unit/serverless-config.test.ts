@@ -118,7 +118,8 @@ describe('serverless.yml, stage prod (the cloud)', () => {
     assert.equal(env.CASSANDRA_CONTACT_POINTS, 'cassandra.eu-west-1.amazonaws.com:9142');
     assert.equal(env.MODEL_DIR, '');
     assert.equal(env.INFERENCE_BACKEND, 'wasm', 'the backend with the shorter measured cold start');
-    assert.equal(env.SHADOW_READER, 'false', 'the learned reader reads in shadow only when the deployer asks');
+    assert.equal(env.SERVING_MODEL, '', 'the shipped model/serving.json chooses the serving model unless the deployer says');
+    assert.equal(env.SHADOW_MODEL, '', 'and the shadow');
     assert.equal(String(env.CASSANDRA_STATS_FLUSH_MS), '0', 'a frozen or dropped container would lose gathered counts');
     assert.deepEqual(env.UPLOADS_BUCKET, { Ref: 'UploadsBucket' });
   });

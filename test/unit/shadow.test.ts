@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import type { Classifier } from '#classifier/classifier';
 import { NEVER_REFUSE } from '#classifier/refusal';
 import { predictDigit } from '#predict/predict';
+import { classifierModel } from '#predict/serving-model';
 import { compareShadow, readInShadow, type ShadowAnswer, type ShadowReader } from '#predict/shadow';
 import type { PredictionRecord, PredictionStore, ShadowReading } from '#store/prediction-store';
 import { plainDigit } from '../../model/training/digit-images';
@@ -75,7 +76,7 @@ describe('shadow reading', () => {
     const digit = await plainDigit(0);
     const timings: Record<string, number> = {};
     const answer = await predictDigit(
-      { classifier, store, shadow },
+      { model: classifierModel(classifier), store, shadow },
       { bytes: digit.bytes, filename: 'd.png', declaredType: 'image/png' },
       '',
       timings,
@@ -98,7 +99,11 @@ describe('shadow reading', () => {
     const shadow = reader({ number: '7', probability: 0.8 });
     const digit = await plainDigit(0);
     await assert.rejects(
-      predictDigit({ classifier, store, shadow }, { bytes: digit.bytes, filename: 'd.png', declaredType: 'image/png' }, ''),
+      predictDigit(
+        { model: classifierModel(classifier), store, shadow },
+        { bytes: digit.bytes, filename: 'd.png', declaredType: 'image/png' },
+        '',
+      ),
       (error: Error & { code?: string }) => error.code === 'not_a_digit',
     );
     assert.equal(saved.length, 0);
@@ -113,7 +118,7 @@ describe('shadow reading', () => {
     const shadow = reader(new Error('out of memory'));
     const digit = await plainDigit(0);
     const answer = await predictDigit(
-      { classifier, store, shadow },
+      { model: classifierModel(classifier), store, shadow },
       { bytes: digit.bytes, filename: 'd.png', declaredType: 'image/png' },
       '',
     );

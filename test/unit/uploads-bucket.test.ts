@@ -13,6 +13,7 @@ import { NEVER_REFUSE } from '#classifier/refusal';
 import { ConfigError, readUploadsConfig } from '#config/config';
 import { ServiceUnavailableError } from '#errors/errors';
 import { predictDigit } from '#predict/predict';
+import { classifierModel } from '#predict/serving-model';
 import { listHistory } from '#predictions/history';
 import type { ImageMediaType } from '#preprocess/image-format';
 import type { StatCell } from '#stats/cells';
@@ -251,7 +252,7 @@ describe('predictDigit with an uploads bucket', () => {
     const digit = await plainDigit(0);
 
     const answer = await predictDigit(
-      { classifier, store, uploads, newId: () => 'id-1' },
+      { model: classifierModel(classifier), store, uploads, newId: () => 'id-1' },
       { bytes: digit.bytes, filename: 'seven.png', declaredType: 'image/png' },
       '127.0.0.1',
     );
@@ -272,7 +273,11 @@ describe('predictDigit with an uploads bucket', () => {
     const digit = await plainDigit(1, 'jpeg');
 
     for (const filename of ['../../etc/passwd', '<img src=x onerror=alert(1)>.png', 'a.png']) {
-      await predictDigit({ classifier, store, uploads }, { bytes: digit.bytes, filename, declaredType: undefined }, '127.0.0.1');
+      await predictDigit(
+        { model: classifierModel(classifier), store, uploads },
+        { bytes: digit.bytes, filename, declaredType: undefined },
+        '127.0.0.1',
+      );
     }
 
     const hash = sha256(digit.bytes);
@@ -290,7 +295,11 @@ describe('predictDigit with an uploads bucket', () => {
     const digit = await plainDigit(2);
 
     await assert.rejects(
-      predictDigit({ classifier, store, uploads }, { bytes: digit.bytes, filename: 'x.png', declaredType: 'image/png' }, '127.0.0.1'),
+      predictDigit(
+        { model: classifierModel(classifier), store, uploads },
+        { bytes: digit.bytes, filename: 'x.png', declaredType: 'image/png' },
+        '127.0.0.1',
+      ),
       (error: unknown) =>
         error instanceof ServiceUnavailableError &&
         error.statusCode === 503 &&
@@ -304,7 +313,11 @@ describe('predictDigit with an uploads bucket', () => {
   it('keeps no upload and stores imageKey null without a bucket', async () => {
     const store = new FakeStore([]);
     const digit = await plainDigit(3);
-    await predictDigit({ classifier, store }, { bytes: digit.bytes, filename: 'x.png', declaredType: 'image/png' }, '127.0.0.1');
+    await predictDigit(
+      { model: classifierModel(classifier), store },
+      { bytes: digit.bytes, filename: 'x.png', declaredType: 'image/png' },
+      '127.0.0.1',
+    );
     assert.equal(store.saved[0]?.imageKey, null);
     assert.equal(store.saved[0]?.imageSha256, sha256(digit.bytes));
   });

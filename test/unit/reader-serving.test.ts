@@ -1,0 +1,113 @@
+/**
+ * The learned reader as the service serves it (layers/reader/serving.ts, layers/predict/serving-model.ts): the
+ * same checks as the digit pipeline before a pixel is decoded, the same errors, a reading in the service's terms
+ * (each digit with its probabilities, the weakest on top, uncertain below the threshold), a refusal as 422
+ * not_a_digit, and either model as the other's shadow. The model here is a stand-in that answers what it is
+ * told, so that the mapping is tested, not the weights (test/integration/serving-model.test.ts serves the real one).
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import sharp from 'sharp';
+import { HttpError } from '#errors/errors';
+import { asShadow, READER_UNCERTAIN_BELOW, readerModel, readerNumberReading } from '#predict/serving-model';
+import { READER_HEIGHT, READER_WIDTH, type Reading } from '#reader/contract';
+import { readUploadWith } from '#reader/serving';
+
+const digitReading = (digit: number, probability: number) => {
+  const probabilities = Array.from({ length: 10 }, (_, d) => (d === digit ? probability : (1 - probability) / 9));
+  return { digit, probability, probabilities };
+};
+
+/** A reader that answers `reading` for whatever it is given, and counts its inputs. */
+function standIn(reading: Reading) {
+  const seen: Float32Array[] = [];
+  return {
+    version: 'reader-test',
+    backend: 'cpu',
+    seen,
+    readInputs: (inputs: readonly Float32Array[]) => {
+      seen.push(...inputs);
+      return inputs.map(() => reading);
+    },
+  };
+}
+
+/** 200 x 80 white with a dark bar from x 60 to 140, y 20 to 60: the ink's region. */
+const picture = () =>
+  sharp({ create: { width: 200, height: 80, channels: 3, background: '#ffffff' } })
+    .composite([{ input: { create: { width: 80, height: 40, channels: 3, background: '#101010' } }, left: 60, top: 20 }])
+    .png()
+    .toBuffer();
+
+const codeOf = (error: unknown): string => (error instanceof HttpError ? `${error.statusCode} ${error.code}` : String(error));
+
+describe('the learned reader, served', () => {
+  it('answers every digit with its probabilities, the weakest digit on top, the region as each box', async () => {
+    const reader = standIn({
+      number: '407',
+      probability: 0.6,
+      digits: [digitReading(4, 0.99), digitReading(0, 0.7), digitReading(7, 0.95)],
+    });
+    const model = readerModel(reader);
+    const timings: Record<string, number> = {};
+    const { reading, format } = await model.read({ bytes: await picture(), declaredType: 'image/png' }, undefined, timings);
+    assert.equal(format, 'image/png');
+    assert.equal(reading.number, '407');
+    assert.deepEqual(
+      reading.digits.map((d) => [d.digit, d.uncertain]),
+      [
+        [4, false],
+        [0, 0.7 < READER_UNCERTAIN_BELOW],
+        [7, false],
+      ],
+    );
+    assert.equal(reading.digit, 0, 'the least confident digit is the top-level one');
+    assert.equal(reading.confidence, 0.7);
+    assert.equal(reading.uncertain, true);
+    assert.deepEqual(reading.candidates[0], { digit: 0, probability: 0.7 });
+    // The region found on the thumbnail is coarse: it holds the bar and not much more.
+    const box = reading.digits[0]?.box as { x: number; y: number; width: number; height: number };
+    assert.ok(box.x <= 60 && box.x >= 40 && box.x + box.width >= 140 && box.x + box.width <= 160, JSON.stringify(box));
+    assert.ok(box.y <= 20 && box.y + box.height >= 60, JSON.stringify(box));
+    const preview = await sharp(Buffer.from(reading.inputPreview.replace('data:image/png;base64,', ''), 'base64')).metadata();
+    assert.deepEqual([preview.width, preview.height], [READER_WIDTH, READER_HEIGHT], 'the preview is the input the model saw');
+    assert.ok((timings.preprocessMs ?? -1) >= 0 && (timings.inferenceMs ?? -1) >= 0, JSON.stringify(timings));
+  });
+
+  it('refuses with 422 not_a_digit when the reader says there is no number', async () => {
+    const model = readerModel(standIn({ refused: true, probability: 0.97 }));
+    await assert.rejects(model.read({ bytes: await picture(), declaredType: undefined }), (e: unknown) => codeOf(e) === '422 not_a_digit');
+    assert.throws(() =>
+      readerNumberReading({ reading: { refused: true, probability: 1 }, box: { x: 0, y: 0, width: 1, height: 1 }, preview: '' }),
+    );
+  });
+
+  it('checks the upload as the pipeline does, before the model sees anything', async () => {
+    const reader = standIn({ number: '1', probability: 1, digits: [digitReading(1, 1)] });
+    const png = await picture();
+    const cases: Array<[string, Buffer, string | undefined, number | undefined, string]> = [
+      ['empty', Buffer.alloc(0), undefined, undefined, '400 empty_file'],
+      ['not a picture', Buffer.from('hello, this is text and not a picture at all'), undefined, undefined, '415 unsupported_media_type'],
+      ['declared JPEG, is PNG', png, 'image/jpeg', undefined, '415 type_mismatch'],
+      ['over the pixel limit', png, 'image/png', 10_000, '413 too_many_pixels'],
+      ['truncated', png.subarray(0, png.length - 40), 'image/png', undefined, '422 corrupt_image'],
+    ];
+    for (const [what, bytes, declaredType, maxPixels, expected] of cases) {
+      await assert.rejects(readUploadWith(reader, bytes, { declaredType, maxPixels }), (e: unknown) => {
+        assert.equal(codeOf(e), expected, what);
+        return true;
+      });
+    }
+    assert.equal(reader.seen.length, 0, 'no refused upload reached the model');
+  });
+
+  it('reads in shadow: a number with the product of its digits, a refusal as refused', async () => {
+    const reads = asShadow(readerModel(standIn({ number: '12', probability: 0.5, digits: [digitReading(1, 0.8), digitReading(2, 0.5)] })));
+    const answer = await reads.read(await picture());
+    assert.deepEqual(answer, { number: '12', probability: 0.4 });
+    const refuses = asShadow(readerModel(standIn({ refused: true, probability: 0.9 })));
+    assert.deepEqual(await refuses.read(await picture()), { refused: true, probability: 1 });
+    // Anything else (here a corrupt upload) is the shadow's failure, which readInShadow logs and counts nowhere.
+    await assert.rejects(reads.read(Buffer.from('not a picture at all, only some words of text')));
+  });
+});
