@@ -1,0 +1,153 @@
+/**
+ * Which model serves, and which reads in shadow: model/serving.json (layers/config/serving-choice.ts), shipped
+ * with the models, so that a promotion or a rollback is one command, one commit and one deploy.
+ *
+ *   npm run model:status                       what serves and what reads in shadow, with their versions
+ *   npm run model:promote                      the learned reader serves, the classifier reads in shadow
+ *   npm run model:promote -- --from <folder>   the same, with a newly trained reader (its model.json and
+ *                                              weights.bin replace model/reader/'s, which are kept in
+ *                                              .local/reader-versions/<version>/ for a rollback on this machine)
+ *   npm run model:rollback                     back to the choice before the last promotion (and its reader's
+ *                                              weights, when the promotion replaced them)
+ *
+ * Every change is appended to the file's history with its time and the versions it names. SERVING_MODEL and
+ * SHADOW_MODEL still override the file for one container.
+ */
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { readArtifacts } from '#classifier/classifier';
+import { DEFAULT_CHOICE, readServingFile, SERVING_FILE, type ServingChoice } from '#config/serving-choice';
+import { loadReader } from '#reader/reader';
+
+// The project's folders; --root points them at a copy (the tests promote and roll back in a temporary one).
+let MODEL_DIR = '';
+let READER_DIR = '';
+let FILE = '';
+let KEPT = '';
+function setRoot(root: string): void {
+  MODEL_DIR = join(root, 'model');
+  READER_DIR = join(MODEL_DIR, 'reader');
+  FILE = join(MODEL_DIR, SERVING_FILE);
+  KEPT = join(root, '.local', 'reader-versions');
+}
+const READER_FILES = ['model.json', 'weights.bin'];
+
+interface Entry extends ServingChoice {
+  at: string;
+  action: 'promote' | 'rollback';
+  /** The versions the choice names, by the digests the service reports (readerVersion is reader-<12 hex>). */
+  readerVersion: string;
+  /** A promotion: the choice it replaced, which its rollback restores. */
+  previous?: ServingChoice;
+  /** A promotion that replaced the reader's weights: the version it replaced. */
+  replacedReader?: string;
+  /** A rollback: the time of the promotion it undid. */
+  undoes?: string;
+}
+
+interface ServingFile extends ServingChoice {
+  history: Entry[];
+}
+
+function readFile(): ServingFile {
+  if (!existsSync(FILE)) return { ...DEFAULT_CHOICE, history: [] };
+  const choice = readServingFile(MODEL_DIR);
+  const { history } = JSON.parse(readFileSync(FILE, 'utf8')) as { history?: Entry[] };
+  return { ...choice, history: Array.isArray(history) ? history : [] };
+}
+
+function write(file: ServingFile): void {
+  writeFileSync(FILE, `${JSON.stringify(file, null, 2)}\n`);
+}
+
+async function readerVersion(dir = READER_DIR): Promise<string> {
+  return `reader-${(await readArtifacts(dir)).digest.slice(0, 12)}`;
+}
+
+function describe(choice: ServingChoice, version: string): string {
+  const name = (kind: string): string => (kind === 'reader' ? `reader (${version})` : kind);
+  return `serving: ${name(choice.serving)}; shadow: ${name(choice.shadow)}`;
+}
+
+async function promote(from: string | undefined): Promise<void> {
+  const file = readFile();
+  let replacedReader: string | undefined;
+  if (from) {
+    const candidate = resolve(from);
+    // The candidate must load and read through the service's own loader before it replaces anything.
+    const reader = await loadReader({ backend: 'cpu', modelDir: candidate });
+    reader.dispose();
+    replacedReader = await readerVersion();
+    const keep = join(KEPT, replacedReader);
+    mkdirSync(keep, { recursive: true });
+    for (const name of READER_FILES) copyFileSync(join(READER_DIR, name), join(keep, name));
+    for (const name of READER_FILES) copyFileSync(join(candidate, name), join(READER_DIR, name));
+  }
+  const version = await readerVersion();
+  const entry: Entry = {
+    at: new Date().toISOString(),
+    action: 'promote',
+    serving: 'reader',
+    shadow: 'classifier',
+    readerVersion: version,
+    previous: { serving: file.serving, shadow: file.shadow },
+  };
+  if (replacedReader) entry.replacedReader = replacedReader;
+  write({ serving: 'reader', shadow: 'classifier', history: [...file.history, entry] });
+  console.log(`promoted: ${describe(entry, version)}${replacedReader ? ` (replaced ${replacedReader}, kept in ${KEPT})` : ''}`);
+  console.log('Commit model/ and deploy; `npm run model:rollback` undoes this.');
+}
+
+async function rollback(): Promise<void> {
+  const file = readFile();
+  const undone = new Set(file.history.map((e) => e.undoes));
+  const last = [...file.history].reverse().find((e) => e.action === 'promote' && !undone.has(e.at));
+  if (!last) throw new Error(`nothing to roll back: ${SERVING_FILE} records no promotion that is not undone`);
+  const before = last.previous ?? DEFAULT_CHOICE;
+  if (last.replacedReader) {
+    const kept = join(KEPT, last.replacedReader);
+    if (!existsSync(join(kept, 'weights.bin'))) {
+      throw new Error(
+        `the reader ${last.replacedReader} that the last promotion replaced is not kept on this machine (${kept}); ` +
+          `restore model/reader/ from the commit before the promotion (git log -- model/reader), then run this again`,
+      );
+    }
+    for (const name of READER_FILES) copyFileSync(join(kept, name), join(READER_DIR, name));
+  }
+  const version = await readerVersion();
+  const entry: Entry = {
+    at: new Date().toISOString(),
+    action: 'rollback',
+    serving: before.serving,
+    shadow: before.shadow,
+    readerVersion: version,
+    undoes: last.at,
+  };
+  write({ serving: before.serving, shadow: before.shadow, history: [...file.history, entry] });
+  console.log(`rolled back: ${describe(entry, version)}`);
+  console.log('Commit model/ and deploy.');
+}
+
+async function main(): Promise<void> {
+  const { positionals, values } = parseArgs({
+    allowPositionals: true,
+    options: { from: { type: 'string' }, root: { type: 'string', default: resolve(__dirname, '..') } },
+  });
+  setRoot(resolve(values.root));
+  const command = positionals[0];
+  if (command === 'promote') return promote(values.from);
+  if (command === 'rollback') return rollback();
+  if (command === 'status') {
+    const file = readFile();
+    console.log(describe(file, existsSync(join(READER_DIR, 'model.json')) ? await readerVersion() : 'absent'));
+    console.log(`(${existsSync(FILE) ? SERVING_FILE : 'no serving.json: the default'}; SERVING_MODEL and SHADOW_MODEL override it)`);
+    return;
+  }
+  throw new Error('usage: tsx scripts/model-serving.ts status | promote [--from <reader folder>] | rollback');
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});
