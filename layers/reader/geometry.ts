@@ -61,7 +61,8 @@ function slidingExtreme(values: Float32Array, width: number, height: number, rad
 /**
  * Light ink on a dark ground (MNIST as it is stored, chalk on a board): the model reads dark on light, so such a
  * picture is negated. It is light on dark when less than half of it is light, unless the light part is a page:
- * a large, nearly solid region (a page photographed on a dark table can show more table than page).
+ * a large, nearly solid region, or a smaller one that is solid through (a page photographed on a dark table can
+ * show more table than page).
  */
 export function isLightOnDark(values: Uint8Array, width: number, height: number): boolean {
   const sorted = Uint8Array.from(values).sort();
@@ -86,9 +87,19 @@ export function isLightOnDark(values: Uint8Array, width: number, height: number)
   }
   if (light >= 0.5 * values.length) return false;
   const box = (x1 - x0 + 1) * (y1 - y0 + 1);
-  const page = light / box >= 0.7 && box >= 0.25 * values.length;
-  return !page;
+  if (light / box >= 0.7 && box >= 0.25 * values.length) return false;
+  // A smaller page (a quarter of the photo or less) is still solid: most of it survives an erosion that wipes out
+  // strokes (5 x 5 on the thumbnail, wider than a light stroke of a digit that fills it).
+  const mask = new Float32Array(values.length);
+  for (let i = 0; i < values.length; i += 1) mask[i] = (values[i] as number) > middle ? 1 : 0;
+  const core = slidingExtreme(mask, width, height, PAGE_EROSION, false);
+  let solid = 0;
+  for (let i = 0; i < core.length; i += 1) solid += core[i] as number;
+  return !(light >= 0.03 * values.length && solid >= 0.4 * light);
 }
+
+/** The erosion's half-window, in thumbnail pixels, that tells a page from light strokes. */
+const PAGE_EROSION = 2;
 
 const TABLE_CONTRAST = 80;
 
