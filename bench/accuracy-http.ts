@@ -9,18 +9,24 @@
  *   ruled, squared: one MNIST test digit on ruled or squared paper, photographed (JPEG), scored on `number`
  *   nondigits: the held-out non-digit pictures (model/training/non-digit-images.ts: fonts and seeds the refusal head was
  *            never fitted on), scored right when refused (422 not_a_digit)
+ *   heldout:<category>: the held-out matrix of model/reader/heldout.ts (code that neither model's training shares:
+ *            form boxes, slanted photos, coloured ink, touching digits, UCI Optdigits, MNIST test, non-digits...),
+ *            scored on `number` (non-digits on being refused); `--variants heldout` runs every category
  * The first two send `--count` digits; the others `--sets-count` pictures each (model/training/digit-images.ts).
  * Every set also counts the pictures refused as not a digit and the answers marked uncertain.
  *
- * Starts its own serverless-offline (throwaway SQLite store) unless --url names a running service.
+ * Starts its own serverless-offline (throwaway SQLite store; --serving classifier|reader sets SERVING_MODEL, else
+ * model/serving.json chooses) unless --url names a running service.
  * Writes bench/out/accuracy-http.json.
  *
  *   npm run bench:accuracy -- [--count 10000] [--sets-count 1000] [--concurrency 8] [--variants plain,redrawn,...] [--url http://...]
+ *   npm run bench:accuracy -- --variants heldout --sets-count 100 --serving reader
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { CATEGORIES, heldOutPicture } from '../model/reader/heldout';
 import { linedPaperDigit, numberOfLength, plainDigit, redrawnDigit } from '../model/training/digit-images';
 import { nonDigitPicture } from '../model/training/non-digit-images';
 import { ROOT } from '../tools/root';
@@ -54,8 +60,24 @@ const VARIANTS: Record<string, { render: (index: number) => Promise<Picture>; by
     byNumber: false,
     refuse: true,
   },
+  ...Object.fromEntries(
+    CATEGORIES.map((category) => [
+      `heldout:${category}`,
+      {
+        render: async (n: number): Promise<Picture> => {
+          const picture = await heldOutPicture(category, n);
+          const png = picture.bytes[0] === 0x89;
+          return { bytes: picture.bytes, mediaType: png ? 'image/png' : 'image/jpeg', label: picture.expected || 'none' };
+        },
+        byNumber: true,
+        refuse: category === 'non-digits',
+      },
+    ]),
+  ),
 };
 const DIGIT_SETS = new Set(['plain', 'redrawn']);
+/** The held-out categories' own sizes (their generators draw at most this many pictures). */
+const HELD_OUT_LIMIT: Record<string, number> = { 'heldout:optdigits': 1797, 'heldout:mnist-test': 10_000 };
 
 interface VariantResult {
   variant: string;
@@ -110,7 +132,7 @@ async function runVariant(base: string, variant: string, count: number, concurre
     const left = done > 0 ? (elapsed / done) * (count - done) : Number.NaN;
     const accuracy = done > 0 ? ((correct / done) * 100).toFixed(2) : '--';
     process.stderr.write(
-      `${process.stderr.isTTY ? '\r' : ''}${variant.padEnd(9)} ${String(done).padStart(5)}/${count} ${String(percent).padStart(3)}%  accuracy ${accuracy}%  errors ${errors}  ${Number.isFinite(left) ? `${Math.round(left)} s left` : ''}${process.stderr.isTTY ? '\x1b[K' : '\n'}`,
+      `${process.stderr.isTTY ? '\r' : ''}${variant.padEnd(22)} ${String(done).padStart(5)}/${count} ${String(percent).padStart(3)}%  accuracy ${accuracy}%  errors ${errors}  ${Number.isFinite(left) ? `${Math.round(left)} s left` : ''}${process.stderr.isTTY ? '\x1b[K' : '\n'}`,
     );
   };
   const worker = async (): Promise<void> => {
@@ -177,6 +199,7 @@ async function main(): Promise<void> {
       variants: { type: 'string', default: Object.keys(VARIANTS).join(',') },
       'sets-count': { type: 'string', default: '1000' },
       url: { type: 'string' },
+      serving: { type: 'string' },
     },
   });
   const count = Number(values.count);
@@ -192,16 +215,22 @@ async function main(): Promise<void> {
   if (!base) {
     scratch = mkdtempSync(join(tmpdir(), 'digit-accuracy-'));
     process.stderr.write('starting serverless-offline with a throwaway SQLite store...\n');
-    service = await startOffline({ env: { PREDICTION_STORE: 'sqlite', SQLITE_PATH: join(scratch, 'p.sqlite'), LOG_LEVEL: 'warn' } });
+    const serving = values.serving ? { SERVING_MODEL: values.serving, SHADOW_MODEL: 'none' } : {};
+    service = await startOffline({
+      env: { PREDICTION_STORE: 'sqlite', SQLITE_PATH: join(scratch, 'p.sqlite'), LOG_LEVEL: 'warn', ...serving },
+    });
     base = service.url;
   }
   try {
     const health = (await (await fetch(`${base}/health`)).json()) as { modelVersion: string; backend: string };
     const results: VariantResult[] = [];
-    for (const variant of String(values.variants)
+    const variants = String(values.variants)
       .split(',')
-      .map((v) => v.trim())) {
-      results.push(await runVariant(base, variant, DIGIT_SETS.has(variant) ? count : setsCount, concurrency));
+      .map((v) => v.trim())
+      .flatMap((v) => (v === 'heldout' ? CATEGORIES.map((c) => `heldout:${c}`) : [v]));
+    for (const variant of variants) {
+      const n = DIGIT_SETS.has(variant) ? count : Math.min(setsCount, HELD_OUT_LIMIT[variant] ?? setsCount);
+      results.push(await runVariant(base, variant, n, concurrency));
     }
 
     let evaluated: number | undefined;
@@ -233,7 +262,7 @@ async function main(): Promise<void> {
         .join(', ');
       const flagged = `refused ${((r.refused / r.count) * 100).toFixed(2)}%, uncertain ${((r.uncertain / r.count) * 100).toFixed(2)}%`;
       console.log(
-        `  ${r.variant.padEnd(9)} ${(r.accuracy * 100).toFixed(2)}%  (${r.correct}/${r.count}, ${r.errors} errors, ${flagged}, ${r.seconds.toFixed(0)} s)  most confused: ${top || '-'}`,
+        `  ${r.variant.padEnd(22)} ${(r.accuracy * 100).toFixed(2)}%  (${r.correct}/${r.count}, ${r.errors} errors, ${flagged}, ${r.seconds.toFixed(0)} s)  most confused: ${top || '-'}`,
       );
     }
     if (evaluated !== undefined) console.log(`  npm run model:evaluate (model/metrics.json): ${(evaluated * 100).toFixed(2)}%`);
