@@ -33,9 +33,16 @@ async function phonePhoto(width: number, height: number): Promise<Buffer> {
       .toBuffer();
     composites.push({ input, left: Math.round(width / 4) + i * size, top: Math.round(height / 2.5), blend: 'multiply' });
   }
-  const page = await sharp({
-    create: { width, height, channels: 3, background: { r: 236, g: 232, b: 222 }, noise: { type: 'gaussian', mean: 0, sigma: 6 } },
-  })
+  // Paper with sensor noise, drawn here: sharp's `create` with `noise` draws the noise alone (around its mean, 0:
+  // a black page), which is what this script measured until 7 December 2026.
+  const paper = Buffer.alloc(width * height * 3);
+  const tint = [236, 232, 222];
+  let seed = 1;
+  for (let i = 0; i < paper.length; i += 1) {
+    seed = (seed * 1_103_515_245 + 12_345) & 0x7fffffff;
+    paper[i] = Math.max(0, Math.min(255, (tint[i % 3] as number) + ((seed % 25) - 12)));
+  }
+  const page = await sharp(paper, { raw: { width, height, channels: 3 } })
     .composite(composites)
     .jpeg({ quality: 90 })
     .toBuffer();
