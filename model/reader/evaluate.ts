@@ -10,7 +10,8 @@
  *
  * A version is `classifier` (model/, or --classifier-dir), `reader` (model/reader/) or the folder of a reader's
  * model.json and weights.bin. Options: --count 100 (pictures a drawn category), --mnist 1000, --optdigits 500,
- * --non-digits 300, --backend wasm, --only cat1,cat2, --markdown file (the table, also printed).
+ * --non-digits 300, --backend wasm, --only cat1,cat2, --markdown file (the table, also printed), --floors 0.1,0.3
+ * (what refusing every number whose probability, the product of its digits', is under each floor would give).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,7 +21,9 @@ import type { BackendChoice } from '#classifier/backend';
 import { loadClassifier } from '#classifier/classifier';
 import type { StageTimings } from '#observability/timings';
 import { classifierModel, isRefusal, readerModel, type ServingModel } from '#predict/serving-model';
+import { prepareInput } from '#reader/geometry';
 import { defaultReaderDir, loadReader } from '#reader/reader';
+import { readerPreview } from '#reader/serving';
 import { CATEGORIES, type Category, heldOutPicture } from './heldout';
 
 const { values: args } = parseArgs({
@@ -34,6 +37,7 @@ const { values: args } = parseArgs({
     'classifier-dir': { type: 'string' },
     only: { type: 'string' },
     markdown: { type: 'string' },
+    floors: { type: 'string' },
     misses: { type: 'string', default: join(__dirname, '..', '..', '.local', 'reader-misses') },
   },
 });
@@ -68,6 +72,8 @@ interface Cell {
   preprocessMs: number;
   inferenceMs: number;
   misses: Miss[];
+  /** Each number answered: its probability (the product of its digits') and whether it was right. */
+  answered: Array<{ p: number; right: boolean }>;
 }
 
 async function loadVersion(name: string, backend: BackendChoice): Promise<ServingModel> {
@@ -113,13 +119,22 @@ async function readOne(model: ServingModel, bytes: Buffer, expected: string, cel
   cell.total += 1;
   try {
     const { reading } = await model.read({ bytes, declaredType: undefined }, undefined, timings);
+    const p = reading.digits.reduce((product, d) => product * d.confidence, 1);
+    cell.answered.push({ p, right: expected !== '' && reading.number === expected });
     if (expected !== '' && reading.number === expected) cell.right += 1;
     else cell.misses.push({ bytes, preview: reading.inputPreview, expected: expected || '-', got: reading.number });
   } catch (error: unknown) {
     if (isRefusal(error)) {
       cell.refused += 1;
       if (expected === '') cell.right += 1;
-      else cell.misses.push({ bytes, preview: null, expected, got: 'refused' });
+      // A refusal has no preview in the answer: for the reader, the input its geometry gave is redrawn here.
+      else
+        cell.misses.push({
+          bytes,
+          preview: model.kind === 'reader' ? readerPreview((await prepareInput(bytes)).input) : null,
+          expected,
+          got: 'refused',
+        });
     } else {
       cell.failed += 1;
       cell.misses.push({ bytes, preview: null, expected: expected || '-', got: `error ${(error as Error).message}` });
@@ -158,9 +173,20 @@ async function main(): Promise<void> {
   say(`| category | pictures | target | ${models.map((m) => `${m.kind} ${m.version}`).join(' | ')} |`);
   say(`| --- | ---: | ---: | ${models.map(() => '---:').join(' | ')} |`);
   const timing: string[] = models.map(() => '');
+  const floors = args.floors ? args.floors.split(',').map(Number) : [];
+  const floorLines: string[] = [];
   for (const category of CATEGORIES) {
     if (only && !only.includes(category)) continue;
-    const cells: Cell[] = models.map(() => ({ total: 0, right: 0, refused: 0, failed: 0, preprocessMs: 0, inferenceMs: 0, misses: [] }));
+    const cells: Cell[] = models.map(() => ({
+      total: 0,
+      right: 0,
+      refused: 0,
+      failed: 0,
+      preprocessMs: 0,
+      inferenceMs: 0,
+      misses: [],
+      answered: [],
+    }));
     for (let n = 0; n < counts[category]; n += 1) {
       const picture = await heldOutPicture(category, n);
       for (const [i, model] of models.entries()) await readOne(model, picture.bytes, picture.expected, cells[i] as Cell);
@@ -173,6 +199,14 @@ async function main(): Promise<void> {
     );
     for (const [i, cell] of cells.entries()) {
       const model = models[i] as ServingModel;
+      for (const floor of floors) {
+        // Under the floor a number is refused: right for a non-digit, a refusal of readable handwriting otherwise.
+        const under = cell.answered.filter((a) => a.p < floor);
+        const lostRight = under.filter((a) => a.right).length;
+        const score = category === 'non-digits' ? cell.right + under.length : cell.right - lostRight;
+        const refusedThen = cell.refused + under.length;
+        floorLines.push(`| ${model.version} | ${category} | ${floor} | ${pct(score, cell.total)} | ${pct(refusedThen, cell.total)} |`);
+      }
       timing[i] +=
         ` ${category} ${(cell.preprocessMs / Math.max(1, cell.total)).toFixed(1)}+${(cell.inferenceMs / Math.max(1, cell.total)).toFixed(1)} ms;`;
       if (cell.misses.length === 0) continue;
@@ -186,6 +220,12 @@ async function main(): Promise<void> {
       mkdirSync(dir, { recursive: true });
       await contactSheet(cell.misses, join(dir, `${category}.png`));
     }
+  }
+  if (floorLines.length > 0) {
+    say('');
+    say('| version | category | floor | read right (non-digits: refused) | refused |');
+    say('| --- | --- | ---: | ---: | ---: |');
+    for (const line of floorLines) say(line);
   }
   say('');
   for (const [i, model] of models.entries()) say(`Time per picture (checks and geometry + model), ${model.version}:${timing[i]}`);
