@@ -37,7 +37,7 @@ export const DigitReading = z
   .meta({
     id: 'DigitReading',
     description:
-      "One digit of the number. When the learned reader answers (modelVersion reader-...), each digit's box is the whole number's ink region: the reader reads the number whole and does not locate its digits.",
+      "One digit of the number. When the learned reader answers (modelVersion reader-...), each digit's box is approximate: the reader reads the number whole and does not locate its digits, so the number's ink region is cut into one box a digit for display.",
   });
 export type DigitReading = z.infer<typeof DigitReading>;
 

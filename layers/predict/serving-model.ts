@@ -78,16 +78,19 @@ export function classifierModel(classifier: Classifier): ServingModel {
  */
 export const READER_UNCERTAIN_BELOW = 0.9;
 
-/** The reader's answer in the service's terms: each digit with its probabilities, the weakest digit on top. */
-export function readerNumberReading(read: Pick<UploadReading, 'reading' | 'box' | 'preview'>): NumberReading {
-  const { reading, box, preview } = read;
+/**
+ * The reader's answer in the service's terms: each digit with its probabilities and its approximate box (the
+ * number's region cut for display, layers/reader/serving.ts), the weakest digit on top.
+ */
+export function readerNumberReading(read: Pick<UploadReading, 'reading' | 'box' | 'digitBoxes' | 'preview'>): NumberReading {
+  const { reading, box, digitBoxes, preview } = read;
   if ('refused' in reading) throw new UnprocessableImageError(NOT_A_DIGIT_MESSAGE, 'not_a_digit');
   const digits = reading.digits.map(
-    (d): DigitAnswer => ({
+    (d, i): DigitAnswer => ({
       digit: d.digit,
       confidence: d.probability,
       probabilities: d.probabilities,
-      box: { ...box },
+      box: { ...(digitBoxes[i] ?? box) },
       inputPreview: preview,
       uncertain: d.probability < READER_UNCERTAIN_BELOW,
       candidates: twoBest(d.probabilities),

@@ -34,6 +34,8 @@ export interface PreparedInput {
   input: Float32Array;
   /** The ink's region in the working picture, and that picture's size. */
   region: InkRegion;
+  /** Nothing stands out from the paper: no ink at all (the region is then the whole picture). */
+  blank: boolean;
   working: { width: number; height: number };
 }
 
@@ -159,6 +161,12 @@ function profileQuantile(profile: Float32Array, total: number, q: number): numbe
  * the whole picture when nothing stands out from the paper.
  */
 export function findInkRegion(thumb: GreyPicture): InkRegion {
+  const { blank: _, ...region } = inkRegion(thumb);
+  return region;
+}
+
+/** findInkRegion, and whether nothing at all stands out from the paper (the region is then the whole picture). */
+function inkRegion(thumb: GreyPicture): InkRegion & { blank: boolean } {
   const { width, height } = thumb;
   const values = Float32Array.from(thumb.values);
   const radius = Math.max(1, Math.ceil(CLOSING_RADIUS * Math.max(width, height)));
@@ -197,7 +205,7 @@ export function findInkRegion(thumb: GreyPicture): InkRegion {
       }
     }
   }
-  if (total === 0) return { left: 0, top: 0, width, height };
+  if (total === 0) return { left: 0, top: 0, width, height, blank: true };
   const x0 = profileQuantile(columns, total, 0.01);
   const x1 = profileQuantile(columns, total, 0.99) + 1;
   const y0 = profileQuantile(rows, total, 0.01);
@@ -207,7 +215,7 @@ export function findInkRegion(thumb: GreyPicture): InkRegion {
   const top = Math.max(0, Math.floor(y0 - margin));
   const right = Math.min(width, Math.ceil(x1 + margin));
   const bottom = Math.min(height, Math.ceil(y1 + margin));
-  return { left, top, width: right - left, height: bottom - top };
+  return { left, top, width: right - left, height: bottom - top, blank: false };
 }
 
 /** The mean of each output pixel's box of input pixels, rounded: boxCrop over the whole picture. */
@@ -294,7 +302,7 @@ export async function prepareInput(bytes: Buffer | Uint8Array, options: Geometry
   const thumbHeight = Math.max(1, Math.round(height * thumbScale));
   const thumb = thumbScale === 1 ? working.data : boxDownscale(working.data, width, height, thumbWidth, thumbHeight);
   const dark = isLightOnDark(thumb, thumbWidth, thumbHeight);
-  const found = findInkRegion({ width: thumbWidth, height: thumbHeight, values: dark ? thumb.map((v) => 255 - v) : thumb });
+  const found = inkRegion({ width: thumbWidth, height: thumbHeight, values: dark ? thumb.map((v) => 255 - v) : thumb });
   const sx = width / thumbWidth;
   const sy = height / thumbHeight;
   const left = Math.min(width - 1, Math.floor(found.left * sx));
@@ -312,5 +320,10 @@ export async function prepareInput(bytes: Buffer | Uint8Array, options: Geometry
     region.width > size.width || region.height > size.height
       ? boxCrop(working.data, width, region, size, dark)
       : resizeSmall(working.data, width, region, size, dark);
-  return { input: letterbox({ width: size.width, height: size.height, values: fitted }), region, working: { width, height } };
+  return {
+    input: letterbox({ width: size.width, height: size.height, values: fitted }),
+    region,
+    blank: found.blank,
+    working: { width, height },
+  };
 }

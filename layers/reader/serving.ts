@@ -4,21 +4,34 @@
  * is decoded; one decode budget shared with the pipeline, layers/preprocess/decode.ts), then the geometry and
  * the model. It answers the reading, the media type, where the number is in the picture and the input the model
  * saw. The reader reads the number whole and does not locate its digits one by one: `box` is the number's ink
- * region, in the picture's own pixels after EXIF orientation.
+ * region, in the picture's own pixels after EXIF orientation, and `digitBoxes` an approximate cut of it.
  */
 import { MAX_PIXELS } from '#contract/limits';
-import { BadRequestError } from '#errors/errors';
+import { BadRequestError, UnprocessableImageError } from '#errors/errors';
 import { readHeader, withinDecodeBudget } from '#preprocess/decode';
 import { encodeGreyPng } from '#preprocess/grey-png';
 import { detectImageType, type ImageMediaType } from '#preprocess/image-format';
-import { READER_HEIGHT, READER_PIXELS, READER_WIDTH, type Reading } from './contract';
+import { fittedSize, READER_HEIGHT, READER_PIXELS, READER_WIDTH, type Reading } from './contract';
 import { prepareInput } from './geometry';
+
+export interface Box {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
 
 export interface UploadReading {
   reading: Reading;
   format: ImageMediaType;
   /** The number's ink region in the picture's pixels (after EXIF orientation). */
-  box: { x: number; y: number; width: number; height: number };
+  box: Box;
+  /**
+   * One box a digit read, left to right, for display: the region cut at the faintest column near each of the
+   * equal shares of its width. Approximate (the reader does not locate digits; touching digits are cut where
+   * they touch least); empty when the reading is a refusal.
+   */
+  digitBoxes: Box[];
   /** `data:image/png;base64,...` of the 32 x 128 input the model saw (ink white on black, as the pipeline's previews). */
   preview: string;
 }
@@ -58,23 +71,60 @@ export async function readUploadWith(
   } finally {
     timings.preprocessMs = performance.now() - began;
   }
+  // Nothing darker than the paper anywhere: the pipeline's answer for an empty page, not a guess of the model's.
+  if (prepared.blank)
+    throw new UnprocessableImageError('No digit found: the image has no ink that stands out from the background.', 'no_digit');
   began = performance.now();
   const reading = reader.readInputs([prepared.input])[0] as Reading;
   timings.inferenceMs = performance.now() - began;
   const sx = header.width / prepared.working.width;
   const sy = header.height / prepared.working.height;
-  const { left, top, width, height } = prepared.region;
-  const x = Math.min(header.width - 1, Math.floor(left * sx));
-  const y = Math.min(header.height - 1, Math.floor(top * sy));
-  return {
-    reading,
-    format,
-    box: {
+  const { region } = prepared;
+  const toPicture = (left: number, top: number, width: number, height: number): Box => {
+    const x = Math.min(header.width - 1, Math.floor(left * sx));
+    const y = Math.min(header.height - 1, Math.floor(top * sy));
+    return {
       x,
       y,
       width: Math.max(1, Math.min(header.width - x, Math.ceil(width * sx))),
       height: Math.max(1, Math.min(header.height - y, Math.ceil(height * sy))),
-    },
+    };
+  };
+  const fitted = fittedSize(region.width, region.height);
+  const scale = region.width / fitted.width;
+  const digitBoxes =
+    'refused' in reading
+      ? []
+      : cutColumns(prepared.input, fitted.width, reading.digits.length).map(([from, to]) =>
+          toPicture(region.left + from * scale, region.top, (to - from) * scale, region.height),
+        );
+  return {
+    reading,
+    format,
+    box: toPicture(region.left, region.top, region.width, region.height),
+    digitBoxes,
     preview: readerPreview(prepared.input),
   };
+}
+
+/**
+ * [from, to) column ranges of the input's first `width` columns, `n` of them: each cut at the column with the
+ * least ink within a third of a share of where equal shares would cut.
+ */
+export function cutColumns(input: Float32Array, width: number, n: number): Array<[number, number]> {
+  const ink = new Float32Array(width);
+  for (let y = 0; y < READER_HEIGHT; y += 1)
+    for (let x = 0; x < width; x += 1) ink[x] = (ink[x] as number) + (input[y * READER_WIDTH + x] as number);
+  const cuts = [0];
+  const share = width / n;
+  for (let k = 1; k < n; k += 1) {
+    const centre = k * share;
+    const lo = Math.max((cuts[k - 1] as number) + 1, Math.round(centre - share / 3));
+    const hi = Math.min(width - (n - k), Math.round(centre + share / 3));
+    let best = Math.min(Math.max(lo, Math.round(centre)), hi);
+    for (let x = lo; x <= hi; x += 1) if ((ink[x] as number) < (ink[best] as number)) best = x;
+    cuts.push(best);
+  }
+  cuts.push(width);
+  return cuts.slice(0, -1).map((from, k) => [from, Math.max(from + 1, cuts[k + 1] as number)]);
 }

@@ -11,7 +11,7 @@ import sharp from 'sharp';
 import { HttpError } from '#errors/errors';
 import { asShadow, READER_UNCERTAIN_BELOW, readerModel, readerNumberReading } from '#predict/serving-model';
 import { READER_HEIGHT, READER_WIDTH, type Reading } from '#reader/contract';
-import { readUploadWith } from '#reader/serving';
+import { cutColumns, readUploadWith } from '#reader/serving';
 
 const digitReading = (digit: number, probability: number) => {
   const probabilities = Array.from({ length: 10 }, (_, d) => (d === digit ? probability : (1 - probability) / 9));
@@ -65,10 +65,17 @@ describe('the learned reader, served', () => {
     assert.equal(reading.confidence, 0.7);
     assert.equal(reading.uncertain, true);
     assert.deepEqual(reading.candidates[0], { digit: 0, probability: 0.7 });
-    // The region found on the thumbnail is coarse: it holds the bar and not much more.
-    const box = reading.digits[0]?.box as { x: number; y: number; width: number; height: number };
-    assert.ok(box.x <= 60 && box.x >= 40 && box.x + box.width >= 140 && box.x + box.width <= 160, JSON.stringify(box));
-    assert.ok(box.y <= 20 && box.y + box.height >= 60, JSON.stringify(box));
+    // The region found on the thumbnail is coarse: it holds the bar and not much more; the three digits' boxes cut
+    // it left to right, without overlapping, and together cover it.
+    const boxes = reading.digits.map((d) => d.box);
+    const first = boxes[0] as (typeof boxes)[number];
+    const last = boxes[2] as (typeof boxes)[number];
+    assert.ok(first.x <= 60 && first.x >= 40 && last.x + last.width >= 140 && last.x + last.width <= 160, JSON.stringify(boxes));
+    for (const box of boxes) assert.ok(box.y <= 20 && box.y + box.height >= 60, JSON.stringify(box));
+    for (let i = 1; i < boxes.length; i += 1) {
+      const [a, b] = [boxes[i - 1], boxes[i]] as [typeof first, typeof first];
+      assert.ok(b.x >= a.x + a.width - 2 && b.x <= a.x + a.width + 2, `boxes meet: ${JSON.stringify(boxes)}`);
+    }
     const preview = await sharp(Buffer.from(reading.inputPreview.replace('data:image/png;base64,', ''), 'base64')).metadata();
     assert.deepEqual([preview.width, preview.height], [READER_WIDTH, READER_HEIGHT], 'the preview is the input the model saw');
     assert.ok((timings.preprocessMs ?? -1) >= 0 && (timings.inferenceMs ?? -1) >= 0, JSON.stringify(timings));
@@ -78,8 +85,42 @@ describe('the learned reader, served', () => {
     const model = readerModel(standIn({ refused: true, probability: 0.97 }));
     await assert.rejects(model.read({ bytes: await picture(), declaredType: undefined }), (e: unknown) => codeOf(e) === '422 not_a_digit');
     assert.throws(() =>
-      readerNumberReading({ reading: { refused: true, probability: 1 }, box: { x: 0, y: 0, width: 1, height: 1 }, preview: '' }),
+      readerNumberReading({
+        reading: { refused: true, probability: 1 },
+        box: { x: 0, y: 0, width: 1, height: 1 },
+        digitBoxes: [],
+        preview: '',
+      }),
     );
+  });
+
+  it('answers a page with no ink 422 no_digit, as the pipeline does, without asking the model', async () => {
+    const reader = standIn({ number: '1', probability: 1, digits: [digitReading(1, 1)] });
+    const blank = await sharp({ create: { width: 300, height: 200, channels: 3, background: '#f4f1ea' } })
+      .png()
+      .toBuffer();
+    await assert.rejects(readerModel(reader).read({ bytes: blank, declaredType: undefined }), (e: unknown) => codeOf(e) === '422 no_digit');
+    assert.equal(reader.seen.length, 0);
+  });
+
+  it('cuts a number into one box a digit at the faintest columns near equal shares', () => {
+    // Three blobs of ink across 60 columns: 0-14, 22-36 and 44-59 (gaps at 15-21 and 37-43).
+    const input = new Float32Array(READER_HEIGHT * READER_WIDTH);
+    for (let y = 4; y < 28; y += 1) {
+      for (const [from, to] of [
+        [0, 15],
+        [22, 37],
+        [44, 60],
+      ] as const) {
+        for (let x = from; x < to; x += 1) input[y * READER_WIDTH + x] = 1;
+      }
+    }
+    const cuts = cutColumns(input, 60, 3);
+    assert.equal(cuts.length, 3);
+    assert.ok((cuts[0] as [number, number])[1] >= 15 && (cuts[0] as [number, number])[1] <= 22, JSON.stringify(cuts));
+    assert.ok((cuts[1] as [number, number])[1] >= 37 && (cuts[1] as [number, number])[1] <= 44, JSON.stringify(cuts));
+    assert.deepEqual([cuts[0]?.[0], cuts[2]?.[1]], [0, 60]);
+    assert.deepEqual(cutColumns(input, 60, 1), [[0, 60]]);
   });
 
   it('checks the upload as the pipeline does, before the model sees anything', async () => {
