@@ -136,6 +136,44 @@ function unfinishedChunkedUpload(port: number, bytes: number): Promise<{ answer:
   });
 }
 
+/**
+ * Sends POST /predict of `png` as curl does a body over 1 MiB: headers with `Expect: 100-continue`, the body only
+ * once told to go on (or after 3 s without an answer); the raw answer and when the 100 came (undefined if not).
+ */
+function expectContinueUpload(port: number, png: Buffer): Promise<{ answer: string; continueMs: number | undefined }> {
+  return new Promise((resolve) => {
+    const started = performance.now();
+    const socket = connect(port, '127.0.0.1');
+    let answer = '';
+    let continueMs: number | undefined;
+    let sent = false;
+    const send = (): void => {
+      if (sent || socket.destroyed) return;
+      sent = true;
+      socket.write(png);
+    };
+    const fallback = setTimeout(send, 3000);
+    socket.setEncoding('latin1');
+    socket.on('data', (part: string) => {
+      answer += part;
+      if (continueMs === undefined && answer.startsWith('HTTP/1.1 100 ')) {
+        continueMs = Math.round(performance.now() - started);
+        send();
+      }
+    });
+    socket.on('close', () => {
+      clearTimeout(fallback);
+      resolve({ answer, continueMs });
+    });
+    socket.once('connect', () =>
+      socket.write(
+        `POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: image/png\r\nContent-Length: ${png.length}\r\n` +
+          'Expect: 100-continue\r\nConnection: close\r\n\r\n',
+      ),
+    );
+  });
+}
+
 /** Sends a POST /predict of `png` at about `bytesPerSecond`; resolves with the raw answer. */
 function slowUpload(port: number, png: Buffer, bytesPerSecond: number): Promise<string> {
   return new Promise((resolve) => {
@@ -216,6 +254,12 @@ describe('bounded under abuse: request memory and slow senders', () => {
     assert.equal(response.status, 413);
     assert.equal(response.headers.get('x-content-type-options'), 'nosniff');
     assert.equal(ErrorBody.parse(await response.json()).error.code, 'file_too_large');
+  });
+
+  it('tells a client that sent Expect: 100-continue to go on at once, as curl does for a body over 1 MiB', async () => {
+    const { answer, continueMs } = await expectContinueUpload(stack.service.port, digit);
+    assert.ok(continueMs !== undefined && continueMs < 1000, `100 Continue after ${continueMs} ms`);
+    assert.match(answer.slice(answer.indexOf('\r\n\r\n') + 4), /^HTTP\/1\.1 200 /);
   });
 
   it('holds 64 bodies the route reads (just under the bound) at once, twice, to the body budget: 413 from the function or 503 server_busy, and still answers', async () => {
