@@ -10,6 +10,13 @@ export interface Explanation {
   detail: string;
 }
 
+/** A Retry-After as words: `in 1 second`, `in 40 seconds`, `in about 3 minutes`, or `in a moment` when absent. */
+export function retryIn(seconds: number | undefined): string {
+  if (seconds === undefined) return 'in a moment';
+  if (seconds < 90) return `in ${seconds} second${seconds === 1 ? '' : 's'}`;
+  return `in about ${Math.ceil(seconds / 60)} minutes`;
+}
+
 /** An API message as the first sentence of a longer text, whether or not it ends with a full stop. */
 function sentence(message: string): string {
   return message.replace(/[.\s]+$/, '');
@@ -58,10 +65,15 @@ export function explain(error: unknown, apiUrl: string | undefined): Explanation
       return code === 'no_digit'
         ? { title: 'No digit found in that picture.', detail: 'It looks blank. Write the digit darker or larger, or draw one here.' }
         : { title: 'That picture could not be read.', detail: 'It may be damaged or cut short. Try another copy of it.' };
+    case 429:
+      return {
+        title: 'Too many pictures from here for now.',
+        detail: `The service takes a limited number of pictures, and of bytes, from each address and visitor. Nothing was saved. Try again ${retryIn(error.retryAfter)}.`,
+      };
     case 503:
       return {
         title: 'The service is busy or a part of it is down.',
-        detail: `Nothing was saved. Try again${error.retryAfter ? ` in ${error.retryAfter} seconds` : ' in a moment'}.`,
+        detail: `Nothing was saved. Try again ${retryIn(error.retryAfter)}.`,
       };
     case 500:
       return { title: 'Something went wrong on the service’s side.', detail: message };
