@@ -5,7 +5,7 @@
  *   npm run model:status                       what serves and what reads in shadow, with their versions
  *   npm run model:promote                      the learned reader serves, the classifier reads in shadow
  *   npm run model:promote -- --from <folder>   the same, with a newly trained reader (its model.json and
- *                                              weights.bin replace model/reader/'s, which are kept in
+ *                                              weights.bin (and refusal.json) replace model/reader/'s, kept in
  *                                              .local/reader-versions/<version>/ for a rollback on this machine)
  *   npm run model:rollback                     back to the choice before the last promotion (and its reader's
  *                                              weights, when the promotion replaced them)
@@ -13,12 +13,12 @@
  * Every change is appended to the file's history with its time and the versions it names. SERVING_MODEL and
  * SHADOW_MODEL still override the file for one container.
  */
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { readArtifacts } from '#classifier/classifier';
 import { DEFAULT_CHOICE, readServingFile, SERVING_FILE, type ServingChoice } from '#config/serving-choice';
-import { loadReader } from '#reader/reader';
+import { loadReader, REFUSAL_FILE, readerVersion, readRefusal } from '#reader/reader';
 
 // The project's folders; --root points them at a copy (the tests promote and roll back in a temporary one).
 let MODEL_DIR = '';
@@ -32,6 +32,18 @@ function setRoot(root: string): void {
   KEPT = join(root, '.local', 'reader-versions');
 }
 const READER_FILES = ['model.json', 'weights.bin'];
+/** Shipped with a reader when it was fitted one (model/reader/fit-refusal.ts): it changes answers, so it travels with the weights. */
+const OPTIONAL_FILES = [REFUSAL_FILE];
+
+/** Copies a reader's files from one folder to another; an optional file the source lacks is removed from the target. */
+function copyReader(from: string, to: string): void {
+  mkdirSync(to, { recursive: true });
+  for (const name of READER_FILES) copyFileSync(join(from, name), join(to, name));
+  for (const name of OPTIONAL_FILES) {
+    if (existsSync(join(from, name))) copyFileSync(join(from, name), join(to, name));
+    else rmSync(join(to, name), { force: true });
+  }
+}
 
 interface Entry extends ServingChoice {
   at: string;
@@ -61,8 +73,8 @@ function write(file: ServingFile): void {
   writeFileSync(FILE, `${JSON.stringify(file, null, 2)}\n`);
 }
 
-async function readerVersion(dir = READER_DIR): Promise<string> {
-  return `reader-${(await readArtifacts(dir)).digest.slice(0, 12)}`;
+async function readerVersionIn(dir = READER_DIR): Promise<string> {
+  return readerVersion((await readArtifacts(dir)).digest, readRefusal(dir));
 }
 
 function describe(choice: ServingChoice, version: string): string {
@@ -78,13 +90,11 @@ async function promote(from: string | undefined): Promise<void> {
     // The candidate must load and read through the service's own loader before it replaces anything.
     const reader = await loadReader({ backend: 'cpu', modelDir: candidate });
     reader.dispose();
-    replacedReader = await readerVersion();
-    const keep = join(KEPT, replacedReader);
-    mkdirSync(keep, { recursive: true });
-    for (const name of READER_FILES) copyFileSync(join(READER_DIR, name), join(keep, name));
-    for (const name of READER_FILES) copyFileSync(join(candidate, name), join(READER_DIR, name));
+    replacedReader = await readerVersionIn();
+    copyReader(READER_DIR, join(KEPT, replacedReader));
+    copyReader(candidate, READER_DIR);
   }
-  const version = await readerVersion();
+  const version = await readerVersionIn();
   const entry: Entry = {
     at: new Date().toISOString(),
     action: 'promote',
@@ -113,9 +123,9 @@ async function rollback(): Promise<void> {
           `restore model/reader/ from the commit before the promotion (git log -- model/reader), then run this again`,
       );
     }
-    for (const name of READER_FILES) copyFileSync(join(kept, name), join(READER_DIR, name));
+    copyReader(kept, READER_DIR);
   }
-  const version = await readerVersion();
+  const version = await readerVersionIn();
   const entry: Entry = {
     at: new Date().toISOString(),
     action: 'rollback',
@@ -140,7 +150,7 @@ async function main(): Promise<void> {
   if (command === 'rollback') return rollback();
   if (command === 'status') {
     const file = readFile();
-    console.log(describe(file, existsSync(join(READER_DIR, 'model.json')) ? await readerVersion() : 'absent'));
+    console.log(describe(file, existsSync(join(READER_DIR, 'model.json')) ? await readerVersionIn() : 'absent'));
     console.log(`(${existsSync(FILE) ? SERVING_FILE : 'no serving.json: the default'}; SERVING_MODEL and SHADOW_MODEL override it)`);
     return;
   }

@@ -68,6 +68,17 @@ export function letterbox(picture: GreyPicture): Float32Array {
   return out;
 }
 
+/**
+ * When the reader refuses (model/reader/refusal.json, fitted to a refusal budget by model/reader/fit-refusal.ts):
+ * "no number" only when its probability is at least noNumberAbove (else the likeliest length of one or more), and
+ * a number whose digits' probabilities multiply to less than minProbability. Absent: the likeliest length, 0
+ * included, and no floor.
+ */
+export interface ReaderRefusal {
+  noNumberAbove?: number;
+  minProbability?: number;
+}
+
 export interface DigitReading {
   digit: number;
   probability: number;
@@ -80,16 +91,22 @@ export type Reading = { number: string; probability: number; digits: DigitReadin
 /**
  * The reading of one picture from its heads: the most likely length, the most likely digit at each of its
  * positions. The whole's probability is P(length) times the product of the digits' probabilities; length 0
- * (no number) is a refusal carrying P(no number).
+ * (no number) is a refusal carrying P(no number). `refusal` moves where "no number" begins (ReaderRefusal).
  */
-export function decodeHeads(lengthProbabilities: ArrayLike<number>, positions: ReadonlyArray<ArrayLike<number>>): Reading {
+export function decodeHeads(
+  lengthProbabilities: ArrayLike<number>,
+  positions: ReadonlyArray<ArrayLike<number>>,
+  refusal: ReaderRefusal = {},
+): Reading {
   if (lengthProbabilities.length !== LENGTH_CLASSES || positions.length !== MAX_DIGITS) {
     throw new RangeError(`expected ${LENGTH_CLASSES} length classes and ${MAX_DIGITS} positions`);
   }
-  let length = 0;
-  for (let i = 1; i < LENGTH_CLASSES; i += 1) {
+  const noNumber = lengthProbabilities[0] as number;
+  let length = refusal.noNumberAbove === undefined ? 0 : 1;
+  for (let i = length + 1; i < LENGTH_CLASSES; i += 1) {
     if ((lengthProbabilities[i] as number) > (lengthProbabilities[length] as number)) length = i;
   }
+  if (refusal.noNumberAbove !== undefined && noNumber >= refusal.noNumberAbove) return { refused: true, probability: noNumber };
   const lengthProbability = lengthProbabilities[length] as number;
   if (length === 0) return { refused: true, probability: lengthProbability };
   const digits: DigitReading[] = [];
@@ -105,5 +122,11 @@ export function decodeHeads(lengthProbabilities: ArrayLike<number>, positions: R
     probability *= digitProbability;
     digits.push({ digit, probability: digitProbability, probabilities });
   }
-  return { number: digits.map((d) => d.digit).join(''), probability, digits };
+  const number = digits.map((d) => d.digit).join('');
+  // The floor weighs the digits only: P(length) is already judged by noNumberAbove.
+  const digitsProbability = digits.reduce((p, d) => p * d.probability, 1);
+  if (refusal.minProbability !== undefined && digitsProbability < refusal.minProbability) {
+    return { refused: true, probability: 1 - digitsProbability };
+  }
+  return { number, probability, digits };
 }

@@ -4,12 +4,14 @@
  * number with its probabilities, or a refusal. Its version names the weights by their digest, so shadow
  * counts and stored answers say exactly which reader gave them.
  */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { BackendChoice } from '#classifier/backend';
 import { readArtifacts, selectBackend } from '#classifier/classifier';
 import { defaultModelDir } from '#config/project-root';
-import { decodeHeads, READER_HEIGHT, READER_PIXELS, READER_WIDTH, type Reading } from './contract';
+import { decodeHeads, READER_HEIGHT, READER_PIXELS, READER_WIDTH, type ReaderRefusal, type Reading } from './contract';
 import { prepareInput } from './geometry';
 
 export interface ReaderOptions {
@@ -17,15 +19,49 @@ export interface ReaderOptions {
   /** The folder holding the reader's model.json and weights.bin; model/reader when absent. */
   modelDir?: string;
   /**
-   * A number whose whole probability is below this is refused too. 0 (the default) refuses only when the
-   * length head says "no number": see model/reader/README.md for what a higher floor costs.
+   * Where "no number" begins; by default the folder's refusal.json (fitted to a refusal budget by
+   * model/reader/fit-refusal.ts), else the likeliest length with no floor. `{}` asks for the bare heads.
    */
-  minProbability?: number;
+  refusal?: ReaderRefusal;
+}
+
+export const REFUSAL_FILE = 'refusal.json';
+
+/** The refusal fitted for the reader in `modelDir` (its refusal.json), or none. */
+export function readRefusal(modelDir: string): ReaderRefusal | undefined {
+  const file = join(modelDir, REFUSAL_FILE);
+  if (!existsSync(file)) return undefined;
+  const { noNumberAbove, minProbability } = JSON.parse(readFileSync(file, 'utf8')) as ReaderRefusal;
+  const valid = (v: unknown): boolean => v === undefined || (typeof v === 'number' && v >= 0 && v <= 1);
+  if (!valid(noNumberAbove) || !valid(minProbability)) throw new Error(`${file}: noNumberAbove and minProbability are probabilities`);
+  const refusal: ReaderRefusal = {};
+  if (noNumberAbove !== undefined) refusal.noNumberAbove = noNumberAbove;
+  if (minProbability !== undefined) refusal.minProbability = minProbability;
+  return refusal;
+}
+
+/**
+ * The reader's version: its weights' digest, and its refusal's when it has one (a new threshold changes answers,
+ * so it is a new version): reader-<12 hex>.
+ */
+export function readerVersion(digest: string, given: ReaderRefusal | undefined): string {
+  const refusal = given && (given.noNumberAbove !== undefined || given.minProbability !== undefined) ? given : undefined;
+  const hash = createHash('sha256').update(digest);
+  if (refusal) hash.update(JSON.stringify({ noNumberAbove: refusal.noNumberAbove, minProbability: refusal.minProbability }));
+  return `reader-${(refusal ? hash.digest('hex') : digest).slice(0, 12)}`;
+}
+
+/** The network's raw answer for one input: the length head, then the position heads. */
+export interface ReaderHeads {
+  lengths: Float32Array;
+  positions: Float32Array[];
 }
 
 export interface DigitReader {
   version: string;
   backend: string;
+  /** The heads themselves, before any decoding (fit-refusal.ts tries its thresholds on them). */
+  readHeads(inputs: readonly Float32Array[]): ReaderHeads[];
   /** Reads model inputs (each READER_PIXELS long, the contract's letterbox) in one forward pass. */
   readInputs(inputs: readonly Float32Array[]): Reading[];
   read(bytes: Buffer | Uint8Array): Promise<Reading>;
@@ -41,8 +77,9 @@ export async function loadReader(options: ReaderOptions = {}): Promise<DigitRead
   const backend = await selectBackend(options.backend ?? 'wasm');
   const { artifacts, digest } = await readArtifacts(modelDir);
   const model = await tf.loadLayersModel(tf.io.fromMemory(artifacts));
-  const minProbability = options.minProbability ?? 0;
-  const readInputs = (inputs: readonly Float32Array[]): Reading[] => {
+  const fitted = readRefusal(modelDir);
+  const refusal = options.refusal ?? fitted ?? {};
+  const readHeads = (inputs: readonly Float32Array[]): ReaderHeads[] => {
     if (inputs.length === 0) return [];
     const batch = new Float32Array(inputs.length * READER_PIXELS);
     inputs.forEach((input, i) => {
@@ -55,23 +92,22 @@ export async function loadReader(options: ReaderOptions = {}): Promise<DigitRead
     });
     const [length, ...positions] = heads as [Float32Array, ...Float32Array[]];
     const lengthClasses = length.length / inputs.length;
-    return inputs.map((_, i) => {
-      const reading = decodeHeads(
-        length.subarray(i * lengthClasses, (i + 1) * lengthClasses),
-        positions.map((p) => {
-          const classes = p.length / inputs.length;
-          return p.subarray(i * classes, (i + 1) * classes);
-        }),
-      );
-      if (!('refused' in reading) && reading.probability < minProbability) return { refused: true, probability: 1 - reading.probability };
-      return reading;
-    });
+    return inputs.map((_, i) => ({
+      lengths: length.subarray(i * lengthClasses, (i + 1) * lengthClasses),
+      positions: positions.map((p) => {
+        const classes = p.length / inputs.length;
+        return p.subarray(i * classes, (i + 1) * classes);
+      }),
+    }));
   };
+  const readInputs = (inputs: readonly Float32Array[]): Reading[] =>
+    readHeads(inputs).map((h) => decodeHeads(h.lengths, h.positions, refusal));
   // Warm up: the first pass compiles the backend's kernels, which should not land on a user's request.
   readInputs([new Float32Array(READER_PIXELS)]);
   return {
-    version: `reader-${digest.slice(0, 12)}`,
+    version: readerVersion(digest, options.refusal ?? fitted),
     backend,
+    readHeads,
     readInputs,
     read: async (bytes) => readInputs([(await prepareInput(bytes)).input])[0] as Reading,
     dispose: () => model.dispose(),

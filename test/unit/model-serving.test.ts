@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { readArtifacts } from '#classifier/classifier';
 import { readServingChoice } from '#config/serving-choice';
+import { readerVersion, readRefusal } from '#reader/reader';
 
 const ROOT = resolve(__dirname, '..', '..');
 const root = mkdtempSync(join(tmpdir(), 'serving-root-'));
@@ -24,12 +25,13 @@ function run(...args: string[]): string {
   });
 }
 
-const version = async (dir: string): Promise<string> => `reader-${(await readArtifacts(dir)).digest.slice(0, 12)}`;
+const version = async (dir: string): Promise<string> => readerVersion((await readArtifacts(dir)).digest, readRefusal(dir));
 
 describe('npm run model:promote / model:rollback', () => {
   const readerDir = join(root, 'model', 'reader');
   mkdirSync(readerDir, { recursive: true });
   for (const name of ['model.json', 'weights.bin']) copyFileSync(join(ROOT, 'model', 'reader', name), join(readerDir, name));
+  writeFileSync(join(readerDir, 'refusal.json'), JSON.stringify({ noNumberAbove: 0.9 }));
 
   it('switches the reader to serve and back, each step in the history', () => {
     assert.match(run('status'), /serving: classifier; shadow: none/);
@@ -59,8 +61,10 @@ describe('npm run model:promote / model:rollback', () => {
 
     run('promote', '--from', candidate);
     assert.equal(await version(readerDir), next);
+    assert.equal(readRefusal(readerDir), undefined, "the candidate has no refusal.json, so the shipped one's is gone");
     run('rollback');
-    assert.equal(await version(readerDir), shipped, 'the replaced weights are back');
+    assert.equal(await version(readerDir), shipped, 'the replaced weights and refusal are back');
+    assert.deepEqual(readRefusal(readerDir), { noNumberAbove: 0.9 });
     assert.deepEqual(readServingChoice({}, join(root, 'model')), { serving: 'classifier', shadow: 'none' });
   });
 

@@ -54,6 +54,19 @@ describe('decodeHeads', () => {
     assert.deepEqual(reading, { refused: true, probability: 0.8 });
   });
 
+  it('with a fitted refusal, says "no number" only from its threshold up, and refuses numbers under the floor', () => {
+    const positions = [head(2, 0.9), head(BLANK, 0.9), head(BLANK, 0.9), head(BLANK, 0.9), head(BLANK, 0.9), head(BLANK, 0.9)];
+    // P(no number) 0.6, P(one digit) 0.3: unfitted, a refusal; with noNumberAbove 0.9, the digit.
+    const heads = [0.6, 0.3, 0.02, 0.02, 0.02, 0.02, 0.02];
+    assert.ok('refused' in decodeHeads(heads, positions));
+    const read = decodeHeads(heads, positions, { noNumberAbove: 0.9 });
+    assert.ok(!('refused' in read) && read.number === '2', JSON.stringify(read));
+    assert.deepEqual(decodeHeads([0.95, 0.05, 0, 0, 0, 0, 0], positions, { noNumberAbove: 0.9 }), { refused: true, probability: 0.95 });
+    // The floor weighs the digits: 0.9-sure digit over a floor of 0.95 is refused, under 0.5 read.
+    assert.ok('refused' in decodeHeads(lengths(1, 0.9), positions, { minProbability: 0.99 }));
+    assert.ok(!('refused' in decodeHeads(lengths(1, 0.9), positions, { minProbability: 0.5 })));
+  });
+
   it('rejects heads of the wrong shape', () => {
     assert.throws(() => decodeHeads([1, 0], [head(1, 1)]), RangeError);
   });
