@@ -179,6 +179,100 @@ export interface SceneOptions {
   negativePool: readonly Float32Array[];
 }
 
+type Pt = readonly [number, number];
+
+/** Points along an ellipse arc (angles in radians, y down). */
+function arcPoints(cx: number, cy: number, rx: number, ry: number, from: number, to: number, steps = 12): Pt[] {
+  return Array.from({ length: steps + 1 }, (_, i) => {
+    const a = from + ((to - from) * i) / steps;
+    return [cx + rx * Math.cos(a), cy + ry * Math.sin(a)] as const;
+  });
+}
+
+const TAU = Math.PI * 2;
+
+/**
+ * Each digit as a person draws it with a mouse, a finger or a stylus: strokes of even width through a few points,
+ * in the unit box (x right, y down), a few ways each. The page's drawing pad, a tablet or a paint program sends
+ * these, and nothing of MNIST's texture is in them: without them the reader learned that clean, even strokes
+ * are shapes, not digits, and refused a drawn 7.
+ */
+const DRAWN: ReadonlyArray<ReadonlyArray<(r: Random) => Pt[][]>> = [
+  [(r) => [arcPoints(0.5, 0.5, 0.42, 0.5, -Math.PI / 2 + between(r, -0.5, 0.5), -Math.PI / 2 + TAU * between(r, 0.92, 1.08), 20)]],
+  [
+    () => [[[0.5, 0], [0.5, 1]]],
+    () => [[[0.25, 0.22], [0.55, 0], [0.55, 1]]],
+    () => [[[0.3, 0.2], [0.55, 0], [0.55, 1]], [[0.25, 1], [0.85, 1]]],
+  ],
+  [
+    () => [[...arcPoints(0.5, 0.3, 0.38, 0.3, Math.PI * 1.05, Math.PI * 2.2, 10), [0.1, 1], [0.92, 1]]],
+    () => [[[0.15, 0.2], [0.45, 0], [0.8, 0.12], [0.78, 0.38], [0.12, 1], [0.9, 0.96]]],
+  ],
+  [
+    () => [[...arcPoints(0.47, 0.26, 0.36, 0.26, Math.PI * 1.1, Math.PI * 2.45, 9), ...arcPoints(0.47, 0.74, 0.4, 0.26, -Math.PI * 0.45, Math.PI * 0.85, 10)]],
+    () => [[[0.1, 0], [0.88, 0], [0.4, 0.42], ...arcPoints(0.48, 0.7, 0.4, 0.3, -Math.PI * 0.5, Math.PI * 0.85, 10)]],
+  ],
+  [
+    () => [[[0.72, 1], [0.72, 0], [0.06, 0.68], [0.95, 0.68]]],
+    () => [[[0.28, 0], [0.12, 0.62], [0.92, 0.62]], [[0.7, 0.22], [0.7, 1]]],
+  ],
+  [
+    () => [[[0.88, 0], [0.22, 0], [0.16, 0.45], ...arcPoints(0.48, 0.68, 0.4, 0.32, -Math.PI * 0.7, Math.PI * 0.8, 10)]],
+    () => [[[0.2, 0], [0.14, 0.45], ...arcPoints(0.48, 0.68, 0.4, 0.32, -Math.PI * 0.7, Math.PI * 0.8, 10)], [[0.2, 0], [0.88, 0]]],
+  ],
+  [
+    () => [[[0.8, 0.05], [0.45, 0], [0.2, 0.2], [0.1, 0.55], ...arcPoints(0.48, 0.72, 0.38, 0.28, Math.PI, Math.PI * 3, 14)]],
+    () => [[[0.75, 0], [0.2, 0.5], ...arcPoints(0.5, 0.72, 0.36, 0.28, Math.PI * 1.1, Math.PI * 3.05, 12)]],
+  ],
+  [
+    () => [[[0.06, 0], [0.94, 0], [0.35, 1]]],
+    () => [[[0.06, 0.08], [0.92, 0], [0.5, 0.5], [0.4, 1]]],
+    () => [[[0.06, 0], [0.94, 0], [0.38, 1]], [[0.3, 0.5], [0.85, 0.5]]],
+  ],
+  [
+    () => [arcPoints(0.5, 0.25, 0.3, 0.25, 0, TAU, 14), arcPoints(0.5, 0.73, 0.4, 0.27, 0, TAU, 14)],
+    () => [
+      [
+        ...arcPoints(0.5, 0.25, 0.32, 0.25, Math.PI * 0.3, Math.PI * 1.9, 12),
+        ...arcPoints(0.5, 0.73, 0.4, 0.27, -Math.PI * 0.6, Math.PI * 1.2, 14),
+      ],
+    ],
+  ],
+  [
+    () => [arcPoints(0.47, 0.3, 0.36, 0.3, 0, TAU, 16), [[0.83, 0.3], [0.78, 1]]],
+    () => [[...arcPoints(0.47, 0.3, 0.36, 0.3, -0.1, TAU - 0.3, 14), [0.83, 0.3], [0.55, 1]]],
+  ],
+];
+
+/** A drawn digit: one of DRAWN's ways, its points moved a little, its strokes `width` (of the height) wide. */
+function drawnGlyph(r: Random, digit: number, width: number): Glyph {
+  const ways = DRAWN[digit] as ReadonlyArray<(r: Random) => Pt[][]>;
+  const strokes = (ways[Math.floor(r() * ways.length)] as (r: Random) => Pt[][])(r).map((points) =>
+    points.map(([x, y]) => [x + gaussian(r) * 0.025, y + gaussian(r) * 0.025] as const),
+  );
+  const height = 40;
+  const aspect = between(r, 0.5, 0.85);
+  const pad = Math.ceil((width * height) / 2) + 1;
+  const w = Math.round(height * aspect) + 2 * pad;
+  const h = height + 2 * pad;
+  const half = (width * height) / 2;
+  const segments: Segment[] = strokes.flatMap((points) =>
+    points.slice(1).map((q, i): Segment => {
+      const p = points[i] as Pt;
+      return [pad + p[0] * (w - 2 * pad), pad + p[1] * height, pad + q[0] * (w - 2 * pad), pad + q[1] * height];
+    }),
+  );
+  const ink = new Float32Array(w * h);
+  for (let y = 0; y < h; y += 1) {
+    for (let x = 0; x < w; x += 1) {
+      let d = Number.POSITIVE_INFINITY;
+      for (const segment of segments) d = Math.min(d, segmentDistance(x + 0.5, y + 0.5, segment));
+      ink[y * w + x] = Math.max(0, Math.min(1, half + 0.5 - d));
+    }
+  }
+  return { ink, width: w, height: h, label: digit };
+}
+
 /** The digits' count of a positive scene: single digits 30% of the time, 2..6 evenly otherwise. */
 function digitCount(r: Random): number {
   return chance(r, 0.3) ? 1 : 2 + Math.floor(r() * (MAX_DIGITS - 1));
@@ -217,10 +311,13 @@ export function drawScene(r: Random, bank: GlyphBank, options: SceneOptions): Sc
   const slant = between(r, -0.35, 0.35);
   const touching = n > 1 && chance(r, 0.4);
   const coarse = chance(r, 0.12) ? between(r, 1.8, 3.5) : 0;
+  // A fifth of the numbers are drawn with even strokes (a mouse, a finger, a stylus), one width for the number.
+  const drawn = chance(r, 0.2);
+  const drawnWidth = between(r, 0.06, 0.2);
   const placed: Placed[] = [];
   let x = 0;
   for (let i = 0; i < n; i += 1) {
-    const sharp = bank.glyph(Math.floor(r() * bank.count), pen);
+    const sharp = drawn ? drawnGlyph(r, Math.floor(r() * 10), drawnWidth) : bank.glyph(Math.floor(r() * bank.count), pen);
     const glyph = coarse ? coarsen(sharp, coarse) : sharp;
     const h = between(r, 0.85, 1.15);
     const w = Math.max(0.18, (h * glyph.width) / glyph.height) * between(r, 0.8, 1.25);
