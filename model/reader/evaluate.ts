@@ -54,6 +54,7 @@ const TARGETS: Record<Category, number> = {
   optdigits: 0.97,
   'mnist-test': 0.996,
   'non-digits': 0.9,
+  'drawn-pad': 0.97,
 };
 
 interface Miss {
@@ -161,6 +162,7 @@ async function main(): Promise<void> {
     optdigits: Number(args.optdigits),
     'mnist-test': Number(args.mnist),
     'non-digits': Number(args['non-digits']),
+    'drawn-pad': Number(args.count),
   };
   const only = args.only ? args.only.split(',') : null;
   const lines: string[] = [];

@@ -22,6 +22,7 @@ export const CATEGORIES = [
   'optdigits',
   'mnist-test',
   'non-digits',
+  'drawn-pad',
 ] as const;
 export type Category = (typeof CATEGORIES)[number];
 
@@ -367,6 +368,54 @@ async function mnistPlain(n: number): Promise<HeldOutPicture> {
   return { bytes, expected: String(split.labels[index]) };
 }
 
+/**
+ * One to three digits drawn on a white canvas with a round pen of even width, as the page's drawing pad, a tablet
+ * or a paint program sends them: each digit a cubic Bézier path (its own forms, not the training scenes' polylines
+ * and arcs), its control points moved a little, rotated and sheared, rendered by librsvg.
+ */
+const PAD_PATHS: readonly string[] = [
+  'M0.5,0 C0.02,0 0.02,1 0.5,1 C0.98,1 0.98,0 0.5,0',
+  'M0.28,0.18 L0.55,0 L0.55,1',
+  'M0.1,0.25 C0.2,-0.08 0.9,-0.05 0.85,0.3 C0.8,0.55 0.3,0.75 0.08,1 L0.92,1',
+  'M0.1,0.1 C0.5,-0.1 0.95,0.1 0.7,0.4 C0.6,0.48 0.4,0.48 0.4,0.48 C1.0,0.5 0.95,1.05 0.45,1 C0.3,1 0.15,0.95 0.1,0.88',
+  'M0.65,1 L0.65,0 L0.05,0.7 L0.95,0.7',
+  'M0.85,0 L0.2,0 L0.15,0.45 C0.5,0.3 0.95,0.5 0.85,0.8 C0.75,1.05 0.3,1.05 0.1,0.85',
+  'M0.8,0.05 C0.4,-0.05 0.1,0.3 0.12,0.7 C0.15,1.05 0.85,1.05 0.85,0.7 C0.85,0.4 0.3,0.4 0.15,0.65',
+  'M0.05,0 L0.95,0 C0.7,0.3 0.45,0.6 0.4,1',
+  'M0.5,0.48 C0.0,0.4 0.1,0 0.5,0 C0.9,0 1.0,0.4 0.5,0.48 C0.0,0.56 0.0,1 0.5,1 C1.0,1 1.0,0.56 0.5,0.48',
+  'M0.85,0.3 C0.85,-0.05 0.12,-0.05 0.12,0.3 C0.12,0.6 0.85,0.6 0.85,0.3 L0.8,1',
+];
+
+async function drawnPad(rand: Rand): Promise<HeldOutPicture> {
+  const count = integer(rand, 1, 3);
+  const height = 280;
+  const digitHeight = uniform(rand, 0.5, 0.72) * height;
+  const pen = uniform(rand, 0.06, 0.12) * height;
+  const digits: number[] = [];
+  const paths: string[] = [];
+  let x = uniform(rand, 20, 50);
+  for (let i = 0; i < count; i += 1) {
+    const digit = integer(rand, 0, 9);
+    digits.push(digit);
+    const w = digitHeight * uniform(rand, 0.5, 0.8);
+    const d = (PAD_PATHS[digit] as string).replace(/-?\d+(\.\d+)?,-?\d+(\.\d+)?/g, (pair) => {
+      const [px, py] = pair.split(',').map(Number) as [number, number];
+      return `${((px + uniform(rand, -0.04, 0.04)) * w).toFixed(1)},${((py + uniform(rand, -0.04, 0.04)) * digitHeight).toFixed(1)}`;
+    });
+    const top = (height - digitHeight) / 2 + uniform(rand, -15, 15);
+    const turn = uniform(rand, -8, 8);
+    const shear = uniform(rand, -12, 12);
+    paths.push(
+      `<path transform="translate(${x.toFixed(1)} ${top.toFixed(1)}) rotate(${turn.toFixed(1)}) skewX(${shear.toFixed(1)})" d="${d}"/>`,
+    );
+    x += w + uniform(rand, 0.15, 0.6) * digitHeight;
+  }
+  const width = Math.max(280, Math.round(x + uniform(rand, 20, 50)));
+  const ink = integer(rand, 0x10, 0x40).toString(16).padStart(2, '0');
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><rect width="100%" height="100%" fill="#fff"/><g fill="none" stroke="#${ink}${ink}${ink}" stroke-width="${pen.toFixed(1)}" stroke-linecap="round" stroke-linejoin="round">${paths.join('')}</g></svg>`;
+  return { bytes: await sharp(Buffer.from(svg)).png().toBuffer(), expected: digits.join('') };
+}
+
 /** The n-th held-out picture of a category; the same n always gives the same picture. */
 export async function heldOutPicture(category: Category, n: number): Promise<HeldOutPicture> {
   const rand = createRng(0x5eed_0000 + CATEGORIES.indexOf(category) * 100_003 + n * 7_919);
@@ -393,5 +442,7 @@ export async function heldOutPicture(category: Category, n: number): Promise<Hel
       const picture = await nonDigitPicture(n, 'heldout');
       return { bytes: picture.bytes, expected: '' };
     }
+    case 'drawn-pad':
+      return drawnPad(rand);
   }
 }
