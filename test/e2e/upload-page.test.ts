@@ -147,7 +147,10 @@ describe('the upload page in headless Chromium', () => {
     assert.equal(await page.locator('#bars li').count(), 10);
     assert.equal(await page.locator('#bars li.best .label').textContent(), String(digit.label));
     assert.match((await page.getAttribute('#seen', 'src')) ?? '', /^data:image\/png;base64,/);
-    assert.equal(await page.evaluate(() => (document.getElementById('seen') as HTMLImageElement).naturalWidth), 28);
+    // The input the serving model saw: the classifier's 28x28 digit, or the learned reader's 32x128 number.
+    const serving = ((await (await fetch(`${service.url}/health`)).json()) as { modelVersion: string }).modelVersion;
+    const inputWidth = serving.startsWith('reader-') ? 128 : 28;
+    assert.equal(await page.evaluate(() => (document.getElementById('seen') as HTMLImageElement).naturalWidth), inputWidth);
     await page.screenshot({ path: join(SHOTS, 'desktop-upload-result.png'), fullPage: true });
   });
 

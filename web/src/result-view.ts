@@ -1,7 +1,7 @@
 /**
- * The result card: the digit (or the number) large, how sure the model is, the file name, the 28x28 picture
+ * The result card: the digit (or the number) large, how sure the model is, the file name, the picture
  * the model saw and a bar for each of the ten probabilities ("Not sure: a 4 or a 9" when the model is unsure); for a number of several digits, the picture sent
- * with a box over each digit, and each digit's own 28x28 input and bars. Everything from the API goes in as text or as a checked
+ * with a box over each digit, and each digit's own input (28x28 for the classifier; the whole number's 128x32 for the learned reader) and bars. Everything from the API goes in as text or as a checked
  * data URL, never as HTML. clear() empties and hides it, so that a later error never sits above an
  * unrelated answer.
  */
@@ -41,7 +41,7 @@ export class ResultView {
     ui.filename.textContent = prediction.filename;
     if (isPngDataUrl(prediction.inputPreview)) ui.seen.src = prediction.inputPreview;
     else ui.seen.removeAttribute('src');
-    ui.seen.alt = `The 28 by 28 picture the model saw, a ${prediction.digit}`;
+    ui.seen.alt = `The picture the model saw, a ${prediction.digit}`;
     ui.bars.replaceChildren(...prediction.probabilities.map((probability, digit) => bar(digit, probability, digit === prediction.digit)));
     ui.single.hidden = several;
     ui.digits.replaceChildren(...(several ? prediction.digits.map((reading, i) => digitEntry(reading, i)) : []));
@@ -118,7 +118,7 @@ export class ResultView {
   }
 }
 
-/** One digit of a number: its place, what it reads, the 28x28 input the model saw, and its ten bars. */
+/** One digit of a number: its place, what it reads, the input the model saw, and its ten bars. */
 function digitEntry(reading: Prediction['digits'][number], index: number): HTMLLIElement {
   const item = document.createElement('li');
   item.className = 'digit-entry';
@@ -136,7 +136,7 @@ function digitEntry(reading: Prediction['digits'][number], index: number): HTMLL
   seen.width = 56;
   seen.height = 56;
   if (isPngDataUrl(reading.inputPreview)) seen.src = reading.inputPreview;
-  seen.alt = `The 28 by 28 picture the model saw for digit ${index + 1}, a ${reading.digit}`;
+  seen.alt = `The picture the model saw for digit ${index + 1}, a ${reading.digit}`;
   const bars = document.createElement('ol');
   bars.className = 'bars';
   bars.setAttribute('aria-label', `Probability of each digit for digit ${index + 1}`);
