@@ -398,8 +398,8 @@ export function drawScene(r: Random, bank: GlyphBank, options: SceneOptions): Sc
   const slant = between(r, -0.35, 0.35);
   const touching = n > 1 && chance(r, 0.4);
   const coarse = chance(r, 0.12) ? between(r, 1.8, 3.5) : 0;
-  // A fifth of the numbers are drawn with even strokes (a mouse, a finger, a stylus), one width for the number.
-  const drawn = chance(r, 0.2);
+  // A third of the numbers are drawn with even strokes (a mouse, a finger, a stylus), one width for the number.
+  const drawn = chance(r, 0.35);
   const drawnWidth = between(r, 0.06, 0.2);
   const placed: Placed[] = [];
   let x = 0;
