@@ -47,9 +47,9 @@ const SHAPES: Record<string, () => Promise<Buffer>> = {
  * case listed here runs as todo. Remove it from here once the reader refuses it.
  */
 const STILL_READ: Record<string, string> = {
-  'a grid of dots': 'the reader at cbc29d7 answers 200 and stores it (reader work: its negatives)',
-  'rows of bars': 'the reader at cbc29d7 answers 200 and stores it (reader work: its negatives)',
-  '400 tiny 7s': 'the reader at cbc29d7 answers 200, digit 1, and stores it (reader work: its negatives)',
+  'a grid of dots': 'the serving pipeline answers 200 and stores it; the learned reader (SERVING_MODEL=reader) refuses it (7 Dec 2026)',
+  'rows of bars': 'the serving pipeline answers 200 and stores it; so does the learned reader, read as a 4 (7 Dec 2026)',
+  '400 tiny 7s': 'the serving pipeline answers 200, digit 1, and stores it; the learned reader refuses it (7 Dec 2026)',
 };
 
 describe('shapes read as numbers are refused', () => {
