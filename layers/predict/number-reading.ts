@@ -66,6 +66,14 @@ export function readNumber(
       candidates: twoBest(p.probabilities),
     };
   });
+  return readingOfDigits(digits);
+}
+
+/**
+ * A number's reading from its digits, left to right: the number, and the top-level fields of its least confident
+ * digit (the leftmost of equals), uncertain when any digit is. Shared by both models' answers.
+ */
+export function readingOfDigits(digits: DigitAnswer[]): NumberReading {
   let weakest = digits[0] as DigitAnswer;
   for (const d of digits) if (d.confidence < weakest.confidence) weakest = d;
   return {

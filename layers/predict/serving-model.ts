@@ -19,7 +19,7 @@ import { preprocessImage } from '#preprocess/index';
 import type { Reading } from '#reader/contract';
 import { readUploadWith, type UploadReading } from '#reader/serving';
 import type { Upload } from '#uploads/upload';
-import { NOT_A_DIGIT_MESSAGE, type NumberReading, readNumber } from './number-reading';
+import { NOT_A_DIGIT_MESSAGE, type NumberReading, readingOfDigits, readNumber } from './number-reading';
 import type { ShadowAnswer, ShadowReader } from './shadow';
 
 export const MODEL_KINDS = ['classifier', 'reader'] as const;
@@ -96,18 +96,7 @@ export function readerNumberReading(read: Pick<UploadReading, 'reading' | 'box' 
       candidates: twoBest(d.probabilities),
     }),
   );
-  let weakest = digits[0] as DigitAnswer;
-  for (const d of digits) if (d.confidence < weakest.confidence) weakest = d;
-  return {
-    digit: weakest.digit,
-    confidence: weakest.confidence,
-    probabilities: weakest.probabilities,
-    inputPreview: weakest.inputPreview,
-    number: reading.number,
-    uncertain: digits.some((d) => d.uncertain),
-    candidates: weakest.candidates,
-    digits,
-  };
+  return readingOfDigits(digits);
 }
 
 /** The learned reader. */

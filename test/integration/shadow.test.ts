@@ -16,35 +16,46 @@ import { plainDigit } from '../../model/training/digit-images';
 import { hostilePicture } from '../../model/training/non-digit-images';
 import { type OfflineService, startOffline } from '../../tools/service';
 
-describe('the learned reader in shadow, over HTTP', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'digit-shadow-'));
-  let service: OfflineService;
-  let operator: Record<string, string>;
-
-  async function predict(bytes: Buffer, filename: string): Promise<Response> {
-    const form = new FormData();
-    form.append('image', new Blob([new Uint8Array(bytes)], { type: 'image/png' }), filename);
-    return fetch(`${service.url}/predict`, { method: 'POST', body: form });
-  }
-
+/**
+ * serverless-offline with the embedded store and SERVING_MODEL / SHADOW_MODEL, started before and stopped after
+ * the enclosing describe's tests: its URL, the operator's header, and POST /predict of one picture.
+ */
+function serviceWith(serving: string, shadow: string) {
+  const dir = mkdtempSync(join(tmpdir(), `digit-${serving}-`));
+  let service: OfflineService | undefined;
   before(async () => {
     service = await startOffline({
       env: {
         PREDICTION_STORE: 'sqlite',
         SQLITE_PATH: join(dir, 'p.sqlite'),
-        SERVING_MODEL: 'classifier',
-        SHADOW_MODEL: 'reader',
+        SERVING_MODEL: serving,
+        SHADOW_MODEL: shadow,
         LOG_LEVEL: 'warn',
       },
       startTimeoutMs: 120_000,
     });
-    operator = { authorization: `Bearer ${service.operatorKey as string}` };
   });
-
   after(async () => {
     await service?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
+  const started = (): OfflineService => {
+    if (!service) throw new Error('the service has not started');
+    return service;
+  };
+  return {
+    url: (): string => started().url,
+    operator: (): Record<string, string> => ({ authorization: `Bearer ${started().operatorKey as string}` }),
+    predict: (bytes: Buffer, filename: string, type = 'image/png'): Promise<Response> => {
+      const form = new FormData();
+      form.append('image', new Blob([new Uint8Array(bytes)], { type }), filename);
+      return fetch(`${started().url}/predict`, { method: 'POST', body: form });
+    },
+  };
+}
+
+describe('the learned reader in shadow, over HTTP', () => {
+  const { url, operator, predict } = serviceWith('classifier', 'reader');
 
   it("answers and stores the serving model's reading, and counts the shadow's beside it under the reader's version", async () => {
     const digits = await Promise.all([0, 1, 2].map((i) => plainDigit(i)));
@@ -59,14 +70,14 @@ describe('the learned reader in shadow, over HTTP', () => {
 
     const servingVersion = answers[0]?.modelVersion;
     assert.ok(servingVersion && !servingVersion.startsWith('reader-'), 'the answer names the serving model');
-    const listed = HistoryPage.parse(await (await fetch(`${service.url}/history?limit=10`, { headers: operator })).json()).items;
+    const listed = HistoryPage.parse(await (await fetch(`${url()}/history?limit=10`, { headers: operator() })).json()).items;
     assert.deepEqual(
       listed.map((item) => item.modelVersion),
       answers.map(() => servingVersion),
       'every stored record is the serving model’s',
     );
 
-    const stats = StatsAnswer.parse(await (await fetch(`${service.url}/stats`, { headers: operator })).json());
+    const stats = StatsAnswer.parse(await (await fetch(`${url()}/stats`, { headers: operator() })).json());
     const shadow = stats.models.filter((m) => m.modelVersion.startsWith('reader-'));
     assert.equal(shadow.length, 1, `one reader version counted: ${stats.models.map((m) => m.modelVersion).join(', ')}`);
     const counts = shadow[0]?.shadow;
@@ -78,37 +89,10 @@ describe('the learned reader in shadow, over HTTP', () => {
 });
 
 describe('the learned reader serving, the pipeline in shadow, over HTTP', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'digit-serving-'));
-  let service: OfflineService;
-  let operator: Record<string, string>;
-
-  before(async () => {
-    service = await startOffline({
-      env: {
-        PREDICTION_STORE: 'sqlite',
-        SQLITE_PATH: join(dir, 'p.sqlite'),
-        SERVING_MODEL: 'reader',
-        SHADOW_MODEL: 'classifier',
-        LOG_LEVEL: 'warn',
-      },
-      startTimeoutMs: 120_000,
-    });
-    operator = { authorization: `Bearer ${service.operatorKey as string}` };
-  });
-
-  after(async () => {
-    await service?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
-
-  async function predict(bytes: Buffer, filename: string, type = 'image/png'): Promise<Response> {
-    const form = new FormData();
-    form.append('image', new Blob([new Uint8Array(bytes)], { type }), filename);
-    return fetch(`${service.url}/predict`, { method: 'POST', body: form });
-  }
+  const { url, operator, predict } = serviceWith('reader', 'classifier');
 
   it('answers, stores and reports the reader; refuses what holds no number; counts the pipeline in shadow', async () => {
-    const health = (await (await fetch(`${service.url}/health`)).json()) as { modelVersion: string };
+    const health = (await (await fetch(`${url()}/health`)).json()) as { modelVersion: string };
     assert.match(health.modelVersion, /^reader-[0-9a-f]{12}$/, '/health names the serving model');
 
     const digit = await plainDigit(0);
@@ -126,13 +110,13 @@ describe('the learned reader serving, the pipeline in shadow, over HTTP', () => 
     assert.equal(corrupt.status, 422);
     assert.equal(ErrorBody.parse(await corrupt.json()).error.code, 'corrupt_image');
 
-    const listed = HistoryPage.parse(await (await fetch(`${service.url}/history?limit=10`, { headers: operator })).json()).items;
+    const listed = HistoryPage.parse(await (await fetch(`${url()}/history?limit=10`, { headers: operator() })).json()).items;
     assert.deepEqual(
       listed.map((item) => [item.id, item.modelVersion]),
       [[answer.id, health.modelVersion]],
       'only the reading is stored, under the reader',
     );
-    const stats = StatsAnswer.parse(await (await fetch(`${service.url}/stats`, { headers: operator })).json());
+    const stats = StatsAnswer.parse(await (await fetch(`${url()}/stats`, { headers: operator() })).json());
     const pipeline = stats.models.find((m) => !m.modelVersion.startsWith('reader-') && m.shadow);
     assert.ok(pipeline, `the pipeline counted in shadow: ${JSON.stringify(stats.models)}`);
     const counts = pipeline.shadow as NonNullable<typeof pipeline.shadow>;
