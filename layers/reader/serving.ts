@@ -92,16 +92,20 @@ export async function readUploadWith(
   };
   const fitted = fittedSize(region.width, region.height);
   const scale = region.width / fitted.width;
+  // Each cut's column in the picture, rounded once, so that neighbouring boxes meet without overlapping.
+  const edge = (column: number): number => Math.min(header.width, Math.floor((region.left + column * scale) * sx));
+  const whole = toPicture(region.left, region.top, region.width, region.height);
   const digitBoxes =
     'refused' in reading
       ? []
-      : cutColumns(prepared.input, fitted.width, reading.digits.length).map(([from, to]) =>
-          toPicture(region.left + from * scale, region.top, (to - from) * scale, region.height),
-        );
+      : cutColumns(prepared.input, fitted.width, reading.digits.length).map(([from, to]): Box => {
+          const x = Math.min(header.width - 1, edge(from));
+          return { x, y: whole.y, width: Math.max(1, edge(to) - x), height: whole.height };
+        });
   return {
     reading,
     format,
-    box: toPicture(region.left, region.top, region.width, region.height),
+    box: whole,
     digitBoxes,
     preview: readerPreview(prepared.input),
   };
