@@ -186,9 +186,12 @@ describe('the upload page in headless Chromium', () => {
       .evaluateAll((images) =>
         images.map((image) => [(image as HTMLImageElement).src.slice(0, 22), (image as HTMLImageElement).naturalWidth]),
       );
+    // The serving model's input: the classifier's 28x28 digit, or the learned reader's 32x128 number.
+    const serving = ((await (await fetch(`${service.url}/health`)).json()) as { modelVersion: string }).modelVersion;
+    const inputWidth = serving.startsWith('reader-') ? 128 : 28;
     assert.deepEqual(thumbs, [
-      ['data:image/png;base64,', 28],
-      ['data:image/png;base64,', 28],
+      ['data:image/png;base64,', inputWidth],
+      ['data:image/png;base64,', inputWidth],
     ]);
     await page
       .locator('#history li')
