@@ -11,6 +11,7 @@
  */
 import type { Classifier } from '#classifier/classifier';
 import { twoBest } from '#classifier/refusal';
+import type { ServingModelKind } from '#config/serving-choice';
 import type { DigitAnswer } from '#contract';
 import { UnprocessableImageError } from '#errors/errors';
 import type { StageTimings } from '#observability/timings';
@@ -22,11 +23,8 @@ import type { Upload } from '#uploads/upload';
 import { NOT_A_DIGIT_MESSAGE, type NumberReading, readingOfDigits, readNumber } from './number-reading';
 import type { ShadowAnswer, ShadowReader } from './shadow';
 
-export const MODEL_KINDS = ['classifier', 'reader'] as const;
-export type ModelKind = (typeof MODEL_KINDS)[number];
-
 export interface ServingModel {
-  kind: ModelKind;
+  kind: ServingModelKind;
   version: string;
   /** The inference backend answering ('wasm', 'tensorflow'). */
   backend: string;

@@ -43,9 +43,12 @@ export function frameDigit(patch: InkPatch): Float32Array {
   return input;
 }
 
-/** The input as a greyscale PNG data URL (encoded in JS: a libvips pipeline costs 20 times more for 784 bytes). */
-export function previewPng(input: Float32Array): string {
-  const bytes = new Uint8Array(PIXELS);
-  for (let i = 0; i < PIXELS; i += 1) bytes[i] = Math.round((input[i] as number) * 255);
-  return `data:image/png;base64,${encodeGreyPng(bytes, IMAGE_SIZE, IMAGE_SIZE).toString('base64')}`;
+/**
+ * A model's input (values 0..1, row by row; the classifier's 28x28 unless told) as a greyscale PNG data URL,
+ * encoded in JS: a libvips pipeline costs 20 times more for 784 bytes.
+ */
+export function previewPng(input: Float32Array, width = IMAGE_SIZE, height = IMAGE_SIZE): string {
+  const bytes = new Uint8Array(width * height);
+  for (let i = 0; i < bytes.length; i += 1) bytes[i] = Math.round((input[i] as number) * 255);
+  return `data:image/png;base64,${encodeGreyPng(bytes, width, height).toString('base64')}`;
 }

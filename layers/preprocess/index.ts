@@ -17,7 +17,7 @@ import { PIXELS } from '#classifier/model-contract';
 import { MAX_PIXELS } from '#contract/limits';
 import { BadRequestError } from '#errors/errors';
 import { assertDigitSized, cropPieces, labelPieces, selectPieces, unionBox } from './crop';
-import { decodeWorkingCopy, isLossless, readHeader, toGreyscale } from './decode';
+import { decodeWorkingCopy, type Header, isLossless, readHeader, toGreyscale } from './decode';
 import { frameDigit, previewPng } from './frame';
 import { detectImageType, type ImageMediaType } from './image-format';
 import { extractInk, thickenThinStrokes } from './ink';
@@ -61,11 +61,30 @@ export interface PreprocessOptions {
   maxPixels?: number | undefined;
 }
 
-export async function preprocessImage(bytes: Buffer, options: PreprocessOptions = {}): Promise<PreprocessedImage> {
+/** An upload admitted for decoding: its real format, the pixel limit that applies, and its header's facts. */
+export interface AdmittedUpload {
+  format: ImageMediaType;
+  maxPixels: number;
+  header: Header;
+}
+
+/**
+ * The checks every model's read path makes before a pixel is decoded: not empty, the real format from the bytes
+ * (the declared type checked against it, never trusted), and the pixel and decoded-size limits from the header.
+ */
+export async function admitUpload(bytes: Buffer, options: PreprocessOptions = {}): Promise<AdmittedUpload> {
   if (bytes.length === 0) throw new BadRequestError('The file is empty.', 'empty_file');
   const maxPixels = options.maxPixels ?? MAX_INPUT_PIXELS;
   const format = detectImageType(bytes, options.declaredType);
-  const { width, height, decodedBytes } = await readHeader(bytes, maxPixels);
+  return { format, maxPixels, header: await readHeader(bytes, maxPixels) };
+}
+
+export async function preprocessImage(bytes: Buffer, options: PreprocessOptions = {}): Promise<PreprocessedImage> {
+  const {
+    format,
+    maxPixels,
+    header: { width, height, decodedBytes },
+  } = await admitUpload(bytes, options);
   const picture = await decodeWorkingCopy(bytes, maxPixels, decodedBytes);
   const grey = toGreyscale(picture);
   const map = extractInk(grey, picture.width, picture.height, isLossless(format, bytes));

@@ -77,8 +77,7 @@ export async function loadReader(options: ReaderOptions = {}): Promise<DigitRead
   const backend = await selectBackend(options.backend ?? 'wasm');
   const { artifacts, digest } = await readArtifacts(modelDir);
   const model = await tf.loadLayersModel(tf.io.fromMemory(artifacts));
-  const fitted = readRefusal(modelDir);
-  const refusal = options.refusal ?? fitted ?? {};
+  const refusal = options.refusal ?? readRefusal(modelDir) ?? {};
   const readHeads = (inputs: readonly Float32Array[]): ReaderHeads[] => {
     if (inputs.length === 0) return [];
     const batch = new Float32Array(inputs.length * READER_PIXELS);
@@ -105,7 +104,7 @@ export async function loadReader(options: ReaderOptions = {}): Promise<DigitRead
   // Warm up: the first pass compiles the backend's kernels, which should not land on a user's request.
   readInputs([new Float32Array(READER_PIXELS)]);
   return {
-    version: readerVersion(digest, options.refusal ?? fitted),
+    version: readerVersion(digest, refusal),
     backend,
     readHeads,
     readInputs,

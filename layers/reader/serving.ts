@@ -6,12 +6,12 @@
  * saw. The reader reads the number whole and does not locate its digits one by one: `box` is the number's ink
  * region, in the picture's own pixels after EXIF orientation, and `digitBoxes` an approximate cut of it.
  */
-import { MAX_PIXELS } from '#contract/limits';
-import { BadRequestError, UnprocessableImageError } from '#errors/errors';
-import { readHeader, withinDecodeBudget } from '#preprocess/decode';
-import { encodeGreyPng } from '#preprocess/grey-png';
-import { detectImageType, type ImageMediaType } from '#preprocess/image-format';
-import { fittedSize, READER_HEIGHT, READER_PIXELS, READER_WIDTH, type Reading } from './contract';
+import { noDigit } from '#preprocess/crop';
+import { withinDecodeBudget } from '#preprocess/decode';
+import { previewPng } from '#preprocess/frame';
+import type { ImageMediaType } from '#preprocess/image-format';
+import { type AdmittedUpload, admitUpload } from '#preprocess/index';
+import { fittedSize, READER_HEIGHT, READER_WIDTH, type Reading } from './contract';
 import { prepareInput } from './geometry';
 
 export interface Box {
@@ -45,11 +45,9 @@ export interface UploadReadingOptions {
   timings?: { preprocessMs?: number; inferenceMs?: number };
 }
 
-/** The model's input as a grey PNG data URL, encoded in JS (a 4 KB picture does not need a libvips pipeline). */
+/** The model's input as a grey PNG data URL (the pipeline's preview encoder, at the reader's size). */
 export function readerPreview(input: Float32Array): string {
-  const bytes = new Uint8Array(READER_PIXELS);
-  for (let i = 0; i < READER_PIXELS; i += 1) bytes[i] = Math.round((input[i] as number) * 255);
-  return `data:image/png;base64,${encodeGreyPng(bytes, READER_WIDTH, READER_HEIGHT).toString('base64')}`;
+  return previewPng(input, READER_WIDTH, READER_HEIGHT);
 }
 
 export async function readUploadWith(
@@ -60,23 +58,20 @@ export async function readUploadWith(
   const timings = options.timings ?? {};
   let began = performance.now();
   let prepared: Awaited<ReturnType<typeof prepareInput>>;
-  let header: Awaited<ReturnType<typeof readHeader>>;
-  let format: ImageMediaType;
+  let admitted: AdmittedUpload;
   try {
-    if (bytes.length === 0) throw new BadRequestError('The file is empty.', 'empty_file');
-    const maxPixels = options.maxPixels ?? MAX_PIXELS;
-    format = detectImageType(bytes, options.declaredType);
-    header = await readHeader(bytes, maxPixels);
+    admitted = await admitUpload(bytes, options);
+    const { maxPixels, header } = admitted;
     prepared = await withinDecodeBudget(header.decodedBytes, maxPixels, () => prepareInput(bytes, { maxPixels }));
   } finally {
     timings.preprocessMs = performance.now() - began;
   }
   // Nothing darker than the paper anywhere: the pipeline's answer for an empty page, not a guess of the model's.
-  if (prepared.blank)
-    throw new UnprocessableImageError('No digit found: the image has no ink that stands out from the background.', 'no_digit');
+  if (prepared.blank) throw noDigit();
   began = performance.now();
   const reading = reader.readInputs([prepared.input])[0] as Reading;
   timings.inferenceMs = performance.now() - began;
+  const { format, header } = admitted;
   const sx = header.width / prepared.working.width;
   const sy = header.height / prepared.working.height;
   const { region } = prepared;
