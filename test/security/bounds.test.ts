@@ -26,14 +26,13 @@ import { type Stack, startStack, upload } from './stack';
 
 /** The issue's target for the burst of bodies larger than any route takes. */
 const BUDGET_MB = 600;
-/** What the service may keep after such a burst: the issue's "give it back" (todo below: 45-98 MB on a quiet machine). */
-const KEPT_MB = 50;
 /**
- * What it must never keep: before the bound, 330-970 MB. A second burst must not add to the first's: what stays is a
- * plateau (allocator and heap growth), not bodies.
+ * What the service may keep after such a burst: the issue's "give it back". 45-98 MB stayed on a quiet machine while
+ * glibc kept the dropped 64 KiB chunks in its heap; 3-13 MB since the service runs with MALLOC_MMAP_THRESHOLD_=65536
+ * (tools/service.ts; 8 December 2026).
  */
-const KEPT_HARM_MB = 150;
-/** The figures of the 9.9 MiB burst, for the todo that checks them against KEPT_MB. */
+const KEPT_MB = 50;
+/** The figures of the 9.9 MiB burst, for the test that checks them against KEPT_MB. */
 let burstKeptMb: number[] = [];
 /**
  * What a burst of bodies the route reads may never pass: unbounded, 64 bodies of 9.9 MiB took the service to
@@ -223,7 +222,7 @@ describe('bounded under abuse: request memory and slow senders', () => {
     await stack?.stop();
   });
 
-  it("meets the issue's target: 64 bodies of 9.9 MiB at once, twice, refused 413 without keeping a byte of them, under 600 MB of RSS, nothing added by the second", async () => {
+  it("meets the issue's target: 64 bodies of 9.9 MiB at once, twice, refused 413 without keeping a byte of them, under 600 MB of RSS", async () => {
     const body = Buffer.alloc(Math.round(9.9 * 1024 * 1024), 0x41);
     const { answers, counts, beforeMb, peakMb, afterMb } = await burstTwice(stack, pid, body);
     console.error(
@@ -232,8 +231,6 @@ describe('bounded under abuse: request memory and slow senders', () => {
     );
     for (const peak of peakMb) assert.ok(peak < BUDGET_MB, `peaks ${peakMb.join(' and ')} MB`);
     burstKeptMb = afterMb.map((a) => a - beforeMb);
-    for (const kept of afterMb) assert.ok(kept < beforeMb + KEPT_HARM_MB, `kept ${burstKeptMb.join(' and ')} MB`);
-    assert.ok((afterMb[1] as number) <= (afterMb[0] as number) + 20, `the second burst added to the first: ${afterMb.join(' then ')} MB`);
     for (const answer of answers) {
       // Answered, not cut off: the service reads and drops the rest of a refused body, so that the sender gets its 413.
       assert.ok('status' in answer, JSON.stringify(answer));
@@ -246,9 +243,7 @@ describe('bounded under abuse: request memory and slow senders', () => {
     assert.equal((await upload(stack.service.url, digit, 'after-burst.png')).status, 200);
   });
 
-  it('gives the memory back after that burst, to within 50 MB of before', {
-    todo: 'not met on a quiet machine: 45-98 MB stay after the first burst and the second adds nothing (7 Dec 2026, 22:00-22:16 UTC, load ~1)',
-  }, () => {
+  it('gives the memory back after each of those bursts, to within 50 MB of before', () => {
     assert.ok(burstKeptMb.length === 2, 'the burst above ran');
     for (const kept of burstKeptMb) assert.ok(kept < KEPT_MB, `kept ${burstKeptMb.join(' and ')} MB`);
   });
