@@ -85,7 +85,10 @@ export function buildOpenApiDocument(serverUrl?: string): ReturnType<OpenApiGene
         'malformed_multipart',
       ]),
       401: errorResponse('A bearer token this service did not issue (omit it to be served as a new visitor).', ['invalid_token']),
-      413: errorResponse('Too many bytes or too many pixels.', ['file_too_large', 'too_many_pixels']),
+      413: errorResponse(
+        'Too many bytes or too many pixels: a file over the upload limit, a picture over the pixel limit (from its header), or a request body over the limit and 1 MiB (refused by the HTTP front before it is read).',
+        ['file_too_large', 'too_many_pixels', 'payload_too_large'],
+      ),
       415: errorResponse('Not an image of a supported format.', ['unsupported_media_type', 'type_mismatch']),
       422: errorResponse('An image with no readable digit, or with something other than digits.', [
         'corrupt_image',

@@ -19,6 +19,11 @@ export interface Scene {
   input: Float32Array;
   /** The digits, empty for "no number". */
   digits: number[];
+  /**
+   * A single digit that is two MNIST digits overlaid (mixup): its position's target is `weight` on digits[0]
+   * and the rest on `second`, so that the reader says "not sure" of a picture that is both.
+   */
+  mix?: { second: number; weight: number };
 }
 
 const between = (r: Random, lo: number, hi: number): number => lo + r() * (hi - lo);
@@ -37,8 +42,10 @@ interface Glyph {
 
 export class GlyphBank {
   private readonly boxes: Int16Array;
+  private readonly byLabel: number[][] = Array.from({ length: 10 }, () => []);
   constructor(private readonly mnist: MnistSplit) {
     this.boxes = new Int16Array(mnist.count * 4);
+    for (let n = 0; n < mnist.count; n += 1) this.byLabel[mnist.labels[n] as number]?.push(n);
     for (let n = 0; n < mnist.count; n += 1) {
       let x0 = IMAGE_SIZE;
       let y0 = IMAGE_SIZE;
@@ -61,6 +68,36 @@ export class GlyphBank {
 
   get count(): number {
     return this.mnist.count;
+  }
+
+  /** Glyphs a and b overlaid, a's ink weighted by `weight` (cropped to their joint box), labelled as a. */
+  blend(a: number, b: number, weight: number): Glyph {
+    const boxA = Array.from(this.boxes.subarray(a * 4, a * 4 + 4));
+    const boxB = Array.from(this.boxes.subarray(b * 4, b * 4 + 4));
+    const x0 = Math.min(boxA[0] as number, boxB[0] as number);
+    const y0 = Math.min(boxA[1] as number, boxB[1] as number);
+    const width = Math.max(boxA[2] as number, boxB[2] as number) - x0 + 1;
+    const height = Math.max(boxA[3] as number, boxB[3] as number) - y0 + 1;
+    const ink = new Float32Array(width * height);
+    for (let y = 0; y < height; y += 1) {
+      for (let x = 0; x < width; x += 1) {
+        const i = (y + y0) * IMAGE_SIZE + x + x0;
+        const va = this.mnist.images[a * IMAGE_SIZE * IMAGE_SIZE + i] as number;
+        const vb = this.mnist.images[b * IMAGE_SIZE * IMAGE_SIZE + i] as number;
+        ink[y * width + x] = (weight * va + (1 - weight) * vb) / 255;
+      }
+    }
+    return { ink, width, height, label: this.mnist.labels[a] as number };
+  }
+
+  label(n: number): number {
+    return this.mnist.labels[n] as number;
+  }
+
+  /** The index of a random glyph of `label`. */
+  pick(r: Random, label: number): number {
+    const all = this.byLabel[label] as number[];
+    return all[Math.floor(r() * all.length)] as number;
   }
 
   /** Glyph n, its strokes thickened (pen > 0) or thinned (pen < 0) by a 3x3 max or min. */
@@ -390,7 +427,7 @@ function coarsen(glyph: Glyph, cell: number): Glyph {
 /** One scene. */
 export function drawScene(r: Random, bank: GlyphBank, options: SceneOptions): Scene {
   const negative = chance(r, options.negativeShare);
-  if (negative && options.negativePool.length > 0 && chance(r, 0.4)) {
+  if (negative && options.negativePool.length > 0 && chance(r, 0.5)) {
     return { input: varyPooled(r, options.negativePool[Math.floor(r() * options.negativePool.length)] as Float32Array), digits: [] };
   }
   const n = negative ? 0 : digitCount(r);
@@ -401,10 +438,24 @@ export function drawScene(r: Random, bank: GlyphBank, options: SceneOptions): Sc
   // A third of the numbers are drawn with even strokes (a mouse, a finger, a stylus), one width for the number.
   const drawn = chance(r, 0.35);
   const drawnWidth = between(r, 0.06, 0.2);
+  // Numbers of straight strokes (1s, 7s, 4s; "11", "17", "741"): otherwise rare as whole numbers, and the negatives'
+  // rows of bars and sans-serif words ("ill") taught the reader that a few parallel sticks are not a number (a
+  // drawn "17" was refused at P(no number) 0.99).
+  const sticks = chance(r, 0.1);
+  const label = (): number => (sticks ? (chance(r, 0.6) ? 1 : chance(r, 0.6) ? 7 : 4) : Math.floor(r() * 10));
+  let mix: Scene['mix'];
   const placed: Placed[] = [];
   let x = 0;
   for (let i = 0; i < n; i += 1) {
-    const sharp = drawn ? drawnGlyph(r, Math.floor(r() * 10), drawnWidth) : bank.glyph(Math.floor(r() * bank.count), pen);
+    let sharp = drawn ? drawnGlyph(r, label(), drawnWidth) : bank.glyph(bank.pick(r, label()), pen);
+    if (n === 1 && !drawn && chance(r, 0.06)) {
+      const a = Math.floor(r() * bank.count);
+      const b = Math.floor(r() * bank.count);
+      const weight = between(r, 0.25, 0.75);
+      sharp = bank.blend(a, b, weight);
+      const second = bank.label(b);
+      if (second !== sharp.label) mix = { second, weight };
+    }
     const glyph = coarse ? coarsen(sharp, coarse) : sharp;
     const h = between(r, 0.85, 1.15);
     const w = Math.max(0.18, (h * glyph.width) / glyph.height) * between(r, 0.8, 1.25);
@@ -515,12 +566,18 @@ export function drawScene(r: Random, bank: GlyphBank, options: SceneOptions): Sc
       const size = between(r, 0.03, 0.1);
       for (let y = top + r() * gap; y < bottom; y += gap) for (let xx = left + r() * gap; xx < right; xx += gap) dots.push([xx, y, size]);
     } else if (kind < 0.35) {
+      // A row of 7-20 bars, or 2-5 such rows (a barcode, a tally, a page of bars: one was read as a 4).
       const count = 7 + Math.floor(r() * 14);
+      const rows = chance(r, 0.4) ? 2 + Math.floor(r() * 4) : 1;
       const gap = sceneW / (count + 1);
       const half = between(r, 0.05, 0.3) * gap;
-      const tall = between(r, 0.4, 1);
-      for (let i = 1; i <= count; i += 1)
-        strokes.push({ segment: [left + i * gap, -tall / 2, left + i * gap, tall / 2], half, dark: printDark });
+      const pitch = (bottom - top) / rows;
+      const tall = between(r, 0.4, 1) * (rows === 1 ? 1 : pitch * 0.8);
+      for (let row = 0; row < rows; row += 1) {
+        const cy = rows === 1 ? 0 : top + pitch * (row + 0.5);
+        for (let i = 1; i <= count; i += 1)
+          strokes.push({ segment: [left + i * gap, cy - tall / 2, left + i * gap, cy + tall / 2], half, dark: printDark });
+      }
     } else if (kind < 0.5) {
       for (let i = 0; i < 40 + r() * 120; i += 1) {
         const mx = between(r, left, right);
@@ -548,7 +605,9 @@ export function drawScene(r: Random, bank: GlyphBank, options: SceneOptions): Sc
     const mx = chance(r, 0.5) ? between(r, left, left + 0.3) : between(r, right - 0.3, right);
     for (const segment of scribblePath(r, mx - 0.15, top, mx + 0.15, top + 0.3, 2)) strokes.push({ segment, half: 0.02, dark: 0.4 });
   }
-  return { input: render(r, placed, strokes, dots, { left, top, sceneW, sceneH }), digits: placed.map((p) => p.glyph.label) };
+  const scene: Scene = { input: render(r, placed, strokes, dots, { left, top, sceneW, sceneH }), digits: placed.map((p) => p.glyph.label) };
+  if (mix) scene.mix = mix;
+  return scene;
 }
 
 interface Frame {

@@ -66,6 +66,11 @@ function batchTensors(scenes: readonly Scene[]): { x: tf.Tensor4D; ys: tf.Tensor
     targets.positions.forEach((c, p) => {
       (positions[p] as Float32Array)[i * POSITION_CLASSES + c] = 1;
     });
+    if (scene.mix) {
+      const first = positions[0] as Float32Array;
+      first[i * POSITION_CLASSES + (scene.digits[0] as number)] = scene.mix.weight;
+      first[i * POSITION_CLASSES + scene.mix.second] = 1 - scene.mix.weight;
+    }
   });
   return {
     x: tf.tensor4d(pixels, [n, READER_HEIGHT, READER_WIDTH, 1]),
