@@ -4,6 +4,8 @@
  *
  *   npm run model:status                       what serves and what reads in shadow, with their versions
  *   npm run model:promote                      the learned reader serves, the classifier reads in shadow
+ *   npm run model:promote -- --shadow none     the same with nothing in shadow (every picture read once: the
+ *                                              shadow's pipeline costs more CPU than the reader that serves)
  *   npm run model:promote -- --from <folder>   the same, with a newly trained reader (its model.json and
  *                                              weights.bin (and refusal.json) replace model/reader/'s, kept in
  *                                              .local/reader-versions/<version>/ for a rollback on this machine)
@@ -17,7 +19,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSyn
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { readArtifacts } from '#classifier/classifier';
-import { DEFAULT_CHOICE, readServingFile, SERVING_FILE, type ServingChoice } from '#config/serving-choice';
+import { DEFAULT_CHOICE, readServingFile, SERVING_FILE, type ServingChoice, type ShadowModelKind } from '#config/serving-choice';
 import { loadReader, REFUSAL_FILE, readerVersion, readRefusal } from '#reader/reader';
 
 // The project's folders; --root points them at a copy (the tests promote and roll back in a temporary one).
@@ -82,7 +84,7 @@ function describe(choice: ServingChoice, version: string): string {
   return `serving: ${name(choice.serving)}; shadow: ${name(choice.shadow)}`;
 }
 
-async function promote(from: string | undefined): Promise<void> {
+async function promote(from: string | undefined, shadow: ShadowModelKind): Promise<void> {
   const file = readFile();
   let replacedReader: string | undefined;
   if (from) {
@@ -99,12 +101,12 @@ async function promote(from: string | undefined): Promise<void> {
     at: new Date().toISOString(),
     action: 'promote',
     serving: 'reader',
-    shadow: 'classifier',
+    shadow,
     readerVersion: version,
     previous: { serving: file.serving, shadow: file.shadow },
   };
   if (replacedReader) entry.replacedReader = replacedReader;
-  write({ serving: 'reader', shadow: 'classifier', history: [...file.history, entry] });
+  write({ serving: 'reader', shadow, history: [...file.history, entry] });
   console.log(`promoted: ${describe(entry, version)}${replacedReader ? ` (replaced ${replacedReader}, kept in ${KEPT})` : ''}`);
   console.log('Commit model/ and deploy; `npm run model:rollback` undoes this.');
 }
@@ -142,11 +144,19 @@ async function rollback(): Promise<void> {
 async function main(): Promise<void> {
   const { positionals, values } = parseArgs({
     allowPositionals: true,
-    options: { from: { type: 'string' }, root: { type: 'string', default: resolve(__dirname, '..') } },
+    options: {
+      from: { type: 'string' },
+      shadow: { type: 'string', default: 'classifier' },
+      root: { type: 'string', default: resolve(__dirname, '..') },
+    },
   });
   setRoot(resolve(values.root));
   const command = positionals[0];
-  if (command === 'promote') return promote(values.from);
+  if (command === 'promote') {
+    const shadow = values.shadow as ShadowModelKind;
+    if (shadow !== 'classifier' && shadow !== 'none') throw new Error('--shadow is classifier (the default) or none');
+    return promote(values.from, shadow);
+  }
   if (command === 'rollback') return rollback();
   if (command === 'status') {
     const file = readFile();
@@ -154,7 +164,7 @@ async function main(): Promise<void> {
     console.log(`(${existsSync(FILE) ? SERVING_FILE : 'no serving.json: the default'}; SERVING_MODEL and SHADOW_MODEL override it)`);
     return;
   }
-  throw new Error('usage: tsx scripts/model-serving.ts status | promote [--from <reader folder>] | rollback');
+  throw new Error('usage: tsx scripts/model-serving.ts status | promote [--from <reader folder>] [--shadow classifier|none] | rollback');
 }
 
 main().catch((error: unknown) => {

@@ -47,6 +47,16 @@ describe('npm run model:promote / model:rollback', () => {
     assert.throws(() => run('rollback'), /nothing to roll back/);
   });
 
+  it('promotes with nothing in shadow when asked, rolls that back too, and refuses a shadow that is not the classifier or none', () => {
+    assert.match(run('promote', '--shadow', 'none'), /promoted: serving: reader \(reader-[0-9a-f]{12}\); shadow: none/);
+    assert.deepEqual(readServingChoice({}, join(root, 'model')), { serving: 'reader', shadow: 'none' });
+    run('rollback');
+    assert.deepEqual(readServingChoice({}, join(root, 'model')), { serving: 'classifier', shadow: 'none' });
+    const before = readFileSync(join(root, 'model', 'serving.json'), 'utf8');
+    assert.throws(() => run('promote', '--shadow', 'reader'), /--shadow is classifier \(the default\) or none/);
+    assert.equal(readFileSync(join(root, 'model', 'serving.json'), 'utf8'), before);
+  });
+
   it('promotes a candidate that loads, keeps the one it replaced, and rolls back to it', async () => {
     const shipped = await version(readerDir);
     // A candidate: the same network with one weight changed, so another version.
