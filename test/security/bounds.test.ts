@@ -29,7 +29,7 @@ const BUDGET_MB = 600;
 /**
  * What the service may keep after such a burst: the issue's "give it back". 45-98 MB stayed on a quiet machine while
  * glibc kept the dropped 64 KiB chunks in its heap; 3-13 MB since the service runs with MALLOC_MMAP_THRESHOLD_=65536
- * (tools/service.ts; 8 December 2026).
+ * (tools/service.ts; 7 December 2026, 23:07-23:14 UTC).
  */
 const KEPT_MB = 50;
 /** The figures of the 9.9 MiB burst, for the test that checks them against KEPT_MB. */
