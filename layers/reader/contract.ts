@@ -71,12 +71,16 @@ export function letterbox(picture: GreyPicture): Float32Array {
 /**
  * When the reader refuses (model/reader/refusal.json, fitted to a refusal budget by model/reader/fit-refusal.ts):
  * "no number" only when its probability is at least noNumberAbove (else the likeliest length of one or more), and
- * a number whose digits' probabilities multiply to less than minProbability. Absent: the likeliest length, 0
- * included, and no floor.
+ * a number whose digits' probabilities multiply to less than minProbability, when P(no number) is at least
+ * floorFromNoNumber (0 when absent: always). Absent: the likeliest length, 0 included, and no floor.
+ *
+ * The floor's condition is what separates a letter from a hard digit: an "A" drawn with a pen was read as a 1
+ * (digit 0.59) with P(no number) 0.48, while a badly written digit is unsure of its digit but sure it is one.
  */
 export interface ReaderRefusal {
   noNumberAbove?: number;
   minProbability?: number;
+  floorFromNoNumber?: number;
 }
 
 export interface DigitReading {
@@ -125,7 +129,7 @@ export function decodeHeads(
   const number = digits.map((d) => d.digit).join('');
   // The floor weighs the digits only: P(length) is already judged by noNumberAbove.
   const digitsProbability = digits.reduce((p, d) => p * d.probability, 1);
-  if (refusal.minProbability !== undefined && digitsProbability < refusal.minProbability) {
+  if (refusal.minProbability !== undefined && digitsProbability < refusal.minProbability && noNumber >= (refusal.floorFromNoNumber ?? 0)) {
     return { refused: true, probability: 1 - digitsProbability };
   }
   return { number, probability, digits };

@@ -31,12 +31,15 @@ export const REFUSAL_FILE = 'refusal.json';
 export function readRefusal(modelDir: string): ReaderRefusal | undefined {
   const file = join(modelDir, REFUSAL_FILE);
   if (!existsSync(file)) return undefined;
-  const { noNumberAbove, minProbability } = JSON.parse(readFileSync(file, 'utf8')) as ReaderRefusal;
+  const { noNumberAbove, minProbability, floorFromNoNumber } = JSON.parse(readFileSync(file, 'utf8')) as ReaderRefusal;
   const valid = (v: unknown): boolean => v === undefined || (typeof v === 'number' && v >= 0 && v <= 1);
-  if (!valid(noNumberAbove) || !valid(minProbability)) throw new Error(`${file}: noNumberAbove and minProbability are probabilities`);
+  if (!valid(noNumberAbove) || !valid(minProbability) || !valid(floorFromNoNumber)) {
+    throw new Error(`${file}: noNumberAbove, minProbability and floorFromNoNumber are probabilities`);
+  }
   const refusal: ReaderRefusal = {};
   if (noNumberAbove !== undefined) refusal.noNumberAbove = noNumberAbove;
   if (minProbability !== undefined) refusal.minProbability = minProbability;
+  if (floorFromNoNumber !== undefined) refusal.floorFromNoNumber = floorFromNoNumber;
   return refusal;
 }
 
@@ -47,7 +50,11 @@ export function readRefusal(modelDir: string): ReaderRefusal | undefined {
 export function readerVersion(digest: string, given: ReaderRefusal | undefined): string {
   const refusal = given && (given.noNumberAbove !== undefined || given.minProbability !== undefined) ? given : undefined;
   const hash = createHash('sha256').update(digest);
-  if (refusal) hash.update(JSON.stringify({ noNumberAbove: refusal.noNumberAbove, minProbability: refusal.minProbability }));
+  if (refusal) {
+    // floorFromNoNumber only when set, so that the versions of readers fitted before it existed stay what they were.
+    const { noNumberAbove, minProbability, floorFromNoNumber } = refusal;
+    hash.update(JSON.stringify({ noNumberAbove, minProbability, ...(floorFromNoNumber === undefined ? {} : { floorFromNoNumber }) }));
+  }
   return `reader-${(refusal ? hash.digest('hex') : digest).slice(0, 12)}`;
 }
 

@@ -65,6 +65,12 @@ describe('decodeHeads', () => {
     // The floor weighs the digits: 0.9-sure digit over a floor of 0.95 is refused, under 0.5 read.
     assert.ok('refused' in decodeHeads(lengths(1, 0.9), positions, { minProbability: 0.99 }));
     assert.ok(!('refused' in decodeHeads(lengths(1, 0.9), positions, { minProbability: 0.5 })));
+    // ... and, with floorFromNoNumber, only when P(no number) is at least that: a digit the reader is unsure of
+    // but sure is a digit is read; the same digit with P(no number) 0.6 (a letter, say) is refused.
+    const floor = { noNumberAbove: 0.9, minProbability: 0.95, floorFromNoNumber: 0.3 };
+    const sure = decodeHeads([0.1, 0.9, 0, 0, 0, 0, 0], positions, floor);
+    assert.ok(!('refused' in sure) && sure.number === '2', JSON.stringify(sure));
+    assert.ok('refused' in decodeHeads(heads, positions, floor));
   });
 
   it('rejects heads of the wrong shape', () => {

@@ -4,17 +4,31 @@
  * one, loads through the service's loader and reads MNIST test digits from their bytes.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
 import { LENGTH_CLASSES, MAX_DIGITS, POSITION_CLASSES, READER_HEIGHT, READER_WIDTH } from '../../layers/reader/contract';
-import { defaultReaderDir, loadReader } from '../../layers/reader/reader';
+import { defaultReaderDir, loadReader, readerVersion } from '../../layers/reader/reader';
 import { createReaderModel } from '../../model/reader/architecture';
 import { loadMnist } from '../../model/training/mnist';
 
 describe('reader model', () => {
+  it("names a version by the weights and the refusal: a new refusal field changes it, an absent one leaves earlier readers' as they were", () => {
+    const digest = 'ab'.repeat(32);
+    assert.equal(readerVersion(digest, undefined), `reader-${digest.slice(0, 12)}`);
+    const before = readerVersion(digest, { noNumberAbove: 0.97, minProbability: 0 });
+    // What the version was before floorFromNoNumber existed (sha256 of the digest and the two fields' JSON).
+    const old = createHash('sha256')
+      .update(digest)
+      .update(JSON.stringify({ noNumberAbove: 0.97, minProbability: 0 }))
+      .digest('hex');
+    assert.equal(before, `reader-${old.slice(0, 12)}`);
+    assert.notEqual(readerVersion(digest, { noNumberAbove: 0.97, minProbability: 0, floorFromNoNumber: 0.2 }), before);
+  });
+
   it('takes one 32 x 128 grey input and answers a length head and six position heads', async () => {
     await tf.setBackend('cpu');
     const model = createReaderModel(tf);
