@@ -40,20 +40,30 @@ export interface PreparedInput {
 }
 
 function slidingExtreme(values: Float32Array, width: number, height: number, radius: number, max: boolean): Float32Array {
-  const pick = max ? Math.max : Math.min;
+  // Comparisons written out rather than through Math.max/min passed as a value: this runs on every upload.
   const across = new Float32Array(values.length);
   for (let y = 0; y < height; y += 1) {
+    const row = y * width;
     for (let x = 0; x < width; x += 1) {
-      let v = values[y * width + x] as number;
-      for (let k = Math.max(0, x - radius); k <= Math.min(width - 1, x + radius); k += 1) v = pick(v, values[y * width + k] as number);
-      across[y * width + x] = v;
+      let v = values[row + x] as number;
+      const to = Math.min(width - 1, x + radius);
+      for (let k = Math.max(0, x - radius); k <= to; k += 1) {
+        const w = values[row + k] as number;
+        if (max ? w > v : w < v) v = w;
+      }
+      across[row + x] = v;
     }
   }
   const out = new Float32Array(values.length);
   for (let y = 0; y < height; y += 1) {
+    const from = Math.max(0, y - radius);
+    const to = Math.min(height - 1, y + radius);
     for (let x = 0; x < width; x += 1) {
       let v = across[y * width + x] as number;
-      for (let k = Math.max(0, y - radius); k <= Math.min(height - 1, y + radius); k += 1) v = pick(v, across[k * width + x] as number);
+      for (let k = from; k <= to; k += 1) {
+        const w = across[k * width + x] as number;
+        if (max ? w > v : w < v) v = w;
+      }
       out[y * width + x] = v;
     }
   }
@@ -284,6 +294,37 @@ export interface GeometryOptions {
   maxPixels?: number | undefined;
 }
 
+/** sRGB's 8-bit code values to linear light (IEC 61966-2-1). */
+const TO_LINEAR = Float32Array.from({ length: 256 }, (_, v) => {
+  const c = v / 255;
+  return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+});
+/** Linear light in 4,096 steps back to sRGB's 8-bit code values. */
+const LINEAR_STEPS = 4095;
+const FROM_LINEAR = Uint8Array.from({ length: LINEAR_STEPS + 1 }, (_, i) => {
+  const l = i / LINEAR_STEPS;
+  return Math.round(255 * (l <= 0.0031308 ? 12.92 * l : 1.055 * l ** (1 / 2.4) - 0.055));
+});
+
+/**
+ * Grey from the working picture's 1 or 3 channels, as libvips' sRGB to B_W conversion makes it (the luminance of
+ * linear light with Rec. 709's weights, back in sRGB), with tables: sharp's greyscale() cost 2.5 ms of CPU on a
+ * 500 x 400 phone photo, most of the geometry's, and this a tenth of that on the shrunk picture.
+ */
+export function toGrey(data: Uint8Array, pixels: number, channels: number): Uint8Array {
+  if (channels === 1) return data;
+  if (channels !== 3) throw new Error(`the working picture has ${channels} channels`);
+  const grey = new Uint8Array(pixels);
+  for (let i = 0, j = 0; i < pixels; i += 1, j += 3) {
+    const y =
+      0.2126 * (TO_LINEAR[data[j] as number] as number) +
+      0.7152 * (TO_LINEAR[data[j + 1] as number] as number) +
+      0.0722 * (TO_LINEAR[data[j + 2] as number] as number);
+    grey[i] = FROM_LINEAR[Math.round(y * LINEAR_STEPS)] as number;
+  }
+  return grey;
+}
+
 /** The model's input for an uploaded picture (any format sharp reads). */
 export async function prepareInput(bytes: Buffer | Uint8Array, options: GeometryOptions = {}): Promise<PreparedInput> {
   const strict =
@@ -291,16 +332,15 @@ export async function prepareInput(bytes: Buffer | Uint8Array, options: Geometry
   const working = await sharp(bytes, strict)
     .rotate()
     .flatten({ background: '#ffffff' })
-    .greyscale()
     .resize({ width: WORKING_SIDE, height: WORKING_SIDE, fit: 'inside', withoutEnlargement: true })
-    .raw()
+    .raw({ depth: 'uchar' })
     .toBuffer({ resolveWithObject: true });
   const { width, height, channels } = working.info;
-  if (channels !== 1) throw new Error(`the grey working picture has ${channels} channels`);
+  const grey = toGrey(working.data, width * height, channels);
   const thumbScale = Math.min(1, THUMB_SIDE / Math.max(width, height));
   const thumbWidth = Math.max(1, Math.round(width * thumbScale));
   const thumbHeight = Math.max(1, Math.round(height * thumbScale));
-  const thumb = thumbScale === 1 ? working.data : boxDownscale(working.data, width, height, thumbWidth, thumbHeight);
+  const thumb = thumbScale === 1 ? grey : boxDownscale(grey, width, height, thumbWidth, thumbHeight);
   const dark = isLightOnDark(thumb, thumbWidth, thumbHeight);
   const found = inkRegion({ width: thumbWidth, height: thumbHeight, values: dark ? thumb.map((v) => 255 - v) : thumb });
   const sx = width / thumbWidth;
@@ -318,8 +358,8 @@ export async function prepareInput(bytes: Buffer | Uint8Array, options: Geometry
   // trip through libvips, which cost more than the work (a box average when shrinking, bilinear when growing).
   const fitted =
     region.width > size.width || region.height > size.height
-      ? boxCrop(working.data, width, region, size, dark)
-      : resizeSmall(working.data, width, region, size, dark);
+      ? boxCrop(grey, width, region, size, dark)
+      : resizeSmall(grey, width, region, size, dark);
   return {
     input: letterbox({ width: size.width, height: size.height, values: fitted }),
     region,

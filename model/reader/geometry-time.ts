@@ -5,9 +5,10 @@
  *
  *   npx tsx model/reader/geometry-time.ts [--runs 50] [--backend wasm]
  *
- * Pictures: a 28x28 PNG (MNIST test digit, as stored) and photos of a page with a four-digit number on it, with
- * sensor noise, as JPEG (quality 90) of 1600 x 1200 (a phone's upload after the page shrinks it) and 4032 x 3024
- * (a phone's full 12 MP).
+ * Pictures: a 28x28 PNG (MNIST test digit, as stored); the 32 photo JPEGs that `npm run bench` and the peer's
+ * side-by-side send (MNIST test digits 32-63 re-drawn as photos, 270-520 px a side, 2-6 KB; their mean); and photos
+ * of a page with a four-digit number on it, with sensor noise, as JPEG (quality 90) of 1600 x 1200 (a phone's upload
+ * after the page shrinks it) and 4032 x 3024 (a phone's full 12 MP).
  */
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
@@ -15,6 +16,7 @@ import type { BackendChoice } from '#classifier/backend';
 import { IMAGE_SIZE } from '#classifier/model-contract';
 import { prepareInput } from '../../layers/reader/geometry';
 import { loadReader } from '../../layers/reader/reader';
+import { redrawnDigit } from '../training/digit-images';
 import { loadMnist } from '../training/mnist';
 
 const { values: args } = parseArgs({ options: { runs: { type: 'string', default: '50' }, backend: { type: 'string' } } });
@@ -49,11 +51,11 @@ async function phonePhoto(width: number, height: number): Promise<Buffer> {
   return page;
 }
 
-async function measure(name: string, bytes: Buffer): Promise<void> {
-  for (let i = 0; i < 5; i += 1) await prepareInput(bytes);
+async function measure(name: string, ...pictures: Buffer[]): Promise<void> {
+  for (let i = 0; i < 5; i += 1) await prepareInput(pictures[i % pictures.length] as Buffer);
   const cpu0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
-  for (let i = 0; i < runs; i += 1) await prepareInput(bytes);
+  for (let i = 0; i < runs; i += 1) await prepareInput(pictures[i % pictures.length] as Buffer);
   const wall = Number(process.hrtime.bigint() - t0) / 1e6 / runs;
   const cpu = process.cpuUsage(cpu0);
   console.log(
@@ -77,6 +79,8 @@ async function main(): Promise<void> {
       .join(' ')}`,
   );
   await measure('28x28 PNG', small);
+  const benchPhotos = await Promise.all(Array.from({ length: 32 }, async (_, i) => (await redrawnDigit(32 + i, 7)).bytes));
+  await measure("the bench's 32 photo JPEGs", ...benchPhotos);
   await measure(`1600x1200 JPEG (${(phone.length / 1024).toFixed(0)} KiB)`, phone);
   await measure(`4032x3024 JPEG (${(photo.length / 1024).toFixed(0)} KiB)`, photo);
   if (args.backend) {
