@@ -107,6 +107,19 @@ describe('reader geometry', () => {
     assert.ok(inkAt(input, 2, 2) < 0.1);
   });
 
+  it('keeps a 1 that fills the picture\'s height whole, though its columns are mostly ink like a frame\'s sides', async () => {
+    // MNIST test 8493: a bold 1, 20 of 28 rows tall. Its columns were left out as lines and the region shrank to
+    // its serif (10 x 3 px), which the reader refused.
+    const mnist = loadMnist('test');
+    const pixels = Buffer.from(mnist.images.subarray(8493 * 784, 8494 * 784));
+    assert.equal(mnist.labels[8493], 1);
+    const bytes = await sharp(pixels, { raw: { width: 28, height: 28, channels: 1 } })
+      .png()
+      .toBuffer();
+    const { region } = await prepareInput(bytes);
+    assert.ok(region.height >= 20 && region.width < region.height, JSON.stringify(region));
+  });
+
   it('does not mistake a page on a larger dark table for light ink', () => {
     const width = 64;
     const values = new Uint8Array(width * width).fill(50);
