@@ -138,10 +138,16 @@ function surroundings(values: Float32Array, width: number, height: number): Uint
     let tail = 0;
     queue[tail++] = start;
     seen[start] = 1;
+    // Its pixels on each edge of the picture: left, right, top, bottom.
+    const onEdge = [0, 0, 0, 0];
     while (head < tail) {
       const i = queue[head++] as number;
       const x = i % width;
       const y = (i - x) / width;
+      if (x === 0) onEdge[0] = (onEdge[0] as number) + 1;
+      if (x === width - 1) onEdge[1] = (onEdge[1] as number) + 1;
+      if (y === 0) onEdge[2] = (onEdge[2] as number) + 1;
+      if (y === height - 1) onEdge[3] = (onEdge[3] as number) + 1;
       const next = [x > 0 ? i - 1 : -1, x < width - 1 ? i + 1 : -1, y > 0 ? i - width : -1, y < height - 1 ? i + width : -1];
       for (const j of next) {
         if (j < 0 || seen[j] || (values[j] as number) > middle) continue;
@@ -149,7 +155,16 @@ function surroundings(values: Float32Array, width: number, height: number): Uint
         queue[tail++] = j;
       }
     }
-    if (tail > 0.1 * values.length) for (let k = 0; k < tail; k += 1) out[queue[k] as number] = 1;
+    // A table or a dark margin lies along the picture's edges: along two of them, or most of one. A large, bold
+    // digit cut by one edge touches it over less (a drawn 8 at a canvas's edge was taken for the table).
+    const sides = onEdge.filter((n) => n > 0).length;
+    const along = Math.max(
+      (onEdge[0] as number) / height,
+      (onEdge[1] as number) / height,
+      (onEdge[2] as number) / width,
+      (onEdge[3] as number) / width,
+    );
+    if (tail > 0.1 * values.length && (sides >= 2 || along >= 0.6)) for (let k = 0; k < tail; k += 1) out[queue[k] as number] = 1;
   }
   // Grown by two pixels: the thumbnail blends the page's edge into a ring of greys that is not ink either.
   const grown = slidingExtreme(Float32Array.from(out), width, height, 2, true);
