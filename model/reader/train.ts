@@ -10,11 +10,22 @@
  * refused). The model is saved after every epoch, so a run cut short still leaves its latest weights.
  * --from <folder> continues from a saved model's weights (same architecture) instead of a fresh initialisation;
  * its learning rate then starts at --rate (default 1.5e-3) without the warm-up.
+ *
+ * --with-labels adds the labelled predictions of the configured store (the service's settings: PREDICTION_STORE,
+ * UPLOADS_BUCKET...; `npm start`'s local store and bucket by default), each upload through the service's geometry
+ * with its label (model/reader/labelled.ts): --label-share of every batch (default 0.25) is drawn from them, and
+ * the held-out share (--holdout-share, 0.2, by a hash of the id) is scored after every epoch (`labelled`). With
+ * --from model/reader it fine-tunes the shipped reader on what users labelled:
+ *
+ *   npx tsx model/reader/train.ts --from model/reader --rate 3e-4 --minutes 20 --with-labels --out .local/reader-labelled
+ *
+ * then fit-refusal.ts and model:compare on the folder, and model:promote -- --from it.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-node';
+import { readConfig } from '#config/config';
 import {
   decodeHeads,
   LENGTH_CLASSES,
@@ -25,10 +36,13 @@ import {
   READER_WIDTH,
 } from '../../layers/reader/contract';
 import { prepareInput } from '../../layers/reader/geometry';
+import { printResult } from '../../tools/child-result';
 import { createRng } from '../training/augment';
+import { withLabelledSource } from '../training/labelled-source';
 import { loadMnist } from '../training/mnist';
 import { nonDigitPicture } from '../training/non-digit-images';
 import { createReaderModel } from './architecture';
+import { type LabelledScenes, labelledScenes } from './labelled';
 import { drawScene, GlyphBank, type Random, type Scene, type SceneOptions, targetsOf } from './scenes';
 
 const { values: args } = parseArgs({
@@ -42,6 +56,9 @@ const { values: args } = parseArgs({
     validation: { type: 'string', default: '600' },
     from: { type: 'string' },
     rate: { type: 'string', default: '1.5e-3' },
+    'with-labels': { type: 'boolean', default: false },
+    'label-share': { type: 'string', default: '0.25' },
+    'holdout-share': { type: 'string' },
   },
 });
 const minutes = Number(args.minutes);
@@ -133,8 +150,29 @@ function score(model: tf.LayersModel, scenes: readonly Scene[]): Score {
   };
 }
 
+async function readLabelledScenes(): Promise<LabelledScenes> {
+  const holdoutShare = args['holdout-share'] === undefined ? undefined : Number(args['holdout-share']);
+  const labelled = await withLabelledSource(readConfig(), (source) =>
+    labelledScenes(source, {
+      ...(holdoutShare === undefined ? {} : { holdoutShare }),
+      onSkip: (id, reason, detail) => process.stderr.write(`  skipped ${id}: ${reason}: ${detail}\n`),
+    }),
+  );
+  const skipped = Object.entries(labelled.skipped).map(([reason, n]) => `${reason} ${n}`);
+  console.log(
+    `labelled predictions: ${labelled.read} read, ${labelled.train.length} to train on, ${labelled.heldOut.length} held out` +
+      (skipped.length ? `; skipped: ${skipped.join(', ')}` : ''),
+  );
+  if (labelled.train.length === 0)
+    throw new Error('--with-labels: no labelled prediction to train on (label some first: docs/labels-and-retraining.md)');
+  return labelled;
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
+  const labelled = args['with-labels'] ? await readLabelledScenes() : undefined;
+  const labelShare = labelled ? Number(args['label-share']) : 0;
+  if (!(labelShare >= 0 && labelShare <= 1)) throw new Error('--label-share is a share of a batch, 0 to 1');
   const bank = new GlyphBank(loadMnist('train'));
   const pool = await negativePool(poolSize);
   console.log(
@@ -164,7 +202,11 @@ async function main(): Promise<void> {
         step < WARMUP_STEPS ? (LR_MAX * (step + 1)) / WARMUP_STEPS : LR_MIN + 0.5 * (LR_MAX - LR_MIN) * (1 + Math.cos(Math.PI * fraction));
       (optimizer as unknown as { learningRate: number }).learningRate = rate;
       const g0 = Date.now();
-      const scenes = Array.from({ length: batchSize }, () => drawScene(random, bank, options));
+      const scenes = Array.from({ length: batchSize }, () =>
+        labelled && random() < labelShare
+          ? (labelled.train[Math.floor(random() * labelled.train.length)] as Scene)
+          : drawScene(random, bank, options),
+      );
       const { x, ys } = batchTensors(scenes);
       genMs += Date.now() - g0;
       const loss = (await model.trainOnBatch(x, ys)) as number[];
@@ -174,6 +216,7 @@ async function main(): Promise<void> {
       step += 1;
     }
     const v = score(model, validation);
+    const held = labelled && labelled.heldOut.length > 0 ? score(model, labelled.heldOut) : undefined;
     const elapsed = (Date.now() - trainStart) / 60_000;
     const line = {
       epoch,
@@ -186,16 +229,30 @@ async function main(): Promise<void> {
       multi: Number(v.multi.toFixed(4)),
       negativesRefused: Number(v.refusedNegatives.toFixed(4)),
       positivesRefused: Number(v.refusedPositives.toFixed(4)),
+      ...(held ? { labelled: Number(held.exact.toFixed(4)) } : {}),
       msPerStep: Math.round((Date.now() - epochStart) / stepsPerEpoch),
       genMsPerStep: Math.round(genMs / stepsPerEpoch),
     };
     history.push(line);
     console.log(JSON.stringify(line));
     await model.save(`file://${args.out}`);
+    mkdirSync(join(__dirname, '..', '..', '.local'), { recursive: true });
     writeFileSync(join(__dirname, '..', '..', '.local', 'reader-history.json'), JSON.stringify(history, null, 1));
     if (Date.now() - trainStart >= budget) break;
   }
   console.log(`done in ${((Date.now() - started) / 60_000).toFixed(1)} min; saved to ${args.out}`);
+  // For a caller that runs this as a command (test/integration/retrain.test.ts): where it went and what it read.
+  printResult({
+    out: args.out,
+    epochs: history.length,
+    last: history[history.length - 1],
+    labelled: labelled && {
+      read: labelled.read,
+      train: labelled.train.length,
+      heldOut: labelled.heldOut.length,
+      skipped: labelled.skipped,
+    },
+  });
 }
 
 main().catch((error: unknown) => {

@@ -11,7 +11,7 @@ import type { AppConfig, UploadsBucketConfig } from '#config/config';
 import { projectRoot } from '#config/project-root';
 import { createStore } from '#store/create-store';
 import { createUploadsBucket, type UploadsReader } from '#uploads/bucket';
-import { type CollectOptions, collectLabelled, type LabelledData, storeLabelledSource } from './labelled';
+import { type CollectOptions, collectLabelled, type LabelledData, type LabelledSource, storeLabelledSource } from './labelled';
 
 /** `npm start`'s local uploads bucket (scripts/start.ts, scripts/s3-local.ts), with its default port. */
 export function localUploadsConfig(root = projectRoot()): UploadsBucketConfig | undefined {
@@ -52,19 +52,29 @@ function uploadsReader(config: AppConfig): { reader: UploadsReader; where: strin
   };
 }
 
-/** Reads and splits every labelled prediction of the configured store; closes the store after. */
-export async function readLabelled(config: AppConfig, options: CollectOptions = {}): Promise<LabelledData> {
+/**
+ * The configured store's labelled predictions with their kept uploads, for `use`; the store is closed after. The
+ * classifier's retraining and evaluation (readLabelled) and the reader's (model/reader/labelled.ts) read through it.
+ */
+export async function withLabelledSource<T>(config: AppConfig, use: (source: LabelledSource) => Promise<T>): Promise<T> {
   const { reader, where } = uploadsReader(config);
   const store = await createStore(config);
   process.stderr.write(`reading labelled predictions from the ${config.store} store, pictures from the uploads ${where}\n`);
   try {
-    return await collectLabelled(storeLabelledSource(store, reader), {
+    return await use(storeLabelledSource(store, reader));
+  } finally {
+    await store.close();
+  }
+}
+
+/** Reads and splits every labelled prediction of the configured store; closes the store after. */
+export async function readLabelled(config: AppConfig, options: CollectOptions = {}): Promise<LabelledData> {
+  return withLabelledSource(config, (source) =>
+    collectLabelled(source, {
       ...options,
       onSkip:
         options.onSkip ??
         ((record, reason, detail) => process.stderr.write(`  skipped ${record.id} (label ${record.label.number}): ${reason}: ${detail}\n`)),
-    });
-  } finally {
-    await store.close();
-  }
+    }),
+  );
 }

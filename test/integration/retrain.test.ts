@@ -209,6 +209,60 @@ describe('learning from labels: train --with-labels, then evaluate (SQLite store
     assert.equal(sha256(join(modelDir, 'weights.bin')), sha256(join(ROOT, 'model', 'weights.bin')), 'the serving model is untouched');
   });
 
+  it('the learned reader fine-tunes on the same labelled records, whole numbers included, and scores the held-out ones', {
+    skip: native ? false : 'model/reader/train.ts trains on native TensorFlow (npm run setup:native-tf)',
+  }, async () => {
+    const out = join(dir, 'reader');
+    const child = await runForResult<{
+      out: string;
+      epochs: number;
+      last: { labelled?: number };
+      labelled: { read: number; train: number; heldOut: number; skipped: Record<string, number> };
+    }>(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'model/reader/train.ts',
+        '--from',
+        join(ROOT, 'model', 'reader'),
+        '--rate',
+        '1e-4',
+        '--minutes',
+        '0.01',
+        '--steps',
+        '2',
+        '--batch',
+        '8',
+        '--pool',
+        '4',
+        '--validation',
+        '16',
+        '--with-labels',
+        '--label-share',
+        '0.5',
+        '--holdout-share',
+        String(HOLDOUT_SHARE),
+        '--out',
+        out,
+      ],
+      { cwd: ROOT, env, timeoutMs: 180_000 },
+    );
+    assert.equal(child.code, 0, child.stderr);
+    assert.ok(child.result, child.stdout);
+    const { labelled } = child.result;
+    assert.equal(labelled.read, 18);
+    // The reader reads the number whole: the "72" on a three-digit picture is an example (the label is the
+    // user's word), which the classifier's retraining skips; the three others are skipped for the same reasons.
+    assert.deepEqual(labelled.skipped, { 'upload not kept': 1, 'upload missing from the bucket': 1, 'unreadable picture': 1 });
+    const held = [...good.map((g) => g.id), id(15)].filter((g) => isHeldOut(g, HOLDOUT_SHARE));
+    assert.equal(labelled.heldOut, held.length);
+    assert.equal(labelled.train, 15 - held.length);
+    assert.equal(child.result.epochs, 1);
+    assert.equal(typeof child.result.last.labelled, 'number', 'the held-out labelled records are scored each epoch');
+    for (const file of ['model.json', 'weights.bin']) assert.ok(existsSync(join(out, file)), file);
+  });
+
   it('evaluate compares the candidate on the same held-out records and applies the rule its figures call for', async () => {
     assert.ok(trained, 'the training test ran');
     const modelDir = join(dir, 'model');
