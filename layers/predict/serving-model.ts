@@ -71,8 +71,8 @@ export function classifierModel(classifier: Classifier): ServingModel {
 }
 
 /**
- * A digit of the reader's answer is uncertain below this probability. Not fitted yet (the reader's probabilities
- * are not calibrated, model/reader/README.md): a round figure that marks the digits the reader is least sure of.
+ * A digit of the reader's answer is uncertain below this probability, unless the reader's refusal.json carries a
+ * fitted uncertainBelow (model/reader/fit-refusal.ts): a round figure for a reader fitted without one.
  */
 export const READER_UNCERTAIN_BELOW = 0.9;
 
@@ -80,7 +80,10 @@ export const READER_UNCERTAIN_BELOW = 0.9;
  * The reader's answer in the service's terms: each digit with its probabilities and its approximate box (the
  * number's region cut for display, layers/reader/serving.ts), the weakest digit on top.
  */
-export function readerNumberReading(read: Pick<UploadReading, 'reading' | 'box' | 'digitBoxes' | 'preview'>): NumberReading {
+export function readerNumberReading(
+  read: Pick<UploadReading, 'reading' | 'box' | 'digitBoxes' | 'preview'>,
+  uncertainBelow = READER_UNCERTAIN_BELOW,
+): NumberReading {
   const { reading, box, digitBoxes, preview } = read;
   if ('refused' in reading) throw new UnprocessableImageError(NOT_A_DIGIT_MESSAGE, 'not_a_digit');
   const digits = reading.digits.map(
@@ -90,7 +93,7 @@ export function readerNumberReading(read: Pick<UploadReading, 'reading' | 'box' 
       probabilities: d.probabilities,
       box: { ...(digitBoxes[i] ?? box) },
       inputPreview: preview,
-      uncertain: d.probability < READER_UNCERTAIN_BELOW,
+      uncertain: d.probability < uncertainBelow,
       candidates: twoBest(d.probabilities),
     }),
   );
@@ -101,6 +104,7 @@ export function readerNumberReading(read: Pick<UploadReading, 'reading' | 'box' 
 export function readerModel(reader: {
   version: string;
   backend: string;
+  uncertainBelow?: number;
   readInputs(inputs: readonly Float32Array[]): Reading[];
 }): ServingModel {
   return {
@@ -109,7 +113,7 @@ export function readerModel(reader: {
     backend: reader.backend,
     async read(upload, maxPixels, timings = {}) {
       const read = await readUploadWith(reader, upload.bytes, { declaredType: upload.declaredType, maxPixels, timings });
-      return { reading: readerNumberReading(read), format: read.format };
+      return { reading: readerNumberReading(read, reader.uncertainBelow), format: read.format };
     },
   };
 }

@@ -81,6 +81,12 @@ export interface ReaderRefusal {
   noNumberAbove?: number;
   minProbability?: number;
   floorFromNoNumber?: number;
+  /**
+   * Not a refusal: a digit read with a probability under this is answered "uncertain" (fitted by fit-refusal.ts so
+   * that the digits answered sure are right at its target rate on training-side pictures; the service's round 0.9
+   * when absent).
+   */
+  uncertainBelow?: number;
 }
 
 export interface DigitReading {

@@ -31,15 +31,16 @@ export const REFUSAL_FILE = 'refusal.json';
 export function readRefusal(modelDir: string): ReaderRefusal | undefined {
   const file = join(modelDir, REFUSAL_FILE);
   if (!existsSync(file)) return undefined;
-  const { noNumberAbove, minProbability, floorFromNoNumber } = JSON.parse(readFileSync(file, 'utf8')) as ReaderRefusal;
+  const { noNumberAbove, minProbability, floorFromNoNumber, uncertainBelow } = JSON.parse(readFileSync(file, 'utf8')) as ReaderRefusal;
   const valid = (v: unknown): boolean => v === undefined || (typeof v === 'number' && v >= 0 && v <= 1);
-  if (!valid(noNumberAbove) || !valid(minProbability) || !valid(floorFromNoNumber)) {
-    throw new Error(`${file}: noNumberAbove, minProbability and floorFromNoNumber are probabilities`);
+  if (!valid(noNumberAbove) || !valid(minProbability) || !valid(floorFromNoNumber) || !valid(uncertainBelow)) {
+    throw new Error(`${file}: noNumberAbove, minProbability, floorFromNoNumber and uncertainBelow are probabilities`);
   }
   const refusal: ReaderRefusal = {};
   if (noNumberAbove !== undefined) refusal.noNumberAbove = noNumberAbove;
   if (minProbability !== undefined) refusal.minProbability = minProbability;
   if (floorFromNoNumber !== undefined) refusal.floorFromNoNumber = floorFromNoNumber;
+  if (uncertainBelow !== undefined) refusal.uncertainBelow = uncertainBelow;
   return refusal;
 }
 
@@ -51,9 +52,16 @@ export function readerVersion(digest: string, given: ReaderRefusal | undefined):
   const refusal = given && (given.noNumberAbove !== undefined || given.minProbability !== undefined) ? given : undefined;
   const hash = createHash('sha256').update(digest);
   if (refusal) {
-    // floorFromNoNumber only when set, so that the versions of readers fitted before it existed stay what they were.
-    const { noNumberAbove, minProbability, floorFromNoNumber } = refusal;
-    hash.update(JSON.stringify({ noNumberAbove, minProbability, ...(floorFromNoNumber === undefined ? {} : { floorFromNoNumber }) }));
+    // The later fields only when set, so that the versions of readers fitted before they existed stay what they were.
+    const { noNumberAbove, minProbability, floorFromNoNumber, uncertainBelow } = refusal;
+    hash.update(
+      JSON.stringify({
+        noNumberAbove,
+        minProbability,
+        ...(floorFromNoNumber === undefined ? {} : { floorFromNoNumber }),
+        ...(uncertainBelow === undefined ? {} : { uncertainBelow }),
+      }),
+    );
   }
   return `reader-${(refusal ? hash.digest('hex') : digest).slice(0, 12)}`;
 }
@@ -67,6 +75,8 @@ export interface ReaderHeads {
 export interface DigitReader {
   version: string;
   backend: string;
+  /** A digit read with a lower probability is answered uncertain: refusal.json's uncertainBelow, when fitted. */
+  uncertainBelow?: number;
   /** The heads themselves, before any decoding (fit-refusal.ts tries its thresholds on them). */
   readHeads(inputs: readonly Float32Array[]): ReaderHeads[];
   /** Reads model inputs (each READER_PIXELS long, the contract's letterbox) in one forward pass. */
@@ -113,6 +123,7 @@ export async function loadReader(options: ReaderOptions = {}): Promise<DigitRead
   return {
     version: readerVersion(digest, refusal),
     backend,
+    ...(refusal.uncertainBelow === undefined ? {} : { uncertainBelow: refusal.uncertainBelow }),
     readHeads,
     readInputs,
     read: async (bytes) => readInputs([(await prepareInput(bytes)).input])[0] as Reading,

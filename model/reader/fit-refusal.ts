@@ -13,6 +13,9 @@
  * pictures unlike these) and at most --scene-budget of the generator's numbers (default 1.5%: they include
  * scenes too hard to read at all, which are better refused than misread).
  *
+ * It also fits uncertainBelow, where the service starts answering a digit "uncertain": the lowest probability from
+ * which the digits it answers are right at least --sure-right of the time (default 99.5%) on the MNIST train digits.
+ *
  *   npx tsx model/reader/fit-refusal.ts [--model model/reader] [--mnist 3000] [--scenes 1500] [--negatives 600] [--dry-run]
  */
 import { writeFileSync } from 'node:fs';
@@ -36,6 +39,7 @@ const { values: args } = parseArgs({
     negatives: { type: 'string', default: '600' },
     budget: { type: 'string', default: '0.005' },
     'scene-budget': { type: 'string', default: '0.015' },
+    'sure-right': { type: 'string', default: '0.995' },
     'dry-run': { type: 'boolean', default: false },
   },
 });
@@ -46,6 +50,8 @@ interface Seen {
   digitsProbability: number;
   /** The likeliest number of one digit or more, to score positives right or wrong. */
   number: string;
+  /** Each of its digits' probability. */
+  digits: number[];
 }
 
 async function main(): Promise<void> {
@@ -94,6 +100,7 @@ async function main(): Promise<void> {
           noNumber: heads.lengths[0] as number,
           digitsProbability: reading.digits.reduce((p, d) => p * d.probability, 1),
           number: reading.number,
+          digits: reading.digits.map((d) => d.probability),
         });
       }
     }
@@ -134,10 +141,32 @@ async function main(): Promise<void> {
   if (!best) throw new Error('no threshold keeps the refusals within the budget');
   const right = (seen: Seen[], list: Array<{ expected: string }>): number =>
     seen.filter((s, i) => !refused(s, best.t, best.f, best.w) && s.number === list[i]?.expected).length / seen.length;
+  // Where "uncertain" begins: the lowest digit probability from which the digits answered (not refused) are right
+  // at least --sure-right of the time. A digit of a number read at the wrong length counts as wrong.
+  const answered: Array<{ p: number; right: boolean }> = [];
+  // MNIST train digits only: the generator's numbers include scenes too hard to read at all, which would put the
+  // line where nearly every digit is "uncertain".
+  for (const [seen, list] of [[mnistSeen, positivesMnist]] as const) {
+    seen.forEach((s, i) => {
+      if (refused(s, best.t, best.f, best.w)) return;
+      const expected = list[i]?.expected ?? '';
+      s.digits.forEach((p, k) => answered.push({ p, right: s.number.length === expected.length && s.number[k] === expected[k] }));
+    });
+  }
+  const sureRight = Number(args['sure-right']);
+  const uncertainAt = [0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98, 0.99, 0.995, 0.999].map((u) => {
+    const sure = answered.filter((a) => a.p >= u);
+    return { u, sure: sure.length / answered.length, right: sure.filter((a) => a.right).length / Math.max(1, sure.length) };
+  });
+  console.log('| uncertainBelow | digits answered sure | of those, right |');
+  console.log('| ---: | ---: | ---: |');
+  for (const row of uncertainAt) console.log(`| ${row.u} | ${pct(row.sure)} | ${pct(row.right)} |`);
+  const uncertain = uncertainAt.find((row) => row.right >= sureRight) ?? uncertainAt[uncertainAt.length - 1];
   const fitted = {
     noNumberAbove: best.t,
     minProbability: best.f,
     floorFromNoNumber: best.w,
+    uncertainBelow: uncertain?.u,
     fitted: {
       at: new Date().toISOString(),
       by: 'model/reader/fit-refusal.ts',
@@ -145,6 +174,7 @@ async function main(): Promise<void> {
       mnistTrain: { pictures: mnistSeen.length, refused: pct(best.mnist), readRight: pct(right(mnistSeen, positivesMnist)) },
       generatorNumbers: { pictures: scenesSeen.length, refused: pct(best.scenes), readRight: pct(right(scenesSeen, positivesScenes)) },
       noNumber: { pictures: negativesSeen.length, refused: pct(best.negatives) },
+      uncertain: { sureRightTarget: pct(sureRight), digitsAnsweredSure: pct(uncertain?.sure ?? 0), sureRight: pct(uncertain?.right ?? 0) },
     },
   };
   console.log(JSON.stringify(fitted, null, 1));

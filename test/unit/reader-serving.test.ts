@@ -81,6 +81,23 @@ describe('the learned reader, served', () => {
     assert.ok((timings.preprocessMs ?? -1) >= 0 && (timings.inferenceMs ?? -1) >= 0, JSON.stringify(timings));
   });
 
+  it("marks a digit uncertain below the reader's fitted uncertainBelow, else below the round default", async () => {
+    const reading: Reading = { number: '40', probability: 0.5, digits: [digitReading(4, 0.75), digitReading(0, 0.6)] };
+    const fitted = await readerModel({ ...standIn(reading), uncertainBelow: 0.7 }).read({
+      bytes: await picture(),
+      declaredType: undefined,
+    });
+    assert.deepEqual(
+      fitted.reading.digits.map((d) => d.uncertain),
+      [false, true],
+    );
+    const unfitted = await readerModel(standIn(reading)).read({ bytes: await picture(), declaredType: undefined });
+    assert.deepEqual(
+      unfitted.reading.digits.map((d) => d.uncertain),
+      [0.75 < READER_UNCERTAIN_BELOW, 0.6 < READER_UNCERTAIN_BELOW],
+    );
+  });
+
   it('refuses with 422 not_a_digit when the reader says there is no number', async () => {
     const model = readerModel(standIn({ refused: true, probability: 0.97 }));
     await assert.rejects(model.read({ bytes: await picture(), declaredType: undefined }), (e: unknown) => codeOf(e) === '422 not_a_digit');
