@@ -214,6 +214,13 @@ export interface SceneOptions {
   negativeShare: number;
   /** Inputs of non-digit pictures already through the geometry, reused with light changes. */
   negativePool: readonly Float32Array[];
+  /**
+   * Numbers already through the service's geometry (drawn numbers, MNIST digits as stored), drawn for
+   * `positivePoolShare` of the positive scenes with light changes, so that having come through sharp and the
+   * geometry is no sign of "no number".
+   */
+  positivePool?: ReadonlyArray<{ input: Float32Array; digits: number[] }>;
+  positivePoolShare?: number;
 }
 
 type Pt = readonly [number, number];
@@ -397,6 +404,48 @@ function drawnGlyph(r: Random, digit: number, width: number): Glyph {
   return { ink, width: w, height: h, label: digit };
 }
 
+/**
+ * A number drawn as the page's pad or a paint program sends it, for the training's pool of positives that go
+ * through the service's own geometry (train.ts): each digit one of DRAWN's ways as SVG polylines with round caps,
+ * its points moved a little, in an even pen 6-20% of its height, dark or blue ink, on white or on a transparent
+ * canvas, with a margin of its own. Without such positives the only pictures that came through sharp and the
+ * geometry were the negatives' (non-digit-images.ts), and clean drawn digits were refused: "17" drawn on the page
+ * read P(no number) 0.99.
+ */
+export function drawnNumberSvg(r: Random, digits: readonly number[]): { svg: string; transparent: boolean } {
+  const height = between(r, 60, 220);
+  const pen = between(r, 0.06, 0.2) * height;
+  const ink = chance(r, 0.8) ? `rgb(${Array.from({ length: 3 }, () => Math.round(between(r, 0, 60))).join(',')})` : '#1f3fa0';
+  const paths: string[] = [];
+  const margin = pen + between(r, 0.05, 0.6) * height;
+  let x = margin;
+  for (const digit of digits) {
+    const ways = DRAWN[digit] as ReadonlyArray<(r: Random) => Pt[][]>;
+    const strokes = (ways[Math.floor(r() * ways.length)] as (r: Random) => Pt[][])(r);
+    const w = height * between(r, 0.45, 0.8);
+    const slant = between(r, -0.25, 0.25);
+    for (const points of strokes) {
+      const d = points
+        .map(([px, py], i) => {
+          const u = px + gaussian(r) * 0.025;
+          const v = py + gaussian(r) * 0.025;
+          return `${i === 0 ? 'M' : 'L'}${(x + u * w + slant * (1 - v) * height * 0.3).toFixed(1)},${(margin + v * height).toFixed(1)}`;
+        })
+        .join(' ');
+      paths.push(`<path d="${d}"/>`);
+    }
+    x += w + between(r, -0.05, 0.8) * w;
+  }
+  const width = Math.round(x + margin);
+  const total = Math.round(height + 2 * margin);
+  const transparent = chance(r, 0.3);
+  const background = transparent ? '' : `<rect width="100%" height="100%" fill="#ffffff"/>`;
+  const svg =
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${total}">${background}` +
+    `<g fill="none" stroke="${ink}" stroke-width="${pen.toFixed(1)}" stroke-linecap="round" stroke-linejoin="round">${paths.join('')}</g></svg>`;
+  return { svg, transparent };
+}
+
 /** The digits' count of a positive scene: single digits 30% of the time, 2..6 evenly otherwise. */
 function digitCount(r: Random): number {
   return chance(r, 0.3) ? 1 : 2 + Math.floor(r() * (MAX_DIGITS - 1));
@@ -428,7 +477,15 @@ function coarsen(glyph: Glyph, cell: number): Glyph {
 export function drawScene(r: Random, bank: GlyphBank, options: SceneOptions): Scene {
   const negative = chance(r, options.negativeShare);
   if (negative && options.negativePool.length > 0 && chance(r, 0.5)) {
-    return { input: varyPooled(r, options.negativePool[Math.floor(r() * options.negativePool.length)] as Float32Array), digits: [] };
+    return {
+      input: varyPooled(r, options.negativePool[Math.floor(r() * options.negativePool.length)] as Float32Array),
+      digits: [],
+    };
+  }
+  const positives = options.positivePool ?? [];
+  if (!negative && positives.length > 0 && chance(r, options.positivePoolShare ?? 0)) {
+    const picked = positives[Math.floor(r() * positives.length)] as { input: Float32Array; digits: number[] };
+    return { input: varyPooled(r, picked.input, false), digits: picked.digits };
   }
   const n = negative ? 0 : digitCount(r);
   const pen = chance(r, 0.3) ? between(r, 0.5, 1) : chance(r, 0.12) ? -between(r, 0.3, 0.7) : 0;
@@ -750,10 +807,10 @@ function boxBlur(values: Float32Array, width: number, height: number): Float32Ar
   return out;
 }
 
-/** A pooled negative with a little change: mirrored, shifted, its contrast and grain varied. */
-function varyPooled(r: Random, base: Float32Array): Float32Array {
+/** A pooled input with a little change: mirrored (negatives only), its contrast and grain varied. */
+function varyPooled(r: Random, base: Float32Array, mayMirror = true): Float32Array {
   const out = new Float32Array(READER_PIXELS);
-  const mirror = chance(r, 0.5);
+  const mirror = mayMirror && chance(r, 0.5);
   const gain = between(r, 0.7, 1.1);
   const noise = between(r, 0, 0.05);
   for (let i = 0; i < READER_PIXELS; i += 1) {

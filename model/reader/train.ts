@@ -4,7 +4,8 @@
  *   npx tsx model/reader/train.ts --minutes 50
  *
  * Options: --minutes (wall-clock budget; the learning rate follows it down a cosine), --batch, --steps (steps
- * per epoch), --pool (non-digit pictures pre-drawn through the service's geometry), --seed, --out (where
+ * per epoch), --pool (non-digit pictures pre-drawn through the service's geometry), --positive-pool and
+ * --positive-share (numbers pre-drawn through it, and the share of positive scenes taken from them), --seed, --out (where
  * model.json and weights.bin go; default model/reader). One line per epoch: loss, and sequence accuracy on a
  * fixed validation set drawn by the training generator with its own seed (positives read exactly, negatives
  * refused). The model is saved after every epoch, so a run cut short still leaves its latest weights.
@@ -25,6 +26,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-node';
+import sharp from 'sharp';
 import { readConfig } from '#config/config';
 import {
   decodeHeads,
@@ -43,7 +45,7 @@ import { loadMnist } from '../training/mnist';
 import { nonDigitPicture } from '../training/non-digit-images';
 import { createReaderModel } from './architecture';
 import { type LabelledScenes, labelledScenes } from './labelled';
-import { drawScene, GlyphBank, type Random, type Scene, type SceneOptions, targetsOf } from './scenes';
+import { drawnNumberSvg, drawScene, GlyphBank, type Random, type Scene, type SceneOptions, targetsOf } from './scenes';
 
 const { values: args } = parseArgs({
   options: {
@@ -56,6 +58,8 @@ const { values: args } = parseArgs({
     validation: { type: 'string', default: '600' },
     from: { type: 'string' },
     rate: { type: 'string', default: '1.5e-3' },
+    'positive-pool': { type: 'string', default: '2000' },
+    'positive-share': { type: 'string', default: '0.15' },
     'with-labels': { type: 'boolean', default: false },
     'label-share': { type: 'string', default: '0.25' },
     'holdout-share': { type: 'string' },
@@ -93,6 +97,36 @@ function batchTensors(scenes: readonly Scene[]): { x: tf.Tensor4D; ys: tf.Tensor
     x: tf.tensor4d(pixels, [n, READER_HEIGHT, READER_WIDTH, 1]),
     ys: [tf.tensor2d(length, [n, LENGTH_CLASSES]), ...positions.map((p) => tf.tensor2d(p, [n, POSITION_CLASSES]))],
   };
+}
+
+/**
+ * Numbers through the service's own geometry, as uploads reach it: MNIST train digits as stored (28x28 PNG, light
+ * on dark) and numbers drawn with an even pen on a white or transparent canvas (scenes.ts drawnNumberSvg), half
+ * each. The negatives' pool came this way alone, and the reader learned that a picture that did is no number.
+ */
+async function positivePool(count: number, mnist: ReturnType<typeof loadMnist>): Promise<Array<{ input: Float32Array; digits: number[] }>> {
+  const random = createRng(seed * 7919 + 13);
+  const pool: Array<{ input: Float32Array; digits: number[] }> = [];
+  for (let n = 0; n < count; n += 1) {
+    let bytes: Buffer;
+    let digits: number[];
+    if (n % 2 === 0) {
+      const k = Math.floor(random() * mnist.count);
+      bytes = await sharp(Buffer.from(mnist.images.subarray(k * 784, (k + 1) * 784)), { raw: { width: 28, height: 28, channels: 1 } })
+        .png()
+        .toBuffer();
+      digits = [mnist.labels[k] as number];
+    } else {
+      const length = random() < 0.35 ? 1 : random() < 0.5 ? 2 : random() < 0.6 ? 3 : 4;
+      const sticks = random() < 0.25;
+      digits = Array.from({ length }, () => (sticks ? ([1, 1, 7, 4][Math.floor(random() * 4)] as number) : Math.floor(random() * 10)));
+      const { svg } = drawnNumberSvg(random, digits);
+      bytes = await sharp(Buffer.from(svg)).png().toBuffer();
+    }
+    const prepared = await prepareInput(bytes);
+    if (!prepared.blank) pool.push({ input: prepared.input, digits });
+  }
+  return pool;
 }
 
 async function negativePool(count: number): Promise<Float32Array[]> {
@@ -173,12 +207,20 @@ async function main(): Promise<void> {
   const labelled = args['with-labels'] ? await readLabelledScenes() : undefined;
   const labelShare = labelled ? Number(args['label-share']) : 0;
   if (!(labelShare >= 0 && labelShare <= 1)) throw new Error('--label-share is a share of a batch, 0 to 1');
-  const bank = new GlyphBank(loadMnist('train'));
+  const mnist = loadMnist('train');
+  const bank = new GlyphBank(mnist);
   const pool = await negativePool(poolSize);
+  const positives = await positivePool(Number(args['positive-pool']), mnist);
   console.log(
-    `backend ${tf.getBackend()}; ${bank.count} MNIST train digits; ${pool.length} non-digit pictures pooled in ${((Date.now() - started) / 1000).toFixed(0)} s`,
+    `backend ${tf.getBackend()}; ${bank.count} MNIST train digits; ${pool.length} non-digit pictures and ${positives.length} numbers ` +
+      `pooled through the geometry in ${((Date.now() - started) / 1000).toFixed(0)} s`,
   );
-  const options: SceneOptions = { negativeShare: NEGATIVE_SHARE, negativePool: pool };
+  const options: SceneOptions = {
+    negativeShare: NEGATIVE_SHARE,
+    negativePool: pool,
+    positivePool: positives,
+    positivePoolShare: Number(args['positive-share']),
+  };
   const validationRandom = createRng(seed * 1_000_003 + 77);
   const validation = Array.from({ length: Number(args.validation) }, () => drawScene(validationRandom, bank, options));
   const random: Random = createRng(seed);
