@@ -150,7 +150,9 @@ async function main(): Promise<void> {
     seen.forEach((s, i) => {
       if (refused(s, best.t, best.f, best.w)) return;
       const expected = list[i]?.expected ?? '';
-      s.digits.forEach((p, k) => answered.push({ p, right: s.number.length === expected.length && s.number[k] === expected[k] }));
+      s.digits.forEach((p, k) => {
+        answered.push({ p, right: s.number.length === expected.length && s.number[k] === expected[k] });
+      });
     });
   }
   const sureRight = Number(args['sure-right']);
