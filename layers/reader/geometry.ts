@@ -155,16 +155,12 @@ function surroundings(values: Float32Array, width: number, height: number): Uint
         queue[tail++] = j;
       }
     }
-    // A table or a dark margin lies along the picture's edges: along two of them, or most of one. A large, bold
-    // digit cut by one edge touches it over less (a drawn 8 at a canvas's edge was taken for the table).
-    const sides = onEdge.filter((n) => n > 0).length;
-    const along = Math.max(
-      (onEdge[0] as number) / height,
-      (onEdge[1] as number) / height,
-      (onEdge[2] as number) / width,
-      (onEdge[3] as number) / width,
-    );
-    if (tail > 0.1 * values.length && (sides >= 2 || along >= 0.6)) for (let k = 0; k < tail; k += 1) out[queue[k] as number] = 1;
+    // A table or a dark margin lies along the picture's edges: its contact with them, each as a share of that
+    // edge's length, adds up to more than half an edge (along one side, round a corner, all round a page). A bold
+    // digit cut by an edge touches it over less (a drawn 8 at a canvas's edge was taken for the table), and so does
+    // a stroke from the top edge to the bottom one (a 1 that fills the picture's height).
+    const contact = ((onEdge[0] as number) + (onEdge[1] as number)) / height + ((onEdge[2] as number) + (onEdge[3] as number)) / width;
+    if (tail > 0.1 * values.length && contact >= 0.6) for (let k = 0; k < tail; k += 1) out[queue[k] as number] = 1;
   }
   // Grown by two pixels: the thumbnail blends the page's edge into a ring of greys that is not ink either.
   const grown = slidingExtreme(Float32Array.from(out), width, height, 2, true);

@@ -131,6 +131,19 @@ describe('reader geometry', () => {
     assert.ok(region.left < 10, `the 8 is in the region: ${JSON.stringify(region)}`);
   });
 
+  it('keeps a stroke from the top edge to the bottom one: it touches two edges, but over an eighth of each', async () => {
+    // The security tests' warm-up picture: 64 x 64 white, columns 28-35 black top to bottom (a 1). Taken for a
+    // table (two edges touched), it left a blank page: 422 no_digit.
+    const values = Buffer.alloc(64 * 64, 255);
+    for (let y = 0; y < 64; y += 1) values.fill(0, y * 64 + 28, y * 64 + 36);
+    const bytes = await sharp(values, { raw: { width: 64, height: 64, channels: 1 } })
+      .png()
+      .toBuffer();
+    const { region, blank } = await prepareInput(bytes);
+    assert.equal(blank, false);
+    assert.ok(region.left <= 28 && region.left + region.width >= 36 && region.height >= 60, JSON.stringify(region));
+  });
+
   it('does not mistake a page on a larger dark table for light ink', () => {
     const width = 64;
     const values = new Uint8Array(width * width).fill(50);
