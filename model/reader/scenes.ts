@@ -405,23 +405,21 @@ function drawnGlyph(r: Random, digit: number, width: number): Glyph {
 }
 
 /**
- * A number drawn as the page's pad or a paint program sends it, for the training's pool of positives that go
- * through the service's own geometry (train.ts): each digit one of DRAWN's ways as SVG polylines with round caps,
- * its points moved a little, in an even pen 6-20% of its height, dark or blue ink, on white or on a transparent
- * canvas, with a margin of its own. Without such positives the only pictures that came through sharp and the
- * geometry were the negatives' (non-digit-images.ts), and clean drawn digits were refused: "17" drawn on the page
- * read P(no number) 0.99.
+ * Strokes drawn as the page's pad or a paint program sends them, as SVG for the training's pools that go through
+ * the service's own geometry (train.ts): each glyph (its strokes in the unit box, x right, y down) as polylines
+ * with round caps, its points moved a little, in an even pen 6-20% of its height, dark or blue ink, on white or on
+ * a transparent canvas, with a margin of its own. Without such positives the only pictures that came through
+ * sharp and the geometry were the negatives' (non-digit-images.ts), and clean drawn digits were refused: "17"
+ * drawn on the page read P(no number) 0.99.
  */
-export function drawnNumberSvg(r: Random, digits: readonly number[]): { svg: string; transparent: boolean } {
+export function drawnSvg(r: Random, glyphs: ReadonlyArray<ReadonlyArray<ReadonlyArray<Pt>>>): string {
   const height = between(r, 60, 220);
   const pen = between(r, 0.06, 0.2) * height;
   const ink = chance(r, 0.8) ? `rgb(${Array.from({ length: 3 }, () => Math.round(between(r, 0, 60))).join(',')})` : '#1f3fa0';
   const paths: string[] = [];
   const margin = pen + between(r, 0.05, 0.6) * height;
   let x = margin;
-  for (const digit of digits) {
-    const ways = DRAWN[digit] as ReadonlyArray<(r: Random) => Pt[][]>;
-    const strokes = (ways[Math.floor(r() * ways.length)] as (r: Random) => Pt[][])(r);
+  for (const strokes of glyphs) {
     const w = height * between(r, 0.45, 0.8);
     const slant = between(r, -0.25, 0.25);
     for (const points of strokes) {
@@ -438,12 +436,22 @@ export function drawnNumberSvg(r: Random, digits: readonly number[]): { svg: str
   }
   const width = Math.round(x + margin);
   const total = Math.round(height + 2 * margin);
-  const transparent = chance(r, 0.3);
-  const background = transparent ? '' : `<rect width="100%" height="100%" fill="#ffffff"/>`;
-  const svg =
+  const background = chance(r, 0.3) ? '' : `<rect width="100%" height="100%" fill="#ffffff"/>`;
+  return (
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${total}">${background}` +
-    `<g fill="none" stroke="${ink}" stroke-width="${pen.toFixed(1)}" stroke-linecap="round" stroke-linejoin="round">${paths.join('')}</g></svg>`;
-  return { svg, transparent };
+    `<g fill="none" stroke="${ink}" stroke-width="${pen.toFixed(1)}" stroke-linecap="round" stroke-linejoin="round">${paths.join('')}</g></svg>`
+  );
+}
+
+/** A number drawn with DRAWN's ways (drawnSvg). */
+export function drawnNumberSvg(r: Random, digits: readonly number[]): string {
+  return drawnSvg(
+    r,
+    digits.map((digit) => {
+      const ways = DRAWN[digit] as ReadonlyArray<(r: Random) => Pt[][]>;
+      return (ways[Math.floor(r() * ways.length)] as (r: Random) => Pt[][])(r);
+    }),
+  );
 }
 
 /** The digits' count of a positive scene: single digits 30% of the time, 2..6 evenly otherwise. */

@@ -5,7 +5,8 @@
  *
  * Options: --minutes (wall-clock budget; the learning rate follows it down a cosine), --batch, --steps (steps
  * per epoch), --pool (non-digit pictures pre-drawn through the service's geometry), --positive-pool and
- * --positive-share (numbers pre-drawn through it, and the share of positive scenes taken from them), --seed, --out (where
+ * --positive-share (numbers pre-drawn through it, and the share of positive scenes taken from them), --letter-pool
+ * (pen letters drawn the same way, added to the negatives' pool), --seed, --out (where
  * model.json and weights.bin go; default model/reader). One line per epoch: loss, and sequence accuracy on a
  * fixed validation set drawn by the training generator with its own seed (positives read exactly, negatives
  * refused). The model is saved after every epoch, so a run cut short still leaves its latest weights.
@@ -42,10 +43,10 @@ import { printResult } from '../../tools/child-result';
 import { createRng } from '../training/augment';
 import { withLabelledSource } from '../training/labelled-source';
 import { loadMnist } from '../training/mnist';
-import { nonDigitPicture } from '../training/non-digit-images';
+import { nonDigitPicture, PEN_LETTERS } from '../training/non-digit-images';
 import { createReaderModel } from './architecture';
 import { type LabelledScenes, labelledScenes } from './labelled';
-import { drawnNumberSvg, drawScene, GlyphBank, type Random, type Scene, type SceneOptions, targetsOf } from './scenes';
+import { drawnNumberSvg, drawnSvg, drawScene, GlyphBank, type Random, type Scene, type SceneOptions, targetsOf } from './scenes';
 
 const { values: args } = parseArgs({
   options: {
@@ -59,6 +60,7 @@ const { values: args } = parseArgs({
     from: { type: 'string' },
     rate: { type: 'string', default: '1.5e-3' },
     'positive-pool': { type: 'string', default: '2000' },
+    'letter-pool': { type: 'string', default: '400' },
     'positive-share': { type: 'string', default: '0.15' },
     'with-labels': { type: 'boolean', default: false },
     'label-share': { type: 'string', default: '0.25' },
@@ -120,11 +122,37 @@ async function positivePool(count: number, mnist: ReturnType<typeof loadMnist>):
       const length = random() < 0.35 ? 1 : random() < 0.5 ? 2 : random() < 0.6 ? 3 : 4;
       const sticks = random() < 0.25;
       digits = Array.from({ length }, () => (sticks ? ([1, 1, 7, 4][Math.floor(random() * 4)] as number) : Math.floor(random() * 10)));
-      const { svg } = drawnNumberSvg(random, digits);
-      bytes = await sharp(Buffer.from(svg)).png().toBuffer();
+      bytes = await sharp(Buffer.from(drawnNumberSvg(random, digits)))
+        .png()
+        .toBuffer();
     }
     const prepared = await prepareInput(bytes);
     if (!prepared.blank) pool.push({ input: prepared.input, digits });
+  }
+  return pool;
+}
+
+/**
+ * Letters drawn the way the positive pool's numbers are (drawnSvg: an even pen on a clean canvas), one to three of
+ * the 'extra' split's pen letters (none of them digit-like), through the service's geometry: so that the clean
+ * strokes of a drawing say nothing either way, and the shape does. A pen-drawn "A" was read as a 1.
+ */
+async function drawnLetterPool(count: number): Promise<Float32Array[]> {
+  const random = createRng(seed * 104_729 + 5);
+  const letters = Object.values(PEN_LETTERS);
+  const pool: Float32Array[] = [];
+  for (let n = 0; n < count; n += 1) {
+    const glyphs = Array.from({ length: random() < 0.6 ? 1 : 2 + Math.floor(random() * 2) }, () =>
+      (letters[Math.floor(random() * letters.length)] as ReadonlyArray<ReadonlyArray<readonly [number, number]>>).map((stroke) =>
+        stroke.map(([x, y]) => [x / 100, y / 100] as const),
+      ),
+    );
+    const prepared = await prepareInput(
+      await sharp(Buffer.from(drawnSvg(random, glyphs)))
+        .png()
+        .toBuffer(),
+    );
+    if (!prepared.blank) pool.push(prepared.input);
   }
   return pool;
 }
@@ -209,7 +237,7 @@ async function main(): Promise<void> {
   if (!(labelShare >= 0 && labelShare <= 1)) throw new Error('--label-share is a share of a batch, 0 to 1');
   const mnist = loadMnist('train');
   const bank = new GlyphBank(mnist);
-  const pool = await negativePool(poolSize);
+  const pool = [...(await negativePool(poolSize)), ...(await drawnLetterPool(Number(args['letter-pool'])))];
   const positives = await positivePool(Number(args['positive-pool']), mnist);
   console.log(
     `backend ${tf.getBackend()}; ${bank.count} MNIST train digits; ${pool.length} non-digit pictures and ${positives.length} numbers ` +

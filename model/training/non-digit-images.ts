@@ -534,7 +534,7 @@ function scribble(random: Random, turns = 10 + Math.floor(random() * 15)): strin
  * Letters as a pen draws them (strokes in a 0..100 square), for the 'extra' split only: a handwritten letter is
  * not a font's. None of the letters that handwriting makes into digits (DIGIT_LIKE_LETTERS).
  */
-const PEN_LETTERS: Record<string, Point[][]> = {
+export const PEN_LETTERS: Record<string, Point[][]> = {
   A: [
     [
       [15, 95],
