@@ -209,6 +209,13 @@ function scribblePath(r: Random, x0: number, y0: number, x1: number, y1: number,
   return out;
 }
 
+/** A number already through the service's geometry, for SceneOptions.positivePool. */
+export interface PooledNumber {
+  input: Float32Array;
+  digits: number[];
+  mix?: Scene['mix'];
+}
+
 export interface SceneOptions {
   /** Share of scenes with no number. */
   negativeShare: number;
@@ -219,7 +226,7 @@ export interface SceneOptions {
    * `positivePoolShare` of the positive scenes with light changes, so that having come through sharp and the
    * geometry is no sign of "no number".
    */
-  positivePool?: ReadonlyArray<{ input: Float32Array; digits: number[] }>;
+  positivePool?: ReadonlyArray<PooledNumber>;
   positivePoolShare?: number;
 }
 
@@ -492,8 +499,10 @@ export function drawScene(r: Random, bank: GlyphBank, options: SceneOptions): Sc
   }
   const positives = options.positivePool ?? [];
   if (!negative && positives.length > 0 && chance(r, options.positivePoolShare ?? 0)) {
-    const picked = positives[Math.floor(r() * positives.length)] as { input: Float32Array; digits: number[] };
-    return { input: varyPooled(r, picked.input, false), digits: picked.digits };
+    const picked = positives[Math.floor(r() * positives.length)] as PooledNumber;
+    const scene: Scene = { input: varyPooled(r, picked.input, false), digits: picked.digits };
+    if (picked.mix) scene.mix = picked.mix;
+    return scene;
   }
   const n = negative ? 0 : digitCount(r);
   const pen = chance(r, 0.3) ? between(r, 0.5, 1) : chance(r, 0.12) ? -between(r, 0.3, 0.7) : 0;

@@ -46,7 +46,17 @@ import { loadMnist } from '../training/mnist';
 import { nonDigitPicture, PEN_LETTERS } from '../training/non-digit-images';
 import { createReaderModel } from './architecture';
 import { type LabelledScenes, labelledScenes } from './labelled';
-import { drawnNumberSvg, drawnSvg, drawScene, GlyphBank, type Random, type Scene, type SceneOptions, targetsOf } from './scenes';
+import {
+  drawnNumberSvg,
+  drawnSvg,
+  drawScene,
+  GlyphBank,
+  type PooledNumber,
+  type Random,
+  type Scene,
+  type SceneOptions,
+  targetsOf,
+} from './scenes';
 
 const { values: args } = parseArgs({
   options: {
@@ -106,13 +116,30 @@ function batchTensors(scenes: readonly Scene[]): { x: tf.Tensor4D; ys: tf.Tensor
  * on dark) and numbers drawn with an even pen on a white or transparent canvas (scenes.ts drawnNumberSvg), half
  * each. The negatives' pool came this way alone, and the reader learned that a picture that did is no number.
  */
-async function positivePool(count: number, mnist: ReturnType<typeof loadMnist>): Promise<Array<{ input: Float32Array; digits: number[] }>> {
+async function positivePool(count: number, mnist: ReturnType<typeof loadMnist>): Promise<PooledNumber[]> {
   const random = createRng(seed * 7919 + 13);
-  const pool: Array<{ input: Float32Array; digits: number[] }> = [];
+  const pool: PooledNumber[] = [];
+  const stored = (k: number): Buffer => Buffer.from(mnist.images.subarray(k * 784, (k + 1) * 784));
   for (let n = 0; n < count; n += 1) {
     let bytes: Buffer;
     let digits: number[];
-    if (n % 2 === 0) {
+    let mix: PooledNumber['mix'];
+    if (n % 10 === 9) {
+      // Two MNIST digits of different labels overlaid, as stored (a 4/9 blend through the geometry read "91"):
+      // the target split by the blend's weight.
+      const a = Math.floor(random() * mnist.count);
+      let b = Math.floor(random() * mnist.count);
+      while (mnist.labels[b] === mnist.labels[a]) b = Math.floor(random() * mnist.count);
+      const weight = 0.3 + 0.4 * random();
+      const pa = stored(a);
+      const pb = stored(b);
+      const blend = Buffer.from(pa.map((v, i) => Math.round(weight * v + (1 - weight) * (pb[i] as number))));
+      bytes = await sharp(blend, { raw: { width: 28, height: 28, channels: 1 } })
+        .png()
+        .toBuffer();
+      digits = [mnist.labels[a] as number];
+      mix = { second: mnist.labels[b] as number, weight };
+    } else if (n % 2 === 0) {
       const k = Math.floor(random() * mnist.count);
       bytes = await sharp(Buffer.from(mnist.images.subarray(k * 784, (k + 1) * 784)), { raw: { width: 28, height: 28, channels: 1 } })
         .png()
@@ -127,7 +154,7 @@ async function positivePool(count: number, mnist: ReturnType<typeof loadMnist>):
         .toBuffer();
     }
     const prepared = await prepareInput(bytes);
-    if (!prepared.blank) pool.push({ input: prepared.input, digits });
+    if (!prepared.blank) pool.push(mix ? { input: prepared.input, digits, mix } : { input: prepared.input, digits });
   }
   return pool;
 }
