@@ -89,6 +89,11 @@ export interface ReaderRefusal {
   uncertainBelow?: number;
 }
 
+/** Whether the refusal's floor on the digits' probability refuses a reading (decodeHeads; fit-refusal.ts tries floors with it). */
+export function underDigitsFloor(refusal: ReaderRefusal, noNumber: number, digitsProbability: number): boolean {
+  return refusal.minProbability !== undefined && digitsProbability < refusal.minProbability && noNumber >= (refusal.floorFromNoNumber ?? 0);
+}
+
 export interface DigitReading {
   digit: number;
   probability: number;
@@ -135,7 +140,7 @@ export function decodeHeads(
   const number = digits.map((d) => d.digit).join('');
   // The floor weighs the digits only: P(length) is already judged by noNumberAbove.
   const digitsProbability = digits.reduce((p, d) => p * d.probability, 1);
-  if (refusal.minProbability !== undefined && digitsProbability < refusal.minProbability && noNumber >= (refusal.floorFromNoNumber ?? 0)) {
+  if (underDigitsFloor(refusal, noNumber, digitsProbability)) {
     return { refused: true, probability: 1 - digitsProbability };
   }
   return { number, probability, digits };

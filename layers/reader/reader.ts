@@ -27,43 +27,35 @@ export interface ReaderOptions {
 
 export const REFUSAL_FILE = 'refusal.json';
 
+/** refusal.json's fields, in the order the version hashes them (the later ones were added since). */
+const REFUSAL_FIELDS = ['noNumberAbove', 'minProbability', 'floorFromNoNumber', 'uncertainBelow'] as const;
+
 /** The refusal fitted for the reader in `modelDir` (its refusal.json), or none. */
 export function readRefusal(modelDir: string): ReaderRefusal | undefined {
   const file = join(modelDir, REFUSAL_FILE);
   if (!existsSync(file)) return undefined;
-  const { noNumberAbove, minProbability, floorFromNoNumber, uncertainBelow } = JSON.parse(readFileSync(file, 'utf8')) as ReaderRefusal;
-  const valid = (v: unknown): boolean => v === undefined || (typeof v === 'number' && v >= 0 && v <= 1);
-  if (!valid(noNumberAbove) || !valid(minProbability) || !valid(floorFromNoNumber) || !valid(uncertainBelow)) {
-    throw new Error(`${file}: noNumberAbove, minProbability, floorFromNoNumber and uncertainBelow are probabilities`);
-  }
+  const parsed = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
   const refusal: ReaderRefusal = {};
-  if (noNumberAbove !== undefined) refusal.noNumberAbove = noNumberAbove;
-  if (minProbability !== undefined) refusal.minProbability = minProbability;
-  if (floorFromNoNumber !== undefined) refusal.floorFromNoNumber = floorFromNoNumber;
-  if (uncertainBelow !== undefined) refusal.uncertainBelow = uncertainBelow;
+  for (const field of REFUSAL_FIELDS) {
+    const value = parsed[field];
+    if (value === undefined) continue;
+    if (typeof value !== 'number' || !(value >= 0 && value <= 1))
+      throw new Error(`${file}: ${REFUSAL_FIELDS.join(', ')} are probabilities`);
+    refusal[field] = value;
+  }
   return refusal;
 }
 
 /**
  * The reader's version: its weights' digest, and its refusal's when it has one (a new threshold changes answers,
- * so it is a new version): reader-<12 hex>.
+ * so it is a new version): reader-<12 hex>. JSON leaves out the fields a refusal does not set, so the versions of
+ * readers fitted before a field existed stay what they were.
  */
 export function readerVersion(digest: string, given: ReaderRefusal | undefined): string {
-  const refusal = given && (given.noNumberAbove !== undefined || given.minProbability !== undefined) ? given : undefined;
-  const hash = createHash('sha256').update(digest);
-  if (refusal) {
-    // The later fields only when set, so that the versions of readers fitted before they existed stay what they were.
-    const { noNumberAbove, minProbability, floorFromNoNumber, uncertainBelow } = refusal;
-    hash.update(
-      JSON.stringify({
-        noNumberAbove,
-        minProbability,
-        ...(floorFromNoNumber === undefined ? {} : { floorFromNoNumber }),
-        ...(uncertainBelow === undefined ? {} : { uncertainBelow }),
-      }),
-    );
-  }
-  return `reader-${(refusal ? hash.digest('hex') : digest).slice(0, 12)}`;
+  const fields = REFUSAL_FIELDS.filter((field) => given?.[field] !== undefined);
+  if (!given || fields.length === 0) return `reader-${digest.slice(0, 12)}`;
+  const hashed = Object.fromEntries(fields.map((field) => [field, given[field]]));
+  return `reader-${createHash('sha256').update(digest).update(JSON.stringify(hashed)).digest('hex').slice(0, 12)}`;
 }
 
 /** The network's raw answer for one input: the length head, then the position heads. */

@@ -23,7 +23,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { IMAGE_SIZE } from '#classifier/model-contract';
-import { decodeHeads } from '#reader/contract';
+import { decodeHeads, underDigitsFloor } from '#reader/contract';
 import { prepareInput } from '#reader/geometry';
 import { defaultReaderDir, loadReader, REFUSAL_FILE } from '#reader/reader';
 import { createRng } from '../training/augment';
@@ -111,7 +111,8 @@ async function main(): Promise<void> {
   const negativesSeen = measure(negatives);
 
   // The same rule as decodeHeads: "no number" from t up, or digits under the floor f when P(no number) is at least w.
-  const refused = (s: Seen, t: number, f: number, w: number): boolean => s.noNumber >= t || (s.digitsProbability < f && s.noNumber >= w);
+  const refused = (s: Seen, t: number, f: number, w: number): boolean =>
+    s.noNumber >= t || underDigitsFloor({ minProbability: f, floorFromNoNumber: w }, s.noNumber, s.digitsProbability);
   const share = (list: Seen[], t: number, f: number, w: number): number => list.filter((s) => refused(s, t, f, w)).length / list.length;
   const thresholds = [0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98, 0.99, 0.995, 0.999];
   const floors = [0, 0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
