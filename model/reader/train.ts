@@ -119,7 +119,11 @@ function batchTensors(scenes: readonly Scene[]): { x: tf.Tensor4D; ys: tf.Tensor
 async function positivePool(count: number, mnist: ReturnType<typeof loadMnist>): Promise<PooledNumber[]> {
   const random = createRng(seed * 7919 + 13);
   const pool: PooledNumber[] = [];
-  const stored = (k: number): Buffer => Buffer.from(mnist.images.subarray(k * 784, (k + 1) * 784));
+  const stored = (k: number): Uint8Array => mnist.images.subarray(k * 784, (k + 1) * 784);
+  const png = (pixels: Uint8Array): Promise<Buffer> =>
+    sharp(Buffer.from(pixels), { raw: { width: 28, height: 28, channels: 1 } })
+      .png()
+      .toBuffer();
   for (let n = 0; n < count; n += 1) {
     let bytes: Buffer;
     let digits: number[];
@@ -133,17 +137,12 @@ async function positivePool(count: number, mnist: ReturnType<typeof loadMnist>):
       const weight = 0.3 + 0.4 * random();
       const pa = stored(a);
       const pb = stored(b);
-      const blend = Buffer.from(pa.map((v, i) => Math.round(weight * v + (1 - weight) * (pb[i] as number))));
-      bytes = await sharp(blend, { raw: { width: 28, height: 28, channels: 1 } })
-        .png()
-        .toBuffer();
+      bytes = await png(pa.map((v, i) => Math.round(weight * v + (1 - weight) * (pb[i] as number))));
       digits = [mnist.labels[a] as number];
       mix = { second: mnist.labels[b] as number, weight };
     } else if (n % 2 === 0) {
       const k = Math.floor(random() * mnist.count);
-      bytes = await sharp(Buffer.from(mnist.images.subarray(k * 784, (k + 1) * 784)), { raw: { width: 28, height: 28, channels: 1 } })
-        .png()
-        .toBuffer();
+      bytes = await png(stored(k));
       digits = [mnist.labels[k] as number];
     } else {
       const length = random() < 0.35 ? 1 : random() < 0.5 ? 2 : random() < 0.6 ? 3 : 4;
