@@ -108,8 +108,14 @@ export function getReader(): Promise<DigitReader> {
       const began = Date.now();
       // Loaded on first use, as the classifier: only a container that reads with it pays for it.
       const { loadReader } = await import('#reader/reader');
-      const loaded = await loadReader({ backend: cfg.inferenceBackend });
-      log('info', 'reader loaded', { readerVersion: loaded.version, backend: loaded.backend, ms: Date.now() - began });
+      // The classifier gives its second opinion on numbers read as one digit (layers/reader/second-opinion.ts).
+      const loaded = await loadReader({ backend: cfg.inferenceBackend, classifier: await getClassifier() });
+      log('info', 'reader loaded', {
+        readerVersion: loaded.version,
+        secondOpinion: loaded.secondOpinion,
+        backend: loaded.backend,
+        ms: Date.now() - began,
+      });
       return loaded;
     },
     () => {

@@ -105,7 +105,7 @@ export function readerModel(reader: {
   version: string;
   backend: string;
   uncertainBelow?: number;
-  readInputs(inputs: readonly Float32Array[]): Reading[];
+  readInput(input: Float32Array, width: number): Promise<Reading>;
 }): ServingModel {
   return {
     kind: 'reader',

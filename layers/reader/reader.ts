@@ -9,10 +9,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { BackendChoice } from '#classifier/backend';
-import { readArtifacts, selectBackend } from '#classifier/classifier';
+import { type Classifier, readArtifacts, selectBackend } from '#classifier/classifier';
 import { defaultModelDir } from '#config/project-root';
-import { decodeHeads, READER_HEIGHT, READER_PIXELS, READER_WIDTH, type ReaderRefusal, type Reading } from './contract';
+import { decodeHeads, fittedSize, READER_HEIGHT, READER_PIXELS, READER_WIDTH, type ReaderRefusal, type Reading } from './contract';
 import { prepareInput } from './geometry';
+import { type Opinion, type OpinionCrops, opinionCrops, withSecondOpinion } from './second-opinion';
 
 export interface ReaderOptions {
   backend?: BackendChoice;
@@ -23,6 +24,11 @@ export interface ReaderOptions {
    * model/reader/fit-refusal.ts), else the likeliest length with no floor. `{}` asks for the bare heads.
    */
   refusal?: ReaderRefusal;
+  /**
+   * The 28x28 classifier, for a second opinion on numbers read as one digit (layers/reader/second-opinion.ts): the
+   * service passes its own. Without it, the reader alone.
+   */
+  classifier?: Pick<Classifier, 'version' | 'readBatch' | 'thresholds'>;
 }
 
 export const REFUSAL_FILE = 'refusal.json';
@@ -51,11 +57,14 @@ export function readRefusal(modelDir: string): ReaderRefusal | undefined {
  * so it is a new version): reader-<12 hex>. JSON leaves out the fields a refusal does not set, so the versions of
  * readers fitted before a field existed stay what they were.
  */
-export function readerVersion(digest: string, given: ReaderRefusal | undefined): string {
+export function readerVersion(digest: string, given: ReaderRefusal | undefined, secondOpinion?: string): string {
   const fields = REFUSAL_FIELDS.filter((field) => given?.[field] !== undefined);
-  if (!given || fields.length === 0) return `reader-${digest.slice(0, 12)}`;
-  const hashed = Object.fromEntries(fields.map((field) => [field, given[field]]));
-  return `reader-${createHash('sha256').update(digest).update(JSON.stringify(hashed)).digest('hex').slice(0, 12)}`;
+  if ((!given || fields.length === 0) && secondOpinion === undefined) return `reader-${digest.slice(0, 12)}`;
+  const hashed = Object.fromEntries(fields.map((field) => [field, given?.[field]]));
+  const hash = createHash('sha256').update(digest).update(JSON.stringify(hashed));
+  // The classifier's version too when it gives its opinion: other weights there change the answers here.
+  if (secondOpinion !== undefined) hash.update(`+${secondOpinion}`);
+  return `reader-${hash.digest('hex').slice(0, 12)}`;
 }
 
 /** The network's raw answer for one input: the length head, then the position heads. */
@@ -71,8 +80,15 @@ export interface DigitReader {
   uncertainBelow?: number;
   /** The heads themselves, before any decoding (fit-refusal.ts tries its thresholds on them). */
   readHeads(inputs: readonly Float32Array[]): ReaderHeads[];
-  /** Reads model inputs (each READER_PIXELS long, the contract's letterbox) in one forward pass. */
+  /** Reads model inputs (each READER_PIXELS long, the contract's letterbox) in one forward pass, the reader alone. */
   readInputs(inputs: readonly Float32Array[]): Reading[];
+  /**
+   * Reads one input whose picture fills its first `width` columns, with the classifier's second opinion when the
+   * reader was loaded with one (what the service answers).
+   */
+  readInput(input: Float32Array, width: number): Promise<Reading>;
+  /** The classifier's version when it gives a second opinion. */
+  secondOpinion?: string;
   read(bytes: Buffer | Uint8Array): Promise<Reading>;
   dispose(): void;
 }
@@ -110,17 +126,57 @@ export async function loadReader(options: ReaderOptions = {}): Promise<DigitRead
   };
   const readInputs = (inputs: readonly Float32Array[]): Reading[] =>
     readHeads(inputs).map((h) => decodeHeads(h.lengths, h.positions, refusal));
+  const { classifier } = options;
+  const rule = {
+    digitThreshold: classifier?.thresholds.digitThreshold ?? 0,
+    floorFromNoNumber: refusal.floorFromNoNumber ?? 1,
+  };
+  const readInput = async (input: Float32Array, width: number): Promise<Reading> => {
+    const [heads] = readHeads([input]) as [ReaderHeads];
+    const reading = decodeHeads(heads.lengths, heads.positions, refusal);
+    if (!classifier) return reading;
+    const crops = opinionCrops(input, width, heads.lengths, reading);
+    // Every crop in one forward pass: the whole ink first, when asked for, then each digit cut cleanly.
+    const batch = [crops.whole, ...crops.digits].filter((crop): crop is Float32Array => crop !== undefined);
+    if (batch.length === 0) return reading;
+    const answer = await classifier.readBatch(concatenate(batch));
+    let k = 0;
+    const next = (): Opinion => {
+      const at = k++;
+      return { probabilities: answer.probabilities.subarray(at * 10, at * 10 + 10), digitScore: answer.digitScores[at] as number };
+    };
+    const opinions: OpinionCrops<Opinion> = { digits: [] };
+    if (crops.whole) opinions.whole = next();
+    opinions.digits = crops.digits.map((crop) => (crop ? next() : undefined));
+    return withSecondOpinion(heads.lengths, reading, opinions, rule);
+  };
   // Warm up: the first pass compiles the backend's kernels, which should not land on a user's request.
   readInputs([new Float32Array(READER_PIXELS)]);
   return {
-    version: readerVersion(digest, refusal),
+    version: readerVersion(digest, refusal, classifier?.version),
     backend,
     ...(refusal.uncertainBelow === undefined ? {} : { uncertainBelow: refusal.uncertainBelow }),
+    ...(classifier ? { secondOpinion: classifier.version } : {}),
     readHeads,
     readInputs,
-    read: async (bytes) => readInputs([(await prepareInput(bytes)).input])[0] as Reading,
+    readInput,
+    read: async (bytes) => {
+      const prepared = await prepareInput(bytes);
+      return readInput(prepared.input, fittedSize(prepared.region.width, prepared.region.height).width);
+    },
     dispose: () => model.dispose(),
   };
+}
+
+/** Equal-length arrays one after the other, as one batch. */
+function concatenate(arrays: readonly Float32Array[]): Float32Array {
+  const out = new Float32Array(arrays.reduce((n, a) => n + a.length, 0));
+  let offset = 0;
+  for (const a of arrays) {
+    out.set(a, offset);
+    offset += a.length;
+  }
+  return out;
 }
 
 let shared: Promise<DigitReader> | null = null;

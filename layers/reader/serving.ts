@@ -13,6 +13,7 @@ import type { ImageMediaType } from '#preprocess/image-format';
 import { type AdmittedUpload, admitUpload } from '#preprocess/index';
 import { fittedSize, READER_HEIGHT, READER_WIDTH, type Reading } from './contract';
 import { prepareInput } from './geometry';
+import { cutColumns } from './second-opinion';
 
 export interface Box {
   x: number;
@@ -51,7 +52,7 @@ export function readerPreview(input: Float32Array): string {
 }
 
 export async function readUploadWith(
-  reader: { readInputs(inputs: readonly Float32Array[]): Reading[] },
+  reader: { readInput(input: Float32Array, width: number): Promise<Reading> },
   bytes: Buffer,
   options: UploadReadingOptions = {},
 ): Promise<UploadReading> {
@@ -68,13 +69,14 @@ export async function readUploadWith(
   }
   // Nothing darker than the paper anywhere: the pipeline's answer for an empty page, not a guess of the model's.
   if (prepared.blank) throw noDigit();
+  const { region } = prepared;
+  const fitted = fittedSize(region.width, region.height);
   began = performance.now();
-  const reading = reader.readInputs([prepared.input])[0] as Reading;
+  const reading = await reader.readInput(prepared.input, fitted.width);
   timings.inferenceMs = performance.now() - began;
   const { format, header } = admitted;
   const sx = header.width / prepared.working.width;
   const sy = header.height / prepared.working.height;
-  const { region } = prepared;
   const toPicture = (left: number, top: number, width: number, height: number): Box => {
     const x = Math.min(header.width - 1, Math.floor(left * sx));
     const y = Math.min(header.height - 1, Math.floor(top * sy));
@@ -85,7 +87,6 @@ export async function readUploadWith(
       height: Math.max(1, Math.min(header.height - y, Math.ceil(height * sy))),
     };
   };
-  const fitted = fittedSize(region.width, region.height);
   const scale = region.width / fitted.width;
   // Each cut's column in the picture, rounded once, so that neighbouring boxes meet without overlapping.
   const edge = (column: number): number => Math.min(header.width, Math.floor((region.left + column * scale) * sx));
@@ -104,26 +105,4 @@ export async function readUploadWith(
     digitBoxes,
     preview: readerPreview(prepared.input),
   };
-}
-
-/**
- * [from, to) column ranges of the input's first `width` columns, `n` of them: each cut at the column with the
- * least ink within a third of a share of where equal shares would cut.
- */
-export function cutColumns(input: Float32Array, width: number, n: number): Array<[number, number]> {
-  const ink = new Float32Array(width);
-  for (let y = 0; y < READER_HEIGHT; y += 1)
-    for (let x = 0; x < width; x += 1) ink[x] = (ink[x] as number) + (input[y * READER_WIDTH + x] as number);
-  const cuts = [0];
-  const share = width / n;
-  for (let k = 1; k < n; k += 1) {
-    const centre = k * share;
-    const lo = Math.max((cuts[k - 1] as number) + 1, Math.round(centre - share / 3));
-    const hi = Math.min(width - (n - k), Math.round(centre + share / 3));
-    let best = Math.min(Math.max(lo, Math.round(centre)), hi);
-    for (let x = lo; x <= hi; x += 1) if ((ink[x] as number) < (ink[best] as number)) best = x;
-    cuts.push(best);
-  }
-  cuts.push(width);
-  return cuts.slice(0, -1).map((from, k) => [from, Math.max(from + 1, cuts[k + 1] as number)]);
 }

@@ -8,8 +8,9 @@
  *   npm run model:compare -- --models classifier,reader              the serving pipeline against the reader
  *   npm run model:compare -- --models reader,.local/reader-next      the shipped reader against a candidate
  *
- * A version is `classifier` (model/, or --classifier-dir), `reader` (model/reader/) or the folder of a reader's
- * model.json and weights.bin. Options: --count 100 (pictures a drawn category), --mnist 1000, --optdigits 500,
+ * A version is `classifier` (model/, or --classifier-dir), `reader` (model/reader/, with the classifier's second
+ * opinion on one digit, as the service reads) or the folder of a reader's model.json and weights.bin; `:alone` after
+ * either, the reader without the second opinion. Options: --count 100 (pictures a drawn category), --mnist 1000, --optdigits 500,
  * --non-digits 300, --backend wasm, --only cat1,cat2, --markdown file (the table, also printed), --floors 0.1,0.3
  * (what refusing every number whose probability, the product of its digits', is under each floor would give).
  */
@@ -82,7 +83,13 @@ async function loadVersion(name: string, backend: BackendChoice): Promise<Servin
     const dir = args['classifier-dir'];
     return classifierModel(await loadClassifier(dir ? { backend, modelDir: dir } : { backend }));
   }
-  return readerModel(await loadReader({ backend, modelDir: name === 'reader' ? defaultReaderDir() : name }));
+  // `<folder>:alone` (or `reader:alone`) reads without the classifier's second opinion, as the reader served before 8 December.
+  const [folder, alone] = name.split(':');
+  const modelDir = folder === 'reader' ? defaultReaderDir() : (folder as string);
+  if (alone === 'alone') return readerModel(await loadReader({ backend, modelDir }));
+  const dir = args['classifier-dir'];
+  const classifier = await loadClassifier(dir ? { backend, modelDir: dir } : { backend });
+  return readerModel(await loadReader({ backend, modelDir, classifier }));
 }
 
 /** Rows of [the upload fitted into 64 x 64 | the input the model saw, at 2x, when it answered one]. */

@@ -11,7 +11,8 @@ import sharp from 'sharp';
 import { HttpError } from '#errors/errors';
 import { asShadow, READER_UNCERTAIN_BELOW, readerModel, readerNumberReading } from '#predict/serving-model';
 import { READER_HEIGHT, READER_WIDTH, type Reading } from '#reader/contract';
-import { cutColumns, readUploadWith } from '#reader/serving';
+import { cutColumns } from '#reader/second-opinion';
+import { readUploadWith } from '#reader/serving';
 
 const digitReading = (digit: number, probability: number) => {
   const probabilities = Array.from({ length: 10 }, (_, d) => (d === digit ? probability : (1 - probability) / 9));
@@ -25,9 +26,9 @@ function standIn(reading: Reading) {
     version: 'reader-test',
     backend: 'cpu',
     seen,
-    readInputs: (inputs: readonly Float32Array[]) => {
-      seen.push(...inputs);
-      return inputs.map(() => reading);
+    readInput: async (input: Float32Array) => {
+      seen.push(input);
+      return reading;
     },
   };
 }
