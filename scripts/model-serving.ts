@@ -18,7 +18,7 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { readArtifacts } from '#classifier/classifier';
+import { loadClassifier, readArtifacts } from '#classifier/classifier';
 import { DEFAULT_CHOICE, readServingFile, SERVING_FILE, type ServingChoice, type ShadowModelKind } from '#config/serving-choice';
 import { loadReader, REFUSAL_FILE, readerVersion, readRefusal } from '#reader/reader';
 
@@ -75,8 +75,11 @@ function write(file: ServingFile): void {
   writeFileSync(FILE, `${JSON.stringify(file, null, 2)}\n`);
 }
 
+/** The version the service reports for the reader in `dir`: with the shipped classifier's second opinion (layers/reader/second-opinion.ts). */
 async function readerVersionIn(dir = READER_DIR): Promise<string> {
-  return readerVersion((await readArtifacts(dir)).digest, readRefusal(dir));
+  const classifier = await loadClassifier({ backend: 'cpu' });
+  classifier.dispose();
+  return readerVersion((await readArtifacts(dir)).digest, readRefusal(dir), classifier.version);
 }
 
 function describe(choice: ServingChoice, version: string): string {
