@@ -91,7 +91,9 @@ describe('POST /predict', () => {
     const preview = String(body.inputPreview);
     assert.match(preview, /^data:image\/png;base64,/);
     const meta = await sharp(Buffer.from(preview.split(',')[1] as string, 'base64')).metadata();
-    assert.deepEqual([meta.width, meta.height], [28, 28]);
+    // The serving model's input: the learned reader's 32 x 128 letterbox, or the pipeline's 28x28 digit.
+    const input = String(body.modelVersion).startsWith('reader-') ? [128, 32] : [28, 28];
+    assert.deepEqual([meta.width, meta.height], input);
   });
 
   it('accepts any field name and JPEG, as curl -F file=@... and -F photo=@... send them', async () => {
