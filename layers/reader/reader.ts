@@ -12,6 +12,7 @@ import type { BackendChoice } from '#classifier/backend';
 import { type Classifier, readArtifacts, selectBackend } from '#classifier/classifier';
 import { defaultModelDir } from '#config/project-root';
 import { decodeHeads, fittedSize, READER_HEIGHT, READER_PIXELS, READER_WIDTH, type ReaderRefusal, type Reading } from './contract';
+import { foldReader } from './forward';
 import { prepareInput } from './geometry';
 import { type Opinion, type OpinionCrops, opinionCrops, withSecondOpinion } from './second-opinion';
 
@@ -89,6 +90,8 @@ export interface DigitReader {
   readInput(input: Float32Array, width: number): Promise<Reading>;
   /** The classifier's version when it gives a second opinion. */
   secondOpinion?: string;
+  /** Whether the folded network serves (layers/reader/forward.ts), or model.predict. */
+  folded: boolean;
   read(bytes: Buffer | Uint8Array): Promise<Reading>;
   dispose(): void;
 }
@@ -103,6 +106,12 @@ export async function loadReader(options: ReaderOptions = {}): Promise<DigitRead
   const { artifacts, digest } = await readArtifacts(modelDir);
   const model = await tf.loadLayersModel(tf.io.fromMemory(artifacts));
   const refusal = options.refusal ?? readRefusal(modelDir) ?? {};
+  const reference = (x: tf.Tensor4D): tf.Tensor[] => model.predict(x) as tf.Tensor[];
+  const folded = foldReader(model);
+  const folds = folded ? (x: tf.Tensor4D): tf.Tensor[] => folded.forward(x) : null;
+  // The folded network serves only when it answers what model.predict answers (layers/reader/forward.ts).
+  const run = folds && networksAgree(folds, reference) ? folds : reference;
+  if (folded && run !== folds) folded.dispose();
   const readHeads = (inputs: readonly Float32Array[]): ReaderHeads[] => {
     if (inputs.length === 0) return [];
     const batch = new Float32Array(inputs.length * READER_PIXELS);
@@ -110,10 +119,9 @@ export async function loadReader(options: ReaderOptions = {}): Promise<DigitRead
       if (input.length !== READER_PIXELS) throw new RangeError(`a reader input holds ${READER_PIXELS} values, got ${input.length}`);
       batch.set(input, i * READER_PIXELS);
     });
-    const heads = tf.tidy(() => {
-      const outputs = model.predict(tf.tensor4d(batch, [inputs.length, READER_HEIGHT, READER_WIDTH, 1])) as tf.Tensor[];
-      return outputs.map((o) => o.dataSync() as Float32Array);
-    });
+    const heads = tf.tidy(() =>
+      run(tf.tensor4d(batch, [inputs.length, READER_HEIGHT, READER_WIDTH, 1])).map((o) => o.dataSync() as Float32Array),
+    );
     const [length, ...positions] = heads as [Float32Array, ...Float32Array[]];
     const lengthClasses = length.length / inputs.length;
     return inputs.map((_, i) => ({
@@ -164,8 +172,32 @@ export async function loadReader(options: ReaderOptions = {}): Promise<DigitRead
       const prepared = await prepareInput(bytes);
       return readInput(prepared.input, fittedSize(prepared.region.width, prepared.region.height).width);
     },
-    dispose: () => model.dispose(),
+    folded: run === folds,
+    dispose: () => {
+      if (run === folds) folded?.dispose();
+      model.dispose();
+    },
   };
+}
+
+/**
+ * Whether two forward passes give the same heads (within 1e-4) on a batch of fixed pseudo-random inputs with
+ * ink-like values in [0, 1] and a blank one. Checked once at load.
+ */
+function networksAgree(a: (x: tf.Tensor4D) => tf.Tensor[], b: (x: tf.Tensor4D) => tf.Tensor[]): boolean {
+  const n = 3;
+  const values = new Float32Array(n * READER_PIXELS);
+  let seed = 7;
+  for (let i = READER_PIXELS; i < values.length; i += 1) {
+    seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+    values[i] = seed % 5 === 0 ? (seed % 1000) / 1000 : 0;
+  }
+  return tf.tidy(() => {
+    const x = tf.tensor4d(values, [n, READER_HEIGHT, READER_WIDTH, 1]);
+    const left = a(x);
+    const right = b(x);
+    return left.length === right.length && left.every((t, i) => tf.max(tf.abs(tf.sub(t, right[i] as tf.Tensor))).dataSync()[0]! < 1e-4);
+  });
 }
 
 /** Equal-length arrays one after the other, as one batch. */
