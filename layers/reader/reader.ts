@@ -196,7 +196,9 @@ function networksAgree(a: (x: tf.Tensor4D) => tf.Tensor[], b: (x: tf.Tensor4D) =
     const x = tf.tensor4d(values, [n, READER_HEIGHT, READER_WIDTH, 1]);
     const left = a(x);
     const right = b(x);
-    return left.length === right.length && left.every((t, i) => tf.max(tf.abs(tf.sub(t, right[i] as tf.Tensor))).dataSync()[0]! < 1e-4);
+    return (
+      left.length === right.length && left.every((t, i) => (tf.max(tf.abs(tf.sub(t, right[i] as tf.Tensor))).dataSync()[0] ?? 1) < 1e-4)
+    );
   });
 }
 
