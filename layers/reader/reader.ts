@@ -26,8 +26,9 @@ export interface ReaderOptions {
    */
   refusal?: ReaderRefusal;
   /**
-   * The 28x28 classifier, for a second opinion on numbers read as one digit (layers/reader/second-opinion.ts): the
-   * service passes its own. Without it, the reader alone.
+   * The 28x28 classifier, for a second opinion on each digit it can see alone (layers/reader/second-opinion.ts: a
+   * number of one digit, or a digit that blank columns part from its neighbours): the service passes its own.
+   * Without it, the reader alone.
    */
   classifier?: Pick<Classifier, 'version' | 'readBatch' | 'thresholds'>;
 }
