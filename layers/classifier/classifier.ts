@@ -18,8 +18,8 @@ import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { defaultModelDir } from '#config/project-root';
 import type { BackendChoice } from './backend';
-import { planInference } from './inference-plan';
-import { assertValidInput, IMAGE_CHANNELS, IMAGE_SIZE, NUM_CLASSES, PIXELS } from './model-contract';
+import { forwardsAgree, planInference } from './inference-plan';
+import { assertValidInput, IMAGE_CHANNELS, IMAGE_SIZE, INPUT_SHAPE, NUM_CLASSES, PIXELS } from './model-contract';
 import { headSource, NEVER_REFUSE, RefusalFile, type RefusalThresholds } from './refusal';
 
 export type { BackendChoice } from './backend';
@@ -252,7 +252,7 @@ export async function loadClassifier(options: ClassifierOptions = {}): Promise<C
       return [tf.softmax(tf.div(logits(flattened.rest(maps)), temperature)), head.run(maps)];
     };
   }
-  const read = planned && readersAgree(planned, reference) ? planned : reference;
+  const read = planned && forwardsAgree(planned, reference, INPUT_SHAPE) ? planned : reference;
   if (plan && read !== planned) plan.dispose();
 
   const readBatch = async (input: Float32Array): Promise<BatchReading> => {
@@ -286,33 +286,6 @@ export async function loadClassifier(options: ClassifierOptions = {}): Promise<C
       model.dispose();
     },
   };
-}
-
-/**
- * Whether the folded plan answers what the model answers, on a batch of fixed pseudo-random pictures (ink-like
- * values in [0, 1]): probabilities and digit scores within 1e-4. Checked once at load, so that a planner
- * mistake costs speed (model.predict serves), never a wrong answer.
- */
-function readersAgree(plan: Reader, reference: Reader): boolean {
-  const n = 8;
-  const input = new Float32Array(n * PIXELS);
-  let seed = 20261202;
-  for (let i = 0; i < input.length; i += 1) {
-    seed = (seed * 1103515245 + 12345) >>> 0;
-    input[i] = seed % 7 === 0 ? (seed >>> 8) / 0x1000000 : 0;
-  }
-  const [a, b] = tf.tidy(() => {
-    const x = tf.tensor4d(input, [n, IMAGE_SIZE, IMAGE_SIZE, IMAGE_CHANNELS]);
-    const ours = plan(x);
-    const theirs = reference(x);
-    return [
-      [...ours[0].dataSync(), ...ours[1].dataSync()],
-      [...theirs[0].dataSync(), ...theirs[1].dataSync()],
-    ];
-  });
-  if (!a || !b || a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i += 1) if (Math.abs((a[i] as number) - (b[i] as number)) > 1e-4) return false;
-  return true;
 }
 
 /** Index of the largest probability, and the probabilities as plain numbers summing to 1. */

@@ -230,3 +230,29 @@ function decline(owned: tf.Tensor[]): null {
   for (const t of owned) t.dispose();
   return null;
 }
+
+/**
+ * Whether two forward passes answer the same on a batch of `n` fixed pseudo-random pictures of `shape` (ink-like
+ * values in [0, 1]): every output within 1e-4. Checked once at load by the classifier and by the reader
+ * (layers/reader/forward.ts), so that a folding mistake costs speed (model.predict serves), never a wrong answer.
+ */
+export function forwardsAgree(
+  folded: (x: tf.Tensor4D) => tf.Tensor[],
+  reference: (x: tf.Tensor4D) => tf.Tensor[],
+  shape: readonly [number, number, number],
+  n = 8,
+): boolean {
+  const input = new Float32Array(n * shape[0] * shape[1] * shape[2]);
+  let seed = 20261202;
+  for (let i = 0; i < input.length; i += 1) {
+    seed = (seed * 1103515245 + 12345) >>> 0;
+    input[i] = seed % 7 === 0 ? (seed >>> 8) / 0x1000000 : 0;
+  }
+  const [a, b] = tf.tidy(() => {
+    const x = tf.tensor4d(input, [n, ...shape]);
+    return [folded(x).flatMap((t) => [...t.dataSync()]), reference(x).flatMap((t) => [...t.dataSync()])];
+  });
+  if (!a || !b || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i += 1) if (Math.abs((a[i] as number) - (b[i] as number)) > 1e-4) return false;
+  return true;
+}

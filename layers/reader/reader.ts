@@ -10,8 +10,18 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { BackendChoice } from '#classifier/backend';
 import { type Classifier, readArtifacts, selectBackend } from '#classifier/classifier';
+import { forwardsAgree } from '#classifier/inference-plan';
 import { defaultModelDir } from '#config/project-root';
-import { decodeHeads, fittedSize, READER_HEIGHT, READER_PIXELS, READER_WIDTH, type ReaderRefusal, type Reading } from './contract';
+import {
+  decodeHeads,
+  fittedSize,
+  READER_HEIGHT,
+  READER_INPUT_SHAPE,
+  READER_PIXELS,
+  READER_WIDTH,
+  type ReaderRefusal,
+  type Reading,
+} from './contract';
 import { foldReader } from './forward';
 import { prepareInput } from './geometry';
 import { type Opinion, type OpinionCrops, opinionCrops, withSecondOpinion } from './second-opinion';
@@ -111,7 +121,7 @@ export async function loadReader(options: ReaderOptions = {}): Promise<DigitRead
   const folded = foldReader(model);
   const folds = folded ? (x: tf.Tensor4D): tf.Tensor[] => folded.forward(x) : null;
   // The folded network serves only when it answers what model.predict answers (layers/reader/forward.ts).
-  const run = folds && networksAgree(folds, reference) ? folds : reference;
+  const run = folds && forwardsAgree(folds, reference, READER_INPUT_SHAPE, 3) ? folds : reference;
   if (folded && run !== folds) folded.dispose();
   const readHeads = (inputs: readonly Float32Array[]): ReaderHeads[] => {
     if (inputs.length === 0) return [];
@@ -179,28 +189,6 @@ export async function loadReader(options: ReaderOptions = {}): Promise<DigitRead
       model.dispose();
     },
   };
-}
-
-/**
- * Whether two forward passes give the same heads (within 1e-4) on a batch of fixed pseudo-random inputs with
- * ink-like values in [0, 1] and a blank one. Checked once at load.
- */
-function networksAgree(a: (x: tf.Tensor4D) => tf.Tensor[], b: (x: tf.Tensor4D) => tf.Tensor[]): boolean {
-  const n = 3;
-  const values = new Float32Array(n * READER_PIXELS);
-  let seed = 7;
-  for (let i = READER_PIXELS; i < values.length; i += 1) {
-    seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
-    values[i] = seed % 5 === 0 ? (seed % 1000) / 1000 : 0;
-  }
-  return tf.tidy(() => {
-    const x = tf.tensor4d(values, [n, READER_HEIGHT, READER_WIDTH, 1]);
-    const left = a(x);
-    const right = b(x);
-    return (
-      left.length === right.length && left.every((t, i) => (tf.max(tf.abs(tf.sub(t, right[i] as tf.Tensor))).dataSync()[0] ?? 1) < 1e-4)
-    );
-  });
 }
 
 /** Equal-length arrays one after the other, as one batch. */
