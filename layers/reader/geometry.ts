@@ -34,6 +34,8 @@ export interface PreparedInput {
   input: Float32Array;
   /** The ink's region in the working picture, and that picture's size. */
   region: InkRegion;
+  /** The region's size in the input (fittedSize): the picture fills the input's first `fitted.width` columns. */
+  fitted: { width: number; height: number };
   /** Nothing stands out from the paper: no ink at all (the region is then the whole picture). */
   blank: boolean;
   working: { width: number; height: number };
@@ -379,6 +381,7 @@ export async function prepareInput(bytes: Buffer | Uint8Array, options: Geometry
   return {
     input: letterbox({ width: size.width, height: size.height, values: fitted }),
     region,
+    fitted: size,
     blank: found.blank,
     working: { width, height },
   };

@@ -12,16 +12,7 @@ import type { BackendChoice } from '#classifier/backend';
 import { type Classifier, readArtifacts, selectBackend } from '#classifier/classifier';
 import { forwardsAgree } from '#classifier/inference-plan';
 import { defaultModelDir } from '#config/project-root';
-import {
-  decodeHeads,
-  fittedSize,
-  READER_HEIGHT,
-  READER_INPUT_SHAPE,
-  READER_PIXELS,
-  READER_WIDTH,
-  type ReaderRefusal,
-  type Reading,
-} from './contract';
+import { decodeHeads, READER_HEIGHT, READER_INPUT_SHAPE, READER_PIXELS, READER_WIDTH, type ReaderRefusal, type Reading } from './contract';
 import { foldReader } from './forward';
 import { prepareInput } from './geometry';
 import { type Opinion, type OpinionCrops, opinionCrops, withSecondOpinion } from './second-opinion';
@@ -181,7 +172,7 @@ export async function loadReader(options: ReaderOptions = {}): Promise<DigitRead
     readInput,
     read: async (bytes) => {
       const prepared = await prepareInput(bytes);
-      return readInput(prepared.input, fittedSize(prepared.region.width, prepared.region.height).width);
+      return readInput(prepared.input, prepared.fitted.width);
     },
     folded: run === folds,
     dispose: () => {

@@ -11,7 +11,7 @@ import { withinDecodeBudget } from '#preprocess/decode';
 import { previewPng } from '#preprocess/frame';
 import type { ImageMediaType } from '#preprocess/image-format';
 import { type AdmittedUpload, admitUpload } from '#preprocess/index';
-import { fittedSize, READER_HEIGHT, READER_WIDTH, type Reading } from './contract';
+import { READER_HEIGHT, READER_WIDTH, type Reading } from './contract';
 import { prepareInput } from './geometry';
 import { cutColumns } from './second-opinion';
 
@@ -69,8 +69,7 @@ export async function readUploadWith(
   }
   // Nothing darker than the paper anywhere: the pipeline's answer for an empty page, not a guess of the model's.
   if (prepared.blank) throw noDigit();
-  const { region } = prepared;
-  const fitted = fittedSize(region.width, region.height);
+  const { region, fitted } = prepared;
   began = performance.now();
   const reading = await reader.readInput(prepared.input, fitted.width);
   timings.inferenceMs = performance.now() - began;
