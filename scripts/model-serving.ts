@@ -18,7 +18,7 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadClassifier, readArtifacts } from '#classifier/classifier';
+import { classifierVersion, readArtifacts } from '#classifier/classifier';
 import { DEFAULT_CHOICE, readServingFile, SERVING_FILE, type ServingChoice, type ShadowModelKind } from '#config/serving-choice';
 import { loadReader, REFUSAL_FILE, readerVersion, readRefusal } from '#reader/reader';
 
@@ -77,9 +77,7 @@ function write(file: ServingFile): void {
 
 /** The version the service reports for the reader in `dir`: with the shipped classifier's second opinion (layers/reader/second-opinion.ts). */
 async function readerVersionIn(dir = READER_DIR): Promise<string> {
-  const classifier = await loadClassifier({ backend: 'cpu' });
-  classifier.dispose();
-  return readerVersion((await readArtifacts(dir)).digest, readRefusal(dir), classifier.version);
+  return readerVersion((await readArtifacts(dir)).digest, readRefusal(dir), await classifierVersion());
 }
 
 function describe(choice: ServingChoice, version: string): string {

@@ -213,6 +213,15 @@ function headOf(refusal: RefusalFile): { run: (features: tf.Tensor) => tf.Tensor
   };
 }
 
+/** Classifier.version: the CNN's, and with a refusal file `<cnn version>+<refusal version>`. */
+const versionOf = (cnnVersion: string, refusal: RefusalFile | null): string => (refusal ? `${cnnVersion}+${refusal.version}` : cnnVersion);
+
+/** The version a classifier loaded from `modelDir` reports, read from its files without loading the model. */
+export async function classifierVersion(modelDir = defaultModelDir()): Promise<string> {
+  const digest = await modelDigest(modelDir);
+  return versionOf(await readVersion(modelDir, digest), await readRefusal(modelDir, digest));
+}
+
 export async function loadClassifier(options: ClassifierOptions = {}): Promise<Classifier> {
   const modelDir = options.modelDir ?? defaultModelDir();
   const backend = await selectBackend(options.backend ?? 'auto');
@@ -274,7 +283,7 @@ export async function loadClassifier(options: ClassifierOptions = {}): Promise<C
 
   return {
     backend,
-    version: refusal ? `${cnnVersion}+${refusal.version}` : cnnVersion,
+    version: versionOf(cnnVersion, refusal),
     predictBatch: async (input) => (await readBatch(input)).probabilities,
     readBatch,
     thresholds: refusal?.thresholds ?? NEVER_REFUSE,

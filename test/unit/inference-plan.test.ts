@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { loadClassifier } from '#classifier/classifier';
+import { classifierVersion, loadClassifier } from '#classifier/classifier';
 import { planInference } from '#classifier/inference-plan';
 import { IMAGE_SIZE, normalisePixels, PIXELS } from '#classifier/model-contract';
 import { headSource, RefusalFile } from '#classifier/refusal';
@@ -62,6 +62,8 @@ describe('the folded inference plan', () => {
       assert.equal(classifier.folded, true, 'the classifier fell back to model.predict');
       const refusal = RefusalFile.parse(JSON.parse(readFileSync(join(modelDir, 'refusal.json'), 'utf8')));
       assert.equal(classifier.temperature, refusal.temperature);
+      // model:promote names the reader with the classifier's version read from the files alone: the same one.
+      assert.equal(await classifierVersion(modelDir), classifier.version);
       const model = await loadShippedModel();
       const test = loadMnist('test');
       const input = normalisePixels(test.images.subarray(0, 500 * PIXELS));
