@@ -21,8 +21,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import sharp from 'sharp';
 import { IMAGE_SIZE } from '#classifier/model-contract';
+import { encodeGreyPng } from '#preprocess/grey-png';
 import { decodeHeads, underDigitsFloor } from '#reader/contract';
 import { prepareInput } from '#reader/geometry';
 import { defaultReaderDir, loadReader, REFUSAL_FILE } from '#reader/reader';
@@ -61,11 +61,11 @@ async function main(): Promise<void> {
   const positivesMnist: Array<{ input: Float32Array; expected: string }> = [];
   for (let k = 0; k < Number(args.mnist); k += 1) {
     const n = mnist.count - 1 - k; // from the end of the training split
-    const png = await sharp(Buffer.from(mnist.images.subarray(n * IMAGE_SIZE * IMAGE_SIZE, (n + 1) * IMAGE_SIZE * IMAGE_SIZE)), {
-      raw: { width: IMAGE_SIZE, height: IMAGE_SIZE, channels: 1 },
-    })
-      .png()
-      .toBuffer();
+    const png = encodeGreyPng(
+      mnist.images.subarray(n * IMAGE_SIZE * IMAGE_SIZE, (n + 1) * IMAGE_SIZE * IMAGE_SIZE),
+      IMAGE_SIZE,
+      IMAGE_SIZE,
+    );
     positivesMnist.push({ input: (await prepareInput(png)).input, expected: String(mnist.labels[n]) });
   }
   const bank = new GlyphBank(mnist);

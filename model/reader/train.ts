@@ -28,7 +28,9 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-node';
 import sharp from 'sharp';
+import { IMAGE_SIZE } from '#classifier/model-contract';
 import { readConfig } from '#config/config';
+import { encodeGreyPng } from '#preprocess/grey-png';
 import {
   decodeHeads,
   LENGTH_CLASSES,
@@ -120,10 +122,7 @@ async function positivePool(count: number, mnist: ReturnType<typeof loadMnist>):
   const random = createRng(seed * 7919 + 13);
   const pool: PooledNumber[] = [];
   const stored = (k: number): Uint8Array => mnist.images.subarray(k * 784, (k + 1) * 784);
-  const png = (pixels: Uint8Array): Promise<Buffer> =>
-    sharp(Buffer.from(pixels), { raw: { width: 28, height: 28, channels: 1 } })
-      .png()
-      .toBuffer();
+  const png = (pixels: Uint8Array): Buffer => encodeGreyPng(pixels, IMAGE_SIZE, IMAGE_SIZE);
   for (let n = 0; n < count; n += 1) {
     let bytes: Buffer;
     let digits: number[];
@@ -137,12 +136,12 @@ async function positivePool(count: number, mnist: ReturnType<typeof loadMnist>):
       const weight = 0.3 + 0.4 * random();
       const pa = stored(a);
       const pb = stored(b);
-      bytes = await png(pa.map((v, i) => Math.round(weight * v + (1 - weight) * (pb[i] as number))));
+      bytes = png(pa.map((v, i) => Math.round(weight * v + (1 - weight) * (pb[i] as number))));
       digits = [mnist.labels[a] as number];
       mix = { second: mnist.labels[b] as number, weight };
     } else if (n % 2 === 0) {
       const k = Math.floor(random() * mnist.count);
-      bytes = await png(stored(k));
+      bytes = png(stored(k));
       digits = [mnist.labels[k] as number];
     } else {
       const length = random() < 0.35 ? 1 : random() < 0.5 ? 2 : random() < 0.6 ? 3 : 4;
